@@ -1,0 +1,40 @@
+# Two set-up commands: `make run` and `make test`. Everything else is a step they use.
+SHELL := /bin/bash
+UV := $(shell command -v uv 2>/dev/null || echo .venv-tools/bin/uv)
+PY := .venv/bin/python
+
+.PHONY: run test lint install browser migrate demo bench clean
+
+install: $(UV)
+	$(UV) sync --frozen
+
+.venv-tools/bin/uv:
+	python3 -m venv .venv-tools
+	.venv-tools/bin/pip install --quiet uv
+
+browser:
+	@test -x /usr/bin/chromium || { echo "Installing Chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+demo: migrate
+	$(PY) manage.py seed_demo
+
+run: demo
+	./scripts/run-local.sh
+
+test: install browser
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy .
+
+bench: install
+	$(PY) -m bench
+
+clean:
+	rm -rf var .venv .venv-tools

@@ -1,0 +1,1 @@
+"""User accounts, language preference and API tokens."""

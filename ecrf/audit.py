@@ -1,0 +1,69 @@
+"""Actor and reason on every history record, written in the same transaction as the change."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from django.db import models
+from django.db.models.signals import pre_save
+from simple_history.models import HistoricalRecords
+
+from ecrf.errors import DomainError
+
+M = TypeVar("M", bound=models.Model)
+
+
+class MissingActorError(DomainError):
+    """A write to audited data was attempted without saying who made it."""
+
+    code = "missing_actor"
+
+
+def _is_audited(model: type[models.Model]) -> bool:
+    return hasattr(model._meta, "simple_history_manager_attribute")
+
+
+def _request_user(instance: models.Model) -> Any:
+    request = getattr(HistoricalRecords.context, "request", None)
+    user = getattr(request, "user", None)
+    return user if user is not None and user.is_authenticated else None
+
+
+def audited_save(
+    instance: M,
+    *,
+    actor: Any,
+    reason: str = "",
+    require_reason: bool | None = None,
+    update_fields: list[str] | None = None,
+) -> M:
+    """Validate and save `instance`, stamping its history record with `actor` and `reason`.
+
+    A change to a row that already exists needs a reason unless `require_reason=False`
+    says the change is a system transition that carries its own explanation.
+    """
+    if actor is None or not getattr(actor, "pk", None):
+        raise MissingActorError("Every change must name the person or job that made it.")
+    needs_reason = instance.pk is not None if require_reason is None else require_reason
+    if needs_reason and not reason.strip():
+        raise DomainError("A reason for the change is required.", fields={"reason": ["Required."]})
+    instance.full_clean()
+    instance._history_user = actor  # type: ignore[attr-defined]
+    instance._change_reason = reason.strip() or "Initial entry"  # type: ignore[attr-defined]
+    instance.save(update_fields=update_fields)
+    return instance
+
+
+def _refuse_anonymous_write(sender: type[models.Model], instance: models.Model, **_: Any) -> None:
+    if not _is_audited(sender) or getattr(sender._meta, "auto_created", False):
+        return
+    if getattr(instance, "_history_user", None) is not None or _request_user(instance) is not None:
+        return
+    raise MissingActorError(
+        f"A change to {sender._meta.verbose_name} was refused: it names no actor."
+    )
+
+
+def install_guard() -> None:
+    """Refuse, before anything is written, a save of audited data that names no actor."""
+    pre_save.connect(_refuse_anonymous_write, dispatch_uid="ecrf.audit.refuse_anonymous_write")

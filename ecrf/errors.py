@@ -1,0 +1,119 @@
+"""One domain error type, rendered by one API handler and one HTML error path."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from rest_framework import exceptions as drf_exceptions
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+
+class DomainError(Exception):
+    """A rule of the trial was not met; the message is for the person at the keyboard."""
+
+    status_code: int = status.HTTP_400_BAD_REQUEST
+    code = "invalid"
+
+    def __init__(self, message: str, *, fields: dict[str, list[str]] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or {}
+
+    @classmethod
+    def from_validation_error(cls, error: DjangoValidationError) -> DomainError:
+        if hasattr(error, "error_dict"):
+            fields = {name: list(messages) for name, messages in error.message_dict.items()}
+            non_field = fields.pop("__all__", [])
+            message = " ".join(non_field) or "Please correct the fields shown."
+            return cls(message, fields=fields)
+        return cls(" ".join(str(m) for m in error.messages))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message, "fields": self.fields}}
+
+
+class NotFoundError(DomainError):
+    status_code = status.HTTP_404_NOT_FOUND
+    code = "not_found"
+
+
+class PermissionDeniedError(DomainError):
+    status_code = status.HTTP_403_FORBIDDEN
+    code = "permission_denied"
+
+
+class ConflictError(DomainError):
+    """Someone else saved first: the caller must reload and apply the change again."""
+
+    status_code = status.HTTP_409_CONFLICT
+    code = "conflict"
+
+
+class InvalidTransitionError(DomainError):
+    status_code = status.HTTP_409_CONFLICT
+    code = "invalid_transition"
+
+
+def _drf_fields(detail: Any) -> dict[str, list[str]]:
+    if isinstance(detail, dict):
+        return {
+            str(key): [str(item) for item in (value if isinstance(value, list) else [value])]
+            for key, value in detail.items()
+        }
+    return {}
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Render every error as `{"error": {"code", "message", "fields"}}`."""
+    if isinstance(exc, DjangoValidationError):
+        exc = DomainError.from_validation_error(exc)
+    if isinstance(exc, DomainError):
+        return Response(exc.as_dict(), status=exc.status_code)
+    if isinstance(exc, Http404):
+        exc = drf_exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = drf_exceptions.PermissionDenied()
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    detail = response.data
+    if isinstance(exc, drf_exceptions.ValidationError):
+        fields = _drf_fields(detail)
+        message = " ".join(fields.pop("non_field_errors", [])) or "Please correct the fields shown."
+        if isinstance(detail, list):
+            message = " ".join(str(item) for item in detail)
+        code = "invalid"
+    else:
+        fields = {}
+        message = str(detail.get("detail", detail)) if isinstance(detail, dict) else str(detail)
+        code = getattr(exc, "default_code", "error")
+    response.data = {"error": {"code": code, "message": message, "fields": fields}}
+    return response
+
+
+class DomainErrorMiddleware:
+    """The HTML error path: a DomainError that reaches the top becomes a readable page."""
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, DjangoValidationError):
+            exception = DomainError.from_validation_error(exception)
+        if not isinstance(exception, DomainError):
+            return None
+        return render(
+            request,
+            "errors/domain_error.html",
+            {"error": exception},
+            status=exception.status_code,
+        )

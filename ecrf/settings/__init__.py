@@ -1,0 +1,1 @@
+"""Settings split by deployment: base, local, test, production."""

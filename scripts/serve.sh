@@ -1,0 +1,24 @@
+#!/bin/sh
+# Start one deployed service: web (gunicorn), worker or beat. docker-compose.yml runs these.
+set -eu
+cd "$(dirname "$0")/.."
+case "${1:-}" in
+  web)
+    python manage.py migrate --noinput
+    python manage.py collectstatic --noinput --verbosity 0
+    exec gunicorn ecrf.wsgi:application \
+      --bind "${BIND:-0.0.0.0:8000}" --workers "${WEB_CONCURRENCY:-3}" \
+      --access-logfile - --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}"
+    ;;
+  worker)
+    exec celery -A ecrf worker --loglevel "${LOG_LEVEL:-INFO}" \
+      --concurrency "${WORKER_CONCURRENCY:-2}" --hostname "worker@%h"
+    ;;
+  beat)
+    exec celery -A ecrf beat --loglevel "${LOG_LEVEL:-INFO}"
+    ;;
+  *)
+    echo "usage: $0 web|worker|beat" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,1 @@
+"""Test suite, one folder per app."""

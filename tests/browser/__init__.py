@@ -1,0 +1,1 @@
+"""Browser tests driving the real pages in headless Chromium."""

@@ -1,0 +1,1 @@
+"""Trials, sites, staff memberships, participants, eligibility, consent and randomization."""

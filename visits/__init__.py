@@ -1,0 +1,1 @@
+"""Visits made concrete from the protocol schedule, with windows and status."""
