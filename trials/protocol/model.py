@@ -1,0 +1,332 @@
+"""Typed, immutable view of a validated protocol definition."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+FORMAT = "ecrf-protocol/1"
+
+# The clinical forms the backend implements; a visit may only list these.
+FORM_CODES: tuple[str, ...] = (
+    "consent",
+    "eligibility",
+    "demographics",
+    "medical_history",
+    "sledai2k",
+    "renal",
+    "labs",
+    "vitals",
+    "infusion",
+    "conmed",
+    "pregnancy",
+    "adverse_events",
+    "deviation",
+    "end_of_study",
+)
+
+# Renal response rule sets implemented by the scoring package (see the domain specification).
+RULE_SETS: tuple[str, ...] = ("eular2019", "kdigo2021", "bliss_ln", "nct03917797_cr", "acr2006")
+
+MASKING_LEVELS: tuple[str, ...] = ("none", "single", "double", "triple", "quadruple")
+MASKED_PARTIES: tuple[str, ...] = (
+    "participant",
+    "care_provider",
+    "investigator",
+    "outcomes_assessor",
+)
+ARM_TYPES: tuple[str, ...] = ("experimental", "placebo_comparator", "active_comparator")
+STAGE_KINDS: tuple[str, ...] = ("dose_escalation", "randomized")
+VISIT_KINDS: tuple[str, ...] = ("screening", "randomization", "dosing", "follow_up", "end_of_study")
+# Visits of these kinds happen before Day 0 exists, so they are bounded backwards from it.
+PRE_TREATMENT_KINDS: frozenset[str] = frozenset({"screening", "randomization"})
+PHASES: tuple[str, ...] = (
+    "early_phase1",
+    "phase1",
+    "phase1_phase2",
+    "phase2",
+    "phase2_phase3",
+    "phase3",
+    "phase4",
+    "not_applicable",
+)
+
+V = TypeVar("V")
+
+
+class FrozenMap(Mapping[str, V]):
+    """Read-only, hashable, picklable mapping used wherever the file has a free mapping."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: Mapping[str, V] | None = None) -> None:
+        self._data: dict[str, V] = dict(data or {})
+
+    def __getitem__(self, key: str) -> V:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __hash__(self) -> int:
+        return hash(frozenset(self._data.items()))
+
+    def __repr__(self) -> str:
+        return f"FrozenMap({self._data!r})"
+
+
+def freeze(value: Any) -> Any:
+    """Deep-convert lists to tuples and dicts to FrozenMap."""
+    if isinstance(value, dict):
+        return FrozenMap({key: freeze(item) for key, item in value.items()})
+    if isinstance(value, list):
+        return tuple(freeze(item) for item in value)
+    return value
+
+
+@dataclass(frozen=True)
+class Identifiers:
+    """Registry and sponsor identifiers of the trial."""
+
+    nct: str
+    eudract: str | None = None
+    sponsor_code: str | None = None
+    others: FrozenMap[str] = field(default_factory=FrozenMap)
+
+
+@dataclass(frozen=True)
+class Arm:
+    """A treatment arm; ``ratio`` is its share in the allocation ratio."""
+
+    code: str
+    name: str
+    type: str
+    ratio: int
+    description: str
+    product: str
+    assumption: str | None = None
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """A dose level of an open-label dose-escalation stage."""
+
+    code: str
+    name: str
+    dose_cells_per_kg: float
+    planned_n: int
+    order: int
+    assumption: str | None = None
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A part of the trial: open-label dose escalation or the randomized comparison."""
+
+    code: str
+    name: str
+    kind: str
+    blinded: bool
+    order: int
+    arms: tuple[str, ...]
+    cohorts: tuple[Cohort, ...] = ()
+    planned_n: int | None = None
+    description: str | None = None
+    assumption: str | None = None
+
+
+@dataclass(frozen=True)
+class StratificationFactor:
+    """A randomization stratum factor taken from the site or from a form field."""
+
+    code: str
+    name: str
+    source: str
+    levels: tuple[str, ...]
+    field: str | None = None
+    assumption: str | None = None
+
+
+@dataclass(frozen=True)
+class Randomization:
+    """Permuted-block allocation list settings."""
+
+    block_sizes: tuple[int, ...]
+    strata: tuple[str, ...]
+    assumption: str | None = None
+
+
+@dataclass(frozen=True)
+class Site:
+    """A participating site; ``time_zone`` is an IANA name."""
+
+    code: str
+    name: str
+    city: str
+    country: str
+    time_zone: str
+    assumption: str | None = None
+
+
+@dataclass(frozen=True)
+class Visit:
+    """A scheduled visit; ``day`` counts from Day 0 (the first infusion), windows in days."""
+
+    code: str
+    name: str
+    kind: str
+    day: int
+    window_before: int
+    window_after: int
+    dosing: bool
+    primary_endpoint: bool
+    optional: bool
+    forms: tuple[str, ...]
+    assumption: str | None
+    order: int
+
+    @property
+    def earliest_day(self) -> int:
+        return self.day - self.window_before
+
+    @property
+    def latest_day(self) -> int:
+        return self.day + self.window_after
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One eligibility criterion, with its registry text kept verbatim."""
+
+    number: int
+    code: str
+    text: str
+    group: str | None = None
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    """Inclusion and exclusion criteria plus the registry's demographic limits."""
+
+    inclusion: tuple[Criterion, ...]
+    exclusion: tuple[Criterion, ...]
+    min_age_years: int | None = None
+    max_age_years: int | None = None
+    sex: str = "all"
+    accepts_healthy_volunteers: bool = False
+
+
+@dataclass(frozen=True)
+class Response:
+    """How the primary renal response is derived, and when."""
+
+    rule_set: str
+    params: FrozenMap[Any]
+    primary_visit: str
+    timepoint_label: str
+    secondary_rule_sets: tuple[str, ...] = ()
+    assumption: str | None = None
+
+
+@dataclass(frozen=True)
+class Dosing:
+    """Weight-based dosing; ``cells_per_kg`` is None until a dose-escalation stage selects it."""
+
+    rule: str
+    cells_per_kg: float | None
+    volume_ml: float
+    tolerance_pct: float
+    weight_hard_limits_kg: tuple[float, float]
+    weight_soft_limits_kg: tuple[float, float]
+    visit_codes: tuple[str, ...]
+    assumption: str | None = None
+
+
+@dataclass(frozen=True)
+class Blinding:
+    """Fields hidden from blinded roles, per form code."""
+
+    allocation_revealing: FrozenMap[tuple[str, ...]]
+    assumption: str | None = None
+
+    def is_revealing(self, form: str, field_name: str) -> bool:
+        return field_name in self.allocation_revealing.get(form, ())
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A named, versioned threshold or setting used by eligibility checks or derivations."""
+
+    name: str
+    value: int | float | str | bool
+    unit: str | None = None
+    note: str | None = None
+    assumption: str | None = None
+
+
+@dataclass(frozen=True)
+class ProtocolDefinition:
+    """A whole protocol version; ``checksum`` identifies its content, ``raw`` is the parsed data."""
+
+    format: str
+    code: str
+    version: str
+    title: str
+    short_title: str
+    identifiers: Identifiers
+    phase: str
+    masking: str
+    masked_parties: tuple[str, ...]
+    planned_enrollment: int
+    sponsor: str
+    arms: tuple[Arm, ...]
+    stages: tuple[Stage, ...]
+    randomization: Randomization | None
+    sites: tuple[Site, ...]
+    visits: tuple[Visit, ...]
+    eligibility: Eligibility
+    stratification_factors: tuple[StratificationFactor, ...]
+    response: Response
+    dosing: Dosing
+    blinding: Blinding
+    forms: tuple[str, ...]
+    assumptions: tuple[str, ...]
+    parameters: FrozenMap[Parameter]
+    masking_note: str | None
+    source: str = field(compare=False)
+    checksum: str = ""
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+    def arm(self, code: str) -> Arm:
+        return _by_code(self.arms, code, "arm")
+
+    def stage(self, code: str) -> Stage:
+        return _by_code(self.stages, code, "stage")
+
+    def site(self, code: str) -> Site:
+        return _by_code(self.sites, code, "site")
+
+    def visit(self, code: str) -> Visit:
+        return _by_code(self.visits, code, "visit")
+
+    @property
+    def primary_visit(self) -> Visit:
+        return self.visit(self.response.primary_visit)
+
+    @property
+    def dosing_visits(self) -> tuple[Visit, ...]:
+        return tuple(visit for visit in self.visits if visit.dosing)
+
+
+T = TypeVar("T", Arm, Stage, Site, Visit)
+
+
+def _by_code(items: tuple[T, ...], code: str, what: str) -> T:
+    for item in items:
+        if item.code == code:
+            return item
+    raise KeyError(f"no {what} with code {code!r}")

@@ -1,0 +1,299 @@
+"""Load, validate and build a ProtocolDefinition from YAML text or a file."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from .errors import ProtocolError, ProtocolIssue
+from .loader import join_path, line_for, load_yaml
+from .model import (
+    Arm,
+    Blinding,
+    Cohort,
+    Criterion,
+    Dosing,
+    Eligibility,
+    FrozenMap,
+    Identifiers,
+    Parameter,
+    ProtocolDefinition,
+    Randomization,
+    Response,
+    Site,
+    Stage,
+    StratificationFactor,
+    Visit,
+    freeze,
+)
+from .schema import PROTOCOL_SCHEMA
+from .semantic import semantic_issues
+
+_VALIDATOR = Draft202012Validator(PROTOCOL_SCHEMA)
+
+
+def canonical_checksum(data: Any) -> str:
+    """SHA-256 of the data as canonical JSON: key order and YAML layout do not matter."""
+    text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _path_of(parts: Any) -> str:
+    path = ""
+    for part in parts:
+        path = join_path(path, part)
+    return path
+
+
+def _schema_issues(error: ValidationError, lines: dict[str, int]) -> list[ProtocolIssue]:
+    path = _path_of(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        # Point at each unknown key itself rather than at the mapping that holds it.
+        known = error.schema.get("properties", {})
+        allowed = ", ".join(sorted(known))
+        return [
+            ProtocolIssue(
+                join_path(path, key),
+                line_for(lines, join_path(path, key)),
+                f"unknown key {key!r} (allowed: {allowed})",
+            )
+            for key in error.instance
+            if key not in known
+        ]
+    message = error.message
+    if error.validator == "required":
+        message = message.replace("is a required property", "is required but missing")
+    elif (
+        error.validator == "type"
+        and isinstance(error.instance, int | float | bool)
+        and "string" in str(error.validator_value)
+    ):
+        message += " (quote the value in YAML)"
+    return [ProtocolIssue(path, line_for(lines, path), message)]
+
+
+def _sorted(issues: list[ProtocolIssue]) -> list[ProtocolIssue]:
+    return sorted(issues, key=lambda issue: (issue.line or 0, issue.path, issue.message))
+
+
+def validate_protocol_text(text: str) -> tuple[dict[str, Any], list[ProtocolIssue]]:
+    """Return the parsed data and every problem found (schema problems, then semantic ones)."""
+    loaded = load_yaml(text)
+    if loaded.issues:
+        return {}, _sorted(loaded.issues)
+    data: dict[str, Any] = loaded.data
+    issues = [
+        issue
+        for error in _VALIDATOR.iter_errors(data)
+        for issue in _schema_issues(error, loaded.lines)
+    ]
+    if issues:
+        # Semantic checks assume a well-typed document, so they wait for a clean schema pass.
+        return data, _sorted(issues)
+    return data, semantic_issues(data, loaded.lines)
+
+
+def parse_protocol_text(text: str, *, source: str = "<string>") -> ProtocolDefinition:
+    """Parse and validate YAML text; raise ProtocolError listing every problem."""
+    data, issues = validate_protocol_text(text)
+    if issues:
+        raise ProtocolError(source, issues)
+    return build_definition(data, source=source)
+
+
+def parse_protocol_file(path: str | os.PathLike[str]) -> ProtocolDefinition:
+    """Read a UTF-8 protocol file and parse it; OSError propagates unchanged."""
+    source = os.fspath(path)
+    with open(source, "rb") as handle:
+        content = handle.read()
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = content.count(b"\n", 0, exc.start) + 1
+        raise ProtocolError(source, [ProtocolIssue("", line, "the file is not UTF-8")]) from exc
+    return parse_protocol_text(text, source=source)
+
+
+def _opt(mapping: dict[str, Any], key: str) -> Any:
+    return mapping.get(key)
+
+
+def _criteria(items: list[dict[str, Any]]) -> tuple[Criterion, ...]:
+    return tuple(
+        Criterion(number=c["number"], code=c["code"], text=c["text"], group=_opt(c, "group"))
+        for c in items
+    )
+
+
+def _stage(order: int, s: dict[str, Any]) -> Stage:
+    cohorts = tuple(
+        Cohort(
+            code=c["code"],
+            name=c["name"],
+            dose_cells_per_kg=float(c["dose_cells_per_kg"]),
+            planned_n=c["planned_n"],
+            order=index,
+            assumption=_opt(c, "assumption"),
+        )
+        for index, c in enumerate(s.get("cohorts", []), start=1)
+    )
+    return Stage(
+        code=s["code"],
+        name=s["name"],
+        kind=s["kind"],
+        blinded=s["blinded"],
+        order=order,
+        arms=tuple(s["arms"]),
+        cohorts=cohorts,
+        planned_n=_opt(s, "planned_n"),
+        description=_opt(s, "description"),
+        assumption=_opt(s, "assumption"),
+    )
+
+
+def _visit(order: int, v: dict[str, Any]) -> Visit:
+    return Visit(
+        code=v["code"],
+        name=v["name"],
+        kind=v["kind"],
+        day=v["day"],
+        window_before=v["window_before"],
+        window_after=v["window_after"],
+        dosing=v.get("dosing", False),
+        primary_endpoint=v.get("primary_endpoint", False),
+        optional=v.get("optional", False),
+        forms=tuple(v["forms"]),
+        assumption=_opt(v, "assumption"),
+        order=order,
+    )
+
+
+def _limits(values: list[float]) -> tuple[float, float]:
+    return float(values[0]), float(values[1])
+
+
+def build_definition(data: dict[str, Any], *, source: str) -> ProtocolDefinition:
+    """Build the typed definition from data that passed schema and semantic checks."""
+    ids = data["identifiers"]
+    rand = data.get("randomization")
+    resp = data["response"]
+    dose = data["dosing"]
+    elig = data["eligibility"]
+    visits = tuple(_visit(i, v) for i, v in enumerate(data["visits"], start=1))
+    cells = dose["cells_per_kg"]
+    return ProtocolDefinition(
+        format=data["format"],
+        code=data["code"],
+        version=data["version"],
+        title=data["title"],
+        short_title=data["short_title"],
+        identifiers=Identifiers(
+            nct=ids["nct"],
+            eudract=_opt(ids, "eudract"),
+            sponsor_code=_opt(ids, "sponsor_code"),
+            others=FrozenMap(ids.get("others", {})),
+        ),
+        phase=data["phase"],
+        masking=data["masking"],
+        masked_parties=tuple(data["masked_parties"]),
+        planned_enrollment=data["planned_enrollment"],
+        sponsor=data["sponsor"],
+        arms=tuple(
+            Arm(
+                code=a["code"],
+                name=a["name"],
+                type=a["type"],
+                ratio=a["ratio"],
+                description=a["description"],
+                product=a["product"],
+                assumption=_opt(a, "assumption"),
+            )
+            for a in data["arms"]
+        ),
+        stages=tuple(_stage(i, s) for i, s in enumerate(data["stages"], start=1)),
+        randomization=None
+        if rand is None
+        else Randomization(
+            block_sizes=tuple(rand["block_sizes"]),
+            strata=tuple(rand["strata"]),
+            assumption=_opt(rand, "assumption"),
+        ),
+        sites=tuple(
+            Site(
+                code=s["code"],
+                name=s["name"],
+                city=s["city"],
+                country=s["country"],
+                time_zone=s["time_zone"],
+                assumption=_opt(s, "assumption"),
+            )
+            for s in data["sites"]
+        ),
+        visits=visits,
+        eligibility=Eligibility(
+            inclusion=_criteria(elig["inclusion"]),
+            exclusion=_criteria(elig["exclusion"]),
+            min_age_years=_opt(elig, "min_age_years"),
+            max_age_years=_opt(elig, "max_age_years"),
+            sex=elig.get("sex", "all"),
+            accepts_healthy_volunteers=elig.get("accepts_healthy_volunteers", False),
+        ),
+        stratification_factors=tuple(
+            StratificationFactor(
+                code=f["code"],
+                name=f["name"],
+                source=f["source"],
+                levels=tuple(f["levels"]),
+                field=_opt(f, "field"),
+                assumption=_opt(f, "assumption"),
+            )
+            for f in data.get("stratification_factors", [])
+        ),
+        response=Response(
+            rule_set=resp["rule_set"],
+            params=freeze(resp.get("params", {})),
+            primary_visit=resp["primary_visit"],
+            timepoint_label=resp["timepoint_label"],
+            secondary_rule_sets=tuple(resp.get("secondary_rule_sets", [])),
+            assumption=_opt(resp, "assumption"),
+        ),
+        dosing=Dosing(
+            rule=dose["rule"],
+            cells_per_kg=None if cells is None else float(cells),
+            volume_ml=float(dose["volume_ml"]),
+            tolerance_pct=float(dose["tolerance_pct"]),
+            weight_hard_limits_kg=_limits(dose["weight_hard_limits_kg"]),
+            weight_soft_limits_kg=_limits(dose["weight_soft_limits_kg"]),
+            visit_codes=tuple(v.code for v in visits if v.dosing),
+            assumption=_opt(dose, "assumption"),
+        ),
+        blinding=Blinding(
+            allocation_revealing=freeze(data["blinding"]["allocation_revealing"]),
+            assumption=_opt(data["blinding"], "assumption"),
+        ),
+        forms=tuple(data["forms"]),
+        assumptions=tuple(data.get("assumptions", [])),
+        parameters=FrozenMap(
+            {
+                name: Parameter(
+                    name=name,
+                    value=p["value"],
+                    unit=_opt(p, "unit"),
+                    note=_opt(p, "note"),
+                    assumption=_opt(p, "assumption"),
+                )
+                for name, p in data.get("parameters", {}).items()
+            }
+        ),
+        masking_note=_opt(data, "masking_note"),
+        source=source,
+        checksum=canonical_checksum(data),
+        # A private copy, so a caller editing raw cannot drift from the checksum silently.
+        raw=copy.deepcopy(data),
+    )

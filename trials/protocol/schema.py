@@ -1,0 +1,398 @@
+"""JSON Schema (draft 2020-12) for ecrf-protocol/1 definition files."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .model import (
+    ARM_TYPES,
+    FORMAT,
+    MASKED_PARTIES,
+    MASKING_LEVELS,
+    PHASES,
+    STAGE_KINDS,
+    VISIT_KINDS,
+)
+
+Schema = dict[str, Any]
+
+CODE_PATTERN = r"^[A-Z][A-Z0-9_]{0,19}$"  # arm/stage/cohort/visit codes; SDTM ARMCD fits in 20
+TRIAL_CODE_PATTERN = r"^[A-Z][A-Z0-9]{1,11}$"
+SITE_CODE_PATTERN = r"^[A-Z0-9]{2,6}$"
+SNAKE_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
+
+ASSUMPTION_TEXT = (
+    "Why this entry is assumed rather than stated by the registry or protocol; "
+    "omit (or null) when the entry is stated by a cited source."
+)
+
+
+def _obj(description: str, properties: dict[str, Schema], required: list[str]) -> Schema:
+    # Unknown keys are errors everywhere: a typo must never be silently ignored.
+    return {
+        "type": "object",
+        "description": description,
+        "properties": properties,
+        "required": required,
+        "additionalProperties": False,
+    }
+
+
+def _str(description: str, **extra: Any) -> Schema:
+    return {"type": "string", "minLength": 1, "description": description, **extra}
+
+
+def _int(description: str, **extra: Any) -> Schema:
+    return {"type": "integer", "description": description, **extra}
+
+
+def _num(description: str, **extra: Any) -> Schema:
+    return {"type": "number", "description": description, **extra}
+
+
+def _bool(description: str) -> Schema:
+    return {"type": "boolean", "description": description}
+
+
+def _list(description: str, items: Schema, **extra: Any) -> Schema:
+    return {"type": "array", "description": description, "items": items, **extra}
+
+
+def _assumption() -> Schema:
+    return {"type": ["string", "null"], "minLength": 1, "description": ASSUMPTION_TEXT}
+
+
+def _limits(description: str) -> Schema:
+    return _list(description, _num("Kilograms."), minItems=2, maxItems=2)
+
+
+_CRITERION = _obj(
+    "One eligibility criterion.",
+    {
+        "number": _int("1-based number, unique and consecutive within its list.", minimum=1),
+        "code": _str(
+            "IN<nn> for inclusion, EX<nn> for exclusion, matching the number (used as IETESTCD).",
+            pattern=r"^(IN|EX)[0-9]{2,3}$",
+        ),
+        "text": _str("Criterion text, verbatim from the registry record."),
+        "group": _str("Heading the criterion is listed under in the registry, verbatim."),
+    },
+    ["number", "code", "text"],
+)
+
+_COHORT = _obj(
+    "A dose level of a dose-escalation stage; list order is escalation order.",
+    {
+        "code": _str("Cohort code, unique in the trial.", pattern=CODE_PATTERN),
+        "name": _str("Display name."),
+        "dose_cells_per_kg": _num("Viable cells per kg body weight.", exclusiveMinimum=0),
+        "planned_n": _int("Planned participants in the cohort.", minimum=1),
+        "assumption": _assumption(),
+    },
+    ["code", "name", "dose_cells_per_kg", "planned_n"],
+)
+
+_STAGE = _obj(
+    "A stage of the trial; list order is chronological order.",
+    {
+        "code": _str("Stage code, unique in the trial.", pattern=CODE_PATTERN),
+        "name": _str("Display name."),
+        "kind": {"enum": list(STAGE_KINDS), "description": "dose_escalation or randomized."},
+        "blinded": _bool("Whether allocation is masked; dose escalation is always open-label."),
+        "arms": _list(
+            "Codes of the arms participants of this stage can receive; at least two "
+            "for a randomized stage.",
+            _str("Arm code.", pattern=CODE_PATTERN),
+            minItems=1,
+            uniqueItems=True,
+        ),
+        "cohorts": _list(
+            "Dose cohorts in escalation order; required for dose_escalation, empty or absent "
+            "for randomized.",
+            _COHORT,
+        ),
+        "planned_n": _int("Planned participants in this stage.", minimum=1),
+        "description": _str("Free-text description."),
+        "assumption": _assumption(),
+    },
+    ["code", "name", "kind", "blinded", "arms"],
+)
+
+_VISIT = _obj(
+    "A scheduled visit; the list must be in day order.",
+    {
+        "code": _str("Visit code, unique in the trial (e.g. W24).", pattern=CODE_PATTERN),
+        "name": _str("Display name."),
+        "kind": {"enum": list(VISIT_KINDS), "description": "Role of the visit in the schedule."},
+        "day": _int(
+            "Target day relative to Day 0 (first infusion); negative before it. For a "
+            "screening period this is the first day of the period."
+        ),
+        "window_before": _int("Days allowed before the target day.", minimum=0),
+        "window_after": _int("Days allowed after the target day.", minimum=0),
+        "dosing": _bool("An infusion is given at this visit (true exactly for kind dosing)."),
+        "primary_endpoint": _bool("The primary endpoint is assessed here (exactly one visit)."),
+        "optional": _bool("The participant may decline this visit without a deviation."),
+        "forms": _list(
+            "Form codes expected at this visit, from the trial's forms catalogue.",
+            _str("Form code.", pattern=SNAKE_PATTERN),
+            uniqueItems=True,
+        ),
+        "assumption": _assumption(),
+    },
+    ["code", "name", "kind", "day", "window_before", "window_after", "forms"],
+)
+
+_SITE = _obj(
+    "A participating site.",
+    {
+        "code": _str(
+            "Site code, 2-6 uppercase letters/digits, used in subject IDs.",
+            pattern=SITE_CODE_PATTERN,
+        ),
+        "name": _str("Institution name."),
+        "city": _str("City."),
+        "country": _str("ISO 3166-1 alpha-2 country code.", pattern=r"^[A-Z]{2}$"),
+        "time_zone": _str("IANA time zone name, e.g. Europe/Madrid."),
+        "assumption": _assumption(),
+    },
+    ["code", "name", "city", "country", "time_zone"],
+)
+
+_ARM = _obj(
+    "A treatment arm.",
+    {
+        "code": _str("Arm code, unique in the trial (SDTM ARMCD).", pattern=CODE_PATTERN),
+        "name": _str("Display name."),
+        "type": {"enum": list(ARM_TYPES), "description": "Registry arm type."},
+        "ratio": _int("Share of the allocation ratio (1 for 1:1).", minimum=1),
+        "description": _str("What participants in the arm receive."),
+        "product": _str("Investigational product or placebo given."),
+        "assumption": _assumption(),
+    },
+    ["code", "name", "type", "ratio", "description", "product"],
+)
+
+_FACTOR = _obj(
+    "A stratification factor for randomization.",
+    {
+        "code": _str("Factor code referenced by randomization.strata.", pattern=SNAKE_PATTERN),
+        "name": _str("Display name."),
+        "source": {"enum": ["site", "field"], "description": "Taken from the site or a field."},
+        "field": _str(
+            "For source field: form.field the level is read from.",
+            pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$",
+        ),
+        "levels": _list(
+            "Possible values; for source site, the site codes.",
+            _str("Level."),
+            minItems=1,
+            uniqueItems=True,
+        ),
+        "assumption": _assumption(),
+    },
+    ["code", "name", "source", "levels"],
+)
+
+_PARAMETER = _obj(
+    "A named threshold or setting.",
+    {
+        "value": {"type": ["number", "string", "boolean"], "description": "The value."},
+        "unit": _str("Unit of the value, if any."),
+        "note": _str("Source or history of the value (e.g. an earlier registry version)."),
+        "assumption": _assumption(),
+    },
+    ["value"],
+)
+
+PROTOCOL_SCHEMA: Schema = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://example.org/ecrf/protocol-1.schema.json",
+    **_obj(
+        "A versioned protocol definition for one trial.",
+        {
+            "format": {"const": FORMAT, "description": f"File format marker, always {FORMAT}."},
+            "code": _str(
+                "Short trial code used in URLs and subject IDs (2-12 uppercase letters/digits).",
+                pattern=TRIAL_CODE_PATTERN,
+            ),
+            "version": _str(
+                "Protocol version or amendment label, e.g. '1.0' (quote it).", maxLength=32
+            ),
+            "title": _str("Official title."),
+            "short_title": _str("Acronym or short title."),
+            "identifiers": _obj(
+                "Registry identifiers.",
+                {
+                    "nct": _str("ClinicalTrials.gov number.", pattern=r"^NCT[0-9]{8}$"),
+                    "eudract": _str("EudraCT number.", pattern=r"^[0-9]{4}-[0-9]{6}-[0-9]{2}$"),
+                    "sponsor_code": _str("Sponsor's protocol code (org study id)."),
+                    "others": {
+                        "type": "object",
+                        "description": "Other identifiers by issuer name.",
+                        "additionalProperties": _str("Identifier."),
+                    },
+                },
+                ["nct"],
+            ),
+            "phase": {"enum": list(PHASES), "description": "Registry phase."},
+            "masking": {"enum": list(MASKING_LEVELS), "description": "Registry masking level."},
+            "masked_parties": _list(
+                "Who is masked; as many parties as the masking level says.",
+                {"enum": list(MASKED_PARTIES), "description": "Masked party."},
+                uniqueItems=True,
+            ),
+            "masking_note": _str("Discrepancies between registry sources about masking."),
+            "planned_enrollment": _int("Planned number of participants.", minimum=1),
+            "sponsor": _str("Lead sponsor."),
+            "arms": _list("Treatment arms.", _ARM, minItems=1),
+            "stages": _list("Stages in chronological order.", _STAGE, minItems=1),
+            "randomization": _obj(
+                "Allocation list settings; required when a stage is randomized.",
+                {
+                    "block_sizes": _list(
+                        "Permuted block sizes, each a multiple of the sum of arm ratios.",
+                        _int("Block size.", minimum=1),
+                        minItems=1,
+                        uniqueItems=True,
+                    ),
+                    "strata": _list(
+                        "Codes of the stratification factors used.",
+                        _str("Factor code.", pattern=SNAKE_PATTERN),
+                        uniqueItems=True,
+                    ),
+                    "assumption": _assumption(),
+                },
+                ["block_sizes", "strata"],
+            ),
+            "stratification_factors": _list("Stratification factors.", _FACTOR),
+            "sites": _list("Participating sites (at least one).", _SITE, minItems=1),
+            "visits": _list("The visit schedule, in day order.", _VISIT, minItems=1),
+            "eligibility": _obj(
+                "Eligibility criteria.",
+                {
+                    "min_age_years": _int("Minimum age in years.", minimum=0),
+                    "max_age_years": _int("Maximum age in years.", minimum=0),
+                    "sex": {"enum": ["all", "female", "male"], "description": "Eligible sex."},
+                    "accepts_healthy_volunteers": _bool("Healthy volunteers accepted."),
+                    "inclusion": _list("Inclusion criteria.", _CRITERION, minItems=1),
+                    "exclusion": _list("Exclusion criteria.", _CRITERION, minItems=1),
+                },
+                ["inclusion", "exclusion"],
+            ),
+            "response": _obj(
+                "Primary renal response derivation.",
+                {
+                    "rule_set": _str(
+                        "Rule-set code of the primary response.", pattern=SNAKE_PATTERN
+                    ),
+                    "params": {
+                        "type": "object",
+                        "description": "Rule-set parameters (thresholds, responder categories).",
+                        "propertyNames": {"pattern": SNAKE_PATTERN},
+                    },
+                    "primary_visit": _str(
+                        "Code of the primary endpoint visit.", pattern=CODE_PATTERN
+                    ),
+                    "timepoint_label": _str("Label of the primary timepoint, e.g. 'Week 24'."),
+                    "secondary_rule_sets": _list(
+                        "Rule sets also derived for secondary analyses.",
+                        _str("Rule-set code.", pattern=SNAKE_PATTERN),
+                        uniqueItems=True,
+                    ),
+                    "assumption": _assumption(),
+                },
+                ["rule_set", "primary_visit", "timepoint_label"],
+            ),
+            "dosing": _obj(
+                "Dosing rule; the dosing visits are those with dosing: true.",
+                {
+                    "rule": {"enum": ["weight_based"], "description": "Dose calculation rule."},
+                    "cells_per_kg": {
+                        "type": ["number", "null"],
+                        "exclusiveMinimum": 0,
+                        "description": "Cells per kg in the randomized stage; null only while "
+                        "a dose-escalation stage has still to select it.",
+                    },
+                    "volume_ml": _num(
+                        "Infusion volume in mL (same for every arm).", exclusiveMinimum=0
+                    ),
+                    "tolerance_pct": _num(
+                        "Allowed deviation of administered viable cells "
+                        "from the target, in percent.",
+                        minimum=0,
+                        maximum=100,
+                    ),
+                    "weight_hard_limits_kg": _limits("[min, max] weight accepted at all."),
+                    "weight_soft_limits_kg": _limits(
+                        "[min, max] weight accepted without confirmation."
+                    ),
+                    "assumption": _assumption(),
+                },
+                [
+                    "rule",
+                    "cells_per_kg",
+                    "volume_ml",
+                    "tolerance_pct",
+                    "weight_hard_limits_kg",
+                    "weight_soft_limits_kg",
+                ],
+            ),
+            "blinding": _obj(
+                "What blinded roles must never see.",
+                {
+                    "allocation_revealing": {
+                        "type": "object",
+                        "description": "Form code -> field names that reveal the allocation.",
+                        "propertyNames": {"pattern": SNAKE_PATTERN},
+                        "additionalProperties": _list(
+                            "Field names.",
+                            _str("Field name.", pattern=SNAKE_PATTERN),
+                            minItems=1,
+                            uniqueItems=True,
+                        ),
+                    },
+                    "assumption": _assumption(),
+                },
+                ["allocation_revealing"],
+            ),
+            "forms": _list(
+                "Forms catalogue used by this trial (a subset of the implemented forms).",
+                _str("Form code.", pattern=SNAKE_PATTERN),
+                minItems=1,
+                uniqueItems=True,
+            ),
+            "assumptions": _list(
+                "Every assumption made where the sources are silent.", _str("Assumption.")
+            ),
+            "parameters": {
+                "type": "object",
+                "description": "Named thresholds and settings, by snake_case name.",
+                "propertyNames": {"pattern": SNAKE_PATTERN},
+                "additionalProperties": _PARAMETER,
+            },
+        },
+        [
+            "format",
+            "code",
+            "version",
+            "title",
+            "short_title",
+            "identifiers",
+            "phase",
+            "masking",
+            "masked_parties",
+            "planned_enrollment",
+            "sponsor",
+            "arms",
+            "stages",
+            "sites",
+            "visits",
+            "eligibility",
+            "response",
+            "dosing",
+            "blinding",
+            "forms",
+        ],
+    ),
+}
