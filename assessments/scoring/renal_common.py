@@ -1,0 +1,163 @@
+"""Inputs, reasons and results shared by the renal response rule sets."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from types import MappingProxyType
+from typing import TypeVar
+
+from assessments.scoring.base import Calculator, fmt, non_negative, positive, to_flag
+from assessments.scoring.errors import ScoringInputError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class RenalInputs:
+    """Baseline (0) and follow-up (1) values; UPCR in g/g, eGFR in mL/min/1.73 m2.
+
+    Numbers may be given as Decimal, int, float or str; they are stored as Decimal so that
+    boundaries such as G1 = 0.9*G0 are decided exactly. `gpf` (pre-flare eGFR) defaults to
+    `g0`. `week` is the assessment week counted from Day 0.
+    """
+
+    p0: Decimal
+    p1: Decimal
+    g0: Decimal
+    g1: Decimal
+    gpf: Decimal | None = None
+    urine_rbc_hpf: Decimal | None = None
+    urine_wbc_hpf: Decimal | None = None
+    rbc_casts: bool | None = None
+    cellular_casts: bool | None = None
+    prednisone_mg_day: Decimal | None = None
+    rescue: bool = False
+    week: int | None = None
+    scr0_mg_dl: Decimal | None = None
+    scr1_mg_dl: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("p0", "p1"):
+            object.__setattr__(self, name, non_negative(getattr(self, name), name))
+        for name in ("g0", "g1"):
+            object.__setattr__(self, name, positive(getattr(self, name), name))
+        for name in ("gpf", "scr0_mg_dl", "scr1_mg_dl"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, positive(getattr(self, name), name))
+        for name in ("urine_rbc_hpf", "urine_wbc_hpf", "prednisone_mg_day"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, non_negative(getattr(self, name), name))
+        to_flag(self.rbc_casts, "rbc_casts", optional=True)
+        to_flag(self.cellular_casts, "cellular_casts", optional=True)
+        to_flag(self.rescue, "rescue")
+        if self.week is not None and (
+            isinstance(self.week, bool) or not isinstance(self.week, int) or self.week < 0
+        ):
+            raise ScoringInputError("week", f"expected a whole number >= 0, got {self.week!r}")
+        if self.rbc_casts is True and self.cellular_casts is False:
+            # RBC casts are cellular casts; the two answers contradict each other.
+            raise ScoringInputError("cellular_casts", "RBC casts present but cellular casts not")
+
+    @property
+    def pre_flare_egfr(self) -> Decimal:
+        """Gpf, falling back to the baseline eGFR when no pre-flare value was recorded."""
+        return self.gpf if self.gpf is not None else self.g0
+
+    @property
+    def any_cellular_casts(self) -> bool | None:
+        """Whether any cellular cast was seen, counting RBC casts; None if neither recorded."""
+        if self.rbc_casts is True or self.cellular_casts is True:
+            return True
+        if self.rbc_casts is None and self.cellular_casts is None:
+            return None
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One evaluated condition, e.g. "G1 60.0 >= 0.9*G0 58.5: yes"."""
+
+    condition: str
+    held: bool
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class RenalResponseResult:
+    """A renal response category with every condition that decided it."""
+
+    calculator: str
+    version: str
+    rule_set: str
+    category: str
+    reasons: tuple[Reason, ...]
+    flags: Mapping[str, bool]
+    parameters: Mapping[str, str]
+    provisional: bool = False
+    notes: tuple[str, ...] = field(default=())
+
+    def explain(self) -> str:
+        """All reasons, one per line, for an audit trail or a query answer."""
+        return "\n".join(reason.text for reason in self.reasons)
+
+
+def yes_no(held: bool) -> str:
+    return "yes" if held else "no"
+
+
+def compare(left_label: str, left: Decimal, op: str, right_label: str, right: Decimal) -> Reason:
+    """Compare two numbers and record the comparison with both values shown."""
+    outcomes = {
+        "<": left < right,
+        "<=": left <= right,
+        ">=": left >= right,
+        ">": left > right,
+    }
+    held = outcomes[op]
+    right_text = f"{right_label} {fmt(right)}" if right_label else fmt(right)
+    condition = f"{left_label} {op} {right_label or fmt(right)}"
+    return Reason(condition, held, f"{left_label} {fmt(left)} {op} {right_text}: {yes_no(held)}")
+
+
+def flag_reason(condition: str, held: bool) -> Reason:
+    """Record a yes/no fact, such as rescue therapy given."""
+    return Reason(condition, held, f"{condition}: {yes_no(held)}")
+
+
+def combine(name: str, definition: str, held: bool) -> Reason:
+    """Record a composite condition built from reasons listed before it."""
+    return Reason(name, held, f"{name} := {definition}: {yes_no(held)}")
+
+
+def require(value: T | None, field_name: str, rule_set: str) -> T:
+    """Return an input a rule set needs, raising when the caller left it empty."""
+    if value is None:
+        raise ScoringInputError(field_name, f"required by the {rule_set} rule set")
+    return value
+
+
+def result(
+    calculator: Calculator,
+    code: str,
+    category: str,
+    reasons: list[Reason],
+    flags: dict[str, bool],
+    parameters: dict[str, str],
+    *,
+    provisional: bool = False,
+    notes: tuple[str, ...] = (),
+) -> RenalResponseResult:
+    """Assemble an immutable result carrying the calculator's name and version."""
+    return RenalResponseResult(
+        calculator=calculator.name,
+        version=calculator.version,
+        rule_set=code,
+        category=category,
+        reasons=tuple(reasons),
+        flags=MappingProxyType(dict(flags)),
+        parameters=MappingProxyType(dict(parameters)),
+        provisional=provisional,
+        notes=notes,
+    )
