@@ -110,3 +110,17 @@ def is_trial_admin(user: Any) -> bool:
     return (
         bool(user.is_superuser) or active_memberships(user).filter(role=Role.TRIAL_ADMIN).exists()
     )
+
+
+def require_role(
+    actor: Any, *, trial: Any, site: Any = None, roles: frozenset[str] | set[str], action: str
+) -> str:
+    """Return the role under which `actor` may do `action`, or raise PermissionDeniedError."""
+    from ecrf.errors import PermissionDeniedError
+
+    if getattr(actor, "is_system", False):
+        return "system"
+    held = user_roles(actor, trial, site) & set(roles)
+    if not held:
+        raise PermissionDeniedError(f"Your role does not allow you to {action}.")
+    return sorted(held)[0]

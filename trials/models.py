@@ -20,15 +20,43 @@ def validate_time_zone(value: str) -> None:
 
 
 class Trial(models.Model):
+    """A trial; what it collects and how is in its protocol versions."""
+
     code = models.SlugField(max_length=12, unique=True)
     title = models.CharField(max_length=300)
     short_title = models.CharField(max_length=100)
+    nct = models.CharField(max_length=20, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     history = HistoricalRecords()
 
     def __str__(self) -> str:
         return self.short_title or self.code
+
+
+class ProtocolVersion(models.Model):
+    """One loaded definition file; a changed file is a new version (an amendment)."""
+
+    trial = models.ForeignKey(Trial, on_delete=models.PROTECT, related_name="protocol_versions")
+    number = models.PositiveIntegerField(help_text="1 for the first version loaded, then 2, ...")
+    label = models.CharField(max_length=40, help_text="The version label written in the file.")
+    checksum = models.CharField(max_length=64)
+    definition = models.JSONField(help_text="The parsed definition as loaded.")
+    source_name = models.CharField(max_length=200)
+    loaded_at = models.DateTimeField()
+    loaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["trial", "number"], name="protocol_version_number"),
+            models.UniqueConstraint(fields=["trial", "checksum"], name="protocol_version_checksum"),
+        ]
+        ordering = ["trial", "number"]
+
+    def __str__(self) -> str:
+        return f"{self.trial.code} v{self.label} (#{self.number})"
 
 
 class Site(models.Model):
@@ -93,3 +121,280 @@ class Membership(models.Model):
             raise ValidationError({"site": _("This role works across all sites; leave empty.")})
         if self.site is not None and self.trial_id and self.site.trial_id != self.trial_id:
             raise ValidationError({"site": _("The site belongs to another trial.")})
+
+
+class CohortStatus(models.TextChoices):
+    PLANNED = "planned", _("Planned")
+    OPEN = "open", _("Open")
+    FULL = "full", _("Full, awaiting safety review")
+    REVIEWED = "reviewed", _("Reviewed")
+    STOPPED = "stopped", _("Stopped")
+
+
+class Cohort(models.Model):
+    """A dose level of an open-label dose-escalation stage."""
+
+    trial = models.ForeignKey(Trial, on_delete=models.PROTECT, related_name="cohorts")
+    stage_code = models.CharField(max_length=20)
+    code = models.CharField(max_length=20)
+    name = models.CharField(max_length=100)
+    dose_cells_per_kg = models.FloatField()
+    planned_n = models.PositiveIntegerField()
+    order = models.PositiveIntegerField()
+    status = models.CharField(
+        max_length=16, choices=CohortStatus.choices, default=CohortStatus.PLANNED
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["trial", "code"], name="cohort_code_unique_per_trial")
+        ]
+        ordering = ["trial", "stage_code", "order"]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.dose_cells_per_kg:g} cells/kg)"
+
+
+class SafetyDecision(models.TextChoices):
+    ESCALATE = "escalate", _("Escalate to the next dose")
+    STAY = "stay", _("Stay at this dose (expand the cohort)")
+    STOP = "stop", _("Stop dose escalation")
+
+
+class SafetyReview(models.Model):
+    """The recorded safety review of a full cohort; it gates the next cohort."""
+
+    cohort = models.ForeignKey(Cohort, on_delete=models.PROTECT, related_name="safety_reviews")
+    decision = models.CharField(max_length=16, choices=SafetyDecision.choices)
+    rationale = models.TextField()
+    expand_by = models.PositiveIntegerField(default=0)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField()
+
+    history = HistoricalRecords()
+
+    def __str__(self) -> str:
+        return f"{self.cohort.code}: {self.decision}"
+
+
+class SiteCounter(models.Model):
+    """Last number handed out per site and kind; numbers are never reused."""
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=20)
+    last_value = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["site", "kind"], name="site_counter_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.site.code} {self.kind}: {self.last_value}"
+
+
+class ParticipantStatus(models.TextChoices):
+    SCREENING = "screening", _("Screening")
+    SCREEN_FAILED = "screen_failed", _("Screen failed")
+    ELIGIBLE = "eligible", _("Eligible")
+    RANDOMIZED = "randomized", _("Randomized")
+    ENROLLED = "enrolled", _("Enrolled in cohort")
+    ON_STUDY = "on_study", _("On study")
+    COMPLETED = "completed", _("Completed")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    LOST_TO_FOLLOW_UP = "lost_to_follow_up", _("Lost to follow-up")
+
+
+class Sex(models.TextChoices):
+    FEMALE = "F", _("Female")
+    MALE = "M", _("Male")
+
+
+class Participant(models.Model):
+    """A person screened for a trial at one site. Never deleted; withdrawal keeps all data."""
+
+    trial = models.ForeignKey(Trial, on_delete=models.PROTECT, related_name="participants")
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="participants")
+    protocol_version = models.ForeignKey(
+        ProtocolVersion, on_delete=models.PROTECT, related_name="+"
+    )
+    screening_number = models.CharField(max_length=20)
+    # NULL, not "", until assigned: the per-trial unique constraint must ignore unassigned rows.
+    subject_id = models.CharField(max_length=20, null=True, blank=True)  # noqa: DJ001
+    sex = models.CharField(max_length=1, choices=Sex.choices)
+    date_of_birth = models.DateField()
+    status = models.CharField(
+        max_length=20, choices=ParticipantStatus.choices, default=ParticipantStatus.SCREENING
+    )
+    registered_at = models.DateTimeField()
+    screen_failure_reason = models.TextField(blank=True)
+    eligibility_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    eligibility_confirmed_at = models.DateTimeField(null=True, blank=True)
+    stage_code = models.CharField(max_length=20, blank=True)
+    randomization_number = models.CharField(max_length=20, blank=True)
+    randomized_at = models.DateTimeField(null=True, blank=True)
+    cohort = models.ForeignKey(
+        Cohort, on_delete=models.PROTECT, null=True, blank=True, related_name="participants"
+    )
+    day0 = models.DateField(null=True, blank=True, help_text="Protocol Day 0: first infusion.")
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.TextField(blank=True)
+    unblinded_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["trial", "screening_number"], name="participant_screening_number"
+            ),
+            models.UniqueConstraint(
+                fields=["trial", "subject_id"],
+                condition=Q(subject_id__isnull=False),
+                name="participant_subject_id",
+            ),
+        ]
+        indexes = [models.Index(fields=["trial", "site", "status"])]
+        ordering = ["trial", "site", "screening_number"]
+
+    def __str__(self) -> str:
+        return self.subject_id or self.screening_number
+
+    @property
+    def identifier(self) -> str:
+        return self.subject_id or self.screening_number
+
+
+class Consent(models.Model):
+    """Informed consent given by a participant to one version of the consent form."""
+
+    participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="consents")
+    form_version = models.CharField(max_length=40)
+    consent_date = models.DateField()
+    obtained_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField()
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["participant", "consent_date", "pk"]
+
+    def __str__(self) -> str:
+        return f"Consent {self.form_version} of {self.participant} on {self.consent_date}"
+
+
+class CriterionKind(models.TextChoices):
+    INCLUSION = "inclusion", _("Inclusion")
+    EXCLUSION = "exclusion", _("Exclusion")
+
+
+class EligibilityAnswer(models.Model):
+    """One criterion of the checklist: an inclusion met, or an exclusion that applies."""
+
+    participant = models.ForeignKey(
+        Participant, on_delete=models.PROTECT, related_name="eligibility_answers"
+    )
+    criterion_code = models.CharField(max_length=10)
+    kind = models.CharField(max_length=10, choices=CriterionKind.choices)
+    answer = models.BooleanField(
+        help_text="Inclusion: criterion met. Exclusion: criterion applies."
+    )
+    comment = models.TextField(blank=True)
+    answered_at = models.DateTimeField()
+
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["participant", "criterion_code"], name="eligibility_answer_once"
+            )
+        ]
+        ordering = ["participant", "kind", "criterion_code"]
+
+    def __str__(self) -> str:
+        return f"{self.participant} {self.criterion_code}: {self.answer}"
+
+
+class AllocationList(models.Model):
+    """The concealed allocation list of a randomized stage. Never shown to blinded users."""
+
+    class Method(models.TextChoices):
+        GENERATED = "generated", _("Generated from a secret seed")
+        IMPORTED = "imported", _("Imported from CSV")
+
+    trial = models.ForeignKey(Trial, on_delete=models.PROTECT, related_name="+")
+    stage_code = models.CharField(max_length=20)
+    method = models.CharField(max_length=16, choices=Method.choices)
+    seed_sha256 = models.CharField(max_length=64, blank=True)
+    block_sizes = models.JSONField(default=list)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["trial", "stage_code"], name="allocation_list_per_stage"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Allocation list {self.trial.code} {self.stage_code}"
+
+
+class AllocationSlot(models.Model):
+    """One concealed line of an allocation list; taken by exactly one participant."""
+
+    allocation_list = models.ForeignKey(
+        AllocationList, on_delete=models.PROTECT, related_name="slots"
+    )
+    stratum = models.CharField(max_length=100)
+    sequence = models.PositiveIntegerField()
+    block_number = models.PositiveIntegerField()
+    block_size = models.PositiveIntegerField()
+    arm_code = models.CharField(max_length=20)
+    randomization_number = models.CharField(max_length=20)
+    participant = models.OneToOneField(
+        Participant, on_delete=models.PROTECT, null=True, blank=True, related_name="allocation"
+    )
+    assigned_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["allocation_list", "stratum", "sequence"], name="allocation_slot_sequence"
+            ),
+            models.UniqueConstraint(
+                fields=["allocation_list", "randomization_number"], name="allocation_slot_number"
+            ),
+        ]
+        ordering = ["allocation_list", "stratum", "sequence"]
+
+    def __str__(self) -> str:
+        return f"Slot {self.randomization_number}"
+
+
+class UnblindingEvent(models.Model):
+    """An emergency unblinding of one participant, requested with a reason."""
+
+    participant = models.ForeignKey(
+        Participant, on_delete=models.PROTECT, related_name="unblindings"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.TextField()
+    created_at = models.DateTimeField()
+
+    history = HistoricalRecords()
+
+    def __str__(self) -> str:
+        return f"Unblinding of {self.participant} at {self.created_at:%Y-%m-%d %H:%M}"

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "accounts",
     "trials",
     "visits",
+    "assessments",
 ]
 
 MIDDLEWARE = [

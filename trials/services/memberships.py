@@ -1,4 +1,4 @@
-"""Writes for trials: memberships."""
+"""Writes for memberships: granting and ending roles in a trial."""
 
 from __future__ import annotations
 

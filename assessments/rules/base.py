@@ -1,0 +1,98 @@
+"""The context edit checks see, the checks they produce, and the date checks every form shares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from trials.models import Participant
+from trials.protocol import ProtocolDefinition
+from visits.models import Visit
+from visits.schedule import local_date
+
+
+@dataclass
+class FormContext:
+    participant: Participant
+    visit: Visit | None
+    definition: ProtocolDefinition
+    now: datetime
+    consent_date: date | None
+
+    @property
+    def today(self) -> date:
+        """Today at the site: 'not in the future' is judged on the site's calendar."""
+        return local_date(self.now, self.participant.site.time_zone)
+
+    def parameter(self, name: str, default: Any) -> Any:
+        parameter = self.definition.parameters.get(name)
+        return default if parameter is None else parameter.value
+
+
+@dataclass
+class Checks:
+    """Hard errors refuse the save; warnings are kept with the data."""
+
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    warnings: list[dict[str, str]] = field(default_factory=list)
+
+    def error(self, name: str, message: str) -> None:
+        self.errors.setdefault(name, []).append(message)
+
+    def warn(self, name: str, message: str) -> None:
+        self.warnings.append({"field": name, "message": message})
+
+
+def check_dates(instance: Any, fields: tuple[str, ...], ctx: FormContext, checks: Checks) -> None:
+    """Not in the future, not before consent; outside the visit window is a warning."""
+    visit = ctx.visit
+    for name in fields:
+        value = getattr(instance, name, None)
+        if value is None:
+            continue
+        day = (
+            value
+            if not isinstance(value, datetime)
+            else local_date(value, ctx.participant.site.time_zone)
+        )
+        if day > ctx.today:
+            checks.error(name, "The date is in the future.")
+        if ctx.consent_date is not None and day < ctx.consent_date:
+            checks.error(
+                name, f"The date is before informed consent ({ctx.consent_date:%Y-%m-%d})."
+            )
+        if (
+            visit is not None
+            and visit.window_opens_at is not None
+            and visit.window_closes_at is not None
+        ):
+            from visits.schedule import Window
+
+            window = Window(visit.target_date or day, visit.window_opens_at, visit.window_closes_at)
+            if not window.contains(day, ctx.participant.site.time_zone):
+                checks.warn(name, f"The date lies outside the window of visit {visit.code}.")
+
+
+def check_range(
+    instance: Any,
+    name: str,
+    checks: Checks,
+    *,
+    hard: tuple[float, float] | None = None,
+    soft: tuple[float, float] | None = None,
+    unit: str = "",
+) -> None:
+    """Impossible values are refused; unusual ones are accepted with a warning."""
+    value = getattr(instance, name, None)
+    if value is None:
+        return
+    number = float(value)
+    shown = f"{number:g} {unit}".strip()
+    if hard is not None and not hard[0] <= number <= hard[1]:
+        checks.error(name, f"{shown} is impossible here (allowed {hard[0]:g} to {hard[1]:g}).")
+    elif soft is not None and not soft[0] <= number <= soft[1]:
+        checks.warn(
+            name,
+            f"{shown} is unusual (expected {soft[0]:g} to {soft[1]:g}); please confirm.",
+        )

@@ -1,0 +1,115 @@
+"""SLEDAI-2K: checks on the items and the score derived on the server."""
+
+from __future__ import annotations
+
+from assessments.models.sledai import (
+    SLEDAI_ITEM_FIELDS,
+    SledaiAssessment,
+    attributable_field,
+    days_before_field,
+    item_field,
+)
+from assessments.registry import FormType
+from assessments.rules.base import Checks, FormContext, check_dates
+from assessments.scoring import ScoringInputError
+from assessments.scoring.sledai import DescriptorInput, score_sledai2k
+from assessments.scoring.sledai_descriptors import DESCRIPTORS
+
+
+def _inputs(instance: SledaiAssessment) -> list[DescriptorInput]:
+    items = []
+    for descriptor in DESCRIPTORS:
+        items.append(
+            DescriptorInput(
+                code=descriptor.code,
+                present=bool(getattr(instance, item_field(descriptor.code))),
+                attributable_to_sle=(
+                    getattr(instance, attributable_field(descriptor.code))
+                    if descriptor.has_exclusion
+                    else None
+                ),
+                days_before_visit=getattr(instance, days_before_field(descriptor.code)),
+            )
+        )
+    return items
+
+
+def validate(instance: SledaiAssessment, ctx: FormContext, checks: Checks) -> None:
+    check_dates(instance, ("assessment_date",), ctx, checks)
+    for descriptor in DESCRIPTORS:
+        present = getattr(instance, item_field(descriptor.code))
+        days = getattr(instance, days_before_field(descriptor.code))
+        if days is not None and days > instance.window_days:
+            checks.warn(
+                days_before_field(descriptor.code),
+                f"{descriptor.label} was {days} days before the visit, outside the "
+                f"{instance.window_days}-day window: it does not score.",
+            )
+        if days is not None and not present:
+            checks.error(days_before_field(descriptor.code), "Only give days for a present item.")
+        if descriptor.has_exclusion and present:
+            attributable = getattr(instance, attributable_field(descriptor.code))
+            if attributable is None:
+                checks.error(
+                    attributable_field(descriptor.code),
+                    f"Say whether {descriptor.label.lower()} is attributable to SLE.",
+                )
+            elif attributable is False:
+                checks.warn(
+                    attributable_field(descriptor.code),
+                    f"{descriptor.label} is not attributable to SLE: it does not score.",
+                )
+    if not checks.errors:
+        try:
+            score_sledai2k(_inputs(instance), window_days=instance.window_days)
+        except ScoringInputError as error:
+            checks.error(error.field, error.message)
+
+
+def derive(instance: SledaiAssessment, ctx: FormContext) -> None:
+    result = score_sledai2k(_inputs(instance), window_days=instance.window_days)
+    instance.total = result.total
+    instance.clinical_total = result.clinical_total
+    instance.contributions = [{"code": c.code, "weight": c.weight} for c in result.contributions]
+    instance.calculator = result.calculator
+    instance.calculator_version = result.version
+
+
+def explain(instance: SledaiAssessment) -> str:
+    if instance.total is None:
+        return ""
+    parts = " + ".join(f"{c['code']} {c['weight']}" for c in instance.contributions) or "no item"
+    return (
+        f"{instance.calculator} {instance.calculator_version}, {instance.window_days}-day window: "
+        f"{parts} = {instance.total}"
+    )
+
+
+def _fieldsets() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    groups: dict[str, list[str]] = {}
+    for descriptor in DESCRIPTORS:
+        names = [item_field(descriptor.code)]
+        if descriptor.has_exclusion:
+            names.append(attributable_field(descriptor.code))
+        names.append(days_before_field(descriptor.code))
+        groups.setdefault(descriptor.category.capitalize(), []).extend(names)
+    return (
+        ("Assessment", ("assessment_date", "window_days")),
+        *((title, tuple(names)) for title, names in groups.items()),
+    )
+
+
+SLEDAI = FormType(
+    code="sledai2k",
+    label="SLEDAI-2K",
+    model=SledaiAssessment,
+    scope="visit",
+    fields=("assessment_date", "window_days", *SLEDAI_ITEM_FIELDS),
+    required=("assessment_date", "window_days"),
+    date_fields=("assessment_date",),
+    derived=("total", "clinical_total"),
+    validate=validate,
+    derive=derive,
+    explain=explain,
+    fieldsets=_fieldsets(),
+)

@@ -1,0 +1,175 @@
+"""Reads for case report forms: the casebook grid, one form's data and its history, blinded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count
+
+from assessments.models import EntryStatus
+from assessments.registry import FormType, form_type, form_types
+from ecrf.access import UNBLINDED_ROLES, user_roles
+from trials.definitions import definition_of
+from trials.models import Participant
+from visits.models import Visit
+
+TRIALS_FORMS = {"consent", "eligibility", "demographics"}
+
+
+@dataclass(frozen=True)
+class Cell:
+    form_code: str
+    status: str  # missing | entered | not_done | log | not_collected
+    record_id: int | None = None
+    count: int = 0
+
+
+@dataclass(frozen=True)
+class GridRow:
+    visit: Visit
+    cells: tuple[Cell, ...]
+
+
+def revealing_fields(ftype: FormType, participant: Participant) -> set[str]:
+    """Fields of this form that would reveal allocation, per code and per protocol."""
+    blinding = definition_of(participant.protocol_version).blinding
+    return set(ftype.revealing) | set(blinding.allocation_revealing.get(ftype.code, ()))
+
+
+def is_unblinded(user: Any, participant: Participant) -> bool:
+    return bool(user_roles(user, participant.trial, participant.site) & UNBLINDED_ROLES)
+
+
+def casebook_grid(participant: Participant) -> list[GridRow]:
+    """Visits x expected forms with their state, in one query per form model, whatever the
+    number of visits: visits (1), then one per visit-form model, one per log model, and the
+    consent and eligibility counts (2)."""
+    visits = list(Visit.objects.filter(participant=participant).order_by("visit_number"))
+    types = form_types()
+    visit_states: dict[str, dict[int, tuple[str, int]]] = {}
+    log_counts: dict[str, int] = {}
+    for code, ftype in types.items():
+        if ftype.scope == "visit":
+            visit_states[code] = {
+                visit_id: (status, pk)
+                for visit_id, status, pk in ftype.model.objects.filter(
+                    participant=participant
+                ).values_list("visit_id", "entry_status", "pk")
+            }
+        else:
+            log_counts[code] = ftype.model.objects.filter(participant=participant).count()
+    counts = Participant.objects.filter(pk=participant.pk).aggregate(
+        consents=Count("consents", distinct=True),
+        answers=Count("eligibility_answers", distinct=True),
+    )
+    rows = []
+    for visit in visits:
+        cells = []
+        for code in visit.forms:
+            if code in visit_states:
+                state = visit_states[code].get(visit.pk)
+                cells.append(
+                    Cell(code, state[0] if state else "missing", state[1] if state else None)
+                )
+            elif code in log_counts:
+                cells.append(Cell(code, "log", count=log_counts[code]))
+            elif code == "consent":
+                cells.append(Cell(code, "entered" if counts["consents"] else "missing"))
+            elif code == "eligibility":
+                cells.append(Cell(code, "entered" if counts["answers"] else "missing"))
+            elif code == "demographics":
+                cells.append(Cell(code, "entered"))
+            else:
+                cells.append(Cell(code, "not_collected"))
+        rows.append(GridRow(visit, tuple(cells)))
+    return rows
+
+
+def form_record(
+    ftype: FormType, participant: Participant, *, visit: Visit | None, record_id: int | None
+) -> Any:
+    manager = ftype.model.objects.select_related("visit")
+    if ftype.scope == "visit":
+        return manager.filter(participant=participant, visit=visit).first()
+    return manager.filter(participant=participant, pk=record_id).first()
+
+
+def form_values(user: Any, ftype: FormType, instance: Any) -> dict[str, Any]:
+    """The inputs and derived values of a form, without allocation-revealing fields for
+    blinded users."""
+    hidden = (
+        set()
+        if is_unblinded(user, instance.participant)
+        else revealing_fields(ftype, instance.participant)
+    )
+    names = [name for name in (*ftype.fields, *ftype.derived) if name not in hidden]
+    return {name: getattr(instance, name) for name in names}
+
+
+@dataclass(frozen=True)
+class Change:
+    field: str
+    old: Any
+    new: Any
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    when: Any
+    who: str
+    kind: str  # created | changed
+    reason: str
+    changes: tuple[Change, ...]
+
+
+def form_history(user: Any, ftype: FormType, instance: Any) -> list[HistoryEntry]:
+    """Who changed what and when, old -> new, with the reason; revealing fields left out for
+    blinded users, and the entries that touched only those fields omitted."""
+    hidden = (
+        set()
+        if is_unblinded(user, instance.participant)
+        else revealing_fields(ftype, instance.participant)
+    )
+    shown = [
+        name
+        for name in (*ftype.fields, *ftype.derived, "entry_status", "not_done_reason")
+        if name not in hidden
+    ]
+    records = list(
+        instance.history.select_related("history_user").order_by("history_date", "history_id")
+    )
+    entries = []
+    previous = None
+    for record in records:
+        changes = tuple(
+            Change(name, getattr(previous, name) if previous else None, getattr(record, name))
+            for name in shown
+            if (previous is None and getattr(record, name) not in (None, "", False, []))
+            or (previous is not None and getattr(previous, name) != getattr(record, name))
+        )
+        if previous is None or changes:
+            entries.append(
+                HistoryEntry(
+                    when=record.history_date,
+                    who=record.history_user.display_name() if record.history_user else "",
+                    kind="created" if previous is None else "changed",
+                    reason=record.history_change_reason or "",
+                    changes=changes,
+                )
+            )
+        previous = record
+    return entries
+
+
+def form_state(ftype_code: str, participant: Participant, visit: Visit) -> str:
+    ftype = form_type(ftype_code)
+    found = (
+        ftype.model.objects.filter(participant=participant, visit=visit)
+        .values_list("entry_status", flat=True)
+        .first()
+    )
+    return found or "missing"
+
+
+__all__ = ["EntryStatus", "casebook_grid", "form_history", "form_record", "form_values"]

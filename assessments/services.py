@@ -1,0 +1,179 @@
+"""Writes for case report forms: one generic save with edit checks, derivations and versions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+
+from assessments.models import EntryStatus
+from assessments.registry import FormType, form_type
+from assessments.rules.base import Checks, FormContext
+from ecrf.access import require_role
+from ecrf.audit import audited_save
+from ecrf.errors import ConflictError, DomainError, InvalidTransitionError
+from trials.definitions import definition_of
+from trials.models import Participant
+from trials.services.participants import require_consent
+from visits.models import Visit
+
+
+def _context(participant: Participant, visit: Visit | None, now: datetime) -> FormContext:
+    first_consent = participant.consents.order_by("consent_date").first()
+    return FormContext(
+        participant=participant,
+        visit=visit,
+        definition=definition_of(visit.protocol_version if visit else participant.protocol_version),
+        now=now,
+        consent_date=first_consent.consent_date if first_consent else None,
+    )
+
+
+def _check_visit(ftype: FormType, participant: Participant, visit: Visit | None) -> None:
+    if ftype.scope == "visit":
+        if visit is None:
+            raise DomainError(f"{ftype.label} is entered at a visit.")
+        if visit.participant_id != participant.pk:
+            raise DomainError("The visit belongs to another participant.")
+        if ftype.code not in visit.forms:
+            raise DomainError(f"Visit {visit.code} does not collect {ftype.label}.")
+    elif visit is not None and visit.participant_id != participant.pk:
+        raise DomainError("The visit belongs to another participant.")
+
+
+def _locked_existing(
+    ftype: FormType, participant: Participant, visit: Visit | None, record_id: int | None
+) -> Any:
+    manager = ftype.model.objects.select_for_update()
+    if ftype.scope == "visit":
+        return manager.filter(visit=visit).first()
+    if record_id is None:
+        return None
+    found = manager.filter(pk=record_id, participant=participant).first()
+    if found is None:
+        raise DomainError(f"There is no such {ftype.label} record for this participant.")
+    return found
+
+
+def _check_version(existing: Any, expected_version: int | None) -> None:
+    if existing is not None and expected_version != existing.row_version:
+        raise ConflictError(
+            "Someone saved this form after you opened it (you had version "
+            f"{expected_version}, it is now {existing.row_version}). Reload it and apply your "
+            "change again."
+        )
+
+
+def form_save(
+    *,
+    actor: Any,
+    form_code: str,
+    participant: Participant,
+    data: dict[str, Any],
+    visit: Visit | None = None,
+    record_id: int | None = None,
+    expected_version: int | None = None,
+    reason: str = "",
+    now: datetime,
+) -> Any:
+    """Enter or change a form. A change after first entry needs the version read and a reason."""
+    ftype = form_type(form_code)
+    require_role(
+        actor,
+        trial=participant.trial,
+        site=participant.site,
+        roles=ftype.editors,
+        action=f"enter {ftype.label}",
+    )
+    unknown = sorted(set(data) - set(ftype.fields))
+    if unknown:
+        raise DomainError(
+            f"{ftype.label} has no field(s) {', '.join(unknown)}.",
+            fields={name: ["Unknown field."] for name in unknown},
+        )
+    _check_visit(ftype, participant, visit)
+    with transaction.atomic():
+        locked = Participant.objects.select_for_update().get(pk=participant.pk)
+        require_consent(locked)
+        existing = _locked_existing(ftype, locked, visit, record_id)
+        _check_version(existing, expected_version)
+        if existing is None:
+            instance = ftype.model(
+                participant=locked,
+                visit=visit,
+                protocol_version=visit.protocol_version if visit else locked.protocol_version,
+                entered_at=now,
+                row_version=1,
+            )
+        else:
+            instance = existing
+            instance.row_version += 1
+        for name, value in data.items():
+            setattr(instance, name, value)
+        ctx = _context(locked, visit, now)
+        checks = Checks()
+        for name in ftype.required:
+            if getattr(instance, name, None) in (None, ""):
+                checks.error(name, "Required.")
+        if not checks.errors:
+            ftype.validate(instance, ctx, checks)
+        if checks.errors:
+            raise DomainError("Please correct the fields shown.", fields=checks.errors)
+        ftype.derive(instance, ctx)
+        instance.warnings = checks.warnings
+        instance.entry_status = EntryStatus.ENTERED
+        instance.not_done_reason = ""
+        instance.updated_at = now
+        try:
+            return audited_save(
+                instance, actor=actor, reason=reason, require_reason=existing is not None
+            )
+        except DjangoValidationError as error:
+            raise DomainError.from_validation_error(error) from None
+
+
+def form_not_done(
+    *,
+    actor: Any,
+    form_code: str,
+    participant: Participant,
+    visit: Visit,
+    reason: str,
+    expected_version: int | None = None,
+    now: datetime,
+) -> Any:
+    """Record that an expected form was not done, and why."""
+    ftype = form_type(form_code)
+    require_role(
+        actor,
+        trial=participant.trial,
+        site=participant.site,
+        roles=ftype.editors,
+        action=f"enter {ftype.label}",
+    )
+    if ftype.scope != "visit":
+        raise InvalidTransitionError(f"{ftype.label} is a log; there is nothing to mark not done.")
+    if not reason.strip():
+        raise DomainError("Say why the form was not done.", fields={"reason": ["Required."]})
+    _check_visit(ftype, participant, visit)
+    with transaction.atomic():
+        existing = _locked_existing(ftype, participant, visit, None)
+        _check_version(existing, expected_version)
+        if existing is not None and existing.entry_status == EntryStatus.ENTERED:
+            raise InvalidTransitionError(
+                f"{ftype.label} has data; correct the data instead of marking it not done."
+            )
+        instance = existing or ftype.model(
+            participant=participant,
+            visit=visit,
+            protocol_version=visit.protocol_version,
+            entered_at=now,
+        )
+        if existing is not None:
+            instance.row_version += 1
+        instance.entry_status = EntryStatus.NOT_DONE
+        instance.not_done_reason = reason.strip()
+        instance.updated_at = now
+        return audited_save(instance, actor=actor, reason=reason, require_reason=False)

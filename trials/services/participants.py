@@ -1,0 +1,307 @@
+"""Writes for the participant lifecycle: registration, consent, eligibility, Day 0, ending."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from django.db import transaction
+
+from ecrf.access import SITE_STAFF_ROLES, Role, require_role
+from ecrf.audit import audited_save
+from ecrf.errors import DomainError, InvalidTransitionError
+from trials.definitions import current_version, definition_of
+from trials.identifiers import screening_number
+from trials.models import (
+    Consent,
+    CriterionKind,
+    EligibilityAnswer,
+    Participant,
+    ParticipantStatus,
+    Site,
+    SiteCounter,
+)
+
+S = ParticipantStatus
+TRANSITIONS: dict[str, frozenset[str]] = {
+    S.SCREENING: frozenset({S.SCREEN_FAILED, S.ELIGIBLE, S.WITHDRAWN}),
+    S.ELIGIBLE: frozenset({S.RANDOMIZED, S.ENROLLED, S.SCREEN_FAILED, S.WITHDRAWN}),
+    S.RANDOMIZED: frozenset({S.ON_STUDY, S.WITHDRAWN, S.LOST_TO_FOLLOW_UP}),
+    S.ENROLLED: frozenset({S.ON_STUDY, S.WITHDRAWN, S.LOST_TO_FOLLOW_UP}),
+    S.ON_STUDY: frozenset({S.COMPLETED, S.WITHDRAWN, S.LOST_TO_FOLLOW_UP}),
+}
+ENDED = frozenset({S.SCREEN_FAILED, S.COMPLETED, S.WITHDRAWN, S.LOST_TO_FOLLOW_UP})
+
+
+def next_site_number(site: Site, kind: str) -> int:
+    """The next number of `kind` at `site`, under a row lock; a number is never handed out twice."""
+    counter, _ = SiteCounter.objects.get_or_create(site=site, kind=kind)
+    counter = SiteCounter.objects.select_for_update().get(pk=counter.pk)
+    counter.last_value += 1
+    counter.save(update_fields=["last_value"])
+    return counter.last_value
+
+
+def lock_participant(participant: Participant) -> Participant:
+    return (
+        Participant.objects.select_for_update()
+        .select_related("site", "trial")
+        .get(pk=participant.pk)
+    )
+
+
+def transition(participant: Participant, target: str) -> None:
+    allowed = TRANSITIONS.get(participant.status, frozenset())
+    if target not in allowed:
+        raise InvalidTransitionError(
+            f"{participant.identifier} is {participant.get_status_display().lower()}; "
+            f"it cannot become {S(target).label.lower()}."
+        )
+    participant.status = target
+
+
+def age_on(birth: date, day: date) -> int:
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def participant_register(
+    *, actor: Any, site: Site, sex: str, date_of_birth: date, now: datetime
+) -> Participant:
+    """Register a person at screening with the next screening number of the site."""
+    require_role(
+        actor, trial=site.trial, site=site, roles=SITE_STAFF_ROLES, action="register participants"
+    )
+    version = current_version(site.trial_id)
+    eligibility = definition_of(version).eligibility
+    today = now.date()
+    if date_of_birth > today:
+        raise DomainError(
+            "Date of birth is in the future.", fields={"date_of_birth": ["In the future."]}
+        )
+    age = age_on(date_of_birth, today)
+    if eligibility.min_age_years is not None and age < eligibility.min_age_years:
+        raise DomainError(
+            f"Age {age} is below the protocol minimum of {eligibility.min_age_years}.",
+            fields={"date_of_birth": [f"Age {age} < {eligibility.min_age_years}."]},
+        )
+    if eligibility.max_age_years is not None and age > eligibility.max_age_years:
+        raise DomainError(
+            f"Age {age} is above the protocol maximum of {eligibility.max_age_years}.",
+            fields={"date_of_birth": [f"Age {age} > {eligibility.max_age_years}."]},
+        )
+    with transaction.atomic():
+        from visits.services import visits_create_screening
+
+        number = next_site_number(site, "screening")
+        participant = audited_save(
+            Participant(
+                trial=site.trial,
+                site=site,
+                protocol_version=version,
+                screening_number=screening_number(site.code, number),
+                sex=sex,
+                date_of_birth=date_of_birth,
+                registered_at=now,
+            ),
+            actor=actor,
+        )
+        visits_create_screening(actor=actor, participant=participant, now=now)
+        return participant
+
+
+def consent_record(
+    *, actor: Any, participant: Participant, form_version: str, consent_date: date, now: datetime
+) -> Consent:
+    require_role(
+        actor,
+        trial=participant.trial,
+        site=participant.site,
+        roles=SITE_STAFF_ROLES,
+        action="record consent",
+    )
+    if not form_version.strip():
+        raise DomainError("Name the consent form version.", fields={"form_version": ["Required."]})
+    if consent_date > now.date():
+        raise DomainError(
+            "Consent date is in the future.", fields={"consent_date": ["In the future."]}
+        )
+    with transaction.atomic():
+        locked = lock_participant(participant)
+        if locked.status in ENDED:
+            raise InvalidTransitionError(f"{locked.identifier} has left the study.")
+        return audited_save(
+            Consent(
+                participant=locked,
+                form_version=form_version.strip(),
+                consent_date=consent_date,
+                obtained_by=actor,
+                recorded_at=now,
+            ),
+            actor=actor,
+        )
+
+
+def require_consent(participant: Participant) -> None:
+    if not participant.consents.exists():
+        raise DomainError(
+            "Informed consent has not been recorded; no study data may be entered before it."
+        )
+
+
+def eligibility_answer(
+    *,
+    actor: Any,
+    participant: Participant,
+    criterion_code: str,
+    answer: bool,
+    comment: str = "",
+    reason: str = "",
+    now: datetime,
+) -> EligibilityAnswer:
+    """Answer one criterion: for an inclusion, is it met; for an exclusion, does it apply."""
+    require_role(
+        actor,
+        trial=participant.trial,
+        site=participant.site,
+        roles=SITE_STAFF_ROLES,
+        action="answer the eligibility checklist",
+    )
+    eligibility = definition_of(participant.protocol_version).eligibility
+    kinds = {c.code: CriterionKind.INCLUSION for c in eligibility.inclusion}
+    kinds |= {c.code: CriterionKind.EXCLUSION for c in eligibility.exclusion}
+    if criterion_code not in kinds:
+        raise DomainError(
+            f"{criterion_code} is not a criterion of this protocol version.",
+            fields={"criterion_code": ["Unknown criterion."]},
+        )
+    with transaction.atomic():
+        locked = lock_participant(participant)
+        require_consent(locked)
+        if locked.status != S.SCREENING:
+            raise InvalidTransitionError(
+                "The checklist can only change during screening; "
+                f"{locked.identifier} is {locked.get_status_display().lower()}."
+            )
+        row = EligibilityAnswer.objects.filter(
+            participant=locked, criterion_code=criterion_code
+        ).first()
+        if row is None:
+            row = EligibilityAnswer(
+                participant=locked, criterion_code=criterion_code, kind=kinds[criterion_code]
+            )
+        elif row.answer == answer and row.comment == comment:
+            return row
+        row.answer, row.comment, row.answered_at = answer, comment, now
+        return audited_save(row, actor=actor, reason=reason)
+
+
+def eligibility_outcome(participant: Participant) -> dict[str, Any]:
+    """Which criteria are unanswered, unmet or applying, and whether the person is eligible."""
+    eligibility = definition_of(participant.protocol_version).eligibility
+    answers = {a.criterion_code: a.answer for a in participant.eligibility_answers.all()}
+    unanswered = [
+        c.code for c in (*eligibility.inclusion, *eligibility.exclusion) if c.code not in answers
+    ]
+    unmet = [c.code for c in eligibility.inclusion if answers.get(c.code) is False]
+    applying = [c.code for c in eligibility.exclusion if answers.get(c.code) is True]
+    return {
+        "complete": not unanswered,
+        "eligible": not unanswered and not unmet and not applying,
+        "unanswered": unanswered,
+        "unmet_inclusions": unmet,
+        "applying_exclusions": applying,
+    }
+
+
+def eligibility_confirm(*, actor: Any, participant: Participant, now: datetime) -> Participant:
+    """An investigator confirms a complete checklist that shows the person eligible."""
+    require_role(
+        actor,
+        trial=participant.trial,
+        site=participant.site,
+        roles={Role.INVESTIGATOR},
+        action="confirm eligibility",
+    )
+    with transaction.atomic():
+        locked = lock_participant(participant)
+        outcome = eligibility_outcome(locked)
+        if not outcome["complete"]:
+            raise DomainError(
+                "The checklist is incomplete: " + ", ".join(outcome["unanswered"]) + " unanswered."
+            )
+        if not outcome["eligible"]:
+            failed = outcome["unmet_inclusions"] + outcome["applying_exclusions"]
+            raise DomainError(
+                "Not eligible: " + ", ".join(failed) + ". Record a screen failure instead."
+            )
+        transition(locked, S.ELIGIBLE)
+        locked.eligibility_confirmed_by = actor
+        locked.eligibility_confirmed_at = now
+        return audited_save(locked, actor=actor, reason="Eligibility confirmed by investigator")
+
+
+def participant_screen_fail(
+    *, actor: Any, participant: Participant, reason: str, now: datetime
+) -> Participant:
+    require_role(
+        actor,
+        trial=participant.trial,
+        site=participant.site,
+        roles=SITE_STAFF_ROLES,
+        action="record a screen failure",
+    )
+    return _end(participant, S.SCREEN_FAILED, actor=actor, reason=reason, now=now)
+
+
+def participant_withdraw(
+    *, actor: Any, participant: Participant, reason: str, now: datetime
+) -> Participant:
+    """Withdraw the participant; everything collected so far is kept."""
+    require_role(
+        actor,
+        trial=participant.trial,
+        site=participant.site,
+        roles=SITE_STAFF_ROLES,
+        action="withdraw participants",
+    )
+    return _end(participant, S.WITHDRAWN, actor=actor, reason=reason, now=now)
+
+
+def participant_lost_to_follow_up(
+    *, actor: Any, participant: Participant, reason: str, now: datetime
+) -> Participant:
+    require_role(
+        actor,
+        trial=participant.trial,
+        site=participant.site,
+        roles=SITE_STAFF_ROLES,
+        action="record loss to follow-up",
+    )
+    return _end(participant, S.LOST_TO_FOLLOW_UP, actor=actor, reason=reason, now=now)
+
+
+def participant_complete(*, actor: Any, participant: Participant, now: datetime) -> Participant:
+    require_role(
+        actor,
+        trial=participant.trial,
+        site=participant.site,
+        roles=SITE_STAFF_ROLES,
+        action="complete participants",
+    )
+    return _end(participant, S.COMPLETED, actor=actor, reason="Study completed", now=now)
+
+
+def _end(
+    participant: Participant, target: str, *, actor: Any, reason: str, now: datetime
+) -> Participant:
+    if not reason.strip():
+        raise DomainError("Give the reason.", fields={"reason": ["Required."]})
+    with transaction.atomic():
+        locked = lock_participant(participant)
+        transition(locked, target)
+        locked.ended_at = now
+        if target == S.SCREEN_FAILED:
+            locked.screen_failure_reason = reason.strip()
+        else:
+            locked.end_reason = reason.strip()
+        return audited_save(locked, actor=actor, reason=reason)

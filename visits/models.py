@@ -1,0 +1,81 @@
+"""Visits of a participant, made from the protocol schedule, with their windows."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from trials.models import Participant, ProtocolVersion
+
+
+class VisitStatus(models.TextChoices):
+    SCHEDULED = "scheduled", _("Scheduled")
+    OPEN = "open", _("Open (in window)")
+    OVERDUE = "overdue", _("Overdue")
+    MISSED = "missed", _("Missed")
+    COMPLETED = "completed", _("Completed")
+    NOT_DONE = "not_done", _("Not done")
+
+
+OPEN_STATUSES = (VisitStatus.SCHEDULED, VisitStatus.OPEN, VisitStatus.OVERDUE)
+
+
+class Visit(models.Model):
+    """One visit of one participant. Unscheduled visits hang off a parent visit."""
+
+    participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="visits")
+    protocol_version = models.ForeignKey(
+        ProtocolVersion, on_delete=models.PROTECT, related_name="+"
+    )
+    code = models.CharField(max_length=20)
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=20)
+    visit_number = models.DecimalField(
+        max_digits=6,
+        decimal_places=2,
+        help_text="SDTM VISITNUM; unscheduled visits are n.01, n.02…",
+    )
+    day = models.IntegerField(
+        null=True, blank=True, help_text="Protocol day (Day 0 = first infusion)."
+    )
+    target_date = models.DateField(null=True, blank=True)
+    window_opens_at = models.DateTimeField(null=True, blank=True)
+    window_closes_at = models.DateTimeField(null=True, blank=True)
+    dosing = models.BooleanField(default=False)
+    optional = models.BooleanField(default=False)
+    forms = models.JSONField(default=list, help_text="Codes of the forms this visit collects.")
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="unscheduled"
+    )
+    status = models.CharField(
+        max_length=16, choices=VisitStatus.choices, default=VisitStatus.SCHEDULED
+    )
+    actual_date = models.DateField(null=True, blank=True)
+    out_of_window = models.BooleanField(default=False)
+    reason = models.TextField(blank=True, help_text="Why unscheduled, or why not done.")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["participant", "visit_number"], name="visit_number_unique_per_participant"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["window_closes_at"],
+                condition=Q(status__in=["scheduled", "open", "overdue"]),
+                name="visit_open_window_closes",
+            ),
+        ]
+        ordering = ["participant", "visit_number"]
+
+    def __str__(self) -> str:
+        return f"{self.participant} {self.code}"
+
+    @property
+    def is_unscheduled(self) -> bool:
+        return self.parent_id is not None

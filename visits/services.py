@@ -1,0 +1,273 @@
+"""Writes for visits: the schedule from Day 0, rescheduling, recording and unscheduled visits."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+
+from ecrf.access import SITE_STAFF_ROLES, require_role
+from ecrf.audit import audited_save
+from ecrf.errors import DomainError, InvalidTransitionError
+from trials.definitions import definition_of
+from trials.models import Participant
+from trials.protocol import Visit as VisitDefinition
+from trials.services.participants import S, lock_participant, transition
+from visits.models import OPEN_STATUSES, Visit, VisitStatus
+from visits.schedule import Window, local_date, local_midnight, visit_window
+
+
+def initial_status(window: Window, now: datetime) -> str:
+    return VisitStatus.SCHEDULED if now < window.opens_at else VisitStatus.OPEN
+
+
+def _visit_row(
+    participant: Participant, spec: VisitDefinition, window: Window, now: datetime
+) -> Visit:
+    return Visit(
+        participant=participant,
+        protocol_version=participant.protocol_version,
+        code=spec.code,
+        name=spec.name,
+        kind=spec.kind,
+        visit_number=Decimal(spec.order),
+        day=spec.day,
+        target_date=window.target_date,
+        window_opens_at=window.opens_at,
+        window_closes_at=window.closes_at,
+        dosing=spec.dosing,
+        optional=spec.optional,
+        forms=list(spec.forms),
+        status=initial_status(window, now),
+    )
+
+
+def visits_create_screening(*, actor: Any, participant: Participant, now: datetime) -> list[Visit]:
+    """Screening visits start at registration and stay open for the screening period."""
+    definition = definition_of(participant.protocol_version)
+    tz = participant.site.time_zone
+    start = local_date(now, tz)
+    created = []
+    for spec in definition.visits:
+        if spec.kind != "screening":
+            continue
+        length = spec.window_before + spec.window_after + 1
+        window = Window(
+            target_date=start,
+            opens_at=local_midnight(start, tz),
+            closes_at=local_midnight(start + timedelta(days=length), tz),
+        )
+        row = _visit_row(participant, spec, window, now)
+        row.day = None
+        created.append(audited_save(row, actor=actor))
+    return created
+
+
+def _dosing_recorded(participant: Participant) -> bool:
+    return participant.visits.filter(dosing=True, status=VisitStatus.COMPLETED).exists()
+
+
+def participant_set_day0(
+    *, actor: Any, participant: Participant, day0: date, reason: str = "", now: datetime
+) -> Participant:
+    """Set Day 0 (first infusion) and create the visits from the schedule; a second call
+    reschedules them, which is refused once any dose has been given."""
+    require_role(
+        actor,
+        trial=participant.trial,
+        site=participant.site,
+        roles=SITE_STAFF_ROLES,
+        action="set Day 0",
+    )
+    with transaction.atomic():
+        locked = lock_participant(participant)
+        tz = locked.site.time_zone
+        if locked.randomized_at is not None and day0 < local_date(locked.randomized_at, tz):
+            raise DomainError(
+                "Day 0 cannot be before randomization or enrolment.",
+                fields={"day0": ["Too early."]},
+            )
+        if locked.day0 is None:
+            if locked.status not in (S.RANDOMIZED, S.ENROLLED):
+                raise InvalidTransitionError(
+                    f"{locked.identifier} must be randomized or enrolled before Day 0 is set."
+                )
+            transition(locked, S.ON_STUDY)
+            locked.day0 = day0
+            audited_save(locked, actor=actor, reason=reason or "Day 0 set")
+            _create_schedule(locked, actor=actor, now=now)
+            return locked
+        if locked.day0 == day0:
+            return locked
+        if _dosing_recorded(locked):
+            raise InvalidTransitionError("A dose has already been given; Day 0 can no longer move.")
+        if not reason.strip():
+            raise DomainError(
+                "Give the reason for rescheduling Day 0.", fields={"reason": ["Required."]}
+            )
+        locked.day0 = day0
+        audited_save(locked, actor=actor, reason=reason)
+        _move_schedule(locked, actor=actor, reason=reason, now=now)
+        return locked
+
+
+def _create_schedule(participant: Participant, *, actor: Any, now: datetime) -> None:
+    definition = definition_of(participant.protocol_version)
+    tz = participant.site.time_zone
+    assert participant.day0 is not None
+    for spec in definition.visits:
+        if spec.kind == "screening":
+            continue
+        window = visit_window(
+            day0=participant.day0,
+            day=spec.day,
+            window_before=spec.window_before,
+            window_after=spec.window_after,
+            time_zone=tz,
+        )
+        row = _visit_row(participant, spec, window, now)
+        if spec.kind == "randomization" and participant.randomized_at is not None:
+            # The randomization visit has already happened: record it as it was.
+            row.actual_date = local_date(participant.randomized_at, tz)
+            row.status = VisitStatus.COMPLETED
+            row.out_of_window = not window.contains(row.actual_date, tz)
+        audited_save(row, actor=actor)
+
+
+def _move_schedule(participant: Participant, *, actor: Any, reason: str, now: datetime) -> None:
+    definition = definition_of(participant.protocol_version)
+    tz = participant.site.time_zone
+    assert participant.day0 is not None
+    for visit in participant.visits.select_for_update().filter(
+        parent__isnull=True, day__isnull=False
+    ):
+        spec = definition.visit(visit.code)
+        window = visit_window(
+            day0=participant.day0,
+            day=spec.day,
+            window_before=spec.window_before,
+            window_after=spec.window_after,
+            time_zone=tz,
+        )
+        visit.target_date = window.target_date
+        visit.window_opens_at, visit.window_closes_at = window.opens_at, window.closes_at
+        if visit.status in OPEN_STATUSES:
+            visit.status = initial_status(window, now)
+        elif visit.actual_date is not None:
+            visit.out_of_window = not window.contains(visit.actual_date, tz)
+        audited_save(visit, actor=actor, reason=reason)
+
+
+def visit_record(
+    *, actor: Any, visit: Visit, actual_date: date, reason: str = "", now: datetime
+) -> Visit:
+    """Record that a visit took place on `actual_date`; outside its window it is flagged."""
+    participant = visit.participant
+    require_role(
+        actor,
+        trial=participant.trial,
+        site=participant.site,
+        roles=SITE_STAFF_ROLES,
+        action="record visits",
+    )
+    tz = participant.site.time_zone
+    if actual_date > local_date(now, tz):
+        raise DomainError(
+            "The visit date is in the future.", fields={"actual_date": ["In the future."]}
+        )
+    with transaction.atomic():
+        locked = (
+            Visit.objects.select_for_update().select_related("participant__site").get(pk=visit.pk)
+        )
+        if locked.participant.status not in (
+            S.SCREENING,
+            S.ELIGIBLE,
+            S.RANDOMIZED,
+            S.ENROLLED,
+            S.ON_STUDY,
+        ):
+            raise InvalidTransitionError(f"{locked.participant.identifier} has left the study.")
+        if locked.status == VisitStatus.NOT_DONE:
+            raise InvalidTransitionError("This visit was recorded as not done.")
+        if locked.status == VisitStatus.COMPLETED and locked.actual_date == actual_date:
+            return locked
+        changing = locked.status == VisitStatus.COMPLETED
+        if locked.window_opens_at is not None and locked.window_closes_at is not None:
+            window = Window(
+                locked.target_date or actual_date, locked.window_opens_at, locked.window_closes_at
+            )
+            locked.out_of_window = not window.contains(actual_date, tz)
+        locked.actual_date = actual_date
+        locked.status = VisitStatus.COMPLETED
+        return audited_save(locked, actor=actor, reason=reason, require_reason=changing)
+
+
+def visit_not_done(*, actor: Any, visit: Visit, reason: str, now: datetime) -> Visit:
+    participant = visit.participant
+    require_role(
+        actor,
+        trial=participant.trial,
+        site=participant.site,
+        roles=SITE_STAFF_ROLES,
+        action="record visits",
+    )
+    if not reason.strip():
+        raise DomainError("Say why the visit was not done.", fields={"reason": ["Required."]})
+    with transaction.atomic():
+        locked = Visit.objects.select_for_update().get(pk=visit.pk)
+        if locked.status == VisitStatus.COMPLETED:
+            raise InvalidTransitionError("This visit was recorded as done.")
+        locked.status = VisitStatus.NOT_DONE
+        locked.reason = reason.strip()
+        return audited_save(locked, actor=actor, reason=reason)
+
+
+def visit_add_unscheduled(
+    *, actor: Any, parent: Visit, actual_date: date, reason: str, forms: list[str], now: datetime
+) -> Visit:
+    """An unscheduled visit, numbered after its parent visit (3.01, 3.02, ...)."""
+    participant = parent.participant
+    require_role(
+        actor,
+        trial=participant.trial,
+        site=participant.site,
+        roles=SITE_STAFF_ROLES,
+        action="add visits",
+    )
+    if not reason.strip():
+        raise DomainError(
+            "Say why the unscheduled visit took place.", fields={"reason": ["Required."]}
+        )
+    known = set(definition_of(participant.protocol_version).forms)
+    unknown = [form for form in forms if form not in known]
+    if unknown:
+        raise DomainError(
+            f"Unknown form(s): {', '.join(unknown)}.", fields={"forms": ["Unknown form."]}
+        )
+    if actual_date > local_date(now, participant.site.time_zone):
+        raise DomainError(
+            "The visit date is in the future.", fields={"actual_date": ["In the future."]}
+        )
+    with transaction.atomic():
+        lock_participant(participant)
+        count = Visit.objects.filter(parent=parent).count()
+        if count >= 99:
+            raise DomainError("A visit can have at most 99 unscheduled visits.")
+        return audited_save(
+            Visit(
+                participant=participant,
+                protocol_version=participant.protocol_version,
+                code=f"{parent.code}.U{count + 1:02d}",
+                name=f"Unscheduled after {parent.name}",
+                kind="unscheduled",
+                visit_number=parent.visit_number + Decimal(count + 1) / 100,
+                parent=parent,
+                forms=forms,
+                status=VisitStatus.COMPLETED,
+                actual_date=actual_date,
+                reason=reason.strip(),
+            ),
+            actor=actor,
+        )
