@@ -7,8 +7,7 @@ from typing import Any
 
 from django.db.models import Count
 
-from assessments.models import EntryStatus
-from assessments.registry import FormType, form_type, form_types
+from assessments.registry import FormType, form_types
 from ecrf.access import UNBLINDED_ROLES, user_roles
 from trials.definitions import definition_of
 from trials.models import Participant
@@ -49,8 +48,23 @@ def casebook_grid(participant: Participant) -> list[GridRow]:
     types = form_types()
     visit_states: dict[str, dict[int, tuple[str, int]]] = {}
     log_counts: dict[str, int] = {}
+    repeat_counts: dict[str, dict[int, int]] = {}
     for code, ftype in types.items():
-        if ftype.scope == "visit":
+        if ftype.scope == "repeating":
+            repeat_counts[code] = dict(
+                ftype.model.objects.filter(participant=participant)
+                .values_list("visit_id")
+                .annotate(n=Count("pk"))
+                .values_list("visit_id", "n")
+            )
+        elif ftype.scope == "participant":
+            state = (
+                ftype.model.objects.filter(participant=participant)
+                .values_list("entry_status", "pk")
+                .first()
+            )
+            visit_states[code] = {visit.pk: state for visit in visits} if state else {}
+        elif ftype.scope == "visit":
             visit_states[code] = {
                 visit_id: (status, pk)
                 for visit_id, status, pk in ftype.model.objects.filter(
@@ -72,6 +86,9 @@ def casebook_grid(participant: Participant) -> list[GridRow]:
                 cells.append(
                     Cell(code, state[0] if state else "missing", state[1] if state else None)
                 )
+            elif code in repeat_counts:
+                count = repeat_counts[code].get(visit.pk, 0)
+                cells.append(Cell(code, "entered" if count else "missing", count=count))
             elif code in log_counts:
                 cells.append(Cell(code, "log", count=log_counts[code]))
             elif code == "consent":
@@ -92,6 +109,8 @@ def form_record(
     manager = ftype.model.objects.select_related("visit")
     if ftype.scope == "visit":
         return manager.filter(participant=participant, visit=visit).first()
+    if ftype.scope == "participant":
+        return manager.filter(participant=participant).first()
     return manager.filter(participant=participant, pk=record_id).first()
 
 
@@ -160,16 +179,3 @@ def form_history(user: Any, ftype: FormType, instance: Any) -> list[HistoryEntry
             )
         previous = record
     return entries
-
-
-def form_state(ftype_code: str, participant: Participant, visit: Visit) -> str:
-    ftype = form_type(ftype_code)
-    found = (
-        ftype.model.objects.filter(participant=participant, visit=visit)
-        .values_list("entry_status", flat=True)
-        .first()
-    )
-    return found or "missing"
-
-
-__all__ = ["EntryStatus", "casebook_grid", "form_history", "form_record", "form_values"]

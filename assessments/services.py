@@ -11,16 +11,18 @@ from django.db import transaction
 from assessments.models import EntryStatus
 from assessments.registry import FormType, form_type
 from assessments.rules.base import Checks, FormContext
-from ecrf.access import require_role
+from ecrf.access import require_role, user_roles
 from ecrf.audit import audited_save
-from ecrf.errors import ConflictError, DomainError, InvalidTransitionError
+from ecrf.errors import ConflictError, DomainError, InvalidTransitionError, PermissionDeniedError
 from trials.definitions import definition_of
 from trials.models import Participant
 from trials.services.participants import require_consent
 from visits.models import Visit
 
 
-def _context(participant: Participant, visit: Visit | None, now: datetime) -> FormContext:
+def _context(
+    participant: Participant, visit: Visit | None, now: datetime, roles: frozenset[str]
+) -> FormContext:
     first_consent = participant.consents.order_by("consent_date").first()
     return FormContext(
         participant=participant,
@@ -28,11 +30,31 @@ def _context(participant: Participant, visit: Visit | None, now: datetime) -> Fo
         definition=definition_of(visit.protocol_version if visit else participant.protocol_version),
         now=now,
         consent_date=first_consent.consent_date if first_consent else None,
+        actor_roles=roles,
     )
 
 
+def _actor_roles(
+    actor: Any, ftype: FormType, participant: Participant, names: list[str]
+) -> frozenset[str]:
+    """The actor's roles, after checking they may enter every field they send."""
+    if getattr(actor, "is_system", False):
+        return frozenset({"system"})
+    roles = frozenset(user_roles(actor, participant.trial, participant.site))
+    allowed_somewhere = set(ftype.editors).union(*ftype.field_editors.values())
+    if not roles & allowed_somewhere:
+        raise PermissionDeniedError(f"Your role does not allow you to enter {ftype.label}.")
+    refused = [name for name in names if not roles & ftype.field_editors.get(name, ftype.editors)]
+    if refused:
+        raise PermissionDeniedError(
+            f"Your role does not allow you to enter {', '.join(refused)} on {ftype.label}.",
+            fields={name: ["Not for your role."] for name in refused},
+        )
+    return roles
+
+
 def _check_visit(ftype: FormType, participant: Participant, visit: Visit | None) -> None:
-    if ftype.scope == "visit":
+    if ftype.scope in ("visit", "repeating"):
         if visit is None:
             raise DomainError(f"{ftype.label} is entered at a visit.")
         if visit.participant_id != participant.pk:
@@ -49,6 +71,8 @@ def _locked_existing(
     manager = ftype.model.objects.select_for_update()
     if ftype.scope == "visit":
         return manager.filter(visit=visit).first()
+    if ftype.scope == "participant":
+        return manager.filter(participant=participant).first()
     if record_id is None:
         return None
     found = manager.filter(pk=record_id, participant=participant).first()
@@ -80,13 +104,7 @@ def form_save(
 ) -> Any:
     """Enter or change a form. A change after first entry needs the version read and a reason."""
     ftype = form_type(form_code)
-    require_role(
-        actor,
-        trial=participant.trial,
-        site=participant.site,
-        roles=ftype.editors,
-        action=f"enter {ftype.label}",
-    )
+    roles = _actor_roles(actor, ftype, participant, list(data))
     unknown = sorted(set(data) - set(ftype.fields))
     if unknown:
         raise DomainError(
@@ -112,7 +130,7 @@ def form_save(
             instance.row_version += 1
         for name, value in data.items():
             setattr(instance, name, value)
-        ctx = _context(locked, visit, now)
+        ctx = _context(locked, visit, now, roles)
         checks = Checks()
         for name in ftype.required:
             if getattr(instance, name, None) in (None, ""):
@@ -127,11 +145,13 @@ def form_save(
         instance.not_done_reason = ""
         instance.updated_at = now
         try:
-            return audited_save(
+            saved = audited_save(
                 instance, actor=actor, reason=reason, require_reason=existing is not None
             )
         except DjangoValidationError as error:
             raise DomainError.from_validation_error(error) from None
+        ftype.after_save(saved, ctx, actor=actor, now=now)
+        return saved
 
 
 def form_not_done(
@@ -154,7 +174,9 @@ def form_not_done(
         action=f"enter {ftype.label}",
     )
     if ftype.scope != "visit":
-        raise InvalidTransitionError(f"{ftype.label} is a log; there is nothing to mark not done.")
+        raise InvalidTransitionError(
+            f"{ftype.label} is not a once-per-visit form; nothing to mark not done."
+        )
     if not reason.strip():
         raise DomainError("Say why the form was not done.", fields={"reason": ["Required."]})
     _check_visit(ftype, participant, visit)

@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from trials.models import Participant, ProtocolVersion
 from visits.models import Visit
+
+PARTIAL_DATE = RegexValidator(
+    r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$",
+    "Give a date as YYYY, YYYY-MM or YYYY-MM-DD.",
+)
+
+
+class PartialDateField(models.CharField):
+    """A date of which only the year, or year and month, may be known; never imputed."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 10)
+        kwargs.setdefault("blank", True)
+        kwargs.setdefault("validators", [PARTIAL_DATE])
+        super().__init__(*args, **kwargs)
 
 
 class EntryStatus(models.TextChoices):
@@ -61,3 +79,29 @@ class LogForm(CaseReportForm):
     class Meta:
         abstract = True
         indexes = [models.Index(fields=["participant"], name="%(app_label)s_%(class)s_ptcp")]
+
+
+class RepeatingVisitForm(CaseReportForm):
+    """A form recorded several times at one visit, e.g. at each infusion timepoint."""
+
+    visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        abstract = True
+        indexes = [models.Index(fields=["visit"], name="%(app_label)s_%(class)s_visit")]
+
+
+class ParticipantForm(CaseReportForm):
+    """A form recorded once per participant, e.g. end of study."""
+
+    visit = models.ForeignKey(
+        Visit, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        abstract = True
+        constraints = [
+            models.UniqueConstraint(
+                fields=["participant"], name="%(app_label)s_%(class)s_once_per_participant"
+            )
+        ]

@@ -19,6 +19,7 @@ class FormContext:
     definition: ProtocolDefinition
     now: datetime
     consent_date: date | None
+    actor_roles: frozenset[str] = frozenset()
 
     @property
     def today(self) -> date:
