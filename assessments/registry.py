@@ -47,9 +47,34 @@ class FormType:
 
 
 def _form_types() -> dict[str, FormType]:
+    from assessments.rules.conmed import CONMED
+    from assessments.rules.deviation import DEVIATION
+    from assessments.rules.end_of_study import END_OF_STUDY
+    from assessments.rules.infusion import INFUSION
+    from assessments.rules.labs import LABS
+    from assessments.rules.medical_history import MEDICAL_HISTORY
+    from assessments.rules.pregnancy import PREGNANCY
+    from assessments.rules.renal import RENAL
     from assessments.rules.sledai import SLEDAI
+    from assessments.rules.vitals import VITALS
+    from safety.rules import ADVERSE_EVENTS
 
-    return {form_type.code: form_type for form_type in (SLEDAI,)}
+    return {
+        form_type.code: form_type
+        for form_type in (
+            MEDICAL_HISTORY,
+            SLEDAI,
+            RENAL,
+            LABS,
+            VITALS,
+            PREGNANCY,
+            INFUSION,
+            CONMED,
+            ADVERSE_EVENTS,
+            DEVIATION,
+            END_OF_STUDY,
+        )
+    }
 
 
 _TYPES: dict[str, FormType] | None = None

@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import Count
 
 from assessments.registry import FormType, form_types
-from ecrf.access import UNBLINDED_ROLES, user_roles
+from ecrf.access import UNBLINDED_ROLES, Role, user_roles
 from trials.definitions import definition_of
 from trials.models import Participant
 from visits.models import Visit
@@ -40,12 +40,63 @@ def is_unblinded(user: Any, participant: Participant) -> bool:
     return bool(user_roles(user, participant.trial, participant.site) & UNBLINDED_ROLES)
 
 
-def casebook_grid(participant: Participant) -> list[GridRow]:
+def can_read(user: Any, ftype: FormType, participant: Participant) -> bool:
+    return readable_with(user_roles(user, participant.trial, participant.site), ftype)
+
+
+def readable_with(roles: set[str], ftype: FormType) -> bool:
+    """Everyone who sees the participant reads its forms, except that a pharmacist (who
+    knows the allocation) never reads efficacy forms."""
+    if ftype.efficacy and roles and roles <= {Role.PHARMACIST}:
+        return False
+    return bool(roles)
+
+
+def readable_form_types(user: Any, participant: Participant) -> list[FormType]:
+    return [ft for ft in form_types().values() if can_read(user, ft, participant)]
+
+
+def visible_fields(user: Any, ftype: FormType, participant: Participant) -> list[str]:
+    """Inputs then derived values, without allocation-revealing ones for blinded users."""
+    hidden = set() if is_unblinded(user, participant) else revealing_fields(ftype, participant)
+    return [name for name in (*ftype.fields, *ftype.derived) if name not in hidden]
+
+
+def editable_fields(user: Any, ftype: FormType, participant: Participant) -> list[str]:
+    """The inputs this user may enter on this form."""
+    roles = user_roles(user, participant.trial, participant.site)
+    return [
+        name
+        for name in ftype.fields
+        if roles & ftype.field_editors.get(name, ftype.editors)
+        and name in visible_fields(user, ftype, participant)
+    ]
+
+
+def form_records(ftype: FormType, participant: Participant) -> Any:
+    return (
+        ftype.model.objects.filter(participant=participant)
+        .select_related("visit")
+        .order_by("visit__visit_number", "pk")
+    )
+
+
+def casebook_grid(participant: Participant, *, user: Any = None) -> list[GridRow]:
     """Visits x expected forms with their state, in one query per form model, whatever the
     number of visits: visits (1), then one per visit-form model, one per log model, and the
     consent and eligibility counts (2)."""
     visits = list(Visit.objects.filter(participant=participant).order_by("visit_number"))
     types = form_types()
+    if user is not None:
+        # Forms the user may not read (efficacy forms for the pharmacist) are left out.
+        roles = user_roles(user, participant.trial, participant.site)
+        types = {code: ft for code, ft in types.items() if readable_with(roles, ft)}
+        hidden = set(form_types()) - set(types)
+        visits_forms = {
+            visit.pk: [code for code in visit.forms if code not in hidden] for visit in visits
+        }
+    else:
+        visits_forms = {visit.pk: list(visit.forms) for visit in visits}
     visit_states: dict[str, dict[int, tuple[str, int]]] = {}
     log_counts: dict[str, int] = {}
     repeat_counts: dict[str, dict[int, int]] = {}
@@ -80,7 +131,7 @@ def casebook_grid(participant: Participant) -> list[GridRow]:
     rows = []
     for visit in visits:
         cells = []
-        for code in visit.forms:
+        for code in visits_forms[visit.pk]:
             if code in visit_states:
                 state = visit_states[code].get(visit.pk)
                 cells.append(

@@ -55,8 +55,29 @@ def system_health(*, now: datetime) -> dict[str, Any]:
         else {"status": "unknown", "last_seen_at": None}
     )
     checks = {"database": database, "broker": broker_status(), "worker": worker["status"]}
+    jobs = job_status(now=now) if database == "ok" else {}
+    warnings = [
+        f"Job {name} has not run since {job['last_run_at'] or 'start-up'}."
+        for name, job in jobs.items()
+        if job["status"] != "ok"
+    ]
     return {
         "status": "ok" if all(value == "ok" for value in checks.values()) else "unhealthy",
         "checks": checks,
         "worker_last_seen_at": worker["last_seen_at"],
+        "jobs": jobs,
+        "warnings": warnings,
     }
+
+
+PERIODIC_JOBS = ("flag_visits", "flag_late_reports")
+
+
+def job_status(*, now: datetime) -> dict[str, dict[str, Any]]:
+    """When each periodic job last ran; stale after a few missed intervals."""
+    stale_after = settings.FLAG_INTERVAL_SECONDS * settings.JOB_STALE_AFTER_INTERVALS
+    result = {}
+    for name in PERIODIC_JOBS:
+        found = heartbeat_status(name, now=now, stale_after_seconds=stale_after)
+        result[name] = {"status": found["status"], "last_run_at": found["last_seen_at"]}
+    return result

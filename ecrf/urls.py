@@ -8,6 +8,10 @@ from ecrf import views
 
 api_v1 = [
     path("", include("accounts.api_urls")),
+    path("", include("trials.api_urls")),
+    path("", include("assessments.api_urls")),
+    path("", include("alerts.api_urls")),
+    path("", include("safety.api_urls")),
 ]
 
 urlpatterns = [
@@ -15,6 +19,10 @@ urlpatterns = [
     path("workspace/", views.choose_workspace, name="choose-workspace"),
     path("health/", views.health, name="health"),
     path("accounts/", include("accounts.urls")),
+    path("trials/", include("trials.urls")),
+    path("casebook/", include("assessments.urls")),
+    path("alerts/", include("alerts.urls")),
+    path("safety/", include("safety.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

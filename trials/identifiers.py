@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import string
 
 ALPHABET = string.digits + string.ascii_uppercase
@@ -31,6 +32,12 @@ def screening_number(site_code: str, number: int) -> str:
     return f"{site_code}-S{number:03d}"
 
 
+# Site code, number at the site (at least 3 digits), check character: VA01-007-K.
+SUBJECT_IDENTIFIER = re.compile(r"(?P<payload>[A-Z0-9]{2,6}-[0-9]{3,})-(?P<check>[0-9A-Z])")
+
+
 def is_valid_subject_identifier(value: str) -> bool:
-    payload, _, check = value.rpartition("-")
-    return bool(payload) and len(check) == 1 and check_character(payload) == check
+    # The check character skips separators, so the shape is checked on its own: otherwise a
+    # letter typed in place of a hyphen can still match.
+    match = SUBJECT_IDENTIFIER.fullmatch(value)
+    return match is not None and check_character(match["payload"]) == match["check"]

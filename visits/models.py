@@ -43,6 +43,12 @@ class Visit(models.Model):
     target_date = models.DateField(null=True, blank=True)
     window_opens_at = models.DateTimeField(null=True, blank=True)
     window_closes_at = models.DateTimeField(null=True, blank=True)
+    # From the start of the day after the target date, a visit not yet recorded is overdue.
+    overdue_at = models.DateTimeField(null=True, blank=True)
+    # When the visit became overdue or missed: the deadline that passed, not the job's run.
+    flagged_at = models.DateTimeField(null=True, blank=True)
+    # A visit whose flagging failed is retried after this instant, without holding up others.
+    flag_deferred_until = models.DateTimeField(null=True, blank=True)
     dosing = models.BooleanField(default=False)
     optional = models.BooleanField(default=False)
     forms = models.JSONField(default=list, help_text="Codes of the forms this visit collects.")
@@ -64,11 +70,23 @@ class Visit(models.Model):
                 fields=["participant", "visit_number"], name="visit_number_unique_per_participant"
             ),
         ]
+        # The jobs look for open visits whose deadline passed; these partial indexes hold only
+        # the open visits, so they stay small however many visits are completed.
         indexes = [
             models.Index(
                 fields=["window_closes_at"],
                 condition=Q(status__in=["scheduled", "open", "overdue"]),
                 name="visit_open_window_closes",
+            ),
+            models.Index(
+                fields=["overdue_at"],
+                condition=Q(status__in=["scheduled", "open"]),
+                name="visit_open_overdue_at",
+            ),
+            models.Index(
+                fields=["window_opens_at"],
+                condition=Q(status="scheduled"),
+                name="visit_scheduled_opens",
             ),
         ]
         ordering = ["participant", "visit_number"]

@@ -12,6 +12,7 @@ class Window:
     target_date: date
     opens_at: datetime
     closes_at: datetime
+    overdue_at: datetime | None = None
 
     def contains(self, day: date, time_zone: str) -> bool:
         """Whether a visit on `day` (a local date at the site) lies inside the window."""
@@ -32,7 +33,8 @@ def visit_window(
     target = day0 + timedelta(days=day)
     opens = local_midnight(target - timedelta(days=window_before), time_zone)
     closes = local_midnight(target + timedelta(days=window_after + 1), time_zone)
-    return Window(target_date=target, opens_at=opens, closes_at=closes)
+    overdue = local_midnight(target + timedelta(days=1), time_zone)
+    return Window(target_date=target, opens_at=opens, closes_at=closes, overdue_at=overdue)
 
 
 def local_date(instant: datetime, time_zone: str) -> date:

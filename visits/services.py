@@ -37,6 +37,7 @@ def _visit_row(
         target_date=window.target_date,
         window_opens_at=window.opens_at,
         window_closes_at=window.closes_at,
+        overdue_at=window.overdue_at,
         dosing=spec.dosing,
         optional=spec.optional,
         forms=list(spec.forms),
@@ -153,8 +154,11 @@ def _move_schedule(participant: Participant, *, actor: Any, reason: str, now: da
         )
         visit.target_date = window.target_date
         visit.window_opens_at, visit.window_closes_at = window.opens_at, window.closes_at
-        if visit.status in OPEN_STATUSES:
+        visit.overdue_at = window.overdue_at
+        # A visit missed only because Day 0 was wrong gets its new window back.
+        if visit.status in (*OPEN_STATUSES, VisitStatus.MISSED):
             visit.status = initial_status(window, now)
+            visit.flagged_at = None
         elif visit.actual_date is not None:
             visit.out_of_window = not window.contains(visit.actual_date, tz)
         audited_save(visit, actor=actor, reason=reason)
@@ -201,7 +205,38 @@ def visit_record(
             locked.out_of_window = not window.contains(actual_date, tz)
         locked.actual_date = actual_date
         locked.status = VisitStatus.COMPLETED
-        return audited_save(locked, actor=actor, reason=reason, require_reason=changing)
+        saved = audited_save(locked, actor=actor, reason=reason, require_reason=changing)
+        _answer_flags(saved, actor=actor, now=now)
+        return saved
+
+
+def _answer_flags(visit: Visit, *, actor: Any, now: datetime) -> None:
+    """A visit recorded late resolves its alerts; outside its window it drafts a deviation."""
+    from alerts.services import alerts_resolve
+    from assessments.deviations import DeviationSpec, deviations_draft
+    from assessments.models.deviation import DeviationCategory
+
+    alerts_resolve(
+        actor=actor,
+        alerts=visit.alerts.all(),
+        resolution=f"Visit recorded on {visit.actual_date:%Y-%m-%d}",
+        now=now,
+    )
+    if visit.out_of_window and visit.actual_date is not None:
+        deviations_draft(
+            [
+                DeviationSpec(
+                    visit=visit,
+                    category=DeviationCategory.VISIT_WINDOW,
+                    source_key=f"visit_window:{visit.pk}",
+                    occurred_on=visit.actual_date,
+                    description=f"Visit {visit.code} ({visit.name}) took place on "
+                    f"{visit.actual_date:%Y-%m-%d}, outside its window.",
+                )
+            ],
+            actor=actor,
+            now=now,
+        )
 
 
 def visit_not_done(*, actor: Any, visit: Visit, reason: str, now: datetime) -> Visit:
@@ -236,6 +271,12 @@ def visit_add_unscheduled(
         roles=SITE_STAFF_ROLES,
         action="add visits",
     )
+    if parent.parent_id is not None:
+        # Its number (3.01) plus 0.01 would collide with its sibling 3.02.
+        raise DomainError(
+            f"{parent.code} is itself unscheduled; add the visit to a scheduled visit.",
+            fields={"parent": ["Choose a scheduled visit."]},
+        )
     if not reason.strip():
         raise DomainError(
             "Say why the unscheduled visit took place.", fields={"reason": ["Required."]}

@@ -101,6 +101,7 @@ def _fieldsets() -> tuple[tuple[str, tuple[str, ...]], ...]:
 
 SLEDAI = FormType(
     code="sledai2k",
+    efficacy=True,
     label="SLEDAI-2K",
     model=SledaiAssessment,
     scope="visit",

@@ -37,6 +37,8 @@ INSTALLED_APPS = [
     "trials",
     "visits",
     "assessments",
+    "alerts",
+    "safety",
 ]
 
 MIDDLEWARE = [
@@ -163,6 +165,18 @@ SPECTACULAR_SETTINGS = {
     # Serve the interactive docs' assets from this site, not from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # Choice sets that several models share keep one clear name in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "ParticipantStatusEnum": "trials.models.ParticipantStatus",
+        "VisitStatusEnum": "visits.models.VisitStatus",
+        "CohortStatusEnum": "trials.models.CohortStatus",
+        "AlertStatusEnum": "alerts.models.AlertStatus",
+        "EntryStatusEnum": "assessments.models.base.EntryStatus",
+        "DeviationCategoryEnum": "assessments.models.deviation.DeviationCategory",
+        "MedicationCategoryEnum": "assessments.models.conmed.MedicationCategory",
+        "CausalityEnum": "safety.models.Causality",
+        "RangeFlagEnum": "assessments.models.labs.RangeFlag",
+    },
 }
 
 # Celery: an embedded filesystem broker by default, Redis when CELERY_BROKER_URL says so.
@@ -197,11 +211,25 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_HEARTBEAT_SECONDS = env_int("CELERY_HEARTBEAT_SECONDS", 30, minimum=1)
 # A worker is reported down when no heartbeat ran for this long.
 WORKER_STALE_AFTER_SECONDS = env_int("WORKER_STALE_AFTER_SECONDS", 180, minimum=1)
+FLAG_INTERVAL_SECONDS = env_int("FLAG_INTERVAL_SECONDS", 300, minimum=1)
+# /health/ warns when a periodic job has not run for this many of its intervals.
+JOB_STALE_AFTER_INTERVALS = 3
 # The periodic jobs, declared here so that every deployment runs the same set.
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {
         "task": "ecrf.tasks.record_heartbeat",
         "schedule": timedelta(seconds=CELERY_HEARTBEAT_SECONDS),
+    },
+    "flag-visits": {
+        "task": "visits.flag_visits",
+        "schedule": timedelta(seconds=FLAG_INTERVAL_SECONDS),
+        # A run left in the queue past the next one is redundant: the next covers it.
+        "options": {"expires": FLAG_INTERVAL_SECONDS},
+    },
+    "flag-late-reports": {
+        "task": "safety.flag_late_reports",
+        "schedule": timedelta(seconds=FLAG_INTERVAL_SECONDS),
+        "options": {"expires": FLAG_INTERVAL_SECONDS},
     },
 }
 

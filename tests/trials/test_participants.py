@@ -260,3 +260,28 @@ def test_site_b_coordinator_cannot_act_on_site_a_participant(msvle) -> None:
         participant_withdraw(
             actor=msvle.other_coordinator, participant=participant, reason="x", now=NOW
         )
+
+
+def test_age_is_judged_on_the_site_calendar(msvle) -> None:
+    from datetime import UTC, datetime
+
+    from trials.services import participant_register
+
+    # 23:30 UTC on 31 May is already 1 June in Madrid: she turns 18 there that day.
+    late_evening = datetime(2026, 5, 31, 23, 30, tzinfo=UTC)
+    participant = participant_register(
+        actor=msvle.coordinator,
+        site=msvle.site,
+        sex="F",
+        date_of_birth=date(2008, 6, 1),
+        now=late_evening,
+    )
+    assert participant.screening_number == "VA01-S001"
+    with pytest.raises(DomainError, match="Age 17"):
+        participant_register(
+            actor=msvle.coordinator,
+            site=msvle.site,
+            sex="F",
+            date_of_birth=date(2008, 6, 2),
+            now=late_evening,
+        )

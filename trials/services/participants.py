@@ -21,6 +21,7 @@ from trials.models import (
     Site,
     SiteCounter,
 )
+from visits.schedule import local_date
 
 S = ParticipantStatus
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -43,8 +44,9 @@ def next_site_number(site: Site, kind: str) -> int:
 
 
 def lock_participant(participant: Participant) -> Participant:
+    # Lock the participant row only: joining site and trial must not serialize a whole trial.
     return (
-        Participant.objects.select_for_update()
+        Participant.objects.select_for_update(of=("self",))
         .select_related("site", "trial")
         .get(pk=participant.pk)
     )
@@ -73,7 +75,8 @@ def participant_register(
     )
     version = current_version(site.trial_id)
     eligibility = definition_of(version).eligibility
-    today = now.date()
+    # Ages and "the future" are judged on the site's calendar, not UTC's.
+    today = local_date(now, site.time_zone)
     if date_of_birth > today:
         raise DomainError(
             "Date of birth is in the future.", fields={"date_of_birth": ["In the future."]}
@@ -121,7 +124,8 @@ def consent_record(
     )
     if not form_version.strip():
         raise DomainError("Name the consent form version.", fields={"form_version": ["Required."]})
-    if consent_date > now.date():
+    # The consent date is a local date at the site, so compare it with the site's today.
+    if consent_date > local_date(now, participant.site.time_zone):
         raise DomainError(
             "Consent date is in the future.", fields={"consent_date": ["In the future."]}
         )

@@ -139,14 +139,19 @@ def allocation_import(*, actor: Any, trial: Trial, csv_text: str, now: datetime)
     reader = csv.DictReader(io.StringIO(csv_text))
     missing = [c for c in IMPORT_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
-        raise DomainError(f"The CSV lacks the column(s): {', '.join(missing)}.")
+        raise DomainError(
+            f"The allocation list was not imported: line 1: missing column(s) {', '.join(missing)}."
+        )
     strata = set(_strata(definition))
     lines: list[allocation.Line] = []
     numbers: list[str] = []
     errors: list[str] = []
     expected_next: dict[str, int] = {}
+    first_line_of: dict[str, int] = {}
     for row_number, row in enumerate(reader, start=2):
-        stratum, arm = row["stratum"].strip(), row["arm"].strip()
+        # A short row leaves its last columns as None: read them as empty, not as a crash.
+        row = {column: (row.get(column) or "").strip() for column in IMPORT_COLUMNS}
+        stratum, arm = row["stratum"], row["arm"]
         try:
             sequence, block, size = (
                 int(row["sequence"]),
@@ -165,13 +170,18 @@ def allocation_import(*, actor: Any, trial: Trial, csv_text: str, now: datetime)
         if sequence != expected_next.get(stratum, 1):
             errors.append(f"line {row_number}: sequence {sequence} in {stratum} is out of order")
         expected_next[stratum] = sequence + 1
-        number = row["randomization_number"].strip()
+        number = row["randomization_number"]
         if not number:
             errors.append(f"line {row_number}: randomization_number is empty")
+        elif number in first_line_of:
+            errors.append(
+                f"line {row_number}: randomization number {number!r} is already used "
+                f"on line {first_line_of[number]}"
+            )
+        else:
+            first_line_of[number] = row_number
         lines.append(allocation.Line(stratum, sequence, block, size, arm))
         numbers.append(number)
-    if len(set(numbers)) != len(numbers):
-        errors.append("randomization numbers are not unique")
     if not lines:
         errors.append("the file has no allocation lines")
     if errors:
@@ -263,8 +273,13 @@ def participant_randomize(
                 f"The allocation list for {stratum} is exhausted; "
                 "contact the unblinded statistician."
             )
-        slot.participant, slot.assigned_at = locked, now
-        slot.save(update_fields=["participant", "assigned_at"])
+        # Compare-and-set by query: the slot (and its arm) is never attached to the participant
+        # object returned to a blinded caller.
+        taken = AllocationSlot.objects.filter(pk=slot.pk, participant__isnull=True).update(
+            participant=locked, assigned_at=now
+        )
+        if taken != 1:
+            raise DomainError("The allocation slot was taken meanwhile; randomize again.")
         _assign_subject_id(locked)
         locked.stage_code = stage.code
         locked.randomization_number = slot.randomization_number

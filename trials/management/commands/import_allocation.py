@@ -29,11 +29,13 @@ class Command(BaseCommand):
         if actor is None:
             raise CommandError(f"No active user {options['username']!r}.")
         try:
+            # utf-8-sig: spreadsheet exports often start with a byte-order mark.
+            csv_text = options["path"].read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as error:
+            raise CommandError(f"{options['path']}: cannot be read ({error}).") from None
+        try:
             allocation_list = allocation_import(
-                actor=actor,
-                trial=trial,
-                csv_text=options["path"].read_text(encoding="utf-8"),
-                now=timezone.now(),
+                actor=actor, trial=trial, csv_text=csv_text, now=timezone.now()
             )
         except DomainError as error:
             raise CommandError(error.message) from None

@@ -1,0 +1,71 @@
+"""An alert: something came due and was not done; site staff acknowledge it, the data resolve it."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from trials.models import Participant, Site, Trial
+
+
+class AlertKind(models.TextChoices):
+    VISIT_OVERDUE = "visit_overdue", _("Visit overdue")
+    VISIT_MISSED = "visit_missed", _("Visit missed")
+    SAE_LATE = "sae_late", _("SAE report late")
+    SUSAR_LATE = "susar_late", _("SUSAR report late")
+
+
+class AlertStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+    RESOLVED = "resolved", _("Resolved")
+
+
+class Alert(models.Model):
+    trial = models.ForeignKey(Trial, on_delete=models.PROTECT, related_name="+")
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="+")
+    participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="alerts")
+    visit = models.ForeignKey(
+        "visits.Visit", on_delete=models.PROTECT, null=True, blank=True, related_name="alerts"
+    )
+    adverse_event = models.ForeignKey(
+        "safety.AdverseEvent",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="alerts",
+    )
+    kind = models.CharField(max_length=20, choices=AlertKind.choices)
+    # One alert per finding, whoever raises it and however often: "visit_missed:1234".
+    source_key = models.CharField(max_length=60, unique=True)
+    occurred_at = models.DateTimeField(
+        help_text="When the deadline passed, not when a job noticed."
+    )
+    created_at = models.DateTimeField()
+    message = models.TextField()
+    status = models.CharField(max_length=16, choices=AlertStatus.choices, default=AlertStatus.OPEN)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.TextField(blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["site", "status"], name="alert_site_status"),
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(emailed_at__isnull=True),
+                name="alert_not_emailed",
+            ),
+        ]
+        ordering = ["-occurred_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.participant}"

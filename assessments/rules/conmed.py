@@ -1,0 +1,332 @@
+"""Concomitant medications: dates, prednisone-equivalent dose and rescue therapy, fed to renal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Q
+
+from assessments.models import ConcomitantMedication, EntryStatus
+from assessments.models.conmed import DoseUnit, Frequency, MedicationCategory, Route
+from assessments.registry import FormType
+from assessments.rules.base import Checks, FormContext
+from assessments.rules.common import check_partial_date, coerce, partial_bounds
+from ecrf.access import SITE_STAFF_ROLES, Role
+from trials.models import Participant
+
+# mg of prednisone per mg of the drug, from the usual equivalent anti-inflammatory doses
+# (prednisone 5 mg = prednisolone 5 mg = methylprednisolone 4 mg = dexamethasone 0.75 mg =
+# hydrocortisone 20 mg). Longer names first: "methylprednisolone" contains "prednisolone".
+PREDNISONE_FACTORS: tuple[tuple[str, Decimal], ...] = (
+    ("methylprednisolone", Decimal("1.25")),
+    ("prednisolone", Decimal(1)),
+    ("prednisone", Decimal(1)),
+    ("dexamethasone", Decimal("6.67")),
+    ("hydrocortisone", Decimal("0.25")),
+)
+MG_PER_UNIT = {DoseUnit.MG: Decimal(1), DoseUnit.G: Decimal(1000)}
+# Inhaled and skin steroids do not count toward the systemic dose; rectal ones do.
+NON_SYSTEMIC_ROUTES = frozenset({Route.TOPICAL, Route.INHALED})
+# Agents that, started during the study, are rescue therapy unless the site says otherwise.
+RESCUE_AGENTS: tuple[str, ...] = (
+    "rituximab",
+    "belimumab",
+    "obinutuzumab",
+    "cyclophosphamide",
+    "ivig",
+    "immunoglobulin",
+    "immune globulin",
+    "plasmapheresis",
+    "plasma exchange",
+)
+UNUSUAL_PREDNISONE_MG_DAY = Decimal(1250)
+
+SITE_FIELDS: tuple[str, ...] = (
+    "medication",
+    "category",
+    "dose",
+    "dose_unit",
+    "route",
+    "frequency",
+    "indication",
+    "start_date",
+    "end_date",
+    "ongoing",
+    "given_as_rescue",
+)
+CODED_FIELDS: tuple[str, ...] = ("coded_term", "coded_code", "dictionary_version")
+# Coding happens outside the eCRF; data management re-imports the codes.
+CODERS = frozenset({Role.DATA_MANAGER})
+
+
+def _drug_text(cm: ConcomitantMedication) -> str:
+    return f"{cm.coded_term or ''} {cm.medication or ''}".lower()
+
+
+def glucocorticoid_of(cm: ConcomitantMedication) -> tuple[str, Decimal] | None:
+    """The glucocorticoid named by the coded term or the verbatim text, and its factor."""
+    text = _drug_text(cm)
+    for name, factor in PREDNISONE_FACTORS:
+        if name in text:
+            return name, factor
+    return None
+
+
+def rescue_agent_of(cm: ConcomitantMedication) -> str | None:
+    text = _drug_text(cm)
+    return next((agent for agent in RESCUE_AGENTS if agent in text), None)
+
+
+def counts_toward_prednisone(cm: ConcomitantMedication) -> bool:
+    return cm.category == MedicationCategory.GLUCOCORTICOID and cm.route not in NON_SYSTEMIC_ROUTES
+
+
+def _prednisone_mg_day(cm: ConcomitantMedication) -> tuple[Decimal, Decimal] | None:
+    """(mg/day prednisone equivalent, factor) when the entry allows it, else None."""
+    drug = glucocorticoid_of(cm)
+    if (
+        not counts_toward_prednisone(cm)
+        or drug is None
+        or cm.dose is None
+        or cm.dose_unit not in MG_PER_UNIT
+        or cm.frequency != Frequency.DAILY
+    ):
+        return None
+    factor = drug[1]
+    return cm.dose * MG_PER_UNIT[DoseUnit(cm.dose_unit)] * factor, factor
+
+
+def _is_rescue(cm: ConcomitantMedication) -> bool:
+    if cm.category == MedicationCategory.RESCUE or cm.given_as_rescue is True:
+        return True
+    return cm.given_as_rescue is None and rescue_agent_of(cm) is not None
+
+
+def validate(cm: ConcomitantMedication, ctx: FormContext, checks: Checks) -> None:
+    if not coerce(cm, (*SITE_FIELDS, *CODED_FIELDS), ctx, checks):
+        return
+    start = check_partial_date(cm, "start_date", ctx, checks)
+    end = check_partial_date(cm, "end_date", ctx, checks)
+    if start is not None and end is not None and end[1] < start[0]:
+        checks.error("end_date", f"The end ({cm.end_date}) is before the start ({cm.start_date}).")
+    if cm.ongoing and cm.end_date:
+        checks.error("end_date", "An ongoing medication has no end date.")
+    if not cm.ongoing and not cm.end_date:
+        checks.warn("end_date", "Give the end date, or tick ongoing.")
+    if cm.dose is not None:
+        if cm.dose <= 0:
+            checks.error("dose", "The dose must be greater than 0.")
+        if not cm.dose_unit:
+            checks.error("dose_unit", "Give the unit of the dose.")
+    if any(getattr(cm, name) for name in ("coded_term", "coded_code")) and not (
+        cm.dictionary_version
+    ):
+        checks.error("dictionary_version", "Give the dictionary version the drug was coded with.")
+    if checks.errors:
+        return
+    _check_glucocorticoid(cm, checks)
+    _check_rescue(cm, checks)
+
+
+def _check_glucocorticoid(cm: ConcomitantMedication, checks: Checks) -> None:
+    drug = glucocorticoid_of(cm)
+    if drug is not None and cm.category != MedicationCategory.GLUCOCORTICOID:
+        checks.warn(
+            "category",
+            f"{drug[0].capitalize()} is a glucocorticoid: choose category glucocorticoid so its "
+            "dose counts toward the prednisone dose.",
+        )
+    if not counts_toward_prednisone(cm):
+        return
+    consequence = (
+        "it has no prednisone equivalent, and response rule sets that need the prednisone "
+        "dose are not derived while it is taken."
+    )
+    if drug is None:
+        checks.warn(
+            "medication",
+            f"No prednisone equivalent is known for {cm.medication} (known: "
+            f"{', '.join(name for name, _factor in PREDNISONE_FACTORS)}); {consequence}",
+        )
+    elif cm.dose is None:
+        checks.warn("dose", f"Give the dose: without it {consequence}")
+    elif cm.dose_unit not in MG_PER_UNIT:
+        checks.warn("dose_unit", f"Give the dose in mg: otherwise {consequence}")
+    elif cm.frequency != Frequency.DAILY:
+        checks.warn(
+            "frequency",
+            "The prednisone equivalent is derived in mg/day for frequency 'daily' only: record "
+            f"the total daily dose with frequency daily; otherwise {consequence}",
+        )
+    else:
+        derived = _prednisone_mg_day(cm)
+        if derived is not None and derived[0] > UNUSUAL_PREDNISONE_MG_DAY:
+            checks.warn(
+                "dose",
+                f"{derived[0]:f} mg/day prednisone equivalent is unusual (above "
+                f"{UNUSUAL_PREDNISONE_MG_DAY} mg/day); please confirm the dose and unit.",
+            )
+
+
+def _check_rescue(cm: ConcomitantMedication, checks: Checks) -> None:
+    if cm.category == MedicationCategory.RESCUE and cm.given_as_rescue is False:
+        checks.error(
+            "given_as_rescue",
+            "The category is rescue therapy: answer yes, or choose another category.",
+        )
+    agent = rescue_agent_of(cm)
+    if (
+        agent is not None
+        and cm.category != MedicationCategory.RESCUE
+        and cm.given_as_rescue is None
+    ):
+        checks.warn(
+            "given_as_rescue",
+            f"{agent.capitalize()} is on the list of rescue agents: it counts as rescue therapy "
+            "in the renal response (non-response). Choose category rescue to confirm, or answer "
+            "'given as rescue: no' if it was not (e.g. standard induction).",
+        )
+
+
+def derive(cm: ConcomitantMedication, ctx: FormContext) -> None:
+    derived = _prednisone_mg_day(cm)
+    cm.prednisone_equivalent_mg_day = (
+        derived[0].quantize(Decimal("0.001")) if derived is not None else None
+    )
+    cm.prednisone_factor = derived[1] if derived is not None else None
+    cm.is_rescue = _is_rescue(cm)
+
+
+def explain(cm: ConcomitantMedication) -> str:
+    parts = []
+    if cm.prednisone_equivalent_mg_day is not None:
+        drug = glucocorticoid_of(cm)
+        name = drug[0] if drug else cm.medication
+        parts.append(
+            f"Prednisone equivalent: {cm.dose:f} {cm.dose_unit}/day {name} x "
+            f"{cm.prednisone_factor:f} = {cm.prednisone_equivalent_mg_day:f} mg/day"
+        )
+    elif counts_toward_prednisone(cm):
+        parts.append("Prednisone equivalent: not derived (see the warnings)")
+    if cm.is_rescue:
+        why = (
+            "category rescue"
+            if cm.category == MedicationCategory.RESCUE
+            else "confirmed by the site"
+            if cm.given_as_rescue
+            else f"{rescue_agent_of(cm)} is on the rescue list"
+        )
+        parts.append(f"Rescue therapy: yes ({why})")
+    return "; ".join(parts) + ("." if parts else "")
+
+
+@dataclass
+class Exposure:
+    """What the medication log says on one day, for the renal response."""
+
+    prednisone_mg_day: Decimal | None
+    rescue: bool
+    notes: list[str] = field(default_factory=list)
+    uncertain: bool = False
+
+
+def exposure_on(participant: Participant, day: date) -> Exposure:
+    """The highest systemic glucocorticoid dose (prednisone mg/day) taken on `day`, and whether
+    rescue therapy started on or before it. A partial date that may fall either side of `day`
+    is counted (the conservative reading) and makes the result uncertain; nothing is imputed.
+    The dose is unknown (None) when a glucocorticoid taken that day has no equivalent."""
+    doses: list[Decimal] = []
+    unknown: list[str] = []
+    rescue: list[str] = []
+    notes: list[str] = []
+    uncertain = False
+    medications = ConcomitantMedication.objects.filter(
+        Q(category=MedicationCategory.GLUCOCORTICOID) | Q(is_rescue=True),
+        participant=participant,
+        entry_status=EntryStatus.ENTERED,
+    ).order_by("pk")
+    for cm in medications:
+        start = _bounds(cm.start_date)
+        end = _bounds(cm.end_date)
+        if start is not None and start[0] > day:
+            continue
+        surely_started = start is not None and start[1] <= day
+        if cm.is_rescue:
+            rescue.append(cm.medication)
+            if not surely_started:
+                uncertain = True
+                notes.append(
+                    f"{cm.medication} (start {cm.start_date or 'unknown'}) may have started "
+                    f"after {day}; counted as rescue."
+                )
+        if not counts_toward_prednisone(cm) or (end is not None and end[1] < day):
+            continue
+        if not surely_started or (end is not None and end[0] < day):
+            uncertain = True
+            notes.append(
+                f"{cm.medication} ({cm.start_date or '?'} to {cm.end_date or 'ongoing'}) may not "
+                f"have been taken on {day}; counted."
+            )
+        if cm.prednisone_equivalent_mg_day is None:
+            unknown.append(cm.medication)
+        else:
+            doses.append(cm.prednisone_equivalent_mg_day)
+    if unknown:
+        notes.append(
+            f"Prednisone dose unknown on {day}: {', '.join(unknown)} has no daily prednisone "
+            "equivalent."
+        )
+    if rescue:
+        notes.append(f"Rescue therapy on or before {day}: {', '.join(rescue)}.")
+    return Exposure(
+        prednisone_mg_day=None if unknown else max(doses, default=Decimal(0)),
+        rescue=bool(rescue),
+        notes=notes,
+        uncertain=uncertain,
+    )
+
+
+def _bounds(value: str) -> tuple[date, date] | None:
+    if not value:
+        return None
+    try:
+        return partial_bounds(value)
+    except ValueError:
+        return None
+
+
+def after_save(cm: ConcomitantMedication, ctx: FormContext, *, actor: Any, now: datetime) -> None:
+    from assessments.rules.renal import recompute_renal_responses
+
+    recompute_renal_responses(
+        ctx.participant,
+        actor=actor,
+        now=now,
+        reason="Recomputed: concomitant medication changed",
+    )
+
+
+CONMED = FormType(
+    code="conmed",
+    label="Concomitant medication",
+    model=ConcomitantMedication,
+    scope="log",
+    fields=(*SITE_FIELDS, *CODED_FIELDS),
+    required=("medication", "category", "start_date"),
+    derived=("prednisone_equivalent_mg_day", "prednisone_factor", "is_rescue"),
+    editors=SITE_STAFF_ROLES,
+    field_editors={name: CODERS for name in CODED_FIELDS},
+    validate=validate,
+    derive=derive,
+    explain=explain,
+    after_save=after_save,
+    fieldsets=(
+        ("Medication", ("medication", "category", "indication", "given_as_rescue")),
+        ("Dose", ("dose", "dose_unit", "route", "frequency")),
+        ("Dates", ("start_date", "end_date", "ongoing")),
+        ("Coding", CODED_FIELDS),
+    ),
+)

@@ -1,0 +1,297 @@
+"""The study infusion: weight-based target, tolerance of the administered cells, blinding."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from assessments.models import Infusion
+from assessments.registry import FormType
+from assessments.rules.base import Checks, FormContext, check_dates, check_range
+from assessments.rules.common import coerce, previous_values, show
+from assessments.scoring import (
+    WEIGHT_BASED_DOSE,
+    ScoringInputError,
+    check_administered,
+    target_dose,
+)
+from ecrf.access import SITE_STAFF_ROLES, Role
+from trials.definitions import definition_of
+from trials.models import AllocationSlot, Participant
+from trials.protocol import ProtocolDefinition
+from visits.schedule import local_date
+
+SITE_FIELDS: tuple[str, ...] = (
+    "weight_kg",
+    "weight_date",
+    "given",
+    "not_given_reason",
+    "volume_ml",
+    "start_time",
+    "stop_time",
+    "interrupted",
+    "interruption_details",
+)
+PHARMACY_FIELDS: tuple[str, ...] = (
+    "kit_number",
+    "product_lot",
+    "cell_count_1e6",
+    "viability_pct",
+    "release_checks_passed",
+)
+DERIVED_FIELDS: tuple[str, ...] = (
+    "dose_cells_per_kg",
+    "target_million_cells",
+    "within_tolerance",
+    "deviation_required",
+    "dose_warnings",
+    "dose_calculator",
+)
+# Everything about the product and the dose check reveals the arm (a placebo holds no cells).
+REVEALING: tuple[str, ...] = (
+    *PHARMACY_FIELDS,
+    "dose_cells_per_kg",
+    "target_million_cells",
+    "within_tolerance",
+    "deviation_required",
+    "dose_warnings",
+)
+PHARMACY = frozenset({Role.PHARMACIST})
+EDITORS = SITE_STAFF_ROLES | PHARMACY
+# The Day-0 weight may be taken at most this many days before the infusion without a warning.
+WEIGHT_MAX_DAYS_BEFORE = 7
+VIABILITY_MIN_PCT = Decimal(70)
+VOLUME_TOLERANCE = Decimal("0.10")
+
+
+def dose_cells_per_kg(participant: Participant, definition: ProtocolDefinition) -> Decimal | None:
+    """Cells per kg: the cohort's dose in open-label dose escalation, else the protocol's."""
+    if participant.cohort_id is not None and participant.cohort is not None:
+        return Decimal(repr(participant.cohort.dose_cells_per_kg))
+    if definition.dosing.cells_per_kg is None:
+        return None
+    return Decimal(repr(definition.dosing.cells_per_kg))
+
+
+def _tolerance(definition: ProtocolDefinition) -> Decimal:
+    return Decimal(repr(definition.dosing.tolerance_pct)) / 100
+
+
+def _placebo(participant: Participant, definition: ProtocolDefinition) -> bool:
+    arm_code = (
+        AllocationSlot.objects.filter(participant=participant)
+        .values_list("arm_code", flat=True)
+        .first()
+    )
+    if arm_code is None:
+        return False
+    try:
+        return definition.arm(arm_code).type == "placebo_comparator"
+    except KeyError:
+        return False
+
+
+def validate(instance: Infusion, ctx: FormContext, checks: Checks) -> None:
+    if not coerce(instance, (*SITE_FIELDS, *PHARMACY_FIELDS), ctx, checks):
+        return
+    dosing = ctx.definition.dosing
+    check_range(
+        instance,
+        "weight_kg",
+        checks,
+        hard=dosing.weight_hard_limits_kg,
+        soft=dosing.weight_soft_limits_kg,
+        unit="kg",
+    )
+    _check_administration(instance, ctx, checks)
+    _check_product(instance, checks)
+    if checks.errors:
+        return
+    per_kg = dose_cells_per_kg(ctx.participant, ctx.definition)
+    if per_kg is None:
+        checks.warn(
+            "weight_kg",
+            "The protocol sets no dose for this stage yet: the target cannot be derived.",
+        )
+    elif instance.weight_kg is not None:
+        try:
+            target_dose(instance.weight_kg, cells_per_kg=per_kg)
+        except ScoringInputError as error:
+            checks.error("weight_kg", error.message[:1].upper() + error.message[1:] + ".")
+    before = previous_values(instance, ("given", "weight_kg"))
+    if before.get("given") and before.get("weight_kg") not in (None, instance.weight_kg):
+        checks.warn(
+            "weight_kg",
+            f"The dosing weight changed after the dose was given ({show(before['weight_kg'])} -> "
+            f"{show(instance.weight_kg)} kg): the target is derived again from the new weight.",
+        )
+
+
+def _check_administration(instance: Infusion, ctx: FormContext, checks: Checks) -> None:
+    times = ("volume_ml", "start_time", "stop_time")
+    if instance.given is True:
+        for name in times:
+            if getattr(instance, name) is None:
+                checks.error(name, "Required when the infusion was given.")
+        if instance.not_given_reason.strip():
+            checks.error("not_given_reason", "Only when the infusion was not given.")
+    elif instance.given is False:
+        if not instance.not_given_reason.strip():
+            checks.error("not_given_reason", "Say why the infusion was not given.")
+        for name in times:
+            if getattr(instance, name) is not None:
+                checks.error(name, "Leave empty: the infusion was not given.")
+    check_dates(instance, ("start_time", "stop_time"), ctx, checks)
+    if instance.weight_date is not None:
+        if instance.weight_date > ctx.today:
+            checks.error("weight_date", "The date is in the future.")
+        elif ctx.consent_date is not None and instance.weight_date < ctx.consent_date:
+            checks.error(
+                "weight_date",
+                f"The date is before informed consent ({ctx.consent_date:%Y-%m-%d}).",
+            )
+    start, stop = instance.start_time, instance.stop_time
+    if start is not None and stop is not None and stop <= start:
+        checks.error("stop_time", "The infusion must stop after it starts.")
+    if start is not None and instance.weight_date is not None:
+        infusion_day = local_date(start, ctx.participant.site.time_zone)
+        if instance.weight_date > infusion_day:
+            checks.error("weight_date", "The dosing weight is measured before the infusion.")
+        elif instance.weight_date < infusion_day - timedelta(days=WEIGHT_MAX_DAYS_BEFORE):
+            checks.warn(
+                "weight_date",
+                f"The weight is more than {WEIGHT_MAX_DAYS_BEFORE} days older than the infusion; "
+                "please confirm it is the Day-0 weight.",
+            )
+    if instance.volume_ml is not None:
+        planned = Decimal(repr(ctx.definition.dosing.volume_ml))
+        if not 0 < instance.volume_ml <= 1000:
+            checks.error("volume_ml", f"{show(instance.volume_ml)} mL is impossible here.")
+        elif abs(instance.volume_ml - planned) > planned * VOLUME_TOLERANCE:
+            checks.warn(
+                "volume_ml",
+                f"The protocol infuses {show(planned)} mL; {show(instance.volume_ml)} mL differs "
+                f"by more than {show(VOLUME_TOLERANCE * 100)} %.",
+            )
+    if instance.interrupted and not instance.interruption_details.strip():
+        checks.error("interruption_details", "Describe the interruption.")
+    if not instance.interrupted and instance.interruption_details.strip():
+        checks.error("interruption_details", "Only for an interrupted infusion.")
+
+
+def _check_product(instance: Infusion, checks: Checks) -> None:
+    # Only the pharmacist sends these fields, so only the pharmacist reads these messages.
+    check_range(instance, "viability_pct", checks, hard=(0, 100), unit="%")
+    if instance.cell_count_1e6 is not None and instance.cell_count_1e6 < 0:
+        checks.error("cell_count_1e6", "A cell count cannot be negative.")
+
+
+def derive(instance: Infusion, ctx: FormContext) -> None:
+    per_kg = dose_cells_per_kg(ctx.participant, ctx.definition)
+    instance.dose_calculator = f"{WEIGHT_BASED_DOSE.name} {WEIGHT_BASED_DOSE.version}"
+    instance.dose_cells_per_kg = per_kg
+    target = None
+    if per_kg is not None and instance.weight_kg is not None:
+        target = target_dose(instance.weight_kg, cells_per_kg=per_kg).target_million_cells
+    instance.target_million_cells = (
+        target.quantize(Decimal("0.001")) if target is not None else None
+    )
+    findings: list[str] = []
+    within: bool | None = None
+    deviation: bool | None = None
+    count = instance.cell_count_1e6
+    if instance.given and count is not None:
+        if _placebo(ctx.participant, ctx.definition):
+            within, deviation = count == 0, count > 0
+            if count > 0:
+                findings.append(
+                    f"{show(count)} x10^6 cells recorded for a placebo infusion: record a "
+                    "protocol deviation."
+                )
+        elif target is not None:
+            tolerance = _tolerance(ctx.definition)
+            check = check_administered(target, count, tolerance=tolerance)
+            within, deviation = check.within_tolerance, check.deviation_required
+            if not check.within_tolerance:
+                findings.append(
+                    f"{show(count)} x10^6 viable cells administered is outside +/-"
+                    f"{show(tolerance * 100)} % of the target {show(target)} x10^6 "
+                    f"({show(check.lower_million_cells)} to {show(check.upper_million_cells)}): "
+                    "record a protocol deviation with its reason."
+                )
+    if instance.given and instance.release_checks_passed is False:
+        deviation = True
+        findings.append("The product was given although its release checks did not pass.")
+    if instance.viability_pct is not None and instance.viability_pct < VIABILITY_MIN_PCT:
+        findings.append(
+            f"Viability {show(instance.viability_pct)} % is below {show(VIABILITY_MIN_PCT)} %; "
+            "check the release specification."
+        )
+    instance.within_tolerance = within
+    instance.deviation_required = deviation
+    instance.dose_warnings = findings
+
+
+def after_save(instance: Infusion, ctx: FormContext, *, actor: Any, now: datetime) -> None:
+    """A given infusion completes its visit on the infusion date, which freezes Day 0."""
+    if not instance.given or instance.start_time is None:
+        return
+    from accounts.services import system_actor
+    from visits.services import visit_record
+
+    recorder = actor if ctx.actor_roles & SITE_STAFF_ROLES else system_actor()
+    visit_record(
+        actor=recorder,
+        visit=instance.visit,
+        actual_date=local_date(instance.start_time, ctx.participant.site.time_zone),
+        reason="Date of the study infusion recorded",
+        now=now,
+    )
+
+
+def explain(instance: Infusion) -> str:
+    # Shown to every reader, so it names the rule and never a value that reveals the arm.
+    tolerance = definition_of(instance.protocol_version).dosing.tolerance_pct
+    return (
+        f"{instance.dose_calculator or WEIGHT_BASED_DOSE.name}: target viable cells = dose "
+        "(cells/kg) of the stage or cohort x dosing weight; the cells administered must lie "
+        f"within +/-{tolerance:g} % of the target, and a placebo infusion holds none. Product "
+        "values and the dose check are shown to unblinded roles only."
+    )
+
+
+INFUSION = FormType(
+    code="infusion",
+    label="Study infusion",
+    model=Infusion,
+    scope="visit",
+    fields=(*SITE_FIELDS, *PHARMACY_FIELDS),
+    required=("weight_kg", "weight_date", "given"),
+    date_fields=("weight_date", "start_time", "stop_time"),
+    derived=DERIVED_FIELDS,
+    revealing=REVEALING,
+    editors=EDITORS,
+    field_editors={name: PHARMACY for name in PHARMACY_FIELDS},
+    efficacy=False,
+    validate=validate,
+    derive=derive,
+    explain=explain,
+    after_save=after_save,
+    fieldsets=(
+        ("Dosing weight", ("weight_kg", "weight_date")),
+        (
+            "Administration",
+            (
+                "given",
+                "not_given_reason",
+                "volume_ml",
+                "start_time",
+                "stop_time",
+                "interrupted",
+                "interruption_details",
+            ),
+        ),
+        ("Product (pharmacy)", PHARMACY_FIELDS),
+    ),
+)

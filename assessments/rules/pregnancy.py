@@ -1,0 +1,56 @@
+"""Pregnancy test: required for a participant of childbearing potential; a positive one warns."""
+
+from __future__ import annotations
+
+from assessments.models import PregnancyTest
+from assessments.models.pregnancy import PregnancyResult
+from assessments.registry import FormType
+from assessments.rules.base import Checks, FormContext, check_dates
+from assessments.rules.common import coerce
+from ecrf.access import SITE_STAFF_ROLES
+from trials.models import Sex
+
+FIELDS: tuple[str, ...] = ("applicable", "test_date", "test_type", "result")
+TEST_FIELDS: tuple[str, ...] = FIELDS[1:]
+
+
+def validate(instance: PregnancyTest, ctx: FormContext, checks: Checks) -> None:
+    if not coerce(instance, FIELDS, ctx, checks):
+        return
+    if instance.applicable:
+        for name in TEST_FIELDS:
+            if getattr(instance, name) in (None, ""):
+                checks.error(name, "Required for a participant of childbearing potential.")
+    elif any(getattr(instance, name) not in (None, "") for name in TEST_FIELDS):
+        checks.error(
+            "applicable",
+            "A test result is given: answer yes, or leave the test empty when it does not apply.",
+        )
+    check_dates(instance, ("test_date",), ctx, checks)
+    if instance.applicable and ctx.participant.sex == Sex.MALE:
+        checks.warn(
+            "applicable",
+            "The participant is recorded as male: childbearing potential does not apply; "
+            "please confirm.",
+        )
+    if instance.result == PregnancyResult.POSITIVE:
+        dosing = " Do not give the study infusion." if ctx.visit and ctx.visit.dosing else ""
+        checks.warn(
+            "result",
+            "Positive pregnancy test: inform the investigator and the sponsor at once "
+            f"(pregnancy excludes participation).{dosing}",
+        )
+
+
+PREGNANCY = FormType(
+    code="pregnancy",
+    label="Pregnancy test",
+    model=PregnancyTest,
+    scope="visit",
+    fields=FIELDS,
+    required=("applicable",),
+    date_fields=("test_date",),
+    editors=SITE_STAFF_ROLES,
+    validate=validate,
+    fieldsets=(("Pregnancy test", FIELDS),),
+)

@@ -1,0 +1,416 @@
+"""Renal assessment: unit conversion, eGFR, and the response against baseline under the protocol."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from assessments.models import EntryStatus, RenalAssessment
+from assessments.registry import FormType
+from assessments.rules.base import Checks, FormContext, check_dates
+from assessments.rules.common import age_on, coerce, show
+from assessments.rules.conmed import exposure_on
+from assessments.scoring import (
+    RenalInputs,
+    ScoringInputError,
+    creatinine,
+    egfr_ckd_epi,
+    evaluate,
+    get_rule_set,
+    upcr_to_g_per_g,
+)
+from assessments.scoring.egfr import EgfrResult
+from assessments.scoring.units import CreatinineValue, UpcrValue
+from ecrf.access import SITE_STAFF_ROLES
+from ecrf.audit import audited_save
+from trials.definitions import definition_of
+from trials.models import Participant
+from trials.protocol import ProtocolDefinition
+
+INPUT_FIELDS: tuple[str, ...] = (
+    "assessment_date",
+    "specimen_type",
+    "upcr_value",
+    "upcr_unit",
+    "serum_creatinine_value",
+    "creatinine_unit",
+    "urine_rbc_hpf",
+    "urine_wbc_hpf",
+    "rbc_casts",
+    "cellular_casts",
+)
+RESPONSE_FIELDS: tuple[str, ...] = (
+    "response_baseline_date",
+    "response_week",
+    "response_category",
+    "response_rule_set",
+    "response_version",
+    "response_provisional",
+    "response_reasons",
+    "response_note",
+    "secondary_responses",
+)
+DERIVED_FIELDS: tuple[str, ...] = (
+    "upcr_g_g",
+    "creatinine_mg_dl",
+    "age_years",
+    "egfr",
+    "egfr_equation",
+    "egfr_version",
+    *RESPONSE_FIELDS,
+)
+
+# The protocol file's `egfr_equation` parameter, as the calculator names the equation.
+EQUATIONS = {"ckd_epi_2021": "2021", "ckd_epi_2009": "2009"}
+# Protocol response parameters that a calculator takes, by their name in the protocol file.
+# The other parameters listed there (e.g. gfr_ok_egfr_min) document constants of the rule set.
+PROTOCOL_PARAMETERS: Mapping[str, Mapping[str, str]] = {
+    "eular2019": {"crr_upcr_max_g_per_g": "t_cr", "rescue_is_non_response": "rescue_is_failure"},
+    "bliss_ln": {"prednisone_max_mg_per_day": "prednisone_limit_mg"},
+    "nct03917797_cr": {"cr_prednisone_max_mg_per_day": "prednisone_limit_mg"},
+}
+# Where a calculator's complaint belongs on the form.
+_INPUT_OF = {
+    "upcr": "upcr_value",
+    "upcr_unit": "upcr_unit",
+    "creatinine": "serum_creatinine_value",
+    "creatinine_unit": "creatinine_unit",
+    "age_years": "assessment_date",
+    "sex": "assessment_date",
+    "equation": "serum_creatinine_value",
+}
+UPCR_UNUSUAL_G_G = Decimal(15)
+CREATININE_UNUSUAL_MG_DL = Decimal(10)
+RBC_UNUSUAL_HPF = Decimal(100)
+
+
+def _equation(definition: ProtocolDefinition) -> str:
+    parameter = definition.parameters.get("egfr_equation")
+    name = "ckd_epi_2021" if parameter is None else str(parameter.value)
+    if name not in EQUATIONS:
+        raise ScoringInputError("equation", f"the protocol names an unknown eGFR equation {name!r}")
+    return EQUATIONS[name]
+
+
+def _entered(instance: RenalAssessment, name: str) -> Any:
+    value = getattr(instance, name)
+    if value is None:
+        raise ScoringInputError(name, "required")
+    return value
+
+
+def _upcr(instance: RenalAssessment) -> UpcrValue:
+    return upcr_to_g_per_g(_entered(instance, "upcr_value"), instance.upcr_unit)
+
+
+def _creatinine(instance: RenalAssessment) -> CreatinineValue:
+    return creatinine(_entered(instance, "serum_creatinine_value"), instance.creatinine_unit)
+
+
+def _egfr(instance: RenalAssessment, definition: ProtocolDefinition) -> EgfrResult:
+    participant = instance.participant
+    return egfr_ckd_epi(
+        age_years=age_on(participant.date_of_birth, _entered(instance, "assessment_date")),
+        sex=participant.sex,
+        creatinine_value=_entered(instance, "serum_creatinine_value"),
+        creatinine_unit=instance.creatinine_unit,
+        equation=_equation(definition),
+    )
+
+
+def validate(instance: RenalAssessment, ctx: FormContext, checks: Checks) -> None:
+    if not coerce(instance, INPUT_FIELDS, ctx, checks):
+        return
+    check_dates(instance, ("assessment_date",), ctx, checks)
+    for name in ("upcr_value", "serum_creatinine_value"):
+        value = getattr(instance, name)
+        if value is not None and value <= 0:
+            checks.error(name, "The value must be greater than 0.")
+    for name in ("urine_rbc_hpf", "urine_wbc_hpf"):
+        value = getattr(instance, name)
+        if value is not None and value < 0:
+            checks.error(name, "A cell count cannot be negative.")
+    if instance.rbc_casts is True and instance.cellular_casts is False:
+        checks.error(
+            "cellular_casts", "RBC casts are cellular casts: answer yes, or correct the RBC casts."
+        )
+    if checks.errors:
+        return
+    try:
+        upcr = _upcr(instance)
+        scr = _creatinine(instance)
+        _egfr(instance, ctx.definition)
+    except ScoringInputError as error:
+        message = error.message
+        if error.field == "age_years":
+            message = f"eGFR by CKD-EPI needs an adult participant ({message})."
+        checks.error(
+            _INPUT_OF.get(error.field, "assessment_date"), message[:1].upper() + message[1:]
+        )
+        return
+    if upcr.g_per_g > UPCR_UNUSUAL_G_G:
+        checks.warn(
+            "upcr_value",
+            f"UPCR {show(upcr.g_per_g.quantize(Decimal('0.01')))} g/g is unusual (above "
+            f"{UPCR_UNUSUAL_G_G} g/g); check the value and its unit.",
+        )
+    if scr.mg_dl > CREATININE_UNUSUAL_MG_DL:
+        checks.warn(
+            "serum_creatinine_value",
+            f"Creatinine {show(scr.mg_dl.quantize(Decimal('0.01')))} mg/dL is unusual (above "
+            f"{CREATININE_UNUSUAL_MG_DL} mg/dL); check the value and its unit.",
+        )
+    if instance.urine_rbc_hpf is not None and instance.urine_rbc_hpf > RBC_UNUSUAL_HPF:
+        checks.warn(
+            "urine_rbc_hpf",
+            f"{show(instance.urine_rbc_hpf)} RBC/hpf is unusual (above {RBC_UNUSUAL_HPF}); "
+            "please confirm.",
+        )
+
+
+def derive(instance: RenalAssessment, ctx: FormContext) -> None:
+    upcr = _upcr(instance)
+    result = _egfr(instance, ctx.definition)
+    instance.upcr_g_g = upcr.g_per_g.quantize(Decimal("1e-10"))
+    instance.creatinine_mg_dl = result.creatinine_mg_dl.quantize(Decimal("1e-6"))
+    instance.age_years = int(result.age_years)
+    instance.egfr = result.egfr
+    instance.egfr_equation = result.equation
+    instance.egfr_version = result.version
+    for name, value in response_values(instance, ctx.definition).items():
+        setattr(instance, name, value)
+
+
+def rule_set_parameters(code: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """The protocol's response parameters that the rule set's calculator takes."""
+    accepted = get_rule_set(code).parameters
+    renamed = PROTOCOL_PARAMETERS.get(code, {})
+    chosen = {}
+    for name, value in params.items():
+        target = renamed.get(name, name)
+        if target in accepted:
+            chosen[target] = value
+    return chosen
+
+
+def _no_response(rule_set: str, note: str) -> dict[str, Any]:
+    return {
+        "response_baseline_date": None,
+        "response_week": None,
+        "response_category": "",
+        "response_rule_set": rule_set,
+        "response_version": "",
+        "response_provisional": None,
+        "response_reasons": [],
+        "response_note": note,
+        "secondary_responses": {},
+    }
+
+
+def _evaluate(code: str, inputs: RenalInputs, params: Mapping[str, Any]) -> dict[str, Any]:
+    try:
+        result = evaluate(code, inputs, **rule_set_parameters(code, params))
+    except ScoringInputError as error:
+        return {
+            "category": "",
+            "version": get_rule_set(code).calculator.version,
+            "provisional": None,
+            "reasons": [],
+            "note": f"Not derived under {code}: {error.field} {error.message}.",
+        }
+    return {
+        "category": result.category,
+        "version": result.version,
+        "provisional": result.provisional,
+        "reasons": [
+            {"condition": reason.condition, "held": reason.held, "text": reason.text}
+            for reason in result.reasons
+        ],
+        "note": " ".join(result.notes),
+    }
+
+
+def response_values(instance: RenalAssessment, definition: ProtocolDefinition) -> dict[str, Any]:
+    """The response fields of one assessment: against the last assessment before Day 0, under
+    the protocol's rule set (and its secondary ones), with prednisone and rescue from the
+    medication log. Why there is none is said in the note."""
+    response = definition.response
+    rule_set = response.rule_set
+    participant = instance.participant
+    day0 = participant.day0
+    day = instance.assessment_date
+    if instance.entry_status != EntryStatus.ENTERED or day is None or instance.egfr is None:
+        return _no_response(rule_set, "")
+    if day0 is None:
+        return _no_response(
+            rule_set, "No response: Day 0 (first infusion) is not set, so there is no baseline."
+        )
+    if day < day0:
+        return _no_response(
+            rule_set,
+            f"No response: this assessment precedes Day 0 ({day0:%Y-%m-%d}); the last one "
+            "before Day 0 is the baseline the later ones are compared with.",
+        )
+    baseline = (
+        RenalAssessment.objects.filter(
+            participant=participant,
+            entry_status=EntryStatus.ENTERED,
+            assessment_date__lt=day0,
+            egfr__isnull=False,
+        )
+        .exclude(pk=instance.pk)
+        .order_by("-assessment_date", "-pk")
+        .first()
+    )
+    if baseline is None:
+        return _no_response(
+            rule_set,
+            f"No response yet: no renal assessment is dated before Day 0 ({day0:%Y-%m-%d}) to "
+            "serve as baseline.",
+        )
+    if baseline.egfr_version != instance.egfr_version:
+        return _no_response(
+            rule_set,
+            f"No response: the baseline eGFR uses CKD-EPI {baseline.egfr_version} and this one "
+            f"CKD-EPI {instance.egfr_version}; equations are never mixed.",
+        )
+    exposure = exposure_on(participant, day)
+    week = (day - day0).days // 7
+    inputs = RenalInputs(
+        # UPCR compared exactly, from the values as entered; eGFR as reported (1 decimal).
+        p0=_upcr(baseline).g_per_g,
+        p1=_upcr(instance).g_per_g,
+        g0=_entered(baseline, "egfr"),
+        g1=instance.egfr,
+        urine_rbc_hpf=instance.urine_rbc_hpf,
+        urine_wbc_hpf=instance.urine_wbc_hpf,
+        rbc_casts=instance.rbc_casts,
+        cellular_casts=instance.cellular_casts,
+        prednisone_mg_day=exposure.prednisone_mg_day,
+        rescue=exposure.rescue,
+        week=week,
+        scr0_mg_dl=_creatinine(baseline).mg_dl,
+        scr1_mg_dl=_creatinine(instance).mg_dl,
+    )
+    primary = _evaluate(rule_set, inputs, response.params)
+    secondary = {
+        code: _evaluate(code, inputs, {})
+        for code in response.secondary_rule_sets
+        if code != rule_set
+    }
+    notes = [primary["note"], *exposure.notes]
+    if exposure.uncertain:
+        notes.append("Provisional: a medication date is partial.")
+        for item in secondary.values():
+            if item["category"]:
+                item["provisional"] = True
+    return {
+        "response_baseline_date": baseline.assessment_date,
+        "response_week": week,
+        "response_category": primary["category"],
+        "response_rule_set": rule_set,
+        "response_version": primary["version"],
+        "response_provisional": (
+            (bool(primary["provisional"]) or exposure.uncertain) if primary["category"] else None
+        ),
+        "response_reasons": primary["reasons"],
+        "response_note": " ".join(note for note in notes if note),
+        "secondary_responses": secondary,
+    }
+
+
+def recompute_renal_responses(
+    participant: Participant,
+    *,
+    actor: Any,
+    now: datetime,
+    reason: str,
+    exclude_pk: int | None = None,
+) -> list[RenalAssessment]:
+    """Derive again the response of every renal assessment of the participant and save, with
+    `reason` and a new version, those whose response changed. Running it twice changes
+    nothing the second time."""
+    changed = []
+    assessments = (
+        RenalAssessment.objects.select_for_update()
+        .filter(participant=participant, entry_status=EntryStatus.ENTERED)
+        .order_by("assessment_date", "pk")
+    )
+    if exclude_pk is not None:
+        assessments = assessments.exclude(pk=exclude_pk)
+    for assessment in assessments:
+        assessment.participant = participant
+        values = response_values(assessment, definition_of(assessment.protocol_version))
+        if all(getattr(assessment, name) == value for name, value in values.items()):
+            continue
+        for name, value in values.items():
+            setattr(assessment, name, value)
+        assessment.row_version += 1
+        assessment.updated_at = now
+        changed.append(audited_save(assessment, actor=actor, reason=reason, require_reason=True))
+    return changed
+
+
+def after_save(instance: RenalAssessment, ctx: FormContext, *, actor: Any, now: datetime) -> None:
+    recompute_renal_responses(
+        ctx.participant,
+        actor=actor,
+        now=now,
+        reason="Recomputed: baseline changed",
+        exclude_pk=instance.pk,
+    )
+
+
+def explain(instance: RenalAssessment) -> str:
+    if instance.egfr is None:
+        return ""
+    upcr = f"UPCR {show(instance.upcr_value)} {instance.upcr_unit}"
+    if instance.upcr_unit not in ("g/g", "mg/mg"):
+        upcr += f" = {show(instance.upcr_g_g)} g/g (exact: mg/mmol / 113.12, mg/g / 1000)"
+    scr = f"creatinine {show(instance.serum_creatinine_value)} {instance.creatinine_unit}"
+    if instance.creatinine_unit != "mg/dL":
+        scr += f" = {show(instance.creatinine_mg_dl)} mg/dL (/ 88.4)"
+    lines = [
+        f"{upcr}; {scr}; eGFR {instance.egfr} mL/min/1.73 m2 by {instance.egfr_equation}, "
+        f"age {instance.age_years} years."
+    ]
+    if instance.response_category:
+        calculator = get_rule_set(instance.response_rule_set).calculator.name
+        provisional = " (provisional)" if instance.response_provisional else ""
+        lines.append(
+            f"{calculator} {instance.response_version}, week {instance.response_week} against "
+            f"the baseline of {instance.response_baseline_date:%Y-%m-%d}: "
+            f"{instance.response_category}{provisional}."
+        )
+        lines.extend(reason["text"] for reason in instance.response_reasons)
+    if instance.response_note:
+        lines.append(instance.response_note)
+    for code, item in (instance.secondary_responses or {}).items():
+        lines.append(f"Secondary {code}: {item['category'] or item['note']}")
+    return "\n".join(lines)
+
+
+RENAL = FormType(
+    code="renal",
+    label="Renal assessment",
+    model=RenalAssessment,
+    scope="visit",
+    fields=INPUT_FIELDS,
+    required=INPUT_FIELDS[:6],
+    date_fields=("assessment_date",),
+    derived=DERIVED_FIELDS,
+    editors=SITE_STAFF_ROLES,
+    efficacy=True,
+    validate=validate,
+    derive=derive,
+    explain=explain,
+    after_save=after_save,
+    fieldsets=(
+        ("Assessment", ("assessment_date", "specimen_type")),
+        ("Proteinuria", ("upcr_value", "upcr_unit")),
+        ("Kidney function", ("serum_creatinine_value", "creatinine_unit")),
+        ("Urine sediment", ("urine_rbc_hpf", "urine_wbc_hpf", "rbc_casts", "cellular_casts")),
+    ),
+)

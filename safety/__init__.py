@@ -1,0 +1,1 @@
+"""Adverse events, serious adverse events and their reporting clocks."""

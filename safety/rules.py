@@ -1,0 +1,363 @@
+"""Adverse events: edit checks, seriousness, causality, SUSAR and the reporting clocks."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.core.exceptions import ValidationError
+from django.utils.dateparse import parse_datetime
+from django.utils.timezone import is_naive, make_aware
+
+from assessments.models.base import PARTIAL_DATE
+from assessments.registry import FormType
+from assessments.rules.base import Checks, FormContext
+from ecrf.access import SITE_STAFF_ROLES, Role
+from safety.models import (
+    CODED_FIELDS,
+    RELATED_CAUSALITY,
+    SERIOUSNESS_FIELDS,
+    ActionTaken,
+    AdverseEvent,
+    AesiCategory,
+    Causality,
+    Expectedness,
+    Outcome,
+)
+from visits.schedule import local_date
+
+# Investigator -> sponsor, from the site's awareness (EU 536/2014 Art. 41).
+SAE_REPORT_WINDOW = timedelta(hours=24)
+# Sponsor -> regulators, from the sponsor's first knowledge (ICH E2A), in calendar days.
+SUSAR_FATAL_WINDOW = timedelta(days=7)
+SUSAR_OTHER_WINDOW = timedelta(days=15)
+
+SITE_FIELDS: tuple[str, ...] = (
+    "verbatim_term",
+    "onset_date",
+    "end_date",
+    "ongoing",
+    "ctcae_grade",
+    *SERIOUSNESS_FIELDS,
+    "investigator_causality",
+    "action_taken",
+    "outcome",
+    "special_interest",
+    "aesi_category",
+    "site_awareness_at",
+    "sae_reported_at",
+)
+MEDICAL_MONITOR_FIELDS: tuple[str, ...] = (
+    "sponsor_causality",
+    "expectedness",
+    "sponsor_awareness_at",
+    "susar_reported_at",
+)
+MEDICAL_MONITOR = frozenset({Role.MEDICAL_MONITOR})
+# Coding happens outside the eCRF; data management re-imports the codes.
+CODERS = frozenset({Role.DATA_MANAGER})
+
+_CHOICES: dict[str, type[Any]] = {
+    "investigator_causality": Causality,
+    "sponsor_causality": Causality,
+    "action_taken": ActionTaken,
+    "outcome": Outcome,
+    "aesi_category": AesiCategory,
+    "expectedness": Expectedness,
+}
+_ENDED_OUTCOMES = frozenset({Outcome.RECOVERED, Outcome.RECOVERED_WITH_SEQUELAE, Outcome.FATAL})
+
+
+class ClockState(StrEnum):
+    DUE = "report due"
+    ON_TIME = "reported on time"
+    LATE = "reported late"
+    OVERDUE = "overdue"
+    NO_DEADLINE = "no deadline"
+
+
+def clock_state(due: datetime | None, reported: datetime | None, now: datetime) -> ClockState:
+    """Where a reporting clock stands at `now`: a deadline met exactly is on time."""
+    if due is None:
+        return ClockState.NO_DEADLINE
+    if reported is not None:
+        return ClockState.ON_TIME if reported <= due else ClockState.LATE
+    return ClockState.OVERDUE if now > due else ClockState.DUE
+
+
+def partial_bounds(value: str) -> tuple[date, date]:
+    """The first and last day a partial date (YYYY, YYYY-MM, YYYY-MM-DD) may stand for.
+
+    Raise ValueError when it is not a real date in one of those forms.
+    """
+    try:
+        PARTIAL_DATE(value)
+    except ValidationError:
+        raise ValueError(value) from None
+    parts = [int(part) for part in value.split("-")]
+    if len(parts) == 1:
+        return date(parts[0], 1, 1), date(parts[0], 12, 31)
+    if len(parts) == 2:
+        last = calendar.monthrange(parts[0], parts[1])[1]
+        return date(parts[0], parts[1], 1), date(parts[0], parts[1], last)
+    day = date(parts[0], parts[1], parts[2])
+    return day, day
+
+
+def is_related(causality: str) -> bool:
+    return causality in RELATED_CAUSALITY
+
+
+def is_susar(ae: AdverseEvent) -> bool:
+    """Serious, related by the investigator or the sponsor, and unexpected."""
+    return (
+        any(getattr(ae, name) for name in SERIOUSNESS_FIELDS)
+        and (is_related(ae.investigator_causality) or is_related(ae.sponsor_causality))
+        and ae.expectedness == Expectedness.UNEXPECTED
+    )
+
+
+def susar_window(ae: AdverseEvent) -> timedelta:
+    fatal_or_life_threatening = ae.death or ae.outcome == Outcome.FATAL or ae.life_threatening
+    return SUSAR_FATAL_WINDOW if fatal_or_life_threatening else SUSAR_OTHER_WINDOW
+
+
+def _partial_date(ae: AdverseEvent, name: str, checks: Checks) -> tuple[date, date] | None:
+    value = getattr(ae, name)
+    if value in (None, ""):
+        return None
+    if isinstance(value, date):
+        value = value.isoformat()
+        setattr(ae, name, value)
+    try:
+        return partial_bounds(str(value))
+    except ValueError:
+        checks.error(name, "Give a real date as YYYY, YYYY-MM or YYYY-MM-DD.")
+        return None
+
+
+def _moment(ae: AdverseEvent, name: str, ctx: FormContext, checks: Checks) -> datetime | None:
+    """An aware instant, not in the future and not before consent; a time typed without a
+    zone is taken as the site's local time."""
+    value = getattr(ae, name)
+    if value in (None, ""):
+        setattr(ae, name, None)
+        return None
+    parsed = parse_datetime(value) if isinstance(value, str) else value
+    if not isinstance(parsed, datetime):
+        checks.error(name, "Give a date and a time.")
+        return None
+    if is_naive(parsed):
+        parsed = make_aware(parsed, ZoneInfo(ctx.participant.site.time_zone))
+    setattr(ae, name, parsed)
+    if parsed > ctx.now:
+        checks.error(name, "The time is in the future.")
+    day = local_date(parsed, ctx.participant.site.time_zone)
+    if ctx.consent_date is not None and day < ctx.consent_date:
+        checks.error(name, f"The date is before informed consent ({ctx.consent_date:%Y-%m-%d}).")
+    return parsed
+
+
+def _check_choices(ae: AdverseEvent, checks: Checks) -> None:
+    for name, choices in _CHOICES.items():
+        value = getattr(ae, name)
+        if value not in (None, "") and value not in choices.values:
+            checks.error(name, f"Choose one of: {', '.join(choices.values)}.")
+    grade = ae.ctcae_grade
+    if grade is not None:
+        try:
+            ae.ctcae_grade = int(grade)
+        except (TypeError, ValueError):
+            ae.ctcae_grade = None
+        if ae.ctcae_grade is None or not 1 <= ae.ctcae_grade <= 5:
+            checks.error("ctcae_grade", "CTCAE grades run from 1 to 5.")
+
+
+def _check_dates(ae: AdverseEvent, ctx: FormContext, checks: Checks) -> tuple[date, date] | None:
+    onset = _partial_date(ae, "onset_date", checks)
+    end = _partial_date(ae, "end_date", checks)
+    if onset is not None:
+        if onset[0] > ctx.today:
+            checks.error("onset_date", "The date is in the future.")
+        if ctx.consent_date is not None and onset[1] < ctx.consent_date:
+            checks.warn(
+                "onset_date",
+                f"Onset is before informed consent ({ctx.consent_date:%Y-%m-%d}): "
+                "is this medical history?",
+            )
+    if end is not None and end[0] > ctx.today:
+        checks.error("end_date", "The date is in the future.")
+    if onset is not None and end is not None:
+        # Compare at the precision both dates share: "2026-04" is not before "2026-04-17".
+        shared = min(len(ae.onset_date), len(ae.end_date))
+        if ae.end_date[:shared] < ae.onset_date[:shared]:
+            checks.error("end_date", f"The end is before the onset ({ae.onset_date}).")
+    if ae.ongoing and ae.end_date:
+        checks.error("end_date", "An ongoing event has no end date.")
+    if ae.ongoing and ae.outcome in _ENDED_OUTCOMES:
+        checks.error("ongoing", f"An event with outcome {ae.outcome} is not ongoing.")
+    return onset
+
+
+def _check_seriousness(
+    ae: AdverseEvent, onset: tuple[date, date] | None, ctx: FormContext, checks: Checks
+) -> None:
+    serious = any(getattr(ae, name) for name in SERIOUSNESS_FIELDS)
+    if ae.ctcae_grade == 5:
+        if ae.outcome != Outcome.FATAL:
+            checks.error("outcome", "Grade 5 is death: the outcome must be fatal.")
+        if not ae.death:
+            checks.error("death", "Grade 5 is death: tick the death seriousness criterion.")
+    if ae.outcome == Outcome.FATAL and not ae.death:
+        checks.error("death", "A fatal event is serious: tick the death criterion.")
+    if ae.death and ae.outcome not in ("", Outcome.FATAL):
+        checks.error("outcome", "An event that resulted in death has outcome fatal.")
+    if ae.outcome == Outcome.FATAL and ae.ctcae_grade not in (None, 5):
+        checks.warn("ctcae_grade", "A fatal event is graded 5 in CTCAE; please confirm the grade.")
+
+    awareness = _moment(ae, "site_awareness_at", ctx, checks)
+    reported = _moment(ae, "sae_reported_at", ctx, checks)
+    if serious and awareness is None and not checks.errors.get("site_awareness_at"):
+        checks.error(
+            "site_awareness_at", "Required for a serious event: when the site learned of it."
+        )
+    if (
+        awareness is not None
+        and onset is not None
+        and local_date(awareness, ctx.participant.site.time_zone) < onset[0]
+    ):
+        checks.error("site_awareness_at", "The site cannot learn of the event before onset.")
+    if reported is not None and awareness is not None and reported < awareness:
+        checks.error("sae_reported_at", "The report cannot reach the sponsor before awareness.")
+    if not serious and (reported is not None or awareness is not None):
+        checks.warn(
+            "serious", "The event is not serious now; its SAE report times are kept as history."
+        )
+    if serious and not ae.investigator_causality:
+        checks.warn(
+            "investigator_causality", "Give the investigator's causality: the SAE report needs it."
+        )
+
+
+def _check_sponsor(ae: AdverseEvent, ctx: FormContext, checks: Checks) -> None:
+    serious = any(getattr(ae, name) for name in SERIOUSNESS_FIELDS)
+    sponsor_aware = _moment(ae, "sponsor_awareness_at", ctx, checks)
+    susar_reported = _moment(ae, "susar_reported_at", ctx, checks)
+    if (
+        is_related(ae.investigator_causality)
+        and ae.sponsor_causality
+        and not is_related(ae.sponsor_causality)
+    ):
+        checks.warn(
+            "sponsor_causality",
+            f"The sponsor's causality ({ae.sponsor_causality}) does not downgrade the "
+            f"investigator's ({ae.investigator_causality}): both are kept and the event "
+            "counts as related.",
+        )
+    if not serious and (ae.sponsor_causality or ae.expectedness):
+        checks.warn("sponsor_causality", "The sponsor's assessment is for serious events.")
+    susar = is_susar(ae)
+    if susar and sponsor_aware is None and not checks.errors.get("sponsor_awareness_at"):
+        checks.warn(
+            "sponsor_awareness_at",
+            "This is a SUSAR: record when the sponsor first knew of it; the clock starts then.",
+        )
+    if sponsor_aware is not None and ae.sae_reported_at and ae.sae_reported_at < sponsor_aware:
+        checks.warn(
+            "sponsor_awareness_at",
+            "The site's report reached the sponsor before this time; the SUSAR clock starts "
+            "at first knowledge.",
+        )
+    if susar_reported is not None:
+        if sponsor_aware is not None and susar_reported < sponsor_aware:
+            checks.error(
+                "susar_reported_at", "The expedited report cannot precede the sponsor's knowledge."
+            )
+        if not susar:
+            checks.warn("susar_reported_at", "The event is not a SUSAR now.")
+
+
+def validate(ae: AdverseEvent, ctx: FormContext, checks: Checks) -> None:
+    term = (ae.verbatim_term or "").strip()
+    ae.verbatim_term = term
+    if not term:
+        checks.error("verbatim_term", "Required.")
+    _check_choices(ae, checks)
+    onset = _check_dates(ae, ctx, checks)
+    _check_seriousness(ae, onset, ctx, checks)
+    _check_sponsor(ae, ctx, checks)
+    if ae.special_interest and not ae.aesi_category:
+        checks.error("aesi_category", "Give the category of special interest.")
+    if ae.aesi_category and not ae.special_interest:
+        checks.error("aesi_category", "Only for an adverse event of special interest.")
+    coded = [name for name in CODED_FIELDS if name != "dictionary_version" and getattr(ae, name)]
+    if coded and not ae.dictionary_version:
+        checks.error("dictionary_version", "Give the dictionary version the term was coded with.")
+
+
+def derive(ae: AdverseEvent, ctx: FormContext) -> None:
+    ae.serious = any(getattr(ae, name) for name in SERIOUSNESS_FIELDS)
+    ae.related = is_related(ae.investigator_causality) if ae.investigator_causality else None
+    ae.sae_report_due_at = (
+        ae.site_awareness_at + SAE_REPORT_WINDOW
+        if ae.serious and ae.site_awareness_at is not None
+        else None
+    )
+    ae.susar = is_susar(ae)
+    ae.susar_due_at = (
+        ae.sponsor_awareness_at + susar_window(ae)
+        if ae.susar and ae.sponsor_awareness_at is not None
+        else None
+    )
+
+
+def explain(ae: AdverseEvent) -> str:
+    if not ae.serious:
+        return "Not serious: no seriousness criterion ticked."
+    criteria = ", ".join(name.replace("_", " ") for name in SERIOUSNESS_FIELDS if getattr(ae, name))
+    parts = [f"Serious ({criteria})"]
+    if ae.sae_report_due_at is not None:
+        parts.append(f"SAE report due {ae.sae_report_due_at:%Y-%m-%d %H:%M} UTC (awareness + 24 h)")
+    if ae.susar:
+        days = susar_window(ae).days
+        parts.append(
+            f"SUSAR (serious, related, unexpected): due {ae.susar_due_at:%Y-%m-%d %H:%M} UTC "
+            f"(sponsor's first knowledge + {days} days)"
+            if ae.susar_due_at is not None
+            else f"SUSAR: {days}-day clock waits for the sponsor's first knowledge"
+        )
+    return "; ".join(parts) + "."
+
+
+ADVERSE_EVENTS = FormType(
+    code="adverse_events",
+    label="Adverse event",
+    model=AdverseEvent,
+    scope="log",
+    fields=(*SITE_FIELDS, *CODED_FIELDS, *MEDICAL_MONITOR_FIELDS),
+    required=("verbatim_term",),
+    date_fields=("onset_date", "end_date"),
+    derived=("serious", "related", "sae_report_due_at", "susar", "susar_due_at"),
+    # Nothing on an AE reveals the arm; a SUSAR is unblinded by the sponsor outside this form.
+    revealing=(),
+    editors=SITE_STAFF_ROLES,
+    field_editors={
+        **{name: MEDICAL_MONITOR for name in MEDICAL_MONITOR_FIELDS},
+        **{name: CODERS for name in CODED_FIELDS},
+    },
+    validate=validate,
+    derive=derive,
+    explain=explain,
+    fieldsets=(
+        ("Event", ("verbatim_term", "onset_date", "end_date", "ongoing", "ctcae_grade")),
+        ("Seriousness", SERIOUSNESS_FIELDS),
+        ("Assessment", ("investigator_causality", "action_taken", "outcome")),
+        ("Special interest", ("special_interest", "aesi_category")),
+        ("SAE reporting", ("site_awareness_at", "sae_reported_at")),
+        ("Sponsor assessment", MEDICAL_MONITOR_FIELDS),
+        ("Coding", CODED_FIELDS),
+    ),
+)

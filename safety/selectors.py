@@ -1,0 +1,164 @@
+"""Reads for adverse events: scoped lists, one event, its report versions and the SAE clocks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import QuerySet
+
+from assessments.registry import form_type
+from ecrf.access import SITE_STAFF_ROLES, Role, scope_queryset
+from ecrf.errors import NotFoundError
+from safety.models import AdverseEvent
+from safety.rules import ClockState, clock_state
+from trials.models import Participant, Trial
+
+# Who watches the reporting clocks: the site for its own events, the sponsor for all.
+SAE_CLOCK_ROLES = frozenset(
+    {*SITE_STAFF_ROLES, Role.MONITOR, Role.DATA_MANAGER, Role.MEDICAL_MONITOR}
+)
+
+
+def adverse_events(user: Any) -> QuerySet[AdverseEvent]:
+    """Every adverse event `user` may read: their sites' events, or all of a trial's."""
+    queryset = AdverseEvent.objects.select_related("participant", "participant__site", "visit")
+    return scope_queryset(
+        queryset, user, trial_field="participant__trial", site_field="participant__site"
+    )
+
+
+def participant_adverse_events(user: Any, participant: Participant) -> QuerySet[AdverseEvent]:
+    return adverse_events(user).filter(participant=participant).order_by("entered_at", "pk")
+
+
+def adverse_event_get(user: Any, pk: int) -> AdverseEvent:
+    found = adverse_events(user).filter(pk=pk).first()
+    if found is None:
+        raise NotFoundError("There is no such adverse event, or it is not at your sites.")
+    return found
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    old: Any
+    new: Any
+
+
+@dataclass(frozen=True)
+class AeVersion:
+    version: int
+    kind: str  # initial report | follow-up
+    when: datetime
+    who: str
+    reason: str
+    changes: tuple[FieldChange, ...]
+
+
+def ae_versions(user: Any, ae: AdverseEvent) -> list[AeVersion]:
+    """The initial report and each follow-up, oldest first, with who, when, why and what
+    changed. Nothing on an AE reveals allocation, so every field is shown to every reader."""
+    visible = adverse_event_get(user, ae.pk)
+    ftype = form_type("adverse_events")
+    names = (*ftype.fields, *ftype.derived)
+    records = visible.history.select_related("history_user").order_by("history_date", "history_id")
+    versions: list[AeVersion] = []
+    previous = None
+    for record in records:
+        changes = tuple(
+            FieldChange(name, getattr(previous, name) if previous else None, getattr(record, name))
+            for name in names
+            if (previous is None and getattr(record, name) not in (None, "", False))
+            or (previous is not None and getattr(previous, name) != getattr(record, name))
+        )
+        versions.append(
+            AeVersion(
+                version=record.row_version,
+                kind="initial report" if previous is None else "follow-up",
+                when=record.history_date,
+                who=record.history_user.display_name() if record.history_user else "",
+                reason=record.history_change_reason or "",
+                changes=changes,
+            )
+        )
+        previous = record
+    return versions
+
+
+@dataclass(frozen=True)
+class SaeClock:
+    ae: AdverseEvent
+    sae_due_at: datetime | None
+    sae_state: ClockState
+    susar: bool
+    susar_due_at: datetime | None
+    susar_state: ClockState | None
+
+    @property
+    def participant(self) -> str:
+        return self.ae.participant.identifier
+
+    @property
+    def site(self) -> str:
+        return self.ae.participant.site.code
+
+    @property
+    def pending(self) -> bool:
+        """A report is still to be made by someone."""
+        return self.sae_state in (ClockState.DUE, ClockState.OVERDUE) or self.susar_state in (
+            ClockState.DUE,
+            ClockState.OVERDUE,
+            ClockState.NO_DEADLINE,
+        )
+
+
+_URGENCY = {
+    ClockState.OVERDUE: 0,
+    ClockState.NO_DEADLINE: 1,
+    ClockState.DUE: 2,
+    ClockState.LATE: 3,
+    ClockState.ON_TIME: 4,
+}
+
+
+def sae_clock(
+    user: Any, trial: Trial, now: datetime, *, pending_only: bool = False
+) -> list[SaeClock]:
+    """The serious adverse events of `trial` that `user` may see, with where each reporting
+    clock stands at `now`, most urgent first.
+
+    Two queries whatever the number of rows: the user's memberships, then the events with
+    their participant and site.
+    """
+    queryset = scope_queryset(
+        AdverseEvent.objects.filter(participant__trial=trial, serious=True).select_related(
+            "participant", "participant__site"
+        ),
+        user,
+        trial_field="participant__trial",
+        site_field="participant__site",
+        roles=SAE_CLOCK_ROLES,
+    )
+    rows = []
+    for ae in queryset:
+        row = SaeClock(
+            ae=ae,
+            sae_due_at=ae.sae_report_due_at,
+            sae_state=clock_state(ae.sae_report_due_at, ae.sae_reported_at, now),
+            susar=ae.susar,
+            susar_due_at=ae.susar_due_at,
+            susar_state=clock_state(ae.susar_due_at, ae.susar_reported_at, now)
+            if ae.susar
+            else None,
+        )
+        if row.pending or not pending_only:
+            rows.append(row)
+
+    def urgency(row: SaeClock) -> tuple[int, datetime, int]:
+        states = [row.sae_state, *([row.susar_state] if row.susar_state else [])]
+        dues = [due for due in (row.sae_due_at, row.susar_due_at) if due is not None]
+        return (min(_URGENCY[s] for s in states), min(dues, default=now), row.ae.pk)
+
+    return sorted(rows, key=urgency)

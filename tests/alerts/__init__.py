@@ -1,0 +1,1 @@
+"""Tests of the periodic jobs and the alerts they raise."""

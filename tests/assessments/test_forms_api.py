@@ -1,0 +1,191 @@
+"""The forms API: enter, read, change with version and reason, history, grid, scoping."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+from .test_sledai_form import EXAMPLE_1
+
+pytestmark = pytest.mark.usefixtures("after_week24")
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+def url(participant, suffix=""):
+    return f"/api/v1/participants/{participant.pk}/forms/sledai2k/{suffix}"
+
+
+def enter_example_1(api, team, participant):
+    api.force_login(team.investigator)
+    visit = participant.visits.get(code="W4")
+    return api.post(
+        url(participant),
+        {
+            "visit": visit.pk,
+            "data": {"assessment_date": "2026-04-01", "window_days": 10, **EXAMPLE_1},
+        },
+        format="json",
+    )
+
+
+def test_enter_worked_example_through_the_api(api, msvle, participant) -> None:
+    response = enter_example_1(api, msvle, participant)
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["total"] == 16
+    assert body["row_version"] == 1
+    assert body["derivation"].endswith("= 16")
+    assert "PROT 4" in body["derivation"]
+
+
+def test_derived_total_cannot_be_typed(api, msvle, participant) -> None:
+    api.force_login(msvle.investigator)
+    visit = participant.visits.get(code="W4")
+    response = api.post(
+        url(participant),
+        {"visit": visit.pk, "data": {"assessment_date": "2026-04-01", "total": 99}},
+        format="json",
+    )
+    # The input serializer has no such field, so the value is ignored, and the server scores 0.
+    assert response.status_code == 201
+    assert response.json()["total"] == 0
+
+
+def test_bad_input_gets_field_errors_and_writes_nothing(api, msvle, participant) -> None:
+    api.force_login(msvle.investigator)
+    visit = participant.visits.get(code="W4")
+    for data, field in (
+        ({"assessment_date": "2026-13-01"}, "assessment_date"),
+        ({"assessment_date": "2026-04-01", "window_days": 20}, "window_days"),
+        ({"assessment_date": "2026-04-01", "seiz": True}, "seiz_sle"),
+        ({"assessment_date": "2027-01-01"}, "assessment_date"),
+        ({"assessment_date": "2026-04-01", "arth_days_before": -3}, "arth_days_before"),
+    ):
+        response = api.post(url(participant), {"visit": visit.pk, "data": data}, format="json")
+        assert response.status_code == 400, (data, response.json())
+        error = response.json()["error"]
+        flat = {
+            **error["fields"],
+            **{k: v for d in error["fields"].values() if isinstance(d, dict) for k, v in d.items()},
+        }
+        assert field in str(flat), (data, error)
+    assert api.get(url(participant)).json() == []
+
+
+def test_change_with_stale_version_is_a_409(api, msvle, participant) -> None:
+    record = enter_example_1(api, msvle, participant).json()
+    change = {"version": 1, "reason": "Lab range misread", "data": {"dna": False}}
+    first = api.put(url(participant, f"{record['id']}/"), change, format="json")
+    assert first.status_code == 200
+    assert (first.json()["total"], first.json()["row_version"]) == (14, 2)
+    stale = api.put(
+        url(participant, f"{record['id']}/"), {**change, "data": {"dna": True}}, format="json"
+    )
+    assert stale.status_code == 409
+    assert stale.json()["error"]["code"] == "conflict"
+    assert api.get(url(participant, f"{record['id']}/")).json()["dna"] is False
+
+
+def test_change_without_reason_is_refused(api, msvle, participant) -> None:
+    record = enter_example_1(api, msvle, participant).json()
+    response = api.put(
+        url(participant, f"{record['id']}/"),
+        {"version": 1, "reason": "", "data": {"dna": False}},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "reason" in response.json()["error"]["fields"]
+
+
+def test_second_entry_at_the_same_visit_is_a_conflict(api, msvle, participant) -> None:
+    enter_example_1(api, msvle, participant)
+    again = enter_example_1(api, msvle, participant)
+    assert again.status_code == 409
+
+
+def test_history_endpoint(api, msvle, participant) -> None:
+    record = enter_example_1(api, msvle, participant).json()
+    api.put(
+        url(participant, f"{record['id']}/"),
+        {"version": 1, "reason": "Lab range misread", "data": {"dna": False}},
+        format="json",
+    )
+    api.force_login(msvle.monitor)
+    history = api.get(url(participant, f"{record['id']}/history/")).json()
+    assert [entry["kind"] for entry in history] == ["created", "changed"]
+    assert history[1]["reason"] == "Lab range misread"
+    assert {(c["field"], c["old"], c["new"]) for c in history[1]["changes"]} == {
+        ("dna", True, False),
+        ("total", 16, 14),
+    }
+
+
+def test_monitor_reads_but_cannot_enter(api, msvle, participant) -> None:
+    enter_example_1(api, msvle, participant)
+    api.force_login(msvle.monitor)
+    assert api.get(url(participant)).status_code == 200
+    visit = participant.visits.get(code="W8")
+    response = api.post(
+        url(participant),
+        {"visit": visit.pk, "data": {"assessment_date": "2026-04-29"}},
+        format="json",
+    )
+    assert response.status_code == 403
+
+
+def test_other_site_gets_404_everywhere(api, msvle, participant) -> None:
+    record = enter_example_1(api, msvle, participant).json()
+    api.force_login(msvle.other_coordinator)
+    assert api.get(url(participant)).status_code == 404
+    assert api.get(url(participant, f"{record['id']}/")).status_code == 404
+    assert api.get(url(participant, f"{record['id']}/history/")).status_code == 404
+    assert api.get(f"/api/v1/participants/{participant.pk}/casebook/").status_code == 404
+    visit = participant.visits.get(code="W8")
+    assert (
+        api.post(url(participant), {"visit": visit.pk, "data": {}}, format="json").status_code
+        == 404
+    )
+
+
+def test_pharmacist_never_sees_efficacy_forms(api, msvle, participant) -> None:
+    enter_example_1(api, msvle, participant)
+    api.force_login(msvle.pharmacist)
+    assert api.get(url(participant)).status_code == 404
+    grid = api.get(f"/api/v1/participants/{participant.pk}/casebook/").json()
+    assert all(cell["form"] != "sledai2k" for row in grid for cell in row["forms"])
+
+
+def test_casebook_grid(api, msvle, participant) -> None:
+    enter_example_1(api, msvle, participant)
+    api.force_login(msvle.coordinator)
+    grid = api.get(f"/api/v1/participants/{participant.pk}/casebook/").json()
+    by_visit = {
+        row["visit"]: {cell["form"]: cell["status"] for cell in row["forms"]} for row in grid
+    }
+    assert by_visit["W4"]["sledai2k"] == "entered"
+    assert by_visit["W8"]["sledai2k"] == "missing"
+    assert [row["visit"] for row in grid][:3] == ["SEL", "RAND", "D0"]
+
+
+def test_not_done_through_the_api(api, msvle, participant) -> None:
+    api.force_login(msvle.coordinator)
+    visit = participant.visits.get(code="W8")
+    response = api.post(
+        url(participant, "not-done/"),
+        {"visit": visit.pk, "reason": "Patient in hospital"},
+        format="json",
+    )
+    assert response.status_code == 200
+    assert response.json()["entry_status"] == "not_done"
+
+
+def test_schema_documents_each_form(client, db) -> None:
+    document = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    assert "/api/v1/participants/{participant_id}/forms/sledai2k/" in document["paths"]
+    schemas = document["components"]["schemas"]
+    assert {"Sledai2kCreate", "Sledai2kChange", "Sledai2kRecord"} <= set(schemas)
+    assert "window_days" in schemas["Sledai2kData"]["properties"]

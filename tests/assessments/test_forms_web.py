@@ -1,0 +1,158 @@
+"""The casebook pages: grid, data entry with inline errors and warnings, derived values, history."""
+
+from __future__ import annotations
+
+import pytest
+
+from assessments.models import SledaiAssessment
+
+pytestmark = pytest.mark.usefixtures("after_week24")
+
+
+def entry_url(participant, visit_code):
+    visit = participant.visits.get(code=visit_code)
+    return f"/casebook/{participant.pk}/sledai2k/new/?visit={visit.pk}", visit
+
+
+def test_grid_lists_visits_and_form_states(client, msvle, participant) -> None:
+    client.force_login(msvle.coordinator)
+    page = client.get(f"/casebook/{participant.pk}/").content.decode()
+    assert "W24" in page
+    assert 'data-form="sledai2k"' in page
+    assert "SLEDAI-2K: missing" in page
+
+
+def test_enter_sledai_and_see_the_score_with_its_rule(client, msvle, participant) -> None:
+    client.force_login(msvle.investigator)
+    url, visit = entry_url(participant, "W4")
+    response = client.post(
+        url,
+        {
+            "visit": visit.pk,
+            "assessment_date": "2026-04-01",
+            "window_days": "10",
+            "prot": "on",
+            "hemat": "on",
+            "hemat_sle": "true",
+            "casts": "on",
+            "lowcomp": "on",
+            "dna": "on",
+        },
+    )
+    assert response.status_code == 302
+    form = SledaiAssessment.objects.get()
+    page = client.get(response["Location"]).content.decode()
+    assert form.total == 16
+    rule = f"{form.calculator} {form.calculator_version}, 10-day window: "
+    assert rule + "CASTS 4 + HEMAT 4 + PROT 4 + LOWCOMP 2 + DNA 2 = 16" in page
+    assert "Derived by the system" in page
+
+
+def test_errors_shown_in_place_and_typed_values_kept(client, msvle, participant) -> None:
+    client.force_login(msvle.investigator)
+    url, visit = entry_url(participant, "W4")
+    response = client.post(
+        url, {"visit": visit.pk, "assessment_date": "2026-04-01", "window_days": "10", "seiz": "on"}
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Say whether seizure is attributable to SLE." in page
+    assert 'name="seiz" id="id_seiz" checked' in page
+    assert not SledaiAssessment.objects.exists()
+
+
+def test_change_needs_a_reason_and_history_page_shows_it(client, msvle, participant) -> None:
+    client.force_login(msvle.investigator)
+    url, visit = entry_url(participant, "W4")
+    client.post(
+        url, {"visit": visit.pk, "assessment_date": "2026-04-01", "window_days": "10", "dna": "on"}
+    )
+    form = SledaiAssessment.objects.get()
+    edit = f"/casebook/{participant.pk}/sledai2k/{form.pk}/"
+    refused = client.post(
+        edit, {"assessment_date": "2026-04-01", "window_days": "10", "row_version": "1"}
+    )
+    assert refused.status_code == 400
+    assert "A reason for the change is required." in refused.content.decode()
+    accepted = client.post(
+        edit,
+        {
+            "assessment_date": "2026-04-01",
+            "window_days": "10",
+            "row_version": "1",
+            "reason": "Anti-dsDNA within range",
+        },
+    )
+    assert accepted.status_code == 302
+    history = client.get(f"{edit}history/").content.decode()
+    assert "Anti-dsDNA within range" in history
+    assert "Increased DNA binding" in history
+
+
+def test_stale_version_from_the_page_is_refused(client, msvle, participant) -> None:
+    client.force_login(msvle.investigator)
+    url, visit = entry_url(participant, "W4")
+    client.post(url, {"visit": visit.pk, "assessment_date": "2026-04-01", "window_days": "10"})
+    form = SledaiAssessment.objects.get()
+    edit = f"/casebook/{participant.pk}/sledai2k/{form.pk}/"
+    client.post(
+        edit,
+        {
+            "assessment_date": "2026-04-01",
+            "window_days": "10",
+            "rash": "on",
+            "row_version": "1",
+            "reason": "Rash seen",
+        },
+    )
+    stale = client.post(
+        edit,
+        {
+            "assessment_date": "2026-04-01",
+            "window_days": "10",
+            "alop": "on",
+            "row_version": "1",
+            "reason": "Alopecia",
+        },
+    )
+    assert stale.status_code == 409
+    assert "Reload it" in stale.content.decode()
+    form.refresh_from_db()
+    assert (form.rash, form.alop, form.row_version) == (True, False, 2)
+
+
+def test_monitor_reads_without_a_form(client, msvle, participant) -> None:
+    client.force_login(msvle.investigator)
+    url, visit = entry_url(participant, "W4")
+    client.post(
+        url, {"visit": visit.pk, "assessment_date": "2026-04-01", "window_days": "10", "rash": "on"}
+    )
+    form = SledaiAssessment.objects.get()
+    client.force_login(msvle.monitor)
+    page = client.get(f"/casebook/{participant.pk}/sledai2k/{form.pk}/").content.decode()
+    assert "Your role reads this form but does not enter it." in page
+    assert "RASH 2" in page
+
+
+def test_other_site_and_pharmacist_get_404(client, msvle, participant) -> None:
+    url, _ = entry_url(participant, "W4")
+    client.force_login(msvle.other_coordinator)
+    assert client.get(f"/casebook/{participant.pk}/").status_code == 404
+    assert client.get(url).status_code == 404
+    client.force_login(msvle.pharmacist)
+    assert client.get(url).status_code == 404
+    assert "sledai2k" not in client.get(f"/casebook/{participant.pk}/").content.decode()
+
+
+def test_casebook_pages_speak_spanish_to_a_spanish_user(client, msvle, participant) -> None:
+    msvle.investigator.language = "es"
+    msvle.investigator.save(update_fields=["language"])
+    client.force_login(msvle.investigator)
+    grid = client.get(f"/casebook/{participant.pk}/").content.decode()
+    assert f"CRD de {participant.identifier}" in grid
+    url, visit = entry_url(participant, "W4")
+    client.post(url, {"visit": visit.pk, "assessment_date": "2026-04-01", "window_days": "10"})
+    form = SledaiAssessment.objects.get()
+    page = client.get(f"/casebook/{participant.pk}/sledai2k/{form.pk}/").content.decode()
+    assert "Calculado por el sistema" in page
+    assert "Derived by the system" not in page

@@ -1,0 +1,1 @@
+"""Tests of the visits app: schedule arithmetic and visit services."""

@@ -1,0 +1,1 @@
+"""API for trials, participants, eligibility, randomization, cohorts and allocation lists."""

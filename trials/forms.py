@@ -1,0 +1,104 @@
+"""Forms of the participant pages; the rules themselves live in the services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from ecrf.errors import DomainError
+from trials.models import ParticipantStatus, Sex
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        # ISO format is what <input type="date"> reads and sends, whatever the language.
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+class ParticipantFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=[("", _("All")), *ParticipantStatus.choices],
+    )
+
+
+class RegisterForm(forms.Form):
+    sex = forms.ChoiceField(label=_("Sex"), choices=Sex.choices, widget=forms.RadioSelect)
+    date_of_birth = forms.DateField(label=_("Date of birth"), widget=DateInput())
+
+
+class ConsentForm(forms.Form):
+    form_version = forms.CharField(label=_("Consent form version"), max_length=40)
+    consent_date = forms.DateField(label=_("Date of consent"), widget=DateInput())
+
+
+class AnswerForm(forms.Form):
+    """One criterion of the checklist; the page prefixes it with the criterion code."""
+
+    answer = forms.TypedChoiceField(
+        label=_("Answer"),
+        choices=[("yes", _("Yes")), ("no", _("No"))],
+        coerce=lambda value: value == "yes",
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Answer yes or no.")},
+    )
+    comment = forms.CharField(label=_("Comment"), required=False)
+    reason = forms.CharField(
+        label=_("Reason for change"),
+        required=False,
+        help_text=_("Needed when you change an answer already given."),
+    )
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000
+    )
+
+
+class CompleteForm(forms.Form):
+    """Nothing to enter: completion is confirmed by pressing the button."""
+
+
+class ConfirmForm(forms.Form):
+    """Nothing to enter: the investigator confirms the checklist as it stands."""
+
+
+class EnrolForm(forms.Form):
+    """Nothing to enter: randomization and cohort enrolment use what is already recorded."""
+
+
+class Day0Form(forms.Form):
+    day0 = forms.DateField(label=_("Day 0 (first infusion)"), widget=DateInput())
+    reason = forms.CharField(
+        label=_("Reason"),
+        required=False,
+        help_text=_("Needed when you move a Day 0 already set."),
+    )
+
+
+class VisitRecordForm(forms.Form):
+    actual_date = forms.DateField(label=_("Visit date"), widget=DateInput())
+    reason = forms.CharField(label=_("Reason"), required=False)
+
+
+class UnblindForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Medical reason for emergency unblinding"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+    )
+
+
+def attach_error(form: forms.Form, error: DomainError) -> None:
+    """Show a service's message on the form: on its fields where it names them, else on top."""
+    for name, messages in error.fields.items():
+        if name in form.fields:
+            for message in messages:
+                form.add_error(name, message)
+    form.add_error(None, error.message)

@@ -1,0 +1,128 @@
+"""API for visits: a participant's schedule, recording visits, not done, unscheduled visits."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from trials.api.base import valid
+from trials.selectors import participant_get
+from visits.models import VisitStatus
+from visits.selectors import scheduled, visit_get, visit_schedule
+from visits.services import visit_add_unscheduled, visit_not_done, visit_record
+
+
+class VisitOutput(serializers.Serializer):
+    """A visit with its window, both as stored instants and as local dates at the site."""
+
+    id = serializers.IntegerField(source="visit.pk")
+    participant = serializers.IntegerField(source="visit.participant_id")
+    code = serializers.CharField(source="visit.code")
+    name = serializers.CharField(source="visit.name")
+    kind = serializers.CharField(source="visit.kind")
+    visit_number = serializers.DecimalField(
+        source="visit.visit_number", max_digits=6, decimal_places=2, help_text="SDTM VISITNUM."
+    )
+    day = serializers.IntegerField(source="visit.day", allow_null=True)
+    target_date = serializers.DateField(source="visit.target_date", allow_null=True)
+    window_from = serializers.DateField(
+        allow_null=True, help_text="First day of the window, local date at the site."
+    )
+    window_to = serializers.DateField(
+        allow_null=True, help_text="Last day of the window, local date at the site."
+    )
+    window_opens_at = serializers.DateTimeField(source="visit.window_opens_at", allow_null=True)
+    window_closes_at = serializers.DateTimeField(
+        source="visit.window_closes_at", allow_null=True, help_text="Exclusive."
+    )
+    status = serializers.ChoiceField(source="visit.status", choices=VisitStatus.choices)
+    actual_date = serializers.DateField(source="visit.actual_date", allow_null=True)
+    out_of_window = serializers.BooleanField(source="visit.out_of_window")
+    dosing = serializers.BooleanField(source="visit.dosing")
+    optional = serializers.BooleanField(source="visit.optional")
+    forms = serializers.ListField(source="visit.forms", child=serializers.CharField())
+    parent_id = serializers.IntegerField(
+        source="visit.parent_id", allow_null=True, help_text="The visit an unscheduled one follows."
+    )
+    reason = serializers.CharField(source="visit.reason")
+
+
+class ParticipantVisitsView(APIView):
+    @extend_schema(
+        responses=VisitOutput(many=True),
+        summary="The participant's visit schedule with windows",
+        tags=["visits"],
+    )
+    def get(self, request: Request, participant_id: int) -> Response:
+        participant = participant_get(request.user, participant_id)
+        # A schedule is bounded by the protocol (a dozen visits or so): no pagination.
+        return Response(VisitOutput(visit_schedule(request.user, participant), many=True).data)
+
+
+class VisitRecordInput(serializers.Serializer):
+    actual_date = serializers.DateField(help_text="Local date of the visit at the site.")
+    reason = serializers.CharField(
+        required=False, allow_blank=True, default="", help_text="Required to change the date."
+    )
+
+
+class VisitRecordView(APIView):
+    @extend_schema(
+        request=VisitRecordInput,
+        responses=VisitOutput,
+        summary="Record that a visit took place (flagged when outside its window)",
+        tags=["visits"],
+    )
+    def post(self, request: Request, visit_id: int) -> Response:
+        visit = visit_get(request.user, visit_id)
+        params = valid(VisitRecordInput, request.data)
+        recorded = visit_record(actor=request.user, visit=visit, now=timezone.now(), **params)
+        return Response(VisitOutput(scheduled(recorded)).data)
+
+
+class VisitNotDoneInput(serializers.Serializer):
+    reason = serializers.CharField(allow_blank=True)
+
+
+class VisitNotDoneView(APIView):
+    @extend_schema(
+        request=VisitNotDoneInput,
+        responses=VisitOutput,
+        summary="Record that a visit was not done, with the reason",
+        tags=["visits"],
+    )
+    def post(self, request: Request, visit_id: int) -> Response:
+        visit = visit_get(request.user, visit_id)
+        params = valid(VisitNotDoneInput, request.data)
+        changed = visit_not_done(
+            actor=request.user, visit=visit, reason=params["reason"], now=timezone.now()
+        )
+        return Response(VisitOutput(scheduled(changed)).data)
+
+
+class UnscheduledInput(serializers.Serializer):
+    actual_date = serializers.DateField()
+    reason = serializers.CharField(allow_blank=True)
+    forms = serializers.ListField(
+        child=serializers.CharField(), required=False, default=list, help_text="Form codes."
+    )
+
+
+class VisitUnscheduledView(APIView):
+    @extend_schema(
+        request=UnscheduledInput,
+        responses={201: VisitOutput},
+        summary="Add an unscheduled visit after this visit (numbered 3.01, 3.02, ...)",
+        tags=["visits"],
+    )
+    def post(self, request: Request, visit_id: int) -> Response:
+        parent = visit_get(request.user, visit_id)
+        params = valid(UnscheduledInput, request.data)
+        added = visit_add_unscheduled(
+            actor=request.user, parent=parent, now=timezone.now(), **params
+        )
+        return Response(VisitOutput(scheduled(added)).data, status=status.HTTP_201_CREATED)
