@@ -14,8 +14,10 @@ class UserLanguageMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
-            translation.activate(user.language)
-            request.LANGUAGE_CODE = user.language  # type: ignore[attr-defined]
-        response = self.get_response(request)
-        return response
+        if user is None or not user.is_authenticated:
+            return self.get_response(request)
+        request.LANGUAGE_CODE = user.language  # type: ignore[attr-defined]
+        # Restore the previous language afterwards, so it never leaks into whatever this
+        # thread does next.
+        with translation.override(user.language):
+            return self.get_response(request)

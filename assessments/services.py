@@ -14,6 +14,7 @@ from assessments.rules.base import Checks, FormContext
 from ecrf.access import require_role, user_roles
 from ecrf.audit import audited_save
 from ecrf.errors import ConflictError, DomainError, InvalidTransitionError, PermissionDeniedError
+from review.locks import require_unlocked
 from trials.definitions import definition_of
 from trials.models import Participant
 from trials.services.participants import require_consent
@@ -116,6 +117,7 @@ def form_save(
         locked = Participant.objects.select_for_update().get(pk=participant.pk)
         require_consent(locked)
         existing = _locked_existing(ftype, locked, visit, record_id)
+        require_unlocked(locked, existing)
         _check_version(existing, expected_version)
         if existing is None:
             instance = ftype.model(
@@ -151,6 +153,7 @@ def form_save(
         except DjangoValidationError as error:
             raise DomainError.from_validation_error(error) from None
         ftype.after_save(saved, ctx, actor=actor, now=now)
+        _review_after_change(saved, ftype, actor=actor, now=now)
         return saved
 
 
@@ -198,4 +201,16 @@ def form_not_done(
         instance.entry_status = EntryStatus.NOT_DONE
         instance.not_done_reason = reason.strip()
         instance.updated_at = now
-        return audited_save(instance, actor=actor, reason=reason, require_reason=False)
+        saved = audited_save(instance, actor=actor, reason=reason, require_reason=False)
+        _review_after_change(saved, ftype, actor=actor, now=now)
+        return saved
+
+
+def _review_after_change(record: Any, ftype: FormType, *, actor: Any, now: datetime) -> None:
+    """A change voids the verification and signatures covering the record, and each kept
+    warning becomes an automatic query for the site."""
+    from accounts.services import system_actor
+    from review.services import queries_from_warnings, review_record_changed
+
+    review_record_changed(actor=actor, record=record, now=now)
+    queries_from_warnings(actor=system_actor(), form_code=ftype.code, record=record, now=now)

@@ -57,11 +57,13 @@ def audited_save(
 def _refuse_anonymous_write(sender: type[models.Model], instance: models.Model, **_: Any) -> None:
     if not _is_audited(sender) or getattr(sender._meta, "auto_created", False):
         return
-    if getattr(instance, "_history_user", None) is not None or _request_user(instance) is not None:
-        return
-    raise MissingActorError(
-        f"A change to {sender._meta.verbose_name} was refused: it names no actor."
-    )
+    if getattr(instance, "_history_user", None) is None and _request_user(instance) is None:
+        raise MissingActorError(
+            f"A change to {sender._meta.verbose_name} was refused: it names no actor."
+        )
+    from review.locks import refuse_locked_write
+
+    refuse_locked_write(instance)
 
 
 def install_guard() -> None:

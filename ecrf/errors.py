@@ -61,12 +61,18 @@ class InvalidTransitionError(DomainError):
 
 
 def _drf_fields(detail: Any) -> dict[str, list[str]]:
+    """Messages by field name; a nested serializer's fields (a form's `data`) by their own names,
+    as the form's rule checks name them."""
+    fields: dict[str, list[str]] = {}
     if isinstance(detail, dict):
-        return {
-            str(key): [str(item) for item in (value if isinstance(value, list) else [value])]
-            for key, value in detail.items()
-        }
-    return {}
+        for key, value in detail.items():
+            if isinstance(value, dict):
+                for name, messages in _drf_fields(value).items():
+                    fields.setdefault(name, []).extend(messages)
+            else:
+                items = value if isinstance(value, list) else [value]
+                fields.setdefault(str(key), []).extend(str(item) for item in items)
+    return fields
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

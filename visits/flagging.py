@@ -25,6 +25,7 @@ from alerts.services import AlertSpec, alerts_email_pending, alerts_raise
 from assessments.deviations import DeviationSpec, deviations_draft
 from assessments.models.deviation import DeviationCategory
 from ecrf.services import heartbeat_record
+from review.locks import without_locked
 from trials.models import ParticipantStatus
 from visits.models import Visit, VisitStatus
 from visits.schedule import local_date
@@ -65,8 +66,9 @@ class StepResult:
 
 def due(kind: str, now: datetime) -> QuerySet[Visit]:
     """The visits of active participants whose `kind` deadline has passed."""
-    visits = Visit.objects.filter(participant__status__in=ACTIVE).exclude(
-        flag_deferred_until__gt=now
+    # Locked data change by no path, jobs included.
+    visits = without_locked(
+        Visit.objects.filter(participant__status__in=ACTIVE).exclude(flag_deferred_until__gt=now)
     )
     if kind == MISSED:
         return visits.filter(

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "assessments",
     "alerts",
     "safety",
+    "review",
 ]
 
 MIDDLEWARE = [

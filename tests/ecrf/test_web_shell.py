@@ -134,3 +134,13 @@ def test_workspace_switch_only_to_own_membership(client, personas) -> None:
     client.post("/workspace/", {"membership": foreign.pk, "next": "/"})
     page = client.get("/").content.decode()
     assert "B01" not in page
+
+
+def test_a_users_language_does_not_outlive_the_request(client, personas) -> None:
+    from django.utils import translation
+
+    User.objects.filter(username="coordinator_b").update(language="es")
+    client.force_login(User.objects.get(username="coordinator_b"))
+    before = translation.get_language()
+    assert "Cerrar sesión" in client.get("/").content.decode()
+    assert translation.get_language() == before

@@ -1,0 +1,1 @@
+"""Monitor review: data queries, source data verification, e-signatures and locks."""

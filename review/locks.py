@@ -1,0 +1,87 @@
+"""Which lock, if any, holds a participant's data; checked before every write."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Q, QuerySet
+
+from ecrf.errors import DomainError
+from review.models import Lock, LockLevel
+
+
+class LockedError(DomainError):
+    status_code = 423
+    code = "locked"
+
+
+# Review records and alerts still move on locked data: a query on a locked form is answered.
+UNLOCKED_APPS = frozenset({"review", "alerts"})
+
+
+def active_lock(
+    *, trial_id: int, site_id: int | None, participant_id: int | None, record: Any = None
+) -> Lock | None:
+    scope = Q(level=LockLevel.TRIAL)
+    if site_id is not None:
+        scope |= Q(level=LockLevel.SITE, site_id=site_id)
+    if participant_id is not None:
+        scope |= Q(level=LockLevel.PARTICIPANT, participant_id=participant_id)
+    if record is not None and record.pk is not None:
+        scope |= Q(
+            level=LockLevel.FORM,
+            content_type=ContentType.objects.get_for_model(type(record)),
+            object_id=record.pk,
+        )
+    return Lock.objects.filter(trial_id=trial_id, unlocked_at__isnull=True).filter(scope).first()
+
+
+def require_unlocked(participant: Any, record: Any = None) -> None:
+    lock = active_lock(
+        trial_id=participant.trial_id,
+        site_id=participant.site_id,
+        participant_id=participant.pk,
+        record=record,
+    )
+    if lock is not None:
+        raise LockedError(
+            f"The data are locked ({lock.get_level_display().lower()} lock: {lock.reason}); "
+            "a data manager must unlock them first."
+        )
+
+
+def refuse_locked_write(instance: Any) -> None:
+    """The guard every save passes: participant data under an active lock do not change."""
+    meta = type(instance)._meta
+    if meta.app_label in UNLOCKED_APPS:
+        return
+    from trials.models import Participant
+
+    if isinstance(instance, Participant):
+        participant = instance if instance.pk else None
+    else:
+        participant_id = getattr(instance, "participant_id", None)
+        participant = (
+            Participant.objects.only("trial_id", "site_id").filter(pk=participant_id).first()
+            if participant_id
+            else None
+        )
+    if participant is None:
+        return
+    is_form = hasattr(instance, "row_version")
+    require_unlocked(participant, instance if is_form else None)
+
+
+def without_locked(visits: QuerySet[Any]) -> QuerySet[Any]:
+    """Visits whose data are not locked at trial, site or participant level."""
+    active = Lock.objects.filter(unlocked_at__isnull=True)
+    return (
+        visits.exclude(
+            participant__trial_id__in=active.filter(level=LockLevel.TRIAL).values("trial_id")
+        )
+        .exclude(participant__site_id__in=active.filter(level=LockLevel.SITE).values("site_id"))
+        .exclude(
+            participant_id__in=active.filter(level=LockLevel.PARTICIPANT).values("participant_id")
+        )
+    )
