@@ -185,6 +185,7 @@ def form_not_done(
     _check_visit(ftype, participant, visit)
     with transaction.atomic():
         existing = _locked_existing(ftype, participant, visit, None)
+        require_unlocked(participant, existing)
         _check_version(existing, expected_version)
         if existing is not None and existing.entry_status == EntryStatus.ENTERED:
             raise InvalidTransitionError(

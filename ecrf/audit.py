@@ -54,7 +54,9 @@ def audited_save(
     return instance
 
 
-def _refuse_anonymous_write(sender: type[models.Model], instance: models.Model, **_: Any) -> None:
+def _refuse_anonymous_write(
+    sender: type[models.Model], instance: models.Model, update_fields: Any = None, **_: Any
+) -> None:
     if not _is_audited(sender) or getattr(sender._meta, "auto_created", False):
         return
     if getattr(instance, "_history_user", None) is None and _request_user(instance) is None:
@@ -63,7 +65,7 @@ def _refuse_anonymous_write(sender: type[models.Model], instance: models.Model, 
         )
     from review.locks import refuse_locked_write
 
-    refuse_locked_write(instance)
+    refuse_locked_write(instance, update_fields)
 
 
 def install_guard() -> None:

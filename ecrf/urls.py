@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("assessments.api_urls")),
     path("", include("alerts.api_urls")),
     path("", include("safety.api_urls")),
+    path("", include("review.api_urls")),
 ]
 
 urlpatterns = [
@@ -23,6 +24,7 @@ urlpatterns = [
     path("casebook/", include("assessments.urls")),
     path("alerts/", include("alerts.urls")),
     path("safety/", include("safety.urls")),
+    path("review/", include("review.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -18,6 +18,10 @@ class LockedError(DomainError):
 
 # Review records and alerts still move on locked data: a query on a locked form is answered.
 UNLOCKED_APPS = frozenset({"review", "alerts"})
+# Emergency unblinding is a patient-safety act that no data lock may stop: its event, and the
+# participant's unblinded mark written alone, pass. Clinical data stay locked.
+UNLOCKED_MODELS = frozenset({"trials.unblindingevent"})
+UNLOCKED_FIELDS = {"trials.participant": frozenset({"unblinded_at"})}
 
 
 def active_lock(
@@ -45,21 +49,37 @@ def require_unlocked(participant: Any, record: Any = None) -> None:
         record=record,
     )
     if lock is not None:
-        raise LockedError(
-            f"The data are locked ({lock.get_level_display().lower()} lock: {lock.reason}); "
-            "a data manager must unlock them first."
-        )
+        raise _locked(lock)
 
 
-def refuse_locked_write(instance: Any) -> None:
+def _locked(lock: Lock) -> LockedError:
+    return LockedError(
+        f"The data are locked ({lock.get_level_display().lower()} lock: {lock.reason}); "
+        "a data manager must unlock them first."
+    )
+
+
+def refuse_locked_write(instance: Any, update_fields: Any = None) -> None:
     """The guard every save passes: participant data under an active lock do not change."""
     meta = type(instance)._meta
-    if meta.app_label in UNLOCKED_APPS:
+    if meta.app_label in UNLOCKED_APPS or meta.label_lower in UNLOCKED_MODELS:
+        return
+    exempt = UNLOCKED_FIELDS.get(meta.label_lower)
+    if exempt and update_fields and set(update_fields) <= exempt:
         return
     from trials.models import Participant
 
+    participant: Participant | None
     if isinstance(instance, Participant):
-        participant = instance if instance.pk else None
+        if instance.pk is None:
+            # A new participant joins a site or trial: refused while either is locked.
+            lock = active_lock(
+                trial_id=instance.trial_id, site_id=instance.site_id, participant_id=None
+            )
+            if lock is not None:
+                raise _locked(lock)
+            return
+        participant = instance
     else:
         participant_id = getattr(instance, "participant_id", None)
         participant = (

@@ -324,7 +324,9 @@ def signature_sign(
         raise DomainError(
             "Sign a form, a visit or a casebook.", fields={"scope": ["Unknown scope."]}
         )
-    if authenticate(request, username=actor.username, password=password) is None:
+    # The lockout counts failures per request; a signature made outside a web request (a
+    # job, a shell) still has its wrong passwords counted, against the same account.
+    if authenticate(request or HttpRequest(), username=actor.username, password=password) is None:
         raise DomainError(
             "The password is not correct; nothing was signed.", fields={"password": ["Incorrect."]}
         )
@@ -437,6 +439,7 @@ def lock_apply(
                 **target,
             ),
             actor=actor,
+            reason=reason,
         )
 
 

@@ -177,6 +177,8 @@ SPECTACULAR_SETTINGS = {
         "MedicationCategoryEnum": "assessments.models.conmed.MedicationCategory",
         "CausalityEnum": "safety.models.Causality",
         "RangeFlagEnum": "assessments.models.labs.RangeFlag",
+        "QueryStatusEnum": "review.models.QueryStatus",
+        "EndStatusEnum": "assessments.models.end_of_study.EndStatus",
     },
 }
 

@@ -438,7 +438,9 @@ def participant_unblind(
         )
         if locked.unblinded_at is None:
             locked.unblinded_at = now
-            audited_save(locked, actor=actor, reason="Emergency unblinding")
+            audited_save(
+                locked, actor=actor, reason="Emergency unblinding", update_fields=["unblinded_at"]
+            )
         transaction.on_commit(lambda: _notify_unblinding(event.pk))
         arm = definition_of(locked.protocol_version).arm(slot.arm_code)
         return Unblinding(event=event, arm_code=arm.code, arm_name=arm.name)

@@ -1,0 +1,76 @@
+"""Forms of the review pages: queue and audit-trail filters, query steps, SDV and signing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from review.models import ResponseCode, SignatureScope
+
+
+class QueueFilterForm(forms.Form):
+    site = forms.ChoiceField(label=_("Site"), required=False)
+    participant = forms.CharField(
+        label=_("Participant"),
+        required=False,
+        max_length=20,
+        help_text=_("Subject or screening number."),
+    )
+
+    def __init__(self, *args: Any, sites: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["site"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", _("All my sites")), *sites]
+
+
+class QueryOpenForm(forms.Form):
+    field_name = forms.CharField(required=False, widget=forms.HiddenInput, max_length=60)
+    text = forms.CharField(
+        label=_("Question to the site"), widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class QueryAnswerForm(forms.Form):
+    response_code = forms.ChoiceField(label=_("Response"), choices=ResponseCode.choices)
+    text = forms.CharField(label=_("Comment"), widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class QueryTextForm(forms.Form):
+    """Close (comment optional), re-query or re-open (comment required by the service)."""
+
+    text = forms.CharField(
+        label=_("Comment"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class SignForm(forms.Form):
+    scope = forms.ChoiceField(
+        label=_("Sign"), choices=SignatureScope.choices, widget=forms.RadioSelect
+    )
+    password = forms.CharField(
+        label=_("Your password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
+class AuditFilterForm(forms.Form):
+    form = forms.ChoiceField(label=_("Form"), required=False)
+    user = forms.CharField(
+        label=_("Changed by"), required=False, max_length=150, help_text=_("Name as shown.")
+    )
+    since = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args: Any, forms_shown: list[tuple[str, Any]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["form"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", _("All")), *forms_shown]

@@ -1,0 +1,58 @@
+"""Reads for monitor review: the work queue, queries, one record under review, the audit trail."""
+
+from review.selectors.audit import (
+    AUDIT_CSV_HEADER,
+    CONSENT_FIELDS,
+    ELIGIBILITY_FIELDS,
+    FORM_STATE_FIELDS,
+    PARTICIPANT_FIELDS,
+    TRIAL_RECORDS,
+    VISIT_FIELDS,
+    AuditRow,
+    audit_trail,
+    audit_trail_csv,
+    audit_value,
+)
+from review.selectors.queries import lock_get, lock_list, query_get, query_list
+from review.selectors.queue import FormToVerify, QueuedQuery, ReviewQueue, review_queue
+from review.selectors.record import (
+    FieldReview,
+    QueryView,
+    RecordReview,
+    audit_form_choices,
+    field_labels,
+    form_record_get,
+    record_review,
+)
+from review.selectors.scope import REVIEW_ROLES, age_days
+
+__all__ = [
+    "AUDIT_CSV_HEADER",
+    "CONSENT_FIELDS",
+    "ELIGIBILITY_FIELDS",
+    "FORM_STATE_FIELDS",
+    "PARTICIPANT_FIELDS",
+    "REVIEW_ROLES",
+    "TRIAL_RECORDS",
+    "VISIT_FIELDS",
+    "AuditRow",
+    "FieldReview",
+    "FormToVerify",
+    "QueryView",
+    "QueuedQuery",
+    "RecordReview",
+    "ReviewQueue",
+    "age_days",
+    "audit_form_choices",
+    "audit_trail",
+    "audit_trail_csv",
+    "audit_value",
+    "field_labels",
+    "form_record_get",
+    "lock_get",
+    "lock_list",
+    "query_get",
+    "query_list",
+    "record_review",
+    "review_queue",
+]

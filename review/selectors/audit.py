@@ -1,0 +1,318 @@
+"""The audit trail of a participant: every change in time order, filterable, as CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.utils.translation import gettext_lazy as _
+
+from assessments.registry import form_types
+from assessments.selectors import (
+    readable_with,
+    revealing_fields,
+)
+from ecrf.access import (
+    UNBLINDED_ROLES,
+    user_roles,
+)
+from review.selectors.record import field_labels
+from trials.models import Consent, EligibilityAnswer, Participant
+from visits.models import Visit
+
+# The audit trail ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    when: datetime
+    who: str
+    who_id: int | None
+    form_code: str
+    form_label: str
+    record_id: int
+    visit: str
+    field: str
+    field_label: str
+    old: Any
+    new: Any
+    reason: str
+    kind: str  # created | changed
+
+    @property
+    def is_form(self) -> bool:
+        """A case report form, which has a review page; not a trial record."""
+        return self.form_code not in TRIAL_RECORDS
+
+
+AUDIT_CSV_HEADER = (
+    "when_utc",
+    "who",
+    "form_code",
+    "form",
+    "record_id",
+    "visit",
+    "field",
+    "field_label",
+    "old",
+    "new",
+    "reason",
+    "kind",
+)
+
+# Fields of the trial records the audit trail follows beside the forms; none reveal the arm.
+PARTICIPANT_FIELDS = (
+    "status",
+    "subject_id",
+    "randomization_number",
+    "day0",
+    "screen_failure_reason",
+    "end_reason",
+)
+VISIT_FIELDS = ("status", "target_date", "actual_date", "out_of_window", "reason")
+CONSENT_FIELDS = ("form_version", "consent_date")
+ELIGIBILITY_FIELDS = ("answer", "comment")
+FORM_STATE_FIELDS = ("entry_status", "not_done_reason")
+# Pseudo form codes for the trial records, usable as the `form_code` filter.
+TRIAL_RECORDS = ("participant", "visit", "consent", "eligibility")
+
+
+def _bound(value: date | datetime | None, tz: str, *, end: bool) -> datetime | None:
+    """A datetime as given; a date as the start (or, for `end`, the end) of that day at the
+    site."""
+    if value is None or isinstance(value, datetime):
+        return value
+    day = value + timedelta(days=1) if end else value
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo(tz))
+
+
+def _diff(
+    records: Iterable[Any],
+    names: list[str],
+    *,
+    form_code: str,
+    form_label: Any,
+    labels: dict[str, str],
+    visits: dict[int, str],
+    skip_false: bool = False,
+) -> list[AuditRow]:
+    """Rows for each change between consecutive history records of the same row; a creation
+    lists the values given (with `skip_false`, not the unticked boxes either)."""
+
+    def given(value: Any) -> bool:
+        if value is None or (skip_false and value is False):
+            return False
+        return not (isinstance(value, str | list | dict) and not value)
+
+    rows: list[AuditRow] = []
+    previous: dict[int, Any] = {}
+    for record in records:
+        before = previous.get(record.id)
+        previous[record.id] = record
+        if record.history_type == "-":
+            continue
+        changed = [
+            name
+            for name in names
+            if (before is None and given(getattr(record, name)))
+            or (before is not None and getattr(before, name) != getattr(record, name))
+        ]
+        if before is not None and not changed:
+            continue
+        who = record.history_user
+        visit_id = getattr(record, "visit_id", None) or (
+            record.id if form_code == "visit" else None
+        )
+        base = {
+            "when": record.history_date,
+            "who": who.display_name() if who is not None else "",
+            "who_id": getattr(who, "pk", None),
+            "form_code": form_code,
+            "form_label": str(form_label(record) if callable(form_label) else form_label),
+            "record_id": record.id,
+            "visit": visits.get(visit_id, "") if visit_id else "",
+            "reason": record.history_change_reason or "",
+            "kind": "created" if before is None else "changed",
+        }
+        if not changed:
+            # A creation that touched only fields this reader may not see: who and when stay.
+            rows.append(AuditRow(field="", field_label="", old=None, new=None, **base))
+        for name in changed:
+            rows.append(
+                AuditRow(
+                    field=name,
+                    field_label=labels.get(name, name),
+                    old=getattr(before, name) if before is not None else None,
+                    new=getattr(record, name),
+                    **base,
+                )
+            )
+    return rows
+
+
+def audit_trail(
+    user: Any,
+    participant: Participant,
+    *,
+    form_code: str | None = None,
+    user_filter: Any = None,
+    since: date | datetime | None = None,
+    until: date | datetime | None = None,
+) -> list[AuditRow]:
+    """Every change to the participant's forms, visits, consent and eligibility answers, in
+    time order: who, when, what, old -> new and why. Allocation-revealing fields are left out
+    for blinded users; forms the user's role does not read are left out whole.
+
+    One query per form type and per trial record, whatever the number of changes; dates are
+    whole days at the site, `until` included.
+    """
+    roles = user_roles(user, participant.trial, participant.site)
+    unblinded = bool(roles & UNBLINDED_ROLES)
+    visits = dict(
+        Visit.objects.filter(participant=participant).values_list("pk", "code").order_by()
+    )
+    rows: list[AuditRow] = []
+    for code, ftype in form_types().items():
+        if form_code and code != form_code:
+            continue
+        if not readable_with(set(roles), ftype):
+            continue
+        hidden = set() if unblinded else revealing_fields(ftype, participant)
+        names = [
+            name
+            for name in (*ftype.fields, *ftype.derived, *FORM_STATE_FIELDS)
+            if name not in hidden
+        ]
+        history = (
+            ftype.model.history.filter(participant_id=participant.pk)
+            .select_related("history_user")
+            .order_by("id", "history_date", "history_id")
+        )
+        rows += _diff(
+            history,
+            names,
+            form_code=code,
+            form_label=ftype.label,
+            labels=field_labels(ftype),
+            visits=visits,
+            # As the form's own history: an unticked box is not worth a row at creation.
+            skip_false=True,
+        )
+    trial_records: list[tuple[str, Any, Any, tuple[str, ...], Any]] = [
+        (
+            "participant",
+            Participant.history.filter(id=participant.pk),
+            Participant,
+            PARTICIPANT_FIELDS,
+            _("Participant"),
+        ),
+        (
+            "visit",
+            Visit.history.filter(participant_id=participant.pk),
+            Visit,
+            VISIT_FIELDS,
+            _("Visit"),
+        ),
+        (
+            "consent",
+            Consent.history.filter(participant_id=participant.pk),
+            Consent,
+            CONSENT_FIELDS,
+            _("Consent"),
+        ),
+        (
+            "eligibility",
+            EligibilityAnswer.history.filter(participant_id=participant.pk),
+            EligibilityAnswer,
+            ELIGIBILITY_FIELDS,
+            lambda r: _("Eligibility %(code)s") % {"code": r.criterion_code},
+        ),
+    ]
+    for code, history, model, tracked, label in trial_records:
+        if form_code and code != form_code:
+            continue
+        rows += _diff(
+            history.select_related("history_user").order_by("id", "history_date", "history_id"),
+            list(tracked),
+            form_code=code,
+            form_label=label,
+            labels={
+                f.name: str(getattr(f, "verbose_name", f.name))
+                for f in model._meta.get_fields()
+                if hasattr(f, "verbose_name")
+            },
+            visits=visits,
+        )
+    tz = participant.site.time_zone
+    start, end = _bound(since, tz, end=False), _bound(until, tz, end=True)
+    if user_filter not in (None, ""):
+        wanted = str(getattr(user_filter, "pk", user_filter))
+        rows = [
+            r
+            for r in rows
+            if str(r.who_id) == wanted
+            or (not wanted.isdigit() and r.who.casefold() == wanted.casefold())
+        ]
+    rows = [r for r in rows if (start is None or r.when >= start) and (end is None or r.when < end)]
+    # Stable: changes made together keep their form and field order.
+    return sorted(rows, key=lambda r: r.when)
+
+
+def audit_value(value: Any) -> str:
+    """A value as one CSV cell: ISO dates, true/false, JSON for lists, empty for nothing."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal | int | float):
+        return str(value)
+    if isinstance(value, list | dict):
+        return json.dumps(value, sort_keys=True, default=str)
+    return str(value)
+
+
+def _cell(text: str) -> str:
+    # A leading =, +, - or @ makes a spreadsheet run the cell as a formula.
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        try:
+            float(text)
+        except ValueError:
+            return f"'{text}"
+    return text
+
+
+def audit_trail_csv(rows: Iterable[AuditRow]) -> str:
+    """The audit trail rows as CSV, with a header line."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(AUDIT_CSV_HEADER)
+    for r in rows:
+        writer.writerow(
+            [
+                _cell(cell)
+                for cell in (
+                    r.when.astimezone(ZoneInfo("UTC")).isoformat(),
+                    r.who,
+                    r.form_code,
+                    r.form_label,
+                    str(r.record_id),
+                    r.visit,
+                    r.field,
+                    r.field_label,
+                    audit_value(r.old),
+                    audit_value(r.new),
+                    r.reason,
+                    r.kind,
+                )
+            ]
+        )
+    return out.getvalue()

@@ -1,0 +1,267 @@
+"""Review pages: the workspace's queue, one form under review, and a participant's audit trail."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from ecrf.errors import DomainError, NotFoundError, PermissionDeniedError
+from ecrf.workspace import current_membership
+from review.forms import (
+    AuditFilterForm,
+    QueryAnswerForm,
+    QueryOpenForm,
+    QueryTextForm,
+    QueueFilterForm,
+    SignForm,
+)
+from review.models import SIGNATURE_MEANING, ResponseCode, SignatureScope
+from review.selectors import (
+    REVIEW_ROLES,
+    audit_form_choices,
+    audit_trail,
+    audit_trail_csv,
+    form_record_get,
+    query_get,
+    record_review,
+    review_queue,
+)
+from review.services import (
+    query_answer,
+    query_close,
+    query_open,
+    query_reopen,
+    query_requery,
+    sdv_verify,
+    signature_sign,
+)
+from trials.selectors import participant_get, trial_sites
+
+
+def _attempt(request: HttpRequest, action: Callable[[], Any], done: str) -> bool:
+    """Run one service call; a refusal the person can fix is shown as a message. Access
+    refusals (403, 404) reach the error page."""
+    try:
+        action()
+    except (PermissionDeniedError, NotFoundError):
+        raise
+    except DomainError as error:
+        messages.error(request, error.message)
+        return False
+    messages.success(request, done)
+    return True
+
+
+def _record_url(participant_id: int, code: str, record_id: int, anchor: str = "") -> str:
+    url = reverse("review:record", args=[participant_id, code, record_id])
+    return f"{url}#{anchor}" if anchor else url
+
+
+# The queue ----------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def queue_view(request: HttpRequest) -> HttpResponse:
+    membership = current_membership(request)
+    context: dict[str, Any] = {"membership": membership}
+    if membership is not None:
+        if membership.role not in REVIEW_ROLES:
+            raise PermissionDeniedError(_("Your role in this trial does not include review."))
+        sites = (
+            [(membership.site.code, membership.site.name)]
+            if membership.site
+            else [(s.code, s.name) for s in trial_sites(membership.trial)]
+        )
+        filters = QueueFilterForm(request.GET or None, sites=sites)
+        chosen = filters.cleaned_data if filters.is_valid() else {}
+        context |= {
+            "filters": filters,
+            "queue": review_queue(
+                request.user,
+                trial=membership.trial,
+                site=membership.site or chosen.get("site") or None,
+                participant=chosen.get("participant") or None,
+            ),
+        }
+    return render(request, "review/queue.html", context)
+
+
+# One record ---------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def record_view(
+    request: HttpRequest, participant_id: int, code: str, record_id: int
+) -> HttpResponse:
+    record = form_record_get(request.user, participant_id, code, record_id)
+    return render(
+        request,
+        "review/record.html",
+        {
+            "review": record_review(request.user, code, record),
+            "response_codes": ResponseCode.choices,
+            "meaning": SIGNATURE_MEANING,
+        },
+    )
+
+
+@login_required
+@require_POST
+def query_open_view(
+    request: HttpRequest, participant_id: int, code: str, record_id: int
+) -> HttpResponse:
+    record = form_record_get(request.user, participant_id, code, record_id)
+    form = QueryOpenForm(request.POST)
+    anchor = "form-queries"
+    if not form.is_valid():
+        messages.error(request, _("Write the question to the site."))
+    elif (
+        _attempt(
+            request,
+            lambda: query_open(
+                actor=request.user,
+                form_code=code,
+                record=record,
+                field_name=form.cleaned_data["field_name"],
+                text=form.cleaned_data["text"],
+                now=timezone.now(),
+            ),
+            _("Query opened."),
+        )
+        and form.cleaned_data["field_name"]
+    ):
+        # The service accepted the field name: it is one of the form's fields.
+        anchor = f"field-{form.cleaned_data['field_name']}"
+    return redirect(_record_url(participant_id, code, record_id, anchor))
+
+
+QUERY_STEPS: dict[str, tuple[Any, Any]] = {
+    "answer": (query_answer, gettext_lazy("Query answered.")),
+    "close": (query_close, gettext_lazy("Query closed.")),
+    "requery": (query_requery, gettext_lazy("Query sent back to the site.")),
+    "reopen": (query_reopen, gettext_lazy("Query re-opened.")),
+}
+
+
+@login_required
+@require_POST
+def query_step_view(request: HttpRequest, pk: int, step: str) -> HttpResponse:
+    """Answer (site staff), close or re-query (the opener's role), re-open (monitor, data
+    manager) one query."""
+    if step not in QUERY_STEPS:
+        raise NotFoundError(_("No such step."))
+    query = query_get(request.user, pk)
+    service, done = QUERY_STEPS[step]
+    form: Any = QueryAnswerForm(request.POST) if step == "answer" else QueryTextForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose a response and write a comment."))
+    else:
+        _attempt(
+            request,
+            lambda: service(
+                actor=request.user, query=query, now=timezone.now(), **form.cleaned_data
+            ),
+            str(done),
+        )
+    return redirect(
+        _record_url(query.participant_id, query.form_code, query.object_id or 0, f"query-{pk}")
+    )
+
+
+@login_required
+@require_POST
+def sdv_view(request: HttpRequest, participant_id: int, code: str, record_id: int) -> HttpResponse:
+    record = form_record_get(request.user, participant_id, code, record_id)
+    _attempt(
+        request,
+        lambda: sdv_verify(actor=request.user, form_code=code, record=record, now=timezone.now()),
+        _("Source data verified."),
+    )
+    return redirect(_record_url(participant_id, code, record_id, "sdv"))
+
+
+@login_required
+@require_POST
+def sign_view(request: HttpRequest, participant_id: int, code: str, record_id: int) -> HttpResponse:
+    """Sign this form, its visit or the whole casebook, with the password entered again."""
+    record = form_record_get(request.user, participant_id, code, record_id)
+    form = SignForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose what to sign and enter your password."))
+    else:
+        scope = form.cleaned_data["scope"]
+        _attempt(
+            request,
+            lambda: signature_sign(
+                actor=request.user,
+                request=request,
+                password=form.cleaned_data["password"],
+                participant=record.participant,
+                scope=scope,
+                form_code=code if scope == SignatureScope.FORM else "",
+                record=record if scope == SignatureScope.FORM else None,
+                visit=record.visit if scope == SignatureScope.VISIT else None,
+                now=timezone.now(),
+            ),
+            _("Signed."),
+        )
+    return redirect(_record_url(participant_id, code, record_id, "signatures"))
+
+
+# Audit trail --------------------------------------------------------------------------------
+
+
+def _audit(request: HttpRequest, participant_id: int) -> tuple[Any, AuditFilterForm, list[Any]]:
+    participant = participant_get(request.user, participant_id)
+    filters = AuditFilterForm(
+        request.GET or None, forms_shown=audit_form_choices(request.user, participant)
+    )
+    chosen = filters.cleaned_data if filters.is_valid() else {}
+    rows = audit_trail(
+        request.user,
+        participant,
+        form_code=chosen.get("form") or None,
+        user_filter=chosen.get("user") or None,
+        since=chosen.get("since"),
+        until=chosen.get("until"),
+    )
+    return participant, filters, rows
+
+
+@login_required
+@require_GET
+def audit_trail_view(request: HttpRequest, participant_id: int) -> HttpResponse:
+    participant, filters, rows = _audit(request, participant_id)
+    return render(
+        request,
+        "review/audit_trail.html",
+        {
+            "participant": participant,
+            "filters": filters,
+            "rows": rows,
+            "query": request.GET.urlencode(),
+        },
+    )
+
+
+@login_required
+@require_GET
+def audit_trail_csv_view(request: HttpRequest, participant_id: int) -> HttpResponse:
+    participant, _filters, rows = _audit(request, participant_id)
+    response = HttpResponse(audit_trail_csv(rows), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="audit-trail-{participant.identifier}.csv"'
+    )
+    return response

@@ -1,0 +1,1 @@
+"""Tests for monitor review: queries, source data verification, e-signatures and locks."""

@@ -1,0 +1,294 @@
+"""Source data verification and e-signatures: who may, on what, and what a later change voids."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from axes.models import AccessAttempt
+from django.test import RequestFactory
+
+from assessments.services import form_not_done, form_save
+from ecrf.errors import DomainError, InvalidTransitionError, PermissionDeniedError
+from review.models import SIGNATURE_MEANING, Signature, SignatureScope, SourceVerification
+from review.services import sdv_plan, sdv_verify, signature_sign
+from tests.assessments.conftest import on_study
+from tests.assessments.test_renal_form import renal
+from tests.review.conftest import ENTERED, enter_sledai, later
+from tests.trials.conftest import NOW as SETUP_NOW
+from tests.trials.conftest import PROTOCOLS
+from trials.protocol import parse_protocol_text
+from trials.services import protocol_load
+
+pytestmark = pytest.mark.usefixtures("after_week24")
+
+
+@pytest.fixture
+def form(msvle, participant):
+    return enter_sledai(msvle, participant)
+
+
+def person(request, msvle, name):
+    if name in ("data_manager", "monitor_b"):
+        return request.getfixturevalue(name)
+    return getattr(msvle, name)
+
+
+def verify(actor, record, *, form_code="sledai2k", at=1):
+    return sdv_verify(actor=actor, form_code=form_code, record=record, now=later(at))
+
+
+def change_w4(msvle, participant, *, version=1, at=2, reason="Anti-dsDNA was normal"):
+    return enter_sledai(
+        msvle,
+        participant,
+        data={"dna": version % 2 == 0},
+        expected_version=version,
+        reason=reason,
+        now=later(at),
+    )
+
+
+# Source data verification -------------------------------------------------------------------
+
+
+def test_the_monitor_verifies_an_entered_form_once_per_version(msvle, form) -> None:
+    sdv = verify(msvle.monitor, form)
+    sdv.refresh_from_db()
+    assert (sdv.verified_by, sdv.verified_at, sdv.row_version, sdv.form_code) == (
+        msvle.monitor,
+        later(1),
+        1,
+        "sledai2k",
+    )
+    assert (sdv.record, sdv.participant, sdv.voided_at) == (form, form.participant, None)
+    assert sdv.history.get().history_user == msvle.monitor
+    # Verifying the same version again changes nothing.
+    assert verify(msvle.monitor, form, at=2) == sdv
+    assert SourceVerification.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "name", ["coordinator", "investigator", "data_manager", "medical_monitor", "monitor_b"]
+)
+def test_only_a_monitor_of_the_site_verifies(request, msvle, form, name) -> None:
+    with pytest.raises(PermissionDeniedError):
+        verify(person(request, msvle, name), form)
+    assert not SourceVerification.objects.exists()
+
+
+def test_a_form_recorded_as_not_done_is_not_verified(msvle, participant) -> None:
+    not_done = form_not_done(
+        actor=msvle.coordinator,
+        form_code="sledai2k",
+        participant=participant,
+        visit=participant.visits.get(code="W4"),
+        reason="Patient too unwell for a full exam",
+        now=ENTERED,
+    )
+    with pytest.raises(InvalidTransitionError, match="entered"):
+        verify(msvle.monitor, not_done)
+    assert not SourceVerification.objects.exists()
+
+
+def test_the_default_plan_verifies_every_form(participant) -> None:
+    assert sdv_plan(participant) is None
+
+
+@pytest.fixture
+def planned(msvle):
+    """A participant under protocol version 1.1, whose SDV plan lists renal and infusion."""
+    text = (PROTOCOLS / "nct03673748.yaml").read_text()
+    assert 'version: "1.0"\n' in text and "\nparameters:\n" in text
+    text = text.replace('version: "1.0"\n', 'version: "1.1"\n', 1)
+    text = text.replace(
+        "\nparameters:\n", '\nparameters:\n  sdv_forms:\n    value: "renal, infusion"\n', 1
+    )
+    definition = parse_protocol_text(text, source="nct03673748-sdv.yaml")
+    assert protocol_load(
+        actor=msvle.trial_admin, definition=definition, source_name="sdv.yaml", now=SETUP_NOW
+    ).created
+    participant = on_study(msvle)
+    assert participant.protocol_version.label == "1.1"
+    return participant
+
+
+def test_a_form_outside_the_sdv_plan_is_not_verified(msvle, planned) -> None:
+    assert sdv_plan(planned) == {"renal", "infusion"}
+    sledai = enter_sledai(msvle, planned)
+    with pytest.raises(DomainError, match="SDV plan does not include sledai2k"):
+        verify(msvle.monitor, sledai)
+    assert not SourceVerification.objects.exists()
+    kidney = form_save(
+        actor=msvle.investigator,
+        form_code="renal",
+        participant=planned,
+        visit=planned.visits.get(code="W4"),
+        data=renal(date(2026, 4, 1), "1.2", "g/g", "0.9"),
+        now=ENTERED,
+    )
+    assert verify(msvle.monitor, kidney, form_code="renal").object_id == kidney.pk
+
+
+def test_a_later_change_voids_the_verification_and_a_new_one_is_made(
+    msvle, participant, form
+) -> None:
+    first = verify(msvle.monitor, form)
+    other = verify(
+        msvle.monitor,
+        enter_sledai(msvle, participant, "W8", {"assessment_date": date(2026, 4, 29)}),
+    )
+    change_w4(msvle, participant, at=2)
+    first.refresh_from_db()
+    assert first.voided_at == later(2)
+    assert "version 2" in first.void_reason
+    voided = first.history.order_by("history_id").last()
+    assert (voided.history_user, voided.history_change_reason) == (
+        msvle.investigator,
+        first.void_reason,
+    )
+    # The other form's verification stands.
+    other.refresh_from_db()
+    assert other.voided_at is None
+
+    form.refresh_from_db()
+    second = verify(msvle.monitor, form, at=3)
+    assert second.pk != first.pk
+    assert (second.row_version, second.voided_at) == (2, None)
+    assert SourceVerification.objects.filter(object_id=form.pk, voided_at__isnull=True).get() == (
+        second
+    )
+
+
+# E-signatures -------------------------------------------------------------------------------
+
+
+def http_request():
+    return RequestFactory().post("/review/sign/", REMOTE_ADDR="10.1.2.3")
+
+
+def sign(msvle, participant, scope, *, password=None, actor=None, at=1, request=True, **target):
+    return signature_sign(
+        actor=actor or msvle.investigator,
+        request=http_request() if request else None,
+        password=msvle.password if password is None else password,
+        participant=participant,
+        scope=scope,
+        now=later(at),
+        **target,
+    )
+
+
+def test_the_investigator_signs_a_form_a_visit_and_the_casebook(msvle, participant, form) -> None:
+    w4 = participant.visits.get(code="W4")
+    on_form = sign(msvle, participant, "form", form_code="sledai2k", record=form)
+    on_visit = sign(msvle, participant, "visit", visit=w4, at=2)
+    casebook = sign(msvle, participant, "casebook", at=3)
+    for signature, scope, at in (
+        (on_form, "form", 1),
+        (on_visit, "visit", 2),
+        (casebook, "casebook", 3),
+    ):
+        signature.refresh_from_db()
+        assert (signature.scope, signature.signer, signature.signed_at) == (
+            scope,
+            msvle.investigator,
+            later(at),
+        )
+        assert signature.printed_name == msvle.investigator.display_name()
+        assert signature.printed_name
+        assert signature.meaning == SIGNATURE_MEANING
+        assert signature.voided_at is None
+        assert signature.history.get().history_user == msvle.investigator
+    assert (on_form.record, on_form.form_code, on_form.visit) == (form, "sledai2k", None)
+    assert (on_visit.visit, on_visit.object_id) == (w4, None)
+    assert (casebook.visit, casebook.object_id, casebook.participant) == (None, None, participant)
+
+
+def test_signing_needs_its_target(msvle, participant) -> None:
+    with pytest.raises(DomainError, match="Name the form"):
+        sign(msvle, participant, "form")
+    with pytest.raises(DomainError, match="Name the visit"):
+        sign(msvle, participant, "visit")
+    with pytest.raises(DomainError, match="Sign a form, a visit or a casebook"):
+        sign(msvle, participant, "page")
+    assert not Signature.objects.exists()
+
+
+@pytest.mark.parametrize("name", ["coordinator", "monitor", "data_manager", "medical_monitor"])
+def test_only_the_investigator_signs(request, msvle, participant, name) -> None:
+    actor = person(request, msvle, name)
+    with pytest.raises(PermissionDeniedError):
+        sign(msvle, participant, "casebook", actor=actor)
+    assert not Signature.objects.exists()
+    # Refused before the password is checked: no failed attempt is counted against them.
+    assert not AccessAttempt.objects.filter(username=actor.username).exists()
+
+
+def test_a_wrong_password_signs_nothing_and_counts_as_a_failed_sign_in(
+    client, settings, msvle, participant, form
+) -> None:
+    investigator = msvle.investigator
+    with pytest.raises(DomainError, match="password is not correct") as wrong:
+        sign(msvle, participant, "form", form_code="sledai2k", record=form, password="guess")
+    assert wrong.value.fields == {"password": ["Incorrect."]}
+    assert not Signature.objects.exists()
+    assert not Signature.history.exists()
+    attempt = AccessAttempt.objects.get(username=investigator.username)
+    assert attempt.failures_since_start == 1
+
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        with pytest.raises(DomainError):
+            sign(msvle, participant, "casebook", password="guess again")
+    assert AccessAttempt.objects.get(username=investigator.username).failures_since_start == (
+        settings.AXES_FAILURE_LIMIT
+    )
+    # The account is now locked: neither a sign-in nor a signature with the right password.
+    response = client.post(
+        "/accounts/login/", {"username": investigator.username, "password": msvle.password}
+    )
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
+    with pytest.raises(DomainError):
+        sign(msvle, participant, "casebook")
+    assert not Signature.objects.exists()
+
+
+def test_a_wrong_password_counts_without_a_web_request_too(msvle, participant) -> None:
+    with pytest.raises(DomainError, match="password is not correct"):
+        sign(msvle, participant, "casebook", password="guess", request=False)
+    assert AccessAttempt.objects.get(username=msvle.investigator.username).failures_since_start == 1
+    assert not Signature.objects.exists()
+    signed = sign(msvle, participant, "casebook", request=False)
+    assert signed.scope == SignatureScope.CASEBOOK
+
+
+def test_a_change_voids_the_form_its_visit_and_the_casebook_signature_only(
+    msvle, participant, form
+) -> None:
+    w8_form = enter_sledai(msvle, participant, "W8", {"assessment_date": date(2026, 4, 29)})
+    signed = {
+        "form": sign(msvle, participant, "form", form_code="sledai2k", record=form),
+        "visit": sign(msvle, participant, "visit", visit=participant.visits.get(code="W4")),
+        "casebook": sign(msvle, participant, "casebook"),
+        "other_visit": sign(msvle, participant, "visit", visit=participant.visits.get(code="W8")),
+        "other_form": sign(msvle, participant, "form", form_code="sledai2k", record=w8_form),
+    }
+    change_w4(msvle, participant, at=2)
+    for signature in signed.values():
+        signature.refresh_from_db()
+    for name in ("form", "visit", "casebook"):
+        signature = signed[name]
+        assert signature.voided_at == later(2), name
+        assert "version 2" in signature.void_reason
+        last = signature.history.order_by("history_id").last()
+        assert (last.history_user, last.history_change_reason, last.voided_at) == (
+            msvle.investigator,
+            signature.void_reason,
+            later(2),
+        )
+    assert signed["other_visit"].voided_at is None
+    assert signed["other_form"].voided_at is None
+    # Signing again after the change makes a new, valid signature.
+    again = sign(msvle, participant, "casebook", at=3)
+    assert Signature.objects.filter(scope="casebook", voided_at__isnull=True).get() == again
