@@ -177,6 +177,17 @@ def form_values(user: Any, ftype: FormType, instance: Any) -> dict[str, Any]:
     return {name: getattr(instance, name) for name in names}
 
 
+def display_value(value: Any) -> Any:
+    """A stored value as a reader sees it: reasons and lists as lines of text, not as JSON."""
+    if isinstance(value, list):
+        return "; ".join(
+            str(item.get("text", item)) if isinstance(item, dict) else str(item) for item in value
+        )
+    if isinstance(value, dict):
+        return "; ".join(f"{key}: {display_value(item)}" for key, item in value.items())
+    return value
+
+
 @dataclass(frozen=True)
 class Change:
     field: str

@@ -17,6 +17,7 @@ from assessments.registry import FormType, form_type
 from assessments.selectors import (
     can_read,
     casebook_grid,
+    display_value,
     editable_fields,
     form_history,
     form_record,
@@ -130,7 +131,7 @@ def entry(
             instance=instance, initial={"row_version": instance.row_version if instance else None}
         )
     readonly = [
-        (ftype.model._meta.get_field(name).verbose_name, getattr(instance, name))
+        (ftype.model._meta.get_field(name).verbose_name, display_value(getattr(instance, name)))
         for name in visible_fields(request.user, ftype, participant)
         if instance is not None and name not in editable
     ]

@@ -251,6 +251,22 @@ def test_p4_in_mg_per_mmol_is_converted_exactly_and_keeps_what_was_entered(
     assert "UPCR 55 mg/mmol = 0.4862093352 g/g" in form_type("renal").explain(form)
 
 
+def test_the_entry_page_shows_response_reasons_as_text(client, msvle, participant) -> None:
+    form = enter_case(
+        msvle,
+        participant,
+        CASES["P4"],
+        baseline_visit="SEL",
+        follow_up_visit="W24",
+        day=W24_DAY,
+        now=NOW,
+    )
+    client.force_login(msvle.monitor)
+    page = client.get(f"/casebook/{participant.pk}/renal/{form.pk}/").content.decode()
+    assert "P1 0.486209 &lt; T_CR 0.5: yes" in page
+    assert "{&#x27;condition&#x27;" not in page and "&#x27;held&#x27;" not in page
+
+
 def test_egfr_matches_the_published_example_from_micromol_per_litre(msvle) -> None:
     # Female, 30 years, creatinine 70.7 umol/L: CKD-EPI 2021 gives 101.6.
     with_allocation(msvle)
