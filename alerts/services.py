@@ -1,26 +1,41 @@
-"""Writes for alerts: raise once per finding, acknowledge, resolve, and e-mail each alert once."""
+"""Writes for alerts: raise once per finding, e-mail each alert once, acknowledge, resolve."""
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from simple_history.utils import bulk_create_with_history
 
 from alerts.models import Alert, AlertKind, AlertStatus
 from ecrf.access import SITE_STAFF_ROLES, Role, require_role
 from ecrf.audit import audited_save
+from ecrf.bulk import Among, Stamp, insert_from
 from ecrf.errors import InvalidTransitionError
-from trials.models import Membership, Participant
+from trials.models import Membership, Participant, Site
 
 logger = logging.getLogger(__name__)
 SPONSOR_KINDS = frozenset({AlertKind.SUSAR_LATE})
+RAISED = "Raised by job"
+
+
+class Raised(NamedTuple):
+    """What an alert's e-mail needs of it."""
+
+    id: int
+    trial_id: int
+    site_id: int
+    participant_id: int
+    kind: str
+    message: str
 
 
 @dataclass(frozen=True)
@@ -35,13 +50,14 @@ class AlertSpec:
 
 
 def alerts_raise(specs: list[AlertSpec], *, actor: Any, now: datetime) -> list[Alert]:
-    """Create the alerts not raised before; a finding raised twice stays one alert."""
+    """Create the alerts not raised before, with history, and e-mail them after commit; a
+    finding raised twice stays one alert."""
     if not specs:
         return []
     existing = set(
-        Alert.objects.filter(source_key__in=[s.source_key for s in specs]).values_list(
-            "source_key", flat=True
-        )
+        Alert.objects.filter(source_key__in=[s.source_key for s in specs])
+        .order_by()
+        .values_list("source_key", flat=True)
     )
     new = [
         Alert(
@@ -55,13 +71,39 @@ def alerts_raise(specs: list[AlertSpec], *, actor: Any, now: datetime) -> list[A
             occurred_at=spec.occurred_at,
             created_at=now,
             message=spec.message,
+            emailed_at=now,
         )
         for spec in specs
         if spec.source_key not in existing
     ]
-    return bulk_create_with_history(
-        new, Alert, default_user=actor, default_change_reason="Raised by job"
+    created = bulk_create_with_history(
+        new, Alert, default_user=actor, default_change_reason=RAISED, default_date=now
     )
+    _email_after_commit(
+        [Raised(*(getattr(alert, name) for name in Raised._fields)) for alert in created]
+    )
+    return created
+
+
+def alerts_raise_from(
+    source: QuerySet[Any], values: Mapping[str, Any], *, actor: Any, now: datetime
+) -> list[int]:
+    """`alerts_raise` for many findings at once: one alert per row of `source`, its fields set
+    to `values` (expressions over `source`'s model: kind, source_key, trial_id, site_id,
+    participant_id, occurred_at, message and the visit or adverse event), written with their
+    history by one statement whatever their number. A finding raised before, or by another
+    worker at the same time, is skipped. The new alerts are e-mailed after commit; their ids
+    are returned."""
+    rows = insert_from(
+        Alert,
+        source,
+        {**values, "created_at": now, "emailed_at": now},
+        stamp=Stamp(actor=actor, reason=RAISED, now=now),
+        returning=Raised._fields,
+    )
+    raised = [Raised(*row) for row in rows]
+    _email_after_commit(raised)
+    return [alert.id for alert in raised]
 
 
 def alerts_resolve(*, actor: Any, alerts: Any, resolution: str, now: datetime) -> int:
@@ -95,55 +137,107 @@ def alert_acknowledge(*, actor: Any, alert: Alert, now: datetime) -> Alert:
         return audited_save(locked, actor=actor, reason="Acknowledged")
 
 
-def _recipients(alert: Alert) -> list[str]:
-    memberships = Membership.objects.active().filter(trial_id=alert.trial_id)
-    if alert.kind in SPONSOR_KINDS:
-        memberships = memberships.filter(role=Role.MEDICAL_MONITOR)
-    else:
-        memberships = memberships.filter(role__in=SITE_STAFF_ROLES, site_id=alert.site_id)
-    return sorted(set(memberships.exclude(user__email="").values_list("user__email", flat=True)))
+@dataclass(frozen=True)
+class _Message:
+    recipients: tuple[str, ...]
+    subject: str
+    lines: tuple[str, ...]
+
+
+def _messages(alerts: list[Raised]) -> list[_Message]:
+    """One message per trial and site (per trial for sponsor alerts) listing `alerts`, to the
+    people who act on them. Three queries, whatever the number of alerts."""
+    groups: dict[tuple[int, int | None], list[Raised]] = defaultdict(list)
+    for alert in sorted(alerts):
+        site = None if alert.kind in SPONSOR_KINDS else alert.site_id
+        groups[alert.trial_id, site].append(alert)
+    if not groups:
+        return []
+    people = {
+        pk: subject_id or screening_number
+        for pk, subject_id, screening_number in Participant.objects.filter(
+            Among("pk", {alert.participant_id for alert in alerts})
+        )
+        .order_by()
+        .values_list("pk", "subject_id", "screening_number")
+    }
+    sites = {
+        pk: (trial_code, code)
+        for pk, trial_code, code in Site.objects.filter(pk__in={alert.site_id for alert in alerts})
+        .order_by()
+        .values_list("pk", "trial__code", "code")
+    }
+    recipients: dict[tuple[int, int | None], set[str]] = defaultdict(set)
+    memberships = (
+        Membership.objects.active()
+        .filter(trial_id__in={trial_id for trial_id, _ in groups})
+        .filter(
+            Q(role=Role.MEDICAL_MONITOR)
+            | Q(role__in=SITE_STAFF_ROLES, site_id__in={site for _, site in groups if site})
+        )
+        .exclude(user__email="")
+        .values_list("trial_id", "site_id", "role", "user__email")
+    )
+    for trial_id, site_id, role, email in memberships:
+        recipients[trial_id, None if role == Role.MEDICAL_MONITOR else site_id].add(email)
+    messages = []
+    for key, group in groups.items():
+        if not recipients[key]:
+            continue
+        trial_code, site_code = sites[group[0].site_id]
+        labels = {kind: str(AlertKind(kind).label) for kind in {alert.kind for alert in group}}
+        messages.append(
+            _Message(
+                recipients=tuple(sorted(recipients[key])),
+                subject=f"[{trial_code}] {len(group)} new alert(s) for site {site_code}",
+                lines=tuple(
+                    f"- {labels[alert.kind]}: {people[alert.participant_id]} — {alert.message}"
+                    for alert in group
+                ),
+            )
+        )
+    return messages
+
+
+def _email_after_commit(alerts: list[Raised]) -> None:
+    """E-mail alerts the current transaction marks as e-mailed, once it commits: at most
+    once, never twice (a transaction that rolls back sends nothing)."""
+    if alerts:
+        messages = _messages(alerts)
+        transaction.on_commit(lambda: _send(messages))
 
 
 def alerts_email_pending(*, now: datetime, limit: int = 500) -> int:
-    """E-mail alerts not yet e-mailed, one message per recipient group.
+    """E-mail alerts not yet e-mailed (raised before alerts were e-mailed as they were raised).
 
-    An alert is marked e-mailed in the same transaction that picks it (skipping rows another
-    worker holds), and the message leaves after commit: at most once, never twice.
+    An alert is marked e-mailed in the transaction that picks it (skipping rows another worker
+    holds), and the message leaves after commit: at most once, never twice.
     """
     with transaction.atomic():
-        pending = list(
-            Alert.objects.select_for_update(skip_locked=True, of=("self",))
+        ids = list(
+            Alert.objects.select_for_update(skip_locked=True)
             .filter(emailed_at__isnull=True)
-            .select_related("participant", "site", "trial")
-            .order_by("created_at", "pk")[:limit]
+            .order_by("created_at", "pk")
+            .values_list("pk", flat=True)[:limit]
         )
-        if not pending:
+        if not ids:
             return 0
-        Alert.objects.filter(pk__in=[a.pk for a in pending]).update(emailed_at=now)
-        groups: dict[tuple[str, ...], list[Alert]] = defaultdict(list)
-        for alert in pending:
-            recipients = tuple(_recipients(alert))
-            if recipients:
-                groups[recipients].append(alert)
-        transaction.on_commit(lambda: _send(groups))
-    return len(pending)
+        Alert.objects.filter(pk__in=ids).update(emailed_at=now)
+        _email_after_commit(
+            [Raised(*row) for row in Alert.objects.filter(pk__in=ids).values_list(*Raised._fields)]
+        )
+    return len(ids)
 
 
-def _send(groups: dict[tuple[str, ...], list[Alert]]) -> None:
-    for recipients, alerts in groups.items():
-        first = alerts[0]
-        lines = [
-            f"- {a.get_kind_display()}: {a.participant.identifier} — {a.message}" for a in alerts
-        ]
+def _send(messages: list[_Message]) -> None:
+    for message in messages:
         try:
             send_mail(
-                subject=(
-                    f"[{first.trial.code}] {len(alerts)} new alert(s) for site {first.site.code}"
-                ),
-                message="\n".join(lines) + "\n",
+                subject=message.subject,
+                message="\n".join(message.lines) + "\n",
                 from_email=settings.DEFAULT_FROM_EMAIL,
-                recipient_list=list(recipients),
+                recipient_list=list(message.recipients),
             )
         except Exception:
             # Marked as e-mailed already: losing a message is logged, never sent twice.
-            logger.exception("Alert e-mail to %s failed", ", ".join(recipients))
+            logger.exception("Alert e-mail to %s failed", ", ".join(message.recipients))

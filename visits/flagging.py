@@ -2,9 +2,12 @@
 
 Modelled on a missed check-in detector: the deadline is stored on the visit (with partial
 indexes on open visits), each step takes one batch of due visits under row locks that other
-workers skip, re-checks and changes their state with history, and dates each flag at the
-deadline that passed. A batch that fails is retried one visit at a time, and a visit that
-still fails is deferred and logged without holding up the others.
+workers skip, re-checks and changes their state by compare-and-set with history, and dates each
+flag at the deadline that passed. The batch is written set-based, a handful of statements
+whatever its size: the status change, its history, and for overdue and missed visits the alerts
+and deviation drafts with theirs, unique constraints keeping each finding to one row. A batch
+that fails is retried one visit at a time, and a visit that still fails is deferred and logged
+without holding up the others.
 """
 
 from __future__ import annotations
@@ -16,19 +19,19 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet
-from simple_history.utils import bulk_update_with_history
+from django.db.models import CharField, DateField, Expression, F, Func, QuerySet, Value
+from django.db.models.functions import Cast, Concat
 
 from accounts.services import system_actor
 from alerts.models import AlertKind
-from alerts.services import AlertSpec, alerts_email_pending, alerts_raise
-from assessments.deviations import DeviationSpec, deviations_draft
+from alerts.services import alerts_email_pending, alerts_raise_from
+from assessments.deviations import deviations_draft_from
 from assessments.models.deviation import DeviationCategory
+from ecrf.bulk import Among, Stamp, update_from
 from ecrf.services import heartbeat_record
-from review.locks import without_locked
+from review.models import Lock, LockLevel
 from trials.models import ParticipantStatus
 from visits.models import Visit, VisitStatus
-from visits.schedule import local_date
 
 logger = logging.getLogger(__name__)
 JOB_NAME = "flag_visits"
@@ -45,6 +48,16 @@ REASONS = {
     MISSED: "Window closed without a recorded visit",
     OVERDUE: "Target date passed without a recorded visit",
     OPENED: "Visit window opened",
+}
+# Each change: the statuses it moves a visit from, the status it sets, the deadline it dates.
+CHANGES: dict[str, tuple[tuple[str, ...], str, str | None]] = {
+    MISSED: (
+        (VisitStatus.SCHEDULED, VisitStatus.OPEN, VisitStatus.OVERDUE),
+        VisitStatus.MISSED,
+        "window_closes_at",
+    ),
+    OVERDUE: ((VisitStatus.SCHEDULED, VisitStatus.OPEN), VisitStatus.OVERDUE, "overdue_at"),
+    OPENED: ((VisitStatus.SCHEDULED,), VisitStatus.OPEN, None),
 }
 
 
@@ -64,113 +77,186 @@ class StepResult:
             getattr(self, name).extend(getattr(other, name))
 
 
+def _unlocked(visits: QuerySet[Visit]) -> QuerySet[Visit]:
+    """Visits whose data no active trial, site or participant lock holds: locked data change
+    by no path, jobs included. The few active locks are read first and excluded by id, so the
+    planner keeps the deadline index for the batch query (`NOT IN (subquery)` makes it guess
+    too few due rows and sort them all instead)."""
+    trials, sites, participants = set(), set(), set()
+    for level, trial_id, site_id, participant_id in Lock.objects.filter(
+        unlocked_at__isnull=True
+    ).values_list("level", "trial_id", "site_id", "participant_id"):
+        if level == LockLevel.TRIAL:
+            trials.add(trial_id)
+        elif level == LockLevel.SITE:
+            sites.add(site_id)
+        elif level == LockLevel.PARTICIPANT:
+            participants.add(participant_id)
+    return (
+        visits.exclude(participant__trial_id__in=trials)
+        .exclude(participant__site_id__in=sites)
+        .exclude(participant_id__in=participants)
+    )
+
+
 def due(kind: str, now: datetime) -> QuerySet[Visit]:
     """The visits of active participants whose `kind` deadline has passed."""
-    # Locked data change by no path, jobs included.
-    visits = without_locked(
+    visits = _unlocked(
         Visit.objects.filter(participant__status__in=ACTIVE).exclude(flag_deferred_until__gt=now)
     )
     if kind == MISSED:
-        return visits.filter(
-            status__in=[VisitStatus.SCHEDULED, VisitStatus.OPEN, VisitStatus.OVERDUE],
-            window_closes_at__lte=now,
-        ).order_by("window_closes_at", "pk")
+        return visits.filter(status__in=CHANGES[MISSED][0], window_closes_at__lte=now).order_by(
+            "window_closes_at", "pk"
+        )
     if kind == OVERDUE:
         return visits.filter(
-            status__in=[VisitStatus.SCHEDULED, VisitStatus.OPEN],
-            overdue_at__lte=now,
-            window_closes_at__gt=now,
+            status__in=CHANGES[OVERDUE][0], overdue_at__lte=now, window_closes_at__gt=now
         ).order_by("overdue_at", "pk")
     return (
         visits.filter(
-            status=VisitStatus.SCHEDULED, window_opens_at__lte=now, window_closes_at__gt=now
+            status__in=CHANGES[OPENED][0], window_opens_at__lte=now, window_closes_at__gt=now
         )
         .exclude(overdue_at__lte=now)
         .order_by("window_opens_at", "pk")
     )
 
 
-def _window_text(visit: Visit) -> str:
-    tz = visit.participant.site.time_zone
-    assert visit.window_opens_at is not None and visit.window_closes_at is not None
-    last_day = local_date(visit.window_closes_at, tz) - timedelta(days=1)
-    return f"{local_date(visit.window_opens_at, tz):%Y-%m-%d} to {last_day:%Y-%m-%d}"
+class LocalDate(Func):
+    """The calendar date of an instant in the time zone another expression names, moved by
+    `days`; a time zone the database does not know is an error, as it is in Python."""
+
+    output_field = DateField()
+    arity = 2
+
+    def __init__(self, instant: Any, zone: Any, *, days: int = 0) -> None:
+        super().__init__(instant, zone)
+        self.days = int(days)
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(
+            compiler,
+            connection,
+            template=f"((%(expressions)s)::date + {self.days})",
+            arg_joiner=" AT TIME ZONE ",
+            **extra,
+        )
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        # The function Django registers on SQLite connections for dates in a time zone.
+        return self.as_sql(
+            compiler,
+            connection,
+            template=f"date(django_datetime_cast_date(%(expressions)s, 'UTC'), '{self.days} days')",
+            **extra,
+        )
 
 
-def _apply(kind: str, visits: list[Visit], *, actor: Any, now: datetime) -> None:
-    for visit in visits:
-        if kind == MISSED:
-            visit.status, visit.flagged_at = VisitStatus.MISSED, visit.window_closes_at
-        elif kind == OVERDUE:
-            visit.status, visit.flagged_at = VisitStatus.OVERDUE, visit.overdue_at
-        else:
-            visit.status = VisitStatus.OPEN
-    bulk_update_with_history(
-        visits,
-        Visit,
-        ["status", "flagged_at"],
-        default_user=actor,
-        default_change_reason=REASONS[kind],
+class DayText(Func):
+    """A date as YYYY-MM-DD text, whatever the database's date style."""
+
+    output_field = CharField()
+    arity = 1
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(
+            compiler, connection, template="to_char(%(expressions)s, 'YYYY-MM-DD')", **extra
+        )
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, connection, template="%(expressions)s", **extra)
+
+
+def _window_text() -> Expression:
+    """The visit's window in the site's local dates, first to last day: "2026-03-09 to
+    2026-03-13"."""
+    zone = F("participant__site__time_zone")
+    return Concat(
+        DayText(LocalDate("window_opens_at", zone)),
+        Value(" to "),
+        DayText(LocalDate("window_closes_at", zone, days=-1)),
+        output_field=CharField(),
     )
-    if kind == OPENED:
-        return
+
+
+def _visit_text(*parts: Any) -> Expression:
+    """'Visit W1 (Week 1) …' followed by `parts`."""
+    return Concat(
+        Value("Visit "), "code", Value(" ("), "name", Value(") "), *parts, output_field=CharField()
+    )
+
+
+def _compare_and_set(kind: str, ids: list[int], *, actor: Any, now: datetime) -> list[int]:
+    """Move the visits `ids` still in a status `kind` moves from, with history; the ids of
+    those that moved."""
+    sources, target, deadline = CHANGES[kind]
+    values: dict[str, Any] = {"status": target}
+    if deadline:
+        values["flagged_at"] = F(deadline)
+    rows = update_from(
+        Visit.objects.filter(Among("pk", ids), status__in=sources),
+        values,
+        stamp=Stamp(actor=actor, reason=REASONS[kind], now=now),
+    )
+    return [row[0] for row in rows]
+
+
+def _apply(kind: str, ids: list[int], *, actor: Any, now: datetime) -> list[int]:
+    """Change the locked visits `ids`, with history, alerts and deviation drafts."""
+    changed = _compare_and_set(kind, ids, actor=actor, now=now) if ids else []
+    if kind == OPENED or not changed:
+        return changed
     # An optional visit left undone is neither an alert nor a deviation.
-    required = [visit for visit in visits if not visit.optional]
+    required = Visit.objects.filter(Among("pk", changed), optional=False)
     alert_kind = AlertKind.VISIT_MISSED if kind == MISSED else AlertKind.VISIT_OVERDUE
-    alerts_raise(
-        [
-            AlertSpec(
-                kind=alert_kind,
-                source_key=f"{alert_kind}:{visit.pk}",
-                participant=visit.participant,
-                visit_id=visit.pk,
-                occurred_at=visit.flagged_at or now,
-                message=(
-                    f"Visit {visit.code} ({visit.name}) "
-                    + (
-                        "was not done within its window "
-                        if kind == MISSED
-                        else "is past its target date "
-                    )
-                    + f"({_window_text(visit)})."
-                ),
-            )
-            for visit in required
-        ],
+    finding = "was not done within its window" if kind == MISSED else "is past its target date"
+    alerts_raise_from(
+        required,
+        {
+            "kind": alert_kind,
+            "source_key": Concat(Value(f"{alert_kind}:"), Cast("pk", CharField())),
+            "trial_id": F("participant__trial_id"),
+            "site_id": F("participant__site_id"),
+            "participant_id": F("participant_id"),
+            "visit_id": F("pk"),
+            "occurred_at": F("flagged_at"),
+            "message": _visit_text(Value(f"{finding} ("), _window_text(), Value(").")),
+        },
         actor=actor,
         now=now,
     )
     if kind == MISSED:
-        deviations_draft(
-            [
-                DeviationSpec(
-                    visit=visit,
-                    category=DeviationCategory.MISSED_VISIT,
-                    source_key=f"missed_visit:{visit.pk}",
-                    occurred_on=local_date(visit.window_closes_at, visit.participant.site.time_zone)
-                    - timedelta(days=1),
-                    description=f"Visit {visit.code} ({visit.name}) was not done within its "
-                    f"window ({_window_text(visit)}).",
-                )
-                for visit in required
-                if visit.window_closes_at is not None
-            ],
+        deviations_draft_from(
+            required,
+            {
+                "category": DeviationCategory.MISSED_VISIT,
+                "source_key": Concat(Value("missed_visit:"), Cast("pk", CharField())),
+                "occurred_on": LocalDate(
+                    "window_closes_at", F("participant__site__time_zone"), days=-1
+                ),
+                "description": _visit_text(
+                    Value("was not done within its window ("), _window_text(), Value(").")
+                ),
+            },
             actor=actor,
             now=now,
         )
+    return changed
+
+
+def _claim(kind: str, now: datetime, limit: int) -> list[int]:
+    """The next due visits, locked; rows another worker holds are skipped."""
+    return list(
+        due(kind, now)
+        .select_for_update(skip_locked=True, of=("self",))
+        .values_list("pk", flat=True)[:limit]
+    )
 
 
 def _flag_batch(kind: str, *, now: datetime, limit: int, actor: Any) -> StepResult:
     try:
         with transaction.atomic():
-            visits = list(
-                due(kind, now)
-                .select_for_update(skip_locked=True, of=("self",))
-                .select_related("participant__site")[:limit]
-            )
-            if visits:
-                _apply(kind, visits, actor=actor, now=now)
-            return StepResult(**{kind: [visit.pk for visit in visits]})
+            changed = _apply(kind, _claim(kind, now, limit), actor=actor, now=now)
+            return StepResult(**{kind: changed})
     except Exception:
         logger.exception("Flagging a batch of %s visits failed; retrying one by one", kind)
         return _one_by_one(kind, now=now, limit=limit, actor=actor)
@@ -181,16 +267,13 @@ def _one_by_one(kind: str, *, now: datetime, limit: int, actor: Any) -> StepResu
     for pk in list(due(kind, now).values_list("pk", flat=True)[:limit]):
         try:
             with transaction.atomic():
-                visit = (
+                claimed = list(
                     due(kind, now)
-                    .select_for_update(skip_locked=True, of=("self",))
-                    .select_related("participant__site")
                     .filter(pk=pk)
-                    .first()
+                    .select_for_update(skip_locked=True, of=("self",))
+                    .values_list("pk", flat=True)
                 )
-                if visit is not None:
-                    _apply(kind, [visit], actor=actor, now=now)
-                    getattr(result, kind).append(pk)
+                getattr(result, kind).extend(_apply(kind, claimed, actor=actor, now=now))
         except Exception:
             logger.exception(
                 "Flagging visit %s as %s failed; deferred until %s", pk, kind, now + DEFER
@@ -212,8 +295,8 @@ def visits_flag_step(*, now: datetime, limit: int = 1000, actor: Any = None) -> 
 
 
 def visits_flag_all(*, now: datetime, limit: int = 1000, budget_seconds: float = 240) -> StepResult:
-    """Run steps until nothing is due or the time budget is spent, then send alert e-mails
-    and record that the job ran."""
+    """Run steps until nothing is due or the time budget is spent, then e-mail any alert left
+    pending and record that the job ran. Each step e-mails the alerts it raised as it commits."""
     actor = system_actor()
     total = StepResult()
     started = time.monotonic()
@@ -222,7 +305,7 @@ def visits_flag_all(*, now: datetime, limit: int = 1000, budget_seconds: float =
         total.add(step)
         if not step.changed:
             break
-    while alerts_email_pending(now=now):
+    while time.monotonic() - started < budget_seconds and alerts_email_pending(now=now):
         pass
     heartbeat_record(name=JOB_NAME, now=now)
     return total

@@ -248,3 +248,27 @@ def test_command_dry_run_changes_nothing_and_real_run_prints_changes(participant
         out = capsys.readouterr().out
         assert "changed: " in out
         assert w1(participant).status == "missed"
+
+
+def _queries_of_one_step(msvle, participants: int) -> tuple[int, int]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.assessments.conftest import on_study
+
+    for _ in range(participants):
+        on_study(msvle, day0=date(2026, 3, 4))
+    with CaptureQueriesContext(connection) as captured:
+        result = visits_flag_step(now=at("2026-04-20T09:00:00+02:00"), limit=1000)
+    return len(captured), len(result.missed)
+
+
+def test_queries_of_a_step_do_not_grow_with_the_visits_it_flags(msvle) -> None:
+    few_queries, few_missed = _queries_of_one_step(msvle, 1)
+    Visit.objects.update(status="completed")
+    many_queries, many_missed = _queries_of_one_step(msvle, 4)
+    # Four times the participants, four times the visits flagged, and the same queries: the
+    # batch is written set-based, its alerts and drafts and their e-mails included.
+    assert (few_missed, many_missed) == (4, 16)
+    assert many_queries == few_queries
+    assert Alert.objects.filter(kind=AlertKind.VISIT_MISSED).count() == 20
