@@ -7,7 +7,7 @@ WORKDIR /app
 COPY pyproject.toml uv.lock ./
 RUN uv sync --frozen --no-dev
 COPY . .
-RUN mkdir -p /app/var && chown ecrf /app/var
+RUN mkdir -p /app/var/exports && chown -R ecrf /app/var
 USER ecrf
 EXPOSE 8000
 CMD ["scripts/serve.sh", "web"]

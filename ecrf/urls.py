@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("alerts.api_urls")),
     path("", include("safety.api_urls")),
     path("", include("review.api_urls")),
+    path("", include("exports.api_urls")),
 ]
 
 urlpatterns = [
@@ -25,6 +26,7 @@ urlpatterns = [
     path("alerts/", include("alerts.urls")),
     path("safety/", include("safety.urls")),
     path("review/", include("review.urls")),
+    path("exports/", include("exports.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -11,8 +11,10 @@ case "${1:-}" in
       --access-logfile - --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}"
     ;;
   worker)
+    # WORKER_QUEUES: the queues to consume, comma-separated (default: the project's queue).
     exec celery -A ecrf worker --loglevel "${LOG_LEVEL:-INFO}" \
-      --concurrency "${WORKER_CONCURRENCY:-2}" --hostname "worker@%h"
+      --concurrency "${WORKER_CONCURRENCY:-2}" --hostname "worker@%h" \
+      ${WORKER_QUEUES:+--queues "$WORKER_QUEUES"}
     ;;
   beat)
     exec celery -A ecrf beat --loglevel "${LOG_LEVEL:-INFO}"

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "alerts",
     "safety",
     "review",
+    "exports",
 ]
 
 MIDDLEWARE = [
@@ -215,6 +216,11 @@ CELERY_HEARTBEAT_SECONDS = env_int("CELERY_HEARTBEAT_SECONDS", 30, minimum=1)
 # A worker is reported down when no heartbeat ran for this long.
 WORKER_STALE_AFTER_SECONDS = env_int("WORKER_STALE_AFTER_SECONDS", 180, minimum=1)
 FLAG_INTERVAL_SECONDS = env_int("FLAG_INTERVAL_SECONDS", 300, minimum=1)
+# Exports: files shared by the worker that writes them and the web that serves them.
+EXPORTS_DIR = Path(env_str("EXPORTS_DIR", str(VAR_DIR / "exports")))
+# A queue of their own lets long exports have workers of their own; empty: the default queue.
+EXPORT_QUEUE = env_str("EXPORT_QUEUE", "")
+EXPORT_TASK_SOFT_TIME_LIMIT = env_int("EXPORT_TASK_SOFT_TIME_LIMIT", 4 * 3600, minimum=60)
 # /health/ warns when a periodic job has not run for this many of its intervals.
 JOB_STALE_AFTER_INTERVALS = 3
 # The periodic jobs, declared here so that every deployment runs the same set.
@@ -228,6 +234,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=FLAG_INTERVAL_SECONDS),
         # A run left in the queue past the next one is redundant: the next covers it.
         "options": {"expires": FLAG_INTERVAL_SECONDS},
+    },
+    "fail-stale-exports": {
+        "task": "exports.fail_stale",
+        "schedule": timedelta(minutes=15),
+        "options": {"expires": 15 * 60},
     },
     "flag-late-reports": {
         "task": "safety.flag_late_reports",

@@ -1,0 +1,1 @@
+"""Datasets for statisticians: SDTM-style CSV and SAS transport, CDISC ODM XML, as-of snapshots."""

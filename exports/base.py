@@ -1,0 +1,68 @@
+"""The shapes every export format shares: a context, datasets with typed variables, progress."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from trials.models import ProtocolVersion, Trial
+
+Format = Literal["csv", "xpt", "odm"]
+FORMATS: tuple[Format, ...] = ("csv", "xpt", "odm")
+
+# Called with the number of rows (or ODM data points) written since the last call.
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class ExportContext:
+    """What one export reads: a trial as it stood at `as_of`, blinded unless said otherwise."""
+
+    trial: Trial
+    protocol_version: ProtocolVersion
+    as_of: dt.datetime
+    blinded: bool = True
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One column of a dataset, with what its codebook says of it."""
+
+    name: str
+    label: str
+    type: Literal["Char", "Num"] = "Char"
+    length: int = 200
+    unit: str = ""
+    codelist: tuple[str, ...] = ()
+    # Allocation-revealing: never written in a blinded export.
+    revealing: bool = False
+    # The form fields it is taken from, as "form_code.field": a variable taken from a field the
+    # form type or the protocol's `blinding.allocation_revealing` names is revealing too.
+    source: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """An SDTM-style domain: its variables and a generator of its rows in key order."""
+
+    name: str
+    label: str
+    variables: tuple[Variable, ...]
+    rows: Callable[[ExportContext], Iterator[tuple[object, ...]]]
+    count: Callable[[ExportContext], int]
+    # Only in unblinded exports (EX); EC is its blinded counterpart.
+    unblinded_only: bool = False
+    keys: tuple[str, ...] = field(default=("USUBJID",))
+
+
+@dataclass(frozen=True)
+class WrittenFile:
+    """A file an export wrote: its path, the dataset it holds and how many data rows."""
+
+    path: Path
+    dataset: str
+    rows: int

@@ -1,0 +1,295 @@
+"""What every dataset shares: subjects and visits as of the export instant, ISO 8601 dates, days."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db import models
+from django.db.models import QuerySet
+
+from exports.base import ExportContext, Variable
+from exports.snapshot import as_of, batched, stream
+from trials.definitions import definition_of
+from trials.models import Participant, ProtocolVersion, Site
+from trials.protocol import ProtocolDefinition
+from visits.models import Visit
+
+# Subjects whose records are read together: bounds the memory a dataset holds at once.
+SUBJECT_BATCH = 200
+ENTERED = "entered"
+
+
+def char(
+    name: str,
+    label: str,
+    *,
+    length: int = 200,
+    codelist: tuple[str, ...] = (),
+    unit: str = "",
+    revealing: bool = False,
+    source: tuple[str, ...] = (),
+) -> Variable:
+    return Variable(name, label, "Char", length, unit, codelist, revealing=revealing, source=source)
+
+
+def num(
+    name: str,
+    label: str,
+    *,
+    unit: str = "",
+    codelist: tuple[str, ...] = (),
+    revealing: bool = False,
+    source: tuple[str, ...] = (),
+) -> Variable:
+    return Variable(name, label, "Num", 8, unit, codelist, revealing=revealing, source=source)
+
+
+def keys(domain: str) -> tuple[Variable, ...]:
+    """STUDYID, DOMAIN, USUBJID and --SEQ, the first variables of every domain but DM."""
+    return (
+        char("STUDYID", "Study Identifier"),
+        char("DOMAIN", "Domain Abbreviation", codelist=(domain,)),
+        char("USUBJID", "Unique Subject Identifier"),
+        num(f"{domain}SEQ", "Sequence Number"),
+    )
+
+
+YES_NO = ("N", "Y")
+
+
+def yes_no(value: bool | None) -> str:
+    return "" if value is None else ("Y" if value else "N")
+
+
+class Layout:
+    """Turns the named values of one row into a tuple in the order of the variables."""
+
+    def __init__(self, variables: tuple[Variable, ...]) -> None:
+        self.variables = variables
+        self._index = {variable.name: position for position, variable in enumerate(variables)}
+        if len(self._index) != len(variables):
+            raise ValueError("A dataset names a variable twice.")
+
+    def row(self, values: Mapping[str, object]) -> tuple[object, ...]:
+        cells: list[object] = [None] * len(self.variables)
+        for name, value in values.items():
+            cells[self._index[name]] = value
+        return tuple(cells)
+
+
+def study_day(day: date | None, reference: date | None) -> int | None:
+    """SDTM --DY: day - reference + 1 on or after the reference day, else day - reference.
+    There is no day 0; without both complete dates there is no study day."""
+    if day is None or reference is None:
+        return None
+    delta = (day - reference).days
+    return delta + 1 if delta >= 0 else delta
+
+
+def iso_date(day: date | None) -> str:
+    return day.isoformat() if day is not None else ""
+
+
+def iso_datetime(moment: datetime | None, time_zone: str) -> str:
+    """ISO 8601 local date and time at the site, to the minute (seconds when recorded)."""
+    if moment is None:
+        return ""
+    local = moment.astimezone(ZoneInfo(time_zone))
+    text = local.strftime("%Y-%m-%dT%H:%M")
+    return text + local.strftime(":%S") if local.second else text
+
+
+def dtc_day(dtc: str) -> date | None:
+    """The calendar day of a --DTC value when it is complete to the day; never imputed."""
+    if len(dtc) < 10:
+        return None
+    try:
+        return date.fromisoformat(dtc[:10])
+    except ValueError:
+        return None
+
+
+def decimal_text(value: Decimal | float | int | None) -> str:
+    """A number as collected, without trailing zeros or exponent: 12.5000 -> 12.5."""
+    if value is None:
+        return ""
+    number = Decimal(str(value)) if not isinstance(value, Decimal) else value
+    text = format(number.normalize(), "f")
+    return "0" if text in ("-0", "") else text
+
+
+def number(value: Decimal | float | int | None) -> float | None:
+    return float(value) if value is not None else None
+
+
+@dataclass(frozen=True)
+class Subject:
+    """A participant as recorded at the export instant, with the site it belongs to."""
+
+    pk: int
+    usubjid: str
+    subjid: str
+    site_code: str
+    country: str
+    time_zone: str
+    protocol_version_id: int
+    sex: str
+    date_of_birth: date
+    status: str
+    registered_at: datetime
+    randomized_at: datetime | None
+    randomization_number: str
+    stage_code: str
+    cohort_id: int | None
+    day0: date | None
+    ended_at: datetime | None
+    end_reason: str
+    screen_failure_reason: str
+
+    def dy(self, day: date | None) -> int | None:
+        """Study day against RFSTDTC, which is protocol Day 0 (the first infusion)."""
+        return study_day(day, self.day0)
+
+    def dtc(self, moment: datetime | None) -> str:
+        return iso_datetime(moment, self.time_zone)
+
+    def local_date(self, moment: datetime | None) -> date | None:
+        return moment.astimezone(ZoneInfo(self.time_zone)).date() if moment else None
+
+
+@dataclass(frozen=True)
+class VisitInfo:
+    """A visit as recorded at the export instant."""
+
+    pk: int
+    number: float
+    code: str
+    name: str
+    kind: str
+    day: int | None
+    actual_date: date | None
+    status: str
+    parent_id: int | None
+    reason: str
+
+
+def subject_ids(ctx: ExportContext) -> QuerySet[Any]:
+    """The ids of the trial's participants registered at the export instant, as a subquery."""
+    return as_of(Participant, ctx.as_of).filter(trial_id=ctx.trial.pk).values("id")
+
+
+def _sites(ctx: ExportContext) -> dict[int, Any]:
+    sites: dict[int, Any] = {
+        site.id: site for site in stream(as_of(Site, ctx.as_of).filter(trial_id=ctx.trial.pk))
+    }
+    # A site written without a history record still exists; read it as it is.
+    for site in Site.objects.filter(trial=ctx.trial).exclude(pk__in=list(sites)):
+        sites[site.pk] = site
+    return sites
+
+
+def subjects(ctx: ExportContext) -> list[Subject]:
+    """Every participant of the trial at the export instant, in USUBJID order."""
+    sites = _sites(ctx)
+    found = []
+    for row in stream(as_of(Participant, ctx.as_of).filter(trial_id=ctx.trial.pk)):
+        site = sites[row.site_id]
+        identifier = row.subject_id or row.screening_number
+        found.append(
+            Subject(
+                pk=row.id,
+                usubjid=f"{ctx.trial.code}-{identifier}",
+                subjid=identifier,
+                site_code=site.code,
+                country=site.country,
+                time_zone=site.time_zone,
+                protocol_version_id=row.protocol_version_id,
+                sex=row.sex,
+                date_of_birth=row.date_of_birth,
+                status=row.status,
+                registered_at=row.registered_at,
+                randomized_at=row.randomized_at,
+                randomization_number=row.randomization_number,
+                stage_code=row.stage_code,
+                cohort_id=row.cohort_id,
+                day0=row.day0,
+                ended_at=row.ended_at,
+                end_reason=row.end_reason,
+                screen_failure_reason=row.screen_failure_reason,
+            )
+        )
+    found.sort(key=lambda subject: (subject.usubjid, subject.pk))
+    return found
+
+
+def subject_batches(ctx: ExportContext) -> Iterator[list[Subject]]:
+    return batched(subjects(ctx), SUBJECT_BATCH)
+
+
+def records(model: type[models.Model], ctx: ExportContext, *, entered: bool = True) -> Any:
+    """The rows of `model` for the trial's participants as of the export instant; for case
+    report forms only those entered (not those marked not done)."""
+    rows = as_of(model, ctx.as_of).filter(participant_id__in=subject_ids(ctx))
+    return rows.filter(entry_status=ENTERED) if entered else rows
+
+
+def grouped(queryset: QuerySet[Any], batch: list[Subject]) -> dict[int, list[Any]]:
+    """The rows of a batch of subjects, by participant, each list in record order."""
+    found: dict[int, list[Any]] = defaultdict(list)
+    rows = queryset.filter(participant_id__in=[subject.pk for subject in batch])
+    for row in stream(rows.order_by("participant_id", "id")):
+        found[row.participant_id].append(row)
+    return found
+
+
+def visits_of(ctx: ExportContext, batch: list[Subject]) -> dict[int, VisitInfo]:
+    """The visits of a batch of subjects as of the export instant, by visit id."""
+    rows = as_of(Visit, ctx.as_of).filter(participant_id__in=[subject.pk for subject in batch])
+    return {
+        row.id: VisitInfo(
+            pk=row.id,
+            number=float(row.visit_number),
+            code=row.code,
+            name=row.name,
+            kind=row.kind,
+            day=row.day,
+            actual_date=row.actual_date,
+            status=row.status,
+            parent_id=row.parent_id,
+            reason=row.reason,
+        )
+        for row in stream(rows)
+    }
+
+
+def visit_order(visits: Mapping[int, VisitInfo], visit_id: int | None) -> float:
+    """The VISITNUM a record sorts by; records without a (known) visit come last."""
+    visit = visits.get(visit_id) if visit_id is not None else None
+    return visit.number if visit is not None else float("inf")
+
+
+def visit_values(visits: Mapping[int, VisitInfo], visit_id: int | None) -> dict[str, object]:
+    """VISITNUM and VISIT of the visit a record belongs to."""
+    visit = visits.get(visit_id) if visit_id is not None else None
+    if visit is None:
+        return {"VISITNUM": None, "VISIT": ""}
+    return {"VISITNUM": visit.number, "VISIT": visit.name}
+
+
+class Definitions:
+    """The parsed protocol versions of a trial, by version id, read once per dataset."""
+
+    def __init__(self, ctx: ExportContext) -> None:
+        self._versions = {
+            version.pk: version for version in ProtocolVersion.objects.filter(trial=ctx.trial)
+        }
+        self._fallback = ctx.protocol_version
+
+    def of(self, version_id: int) -> ProtocolDefinition:
+        return definition_of(self._versions.get(version_id, self._fallback))

@@ -1,0 +1,449 @@
+"""LB (laboratory tests and the renal panel, eGFR derived) and VS (vital signs, infusion times)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count
+
+from assessments.models import LabResults, RenalAssessment, VitalSigns
+from assessments.models.labs import (
+    ANALYTES,
+    flag_field,
+    lln_field,
+    uln_field,
+    unit_field,
+    value_field,
+)
+from assessments.models.renal import SpecimenType
+from assessments.models.vitals import INFUSION_TIMEPOINTS, Timepoint
+from exports.base import Dataset, ExportContext, Variable
+from exports.datasets.common import (
+    Layout,
+    Subject,
+    VisitInfo,
+    char,
+    decimal_text,
+    dtc_day,
+    grouped,
+    iso_date,
+    keys,
+    num,
+    number,
+    records,
+    subject_batches,
+    visit_order,
+    visit_values,
+    visits_of,
+)
+
+RANGE_FLAGS = {"L": "LOW", "N": "NORMAL", "H": "HIGH"}
+
+
+@dataclass(frozen=True)
+class Test:
+    code: str
+    name: str
+    category: str
+    specimen: str
+
+
+# Test codes follow CDISC controlled terminology where it has one; the casts are local names.
+LAB_TESTS = {
+    "haemoglobin": Test("HGB", "Hemoglobin", "HEMATOLOGY", "BLOOD"),
+    "wbc": Test("WBC", "Leukocytes", "HEMATOLOGY", "BLOOD"),
+    "neutrophils": Test("NEUT", "Neutrophils", "HEMATOLOGY", "BLOOD"),
+    "lymphocytes": Test("LYM", "Lymphocytes", "HEMATOLOGY", "BLOOD"),
+    "platelets": Test("PLAT", "Platelets", "HEMATOLOGY", "BLOOD"),
+    "c3": Test("C3", "Complement C3", "IMMUNOLOGY", "SERUM"),
+    "c4": Test("C4", "Complement C4", "IMMUNOLOGY", "SERUM"),
+    "anti_dsdna": Test("DSDNAAB", "Anti-dsDNA Antibody", "IMMUNOLOGY", "SERUM"),
+}
+UPCR = Test("PROTCRT", "Protein/Creatinine Ratio", "URINALYSIS", "URINE")
+CREATININE = Test("CREAT", "Creatinine", "CHEMISTRY", "SERUM")
+URINE_RBC = Test("RBC", "Erythrocytes", "URINALYSIS", "URINE")
+URINE_WBC = Test("WBC", "Leukocytes", "URINALYSIS", "URINE")
+RBC_CASTS = Test("RBCCAST", "Erythrocyte Casts", "URINALYSIS", "URINE")
+CELL_CASTS = Test("CELLCAST", "Cellular Casts", "URINALYSIS", "URINE")
+EGFR = Test("EGFR", "Estimated Glomerular Filtration Rate", "CHEMISTRY", "SERUM")
+RENAL_TESTS = (UPCR, CREATININE, URINE_RBC, URINE_WBC, RBC_CASTS, CELL_CASTS, EGFR)
+SPECIMEN_METHOD = {
+    SpecimenType.URINE_24H: "24-HOUR URINE COLLECTION",
+    SpecimenType.SPOT: "SPOT URINE",
+}
+# The renal form's field behind each test, counted when not empty.
+RENAL_FIELDS = {
+    UPCR: "upcr_value",
+    CREATININE: "serum_creatinine_value",
+    URINE_RBC: "urine_rbc_hpf",
+    URINE_WBC: "urine_wbc_hpf",
+    RBC_CASTS: "rbc_casts",
+    CELL_CASTS: "cellular_casts",
+    EGFR: "egfr",
+}
+ALL_LAB_TESTS = (*LAB_TESTS.values(), *RENAL_TESTS)
+
+
+def _lab_sources() -> tuple[str, ...]:
+    return (
+        *(f"labs.{value_field(code)}" for code in LAB_TESTS),
+        *(f"renal.{field}" for field in RENAL_FIELDS.values()),
+    )
+
+
+LB_VARIABLES: tuple[Variable, ...] = (
+    *keys("LB"),
+    char(
+        "LBTESTCD",
+        "Lab Test or Examination Short Name",
+        length=8,
+        codelist=tuple(sorted({test.code for test in ALL_LAB_TESTS})),
+    ),
+    char("LBTEST", "Lab Test or Examination Name"),
+    char(
+        "LBCAT",
+        "Category for Lab Test",
+        codelist=tuple(sorted({test.category for test in ALL_LAB_TESTS})),
+    ),
+    char("LBORRES", "Result or Finding in Original Units", source=_lab_sources()),
+    char("LBORRESU", "Original Units"),
+    char("LBORNRLO", "Reference Range Lower Limit in Orig Unit"),
+    char("LBORNRHI", "Reference Range Upper Limit in Orig Unit"),
+    char("LBSTRESC", "Character Result/Finding in Std Format"),
+    num("LBSTRESN", "Numeric Result/Finding in Standard Units"),
+    char("LBSTRESU", "Standard Units"),
+    num("LBSTNRLO", "Reference Range Lower Limit-Std Units"),
+    num("LBSTNRHI", "Reference Range Upper Limit-Std Units"),
+    char("LBNRIND", "Reference Range Indicator", codelist=tuple(sorted(RANGE_FLAGS.values()))),
+    char("LBSPEC", "Specimen Type", codelist=("BLOOD", "SERUM", "URINE")),
+    char("LBMETHOD", "Method of Test or Examination"),
+    char("LBLOBXFL", "Last Observation Before Exposure Flag", codelist=("Y",)),
+    char("LBDRVFL", "Derived Flag", codelist=("Y",)),
+    num("VISITNUM", "Visit Number"),
+    char("VISIT", "Visit Name"),
+    char("LBDTC", "Date/Time of Specimen Collection"),
+    num("LBDY", "Study Day of Specimen Collection", unit="days"),
+)
+LB_LAYOUT = Layout(LB_VARIABLES)
+
+
+def _scaled(value: Decimal | None, factor: Decimal | None) -> Decimal | None:
+    return value * factor if value is not None and factor is not None else None
+
+
+def _lab_results(row: Any) -> Iterator[tuple[Test, dict[str, object]]]:
+    for analyte in ANALYTES:
+        value = getattr(row, value_field(analyte.code))
+        if value is None:
+            continue
+        unit = getattr(row, unit_field(analyte.code))
+        lln = getattr(row, lln_field(analyte.code))
+        uln = getattr(row, uln_field(analyte.code))
+        factor = analyte.units.get(unit)
+        standard = _scaled(value, factor)
+        yield (
+            LAB_TESTS[analyte.code],
+            {
+                "LBORRES": decimal_text(value),
+                "LBORRESU": unit,
+                "LBORNRLO": decimal_text(lln),
+                "LBORNRHI": decimal_text(uln),
+                "LBSTRESC": decimal_text(standard),
+                "LBSTRESN": number(standard),
+                "LBSTRESU": analyte.canonical if standard is not None else "",
+                "LBSTNRLO": number(_scaled(lln, factor)),
+                "LBSTNRHI": number(_scaled(uln, factor)),
+                "LBNRIND": RANGE_FLAGS.get(getattr(row, flag_field(analyte.code)), ""),
+            },
+        )
+
+
+def _numeric(
+    original: Decimal | None, unit: str, standard: Any, std_unit: str
+) -> dict[str, object]:
+    return {
+        "LBORRES": decimal_text(original),
+        "LBORRESU": unit,
+        "LBSTRESC": decimal_text(standard),
+        "LBSTRESN": number(standard),
+        "LBSTRESU": std_unit if standard is not None else "",
+    }
+
+
+def _presence(value: bool) -> dict[str, object]:
+    text = "POSITIVE" if value else "NEGATIVE"
+    return {"LBORRES": text, "LBSTRESC": text}
+
+
+def _equation(name: str, version: str) -> str:
+    """The eGFR equation with its version, e.g. CKD-EPI 2021 (race-free)."""
+    return name if version in name else f"{name} {version}".strip()
+
+
+def _renal_results(row: Any) -> Iterator[tuple[Test, dict[str, object]]]:
+    if row.upcr_value is not None:
+        yield (
+            UPCR,
+            {
+                **_numeric(row.upcr_value, row.upcr_unit, row.upcr_g_g, "g/g"),
+                "LBMETHOD": SPECIMEN_METHOD.get(row.specimen_type, ""),
+            },
+        )
+    if row.serum_creatinine_value is not None:
+        yield (
+            CREATININE,
+            _numeric(
+                row.serum_creatinine_value, row.creatinine_unit, row.creatinine_mg_dl, "mg/dL"
+            ),
+        )
+    for test, value in ((URINE_RBC, row.urine_rbc_hpf), (URINE_WBC, row.urine_wbc_hpf)):
+        if value is not None:
+            yield test, _numeric(value, "/HPF", value, "/HPF")
+    for test, present in ((RBC_CASTS, row.rbc_casts), (CELL_CASTS, row.cellular_casts)):
+        if present is not None:
+            yield test, _presence(present)
+    if row.egfr is not None:
+        unit = "mL/min/1.73m2"
+        yield (
+            EGFR,
+            {
+                **_numeric(row.egfr, unit, row.egfr, unit),
+                "LBMETHOD": _equation(row.egfr_equation, row.egfr_version),
+                "LBDRVFL": "Y",
+            },
+        )
+
+
+TEST_ORDER = {(test.code, test.specimen): index for index, test in enumerate(ALL_LAB_TESTS)}
+
+
+def last_before_exposure(
+    rows: list[dict[str, Any]], day0: date | None, *, test: str, prefix: str
+) -> None:
+    """Flag, per test and specimen, the last result dated on or before Day 0 (in row order);
+    a timepoint after the start of the infusion (VSTPTNUM above 1) is after exposure."""
+    if day0 is None:
+        return
+    last: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in rows:
+        day = dtc_day(row[f"{prefix}DTC"])
+        after_start = (row.get(f"{prefix}TPTNUM") or 0) > 1
+        if day is not None and day <= day0 and not after_start and row[f"{prefix}ORRES"] != "":
+            last[(row[test], row.get("LBSPEC", ""))] = row
+    for row in last.values():
+        row[f"{prefix}LOBXFL"] = "Y"
+
+
+def _subject_lab_rows(
+    subject: Subject, labs: list[Any], renal: list[Any], visits: dict[int, VisitInfo]
+) -> list[dict[str, Any]]:
+    found: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+    for source, rows, results, when in (
+        (0, labs, _lab_results, "sample_date"),
+        (1, renal, _renal_results, "assessment_date"),
+    ):
+        for row in rows:
+            dtc = iso_date(getattr(row, when))
+            for test, values in results(row):
+                key = (
+                    visit_order(visits, row.visit_id),
+                    dtc,
+                    source,
+                    TEST_ORDER[(test.code, test.specimen)],
+                    row.id,
+                )
+                found.append(
+                    (
+                        key,
+                        {
+                            "LBTESTCD": test.code,
+                            "LBTEST": test.name,
+                            "LBCAT": test.category,
+                            "LBSPEC": test.specimen,
+                            **values,
+                            **visit_values(visits, row.visit_id),
+                            "LBDTC": dtc,
+                            "LBDY": subject.dy(dtc_day(dtc)),
+                        },
+                    )
+                )
+    found.sort(key=lambda item: item[0])
+    ordered = [values for _, values in found]
+    last_before_exposure(ordered, subject.day0, test="LBTESTCD", prefix="LB")
+    return ordered
+
+
+def _lb_rows(ctx: ExportContext) -> Iterator[tuple[object, ...]]:
+    labs_of, renal_of = records(LabResults, ctx), records(RenalAssessment, ctx)
+    for batch in subject_batches(ctx):
+        labs, renal = grouped(labs_of, batch), grouped(renal_of, batch)
+        visits = visits_of(ctx, batch) if labs or renal else {}
+        for subject in batch:
+            rows = _subject_lab_rows(
+                subject, labs.get(subject.pk, []), renal.get(subject.pk, []), visits
+            )
+            for seq, values in enumerate(rows, start=1):
+                yield LB_LAYOUT.row(
+                    {
+                        "STUDYID": ctx.trial.code,
+                        "DOMAIN": "LB",
+                        "USUBJID": subject.usubjid,
+                        "LBSEQ": seq,
+                        **values,
+                    }
+                )
+
+
+def count_filled(queryset: Any, fields: tuple[str, ...]) -> int:
+    """How many of `fields` are not empty, summed over the rows of `queryset`."""
+    if not fields:
+        return 0
+    totals = queryset.aggregate(**{f"n{index}": Count(name) for index, name in enumerate(fields)})
+    return sum(int(value or 0) for value in totals.values())
+
+
+def _lb_count(ctx: ExportContext) -> int:
+    lab_fields = tuple(value_field(analyte.code) for analyte in ANALYTES)
+    return count_filled(records(LabResults, ctx), lab_fields) + count_filled(
+        records(RenalAssessment, ctx), tuple(RENAL_FIELDS.values())
+    )
+
+
+LB = Dataset(
+    name="LB",
+    label="Laboratory Test Results",
+    variables=LB_VARIABLES,
+    rows=_lb_rows,
+    count=_lb_count,
+    keys=("USUBJID", "LBSEQ"),
+)
+
+VITALS = (
+    ("systolic", Test("SYSBP", "Systolic Blood Pressure", "", ""), "mmHg"),
+    ("diastolic", Test("DIABP", "Diastolic Blood Pressure", "", ""), "mmHg"),
+    ("heart_rate", Test("HR", "Heart Rate", "", ""), "beats/min"),
+    ("temperature_c", Test("TEMP", "Temperature", "", ""), "C"),
+    ("respiratory_rate", Test("RESP", "Respiratory Rate", "", ""), "breaths/min"),
+    ("weight_kg", Test("WEIGHT", "Weight", "", ""), "kg"),
+)
+# VSTPT, VSTPTNUM and VSELTM (planned time from the start of the infusion) per timepoint.
+TIMEPOINTS: dict[str, tuple[str, int | None, str]] = {
+    Timepoint.VISIT: ("", None, ""),
+    Timepoint.PRE_DOSE: ("PRE-DOSE", 1, ""),
+    Timepoint.MIN_15: ("15 MIN AFTER START OF INFUSION", 2, "PT15M"),
+    Timepoint.MIN_30: ("30 MIN AFTER START OF INFUSION", 3, "PT30M"),
+    Timepoint.MIN_60: ("60 MIN AFTER START OF INFUSION", 4, "PT1H"),
+    Timepoint.H_2: ("2 H AFTER START OF INFUSION", 5, "PT2H"),
+}
+assert tuple(TIMEPOINTS)[1:] == INFUSION_TIMEPOINTS, "VSTPTNUM follows the infusion timepoints"
+START_OF_INFUSION = "START OF INFUSION"
+
+VS_VARIABLES: tuple[Variable, ...] = (
+    *keys("VS"),
+    char(
+        "VSTESTCD",
+        "Vital Signs Test Short Name",
+        length=8,
+        codelist=tuple(sorted(test.code for _, test, _ in VITALS)),
+    ),
+    char("VSTEST", "Vital Signs Test Name"),
+    char(
+        "VSORRES",
+        "Result or Finding in Original Units",
+        source=tuple(f"vitals.{field}" for field, _, _ in VITALS),
+    ),
+    char("VSORRESU", "Original Units"),
+    char("VSSTRESC", "Character Result/Finding in Std Format"),
+    num("VSSTRESN", "Numeric Result/Finding in Standard Units"),
+    char("VSSTRESU", "Standard Units"),
+    char("VSLOBXFL", "Last Observation Before Exposure Flag", codelist=("Y",)),
+    num("VISITNUM", "Visit Number"),
+    char("VISIT", "Visit Name"),
+    char(
+        "VSTPT",
+        "Planned Time Point Name",
+        codelist=tuple(name for name, _, _ in TIMEPOINTS.values() if name),
+    ),
+    num("VSTPTNUM", "Planned Time Point Number"),
+    char("VSELTM", "Planned Elapsed Time from Time Point Ref"),
+    char("VSTPTREF", "Time Point Reference", codelist=(START_OF_INFUSION,)),
+    char("VSDTC", "Date/Time of Measurements", source=("vitals.measured_at",)),
+    num("VSDY", "Study Day of Vital Signs", unit="days"),
+)
+VS_LAYOUT = Layout(VS_VARIABLES)
+
+
+def _subject_vital_rows(
+    subject: Subject, vitals: list[Any], visits: dict[int, VisitInfo]
+) -> list[dict[str, Any]]:
+    found: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+    for row in vitals:
+        name, position, elapsed = TIMEPOINTS.get(row.timepoint, ("", None, ""))
+        dtc = subject.dtc(row.measured_at)
+        for order, (field, test, unit) in enumerate(VITALS):
+            value = getattr(row, field)
+            if value is None:
+                continue
+            key = (visit_order(visits, row.visit_id), position or 0, dtc, order, row.id)
+            found.append(
+                (
+                    key,
+                    {
+                        "VSTESTCD": test.code,
+                        "VSTEST": test.name,
+                        "VSORRES": decimal_text(value),
+                        "VSORRESU": unit,
+                        "VSSTRESC": decimal_text(value),
+                        "VSSTRESN": number(value),
+                        "VSSTRESU": unit,
+                        **visit_values(visits, row.visit_id),
+                        "VSTPT": name,
+                        "VSTPTNUM": position,
+                        "VSELTM": elapsed,
+                        "VSTPTREF": START_OF_INFUSION if position else "",
+                        "VSDTC": dtc,
+                        "VSDY": subject.dy(dtc_day(dtc)),
+                    },
+                )
+            )
+    found.sort(key=lambda item: item[0])
+    ordered = [values for _, values in found]
+    last_before_exposure(ordered, subject.day0, test="VSTESTCD", prefix="VS")
+    return ordered
+
+
+def _vs_rows(ctx: ExportContext) -> Iterator[tuple[object, ...]]:
+    vitals_of = records(VitalSigns, ctx)
+    for batch in subject_batches(ctx):
+        vitals = grouped(vitals_of, batch)
+        visits = visits_of(ctx, batch) if vitals else {}
+        for subject in batch:
+            rows = _subject_vital_rows(subject, vitals.get(subject.pk, []), visits)
+            for seq, values in enumerate(rows, start=1):
+                yield VS_LAYOUT.row(
+                    {
+                        "STUDYID": ctx.trial.code,
+                        "DOMAIN": "VS",
+                        "USUBJID": subject.usubjid,
+                        "VSSEQ": seq,
+                        **values,
+                    }
+                )
+
+
+def _vs_count(ctx: ExportContext) -> int:
+    return count_filled(records(VitalSigns, ctx), tuple(field for field, _, _ in VITALS))
+
+
+VS = Dataset(
+    name="VS",
+    label="Vital Signs",
+    variables=VS_VARIABLES,
+    rows=_vs_rows,
+    count=_vs_count,
+    keys=("USUBJID", "VSSEQ"),
+)

@@ -1,0 +1,212 @@
+"""RS: SLEDAI-2K items and totals with their look-back window; renal responses with rule set."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from assessments.models import RenalAssessment, SledaiAssessment
+from assessments.models.sledai import item_field
+from assessments.scoring import ScoringInputError, get_rule_set
+from assessments.scoring.sledai_descriptors import DESCRIPTORS
+from exports.base import Dataset, ExportContext, Variable
+from exports.datasets.common import (
+    Layout,
+    Subject,
+    VisitInfo,
+    char,
+    dtc_day,
+    grouped,
+    iso_date,
+    keys,
+    num,
+    records,
+    subject_batches,
+    visit_order,
+    visit_values,
+    visits_of,
+)
+from exports.datasets.findings import count_filled
+from exports.snapshot import stream
+
+SLEDAI = "SLEDAI-2K"
+TOTAL = ("SLDAITOT", "SLEDAI-2K Total Score", "total")
+CLINICAL = ("SLDAICLN", "Clinical SLEDAI-2K Score", "clinical_total")
+RESPONSE = ("RENRESP", "Renal Response")
+INVESTIGATOR = "INVESTIGATOR"
+
+
+def rule_set_category(code: str) -> str:
+    """RSCAT of a renal response: the rule set's name, e.g. EULAR/ERA-EDTA 2019 RENAL RESPONSE."""
+    try:
+        return get_rule_set(code).calculator.name.upper()
+    except ScoringInputError:
+        return code.upper()
+
+
+VARIABLES: tuple[Variable, ...] = (
+    *keys("RS"),
+    char("RSCAT", "Category for Assessment"),
+    char(
+        "RSTESTCD",
+        "Assessment Short Name",
+        length=8,
+        codelist=(*(d.code for d in DESCRIPTORS), TOTAL[0], CLINICAL[0], RESPONSE[0]),
+    ),
+    char("RSTEST", "Assessment Name"),
+    char(
+        "RSORRES",
+        "Result or Finding in Original Units",
+        source=("sledai2k.total", "renal.response_category"),
+    ),
+    char("RSSTRESC", "Character Result/Finding in Std Format"),
+    num("RSSTRESN", "Numeric Result/Finding in Standard Units", unit="points"),
+    char("RSEVLINT", "Evaluation Interval", codelist=("-P10D", "-P30D")),
+    char("RSEVAL", "Evaluator", codelist=(INVESTIGATOR,)),
+    char("RSDRVFL", "Derived Flag", codelist=("Y",)),
+    char("RSMETHOD", "Method: Calculator or Rule Set, Version"),
+    char("RSPROVFL", "Provisional Result Flag", codelist=("Y",)),
+    num("VISITNUM", "Visit Number"),
+    char("VISIT", "Visit Name"),
+    char("RSDTC", "Date/Time of Assessment"),
+    num("RSDY", "Study Day of Assessment", unit="days"),
+)
+LAYOUT = Layout(VARIABLES)
+
+
+def _sledai_results(row: Any) -> Iterator[dict[str, object]]:
+    scored = {item["code"]: int(item["weight"]) for item in row.contributions or []}
+    common = {"RSCAT": SLEDAI, "RSEVLINT": f"-P{row.window_days}D", "RSEVAL": INVESTIGATOR}
+    for descriptor in DESCRIPTORS:
+        points = scored.get(descriptor.code, 0)
+        yield {
+            **common,
+            "RSTESTCD": descriptor.code,
+            "RSTEST": descriptor.label,
+            "RSORRES": "Y" if getattr(row, item_field(descriptor.code)) else "N",
+            "RSSTRESC": str(points),
+            "RSSTRESN": points,
+        }
+    method = f"{row.calculator} {row.calculator_version}".strip()
+    for code, name, field in (TOTAL, CLINICAL):
+        value = getattr(row, field)
+        if value is not None:
+            yield {
+                **common,
+                "RSTESTCD": code,
+                "RSTEST": name,
+                "RSORRES": str(value),
+                "RSSTRESC": str(value),
+                "RSSTRESN": value,
+                "RSDRVFL": "Y",
+                "RSMETHOD": method,
+            }
+
+
+def _response(code: str, category: str, version: str, provisional: Any) -> dict[str, object]:
+    return {
+        "RSCAT": rule_set_category(code),
+        "RSTESTCD": RESPONSE[0],
+        "RSTEST": RESPONSE[1],
+        "RSORRES": category,
+        "RSSTRESC": category,
+        "RSDRVFL": "Y",
+        "RSMETHOD": f"{code} {version}".strip(),
+        "RSPROVFL": "Y" if provisional else "",
+    }
+
+
+def renal_responses(
+    category: str, rule_set: str, version: str, provisional: Any, secondary: Any
+) -> list[dict[str, object]]:
+    """The primary response, then each secondary rule set's, of those that gave a category."""
+    found = []
+    if category:
+        found.append(_response(rule_set, category, version, provisional))
+    for code in sorted(secondary or {}):
+        item = secondary[code]
+        if item.get("category"):
+            found.append(
+                _response(code, item["category"], item.get("version", ""), item.get("provisional"))
+            )
+    return found
+
+
+def _subject_rows(
+    subject: Subject, sledai: list[Any], renal: list[Any], visits: dict[int, VisitInfo]
+) -> list[dict[str, object]]:
+    found: list[tuple[tuple[Any, ...], dict[str, object]]] = []
+    for source, rows in ((0, sledai), (1, renal)):
+        for row in rows:
+            dtc = iso_date(row.assessment_date)
+            if source == 0:
+                results = list(_sledai_results(row))
+            else:
+                results = renal_responses(
+                    row.response_category,
+                    row.response_rule_set,
+                    row.response_version,
+                    row.response_provisional,
+                    row.secondary_responses,
+                )
+            for order, values in enumerate(results):
+                key = (visit_order(visits, row.visit_id), dtc, source, row.id, order)
+                found.append(
+                    (
+                        key,
+                        {
+                            **values,
+                            **visit_values(visits, row.visit_id),
+                            "RSDTC": dtc,
+                            "RSDY": subject.dy(dtc_day(dtc)),
+                        },
+                    )
+                )
+    found.sort(key=lambda item: item[0])
+    return [values for _, values in found]
+
+
+def _rows(ctx: ExportContext) -> Iterator[tuple[object, ...]]:
+    sledai_of, renal_of = records(SledaiAssessment, ctx), records(RenalAssessment, ctx)
+    for batch in subject_batches(ctx):
+        sledai, renal = grouped(sledai_of, batch), grouped(renal_of, batch)
+        visits = visits_of(ctx, batch) if sledai or renal else {}
+        for subject in batch:
+            rows = _subject_rows(
+                subject, sledai.get(subject.pk, []), renal.get(subject.pk, []), visits
+            )
+            for seq, values in enumerate(rows, start=1):
+                yield LAYOUT.row(
+                    {
+                        "STUDYID": ctx.trial.code,
+                        "DOMAIN": "RS",
+                        "USUBJID": subject.usubjid,
+                        "RSSEQ": seq,
+                        **values,
+                    }
+                )
+
+
+def _count(ctx: ExportContext) -> int:
+    sledai = records(SledaiAssessment, ctx)
+    total = len(DESCRIPTORS) * sledai.count() + count_filled(sledai, ("total", "clinical_total"))
+    renal = records(RenalAssessment, ctx).values_list(
+        "response_category",
+        "response_rule_set",
+        "response_version",
+        "response_provisional",
+        "secondary_responses",
+    )
+    for values in stream(renal.order_by("id")):
+        total += len(renal_responses(*values))
+    return total
+
+
+RS = Dataset(
+    name="RS",
+    label="Disease Response and Clin Classification",
+    variables=VARIABLES,
+    rows=_rows,
+    count=_count,
+    keys=("USUBJID", "RSSEQ"),
+)

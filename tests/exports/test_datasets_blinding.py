@@ -1,0 +1,201 @@
+"""Blinded exports hold no allocation-revealing variable or value; unblinded ones add EX."""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from ecrf.errors import PermissionDeniedError
+from exports.datasets import DATASETS, exported_datasets, revealing_sources
+from exports.datasets.allocation import BlindedExportError, allocations
+from exports.datasets.common import Definitions, subjects
+from exports.models import Export, ExportStatus
+from exports.selectors import exports_root
+from exports.services import export_request, export_run
+from tests.exports.dataset_fixtures import (  # noqa: F401
+    CELLS_MSC,
+    KITS,
+    LATEST,
+    LOTS,
+    VIABILITY_MSC,
+    read_csv,
+    read_xpt,
+    rows_of,
+    sdtm_trial,
+    write,
+)
+
+ARM_VARIABLES = {"ARMCD", "ARM", "ACTARMCD", "ACTARM"}
+
+
+def _forbidden_text() -> list[re.Pattern[bytes]]:
+    """Everything that would tell a reader the arm, as it could appear in a file's bytes."""
+    words = ["MSC", "PLACEBO", "Mesenchymal stem cells (MSC)", *KITS, *LOTS]
+    words += [str(CELLS_MSC), str(VIABILITY_MSC), "10^6 CELLS", "cells/kg"]
+    return [re.compile(rb"(?i)\b" + re.escape(word.encode()) + rb"(?![\w.])") for word in words]
+
+
+def _revealing_numbers() -> list[float]:
+    per_kg = float(CELLS_MSC * 1_000_000 / 65)
+    return [float(CELLS_MSC), float(VIABILITY_MSC), per_kg, 2_000_000.0]
+
+
+def _assert_blinded_files(files: list[Path]) -> None:
+    names = {path.name for path in files}
+    assert not {"ex.xpt", "EX.csv", "EX_codebook.csv"} & names
+    patterns = _forbidden_text()
+    for path in files:
+        data = path.read_bytes()
+        for pattern in patterns:
+            assert not pattern.search(data), f"{path.name} holds {pattern.pattern!r}"
+        if path.suffix == ".xpt":
+            frame, meta = read_xpt(path)
+            assert not ARM_VARIABLES & set(frame.columns), path.name
+            assert meta.table_name != "EX"
+            for column in frame.columns:
+                if frame[column].dtype.kind == "f":
+                    values = [v for v in frame[column].tolist() if not math.isnan(v)]
+                    for number in _revealing_numbers():
+                        assert not any(math.isclose(v, number) for v in values), (path, column)
+        elif path.name.endswith("_codebook.csv"):
+            assert not ARM_VARIABLES & {row["variable"] for row in read_csv(path)}, path.name
+        else:
+            header = path.read_text(encoding="utf-8").splitlines()[0].split(",")
+            assert not ARM_VARIABLES & set(header), path.name
+
+
+def test_a_blinded_export_reveals_no_allocation(sdtm_trial, tmp_path) -> None:  # noqa: F811
+    ctx = sdtm_trial.ctx(LATEST)
+    for fmt in ("csv", "xpt"):
+        written, _ = write(ctx, fmt, tmp_path / fmt)
+        assert "EX" not in {item.dataset for item in written}
+        assert sorted(tmp_path.joinpath(fmt).iterdir()) == sorted(item.path for item in written)
+        _assert_blinded_files([item.path for item in written])
+    # The same files, unblinded, do carry what was searched for: the search can find it.
+    written, _ = write(sdtm_trial.ctx(LATEST, blinded=False), "csv", tmp_path / "unblinded")
+    text = b"".join(item.path.read_bytes() for item in written)
+    assert all(pattern.search(text) for pattern in _forbidden_text())
+
+
+def test_variables_taken_from_revealing_fields_are_marked_revealing() -> None:
+    from assessments.registry import form_types
+
+    named = {f"{code}.{name}" for code, ftype in form_types().items() for name in ftype.revealing}
+    named.add("infusion.arm")
+    assert "infusion.cell_count_1e6" in named
+    for dataset in DATASETS:
+        for variable in dataset.variables:
+            if named & set(variable.source):
+                assert variable.revealing or dataset.unblinded_only, variable.name
+    dm = {variable.name: variable for variable in DATASETS[0].variables}
+    assert all(dm[name].revealing for name in ARM_VARIABLES)
+
+
+def test_revealing_fields_come_from_form_types_and_the_protocol(sdtm_trial) -> None:  # noqa: F811
+    sources = revealing_sources(sdtm_trial.ctx())
+    # Named by the infusion form type ...
+    assert {"infusion.kit_number", "infusion.cell_count_1e6", "infusion.dose_warnings"} <= sources
+    # ... and by the protocol's blinding.allocation_revealing, which also names the arm.
+    assert "infusion.arm" in sources
+    assert "infusion.volume_ml" not in sources
+
+
+def test_a_field_the_protocol_calls_revealing_disappears(sdtm_trial, monkeypatch) -> None:  # noqa: F811
+    import exports.datasets as datasets
+
+    ctx = sdtm_trial.ctx()
+    before = {e.name: [v.name for v in e.variables] for e in exported_datasets(ctx)}
+    assert "ECDOSE" in before["EC"]
+    original = datasets.revealing_sources
+    monkeypatch.setattr(
+        datasets, "revealing_sources", lambda c: original(c) | {"infusion.volume_ml"}
+    )
+    after = {e.name: e for e in exported_datasets(ctx)}
+    assert "ECDOSE" not in [v.name for v in after["EC"].variables]
+    rows = list(after["EC"].rows(ctx))
+    assert rows and all(len(row) == len(after["EC"].variables) for row in rows)
+    assert 100.0 not in {value for row in rows for value in row}
+    # The unblinded export keeps it.
+    unblinded = {e.name: e for e in exported_datasets(sdtm_trial.ctx(blinded=False))}
+    assert "ECDOSE" in [v.name for v in unblinded["EC"].variables]
+
+
+def test_allocation_is_never_read_for_a_blinded_export(sdtm_trial) -> None:  # noqa: F811
+    ctx = sdtm_trial.ctx()
+    batch = subjects(ctx)
+    with pytest.raises(BlindedExportError):
+        allocations(ctx, batch, Definitions(ctx))
+    unblinded = sdtm_trial.ctx(blinded=False)
+    found = allocations(unblinded, subjects(unblinded), Definitions(unblinded))
+    assert {arm.code for arm in found.values()} == {"MSC", "PLACEBO"}
+
+
+def test_the_unblinded_export_has_ex_with_the_dose(sdtm_trial, tmp_path) -> None:  # noqa: F811
+    ctx = sdtm_trial.ctx(LATEST, blinded=False)
+    written, _ = write(ctx, "xpt", tmp_path)
+    assert "EX" in [item.dataset for item in written]
+    frame, meta = read_xpt(tmp_path / "ex.xpt")
+    assert meta.table_name == "EX"
+    by_subject = {row["USUBJID"]: row for row in frame.to_dict("records")}
+    msc = by_subject[sdtm_trial.usubjid(sdtm_trial.p1)]
+    placebo = by_subject[sdtm_trial.usubjid(sdtm_trial.p2)]
+    assert (msc["EXTRT"], msc["EXDOSE"], msc["EXDOSU"]) == (
+        "MESENCHYMAL STEM CELLS (MSC)",
+        float(CELLS_MSC),
+        "10^6 CELLS",
+    )
+    assert msc["EXDOSKG"] == pytest.approx(float(CELLS_MSC) * 1e6 / 65.0)
+    assert (msc["EXPDOSKG"], msc["EXVIAB"], msc["EXKITNO"], msc["EXLOT"]) == (
+        2e6,
+        float(VIABILITY_MSC),
+        KITS[0],
+        LOTS[0],
+    )
+    assert (placebo["EXTRT"], placebo["EXDOSE"], placebo["EXPDOSKG"]) == ("PLACEBO", 0.0, 0.0)
+    dm, _ = read_xpt(tmp_path / "dm.xpt")
+    arms = dict(zip(dm["USUBJID"], dm["ARMCD"], strict=True))
+    assert arms[sdtm_trial.usubjid(sdtm_trial.p1)] == "MSC"
+    assert arms[sdtm_trial.usubjid(sdtm_trial.p2)] == "PLACEBO"
+    assert arms[sdtm_trial.usubjid(sdtm_trial.p3)] == ""
+
+
+def test_the_blinded_statistician_gets_a_blinded_export(sdtm_trial, settings, tmp_path) -> None:  # noqa: F811
+    settings.EXPORTS_DIR = str(tmp_path / "exports")
+    team = sdtm_trial.team
+    now = LATEST + timedelta(hours=1)
+    with pytest.raises(PermissionDeniedError):
+        export_request(
+            actor=team.statistician,
+            trial=team.trial,
+            fmt="csv",
+            as_of=LATEST,
+            unblinded=True,
+            now=now,
+            enqueue=False,
+        )
+    for fmt in ("csv", "xpt"):
+        export = export_request(
+            actor=team.statistician,
+            trial=team.trial,
+            fmt=fmt,
+            as_of=LATEST,
+            now=now,
+            enqueue=False,
+        )
+        assert export.blinded
+        export_run(export_id=export.pk)
+        export = Export.objects.get(pk=export.pk)
+        assert export.status == ExportStatus.DONE, export.error
+        folder = exports_root() / export.files_dir
+        data = sorted(path.name for path in folder.iterdir() if path.name != "manifest.json")
+        expected = [name for d in exported_datasets(sdtm_trial.ctx(LATEST)) for name in (
+            f"{d.name}.csv" if fmt == "csv" else f"{d.name.lower()}.xpt", f"{d.name}_codebook.csv"
+        )]  # fmt: skip
+        assert data == sorted(expected)
+        _assert_blinded_files([path for path in folder.iterdir() if path.name != "manifest.json"])
+    # Check that the rows of the blinded DM are those of the trial, without the arm.
+    assert len(rows_of(sdtm_trial.ctx(LATEST), "DM")) == 4

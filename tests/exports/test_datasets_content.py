@@ -1,0 +1,161 @@
+"""What each dataset holds, checked against the data entered through the services."""
+
+from __future__ import annotations
+
+import pytest
+
+from assessments.models import LabResults, RenalAssessment
+from exports.datasets import DATASETS, exported_datasets
+from tests.exports.dataset_fixtures import AS_OF, LATEST, rows_of, save, sdtm_trial  # noqa: F401
+
+
+def _where(rows: list[dict], **match: object) -> list[dict]:
+    return [row for row in rows if all(row[key] == value for key, value in match.items())]
+
+
+def test_datasets_are_in_the_agreed_order() -> None:
+    assert [dataset.name for dataset in DATASETS] == [
+        "DM", "DS", "SV", "EC", "EX", "AE", "CM", "LB", "VS", "RS", "IE", "DV",
+    ]  # fmt: skip
+
+
+def test_each_count_is_the_number_of_rows_in_key_order(sdtm_trial) -> None:  # noqa: F811
+    for as_of in (AS_OF, LATEST):
+        for blinded in (True, False):
+            ctx = sdtm_trial.ctx(as_of, blinded=blinded)
+            for exported in exported_datasets(ctx):
+                rows = list(exported.rows(ctx))
+                where = f"{exported.name} as of {as_of:%Y-%m-%d}, blinded {blinded}"
+                assert exported.count(ctx) == len(rows), where
+                names = [variable.name for variable in exported.variables]
+                positions = [names.index(key) for key in exported.dataset.keys]
+                identities = [tuple(row[p] for p in positions) for row in rows]
+                assert len(set(identities)) == len(identities), f"{where}: keys repeat"
+                assert identities == sorted(identities), f"{where}: not in key order"
+
+
+def test_lab_results_in_original_and_standard_units(sdtm_trial) -> None:  # noqa: F811
+    lb = rows_of(sdtm_trial.ctx(), "LB")
+    p1 = sdtm_trial.usubjid(sdtm_trial.p1)
+    c3 = _where(lb, USUBJID=p1, LBTESTCD="C3")[0]
+    # Entered as 62 mg/dL with the lab's range 90-180 mg/dL; standard unit g/L.
+    assert (c3["LBORRES"], c3["LBORRESU"], c3["LBORNRLO"], c3["LBORNRHI"]) == (
+        "62",
+        "mg/dL",
+        "90",
+        "180",
+    )
+    assert (c3["LBSTRESN"], c3["LBSTRESU"], c3["LBSTNRLO"], c3["LBSTNRHI"]) == (
+        pytest.approx(0.62),
+        "g/L",
+        pytest.approx(0.9),
+        pytest.approx(1.8),
+    )
+    assert (c3["LBNRIND"], c3["LBSPEC"], c3["LBCAT"]) == ("LOW", "SERUM", "IMMUNOLOGY")
+    upcr = _where(lb, USUBJID=p1, LBTESTCD="PROTCRT", VISITNUM=5.0)[0]
+    stored = RenalAssessment.objects.get(participant=sdtm_trial.p1, visit__code="W4")
+    assert (upcr["LBORRES"], upcr["LBORRESU"], upcr["LBSTRESU"]) == ("135.7", "mg/mmol", "g/g")
+    assert upcr["LBSTRESN"] == float(stored.upcr_g_g)
+    assert upcr["LBMETHOD"] == "SPOT URINE"
+    egfr = _where(lb, USUBJID=p1, LBTESTCD="EGFR", VISITNUM=5.0)[0]
+    assert (egfr["LBSTRESN"], egfr["LBDRVFL"]) == (float(stored.egfr), "Y")
+    assert stored.egfr_version in egfr["LBMETHOD"]
+
+
+def test_last_observation_before_exposure_per_test(sdtm_trial) -> None:  # noqa: F811
+    ctx = sdtm_trial.ctx()
+    p1 = sdtm_trial.usubjid(sdtm_trial.p1)
+    haemoglobin = _where(rows_of(ctx, "LB"), USUBJID=p1, LBTESTCD="HGB")
+    # Selection (day -1), Day 0 pre-dose (day 1, the baseline), week 4 (day 29).
+    assert [(row["LBDY"], row["LBLOBXFL"] or "") for row in haemoglobin] == [
+        (-1, ""),
+        (1, "Y"),
+        (29, ""),
+    ]
+    systolic = _where(rows_of(ctx, "VS"), USUBJID=p1, VSTESTCD="SYSBP")
+    # Post-dose timepoints of Day 0 come after exposure: the pre-dose reading is the baseline.
+    assert [(row["VSTPT"], row["VSLOBXFL"] or "") for row in systolic] == [
+        ("", ""),
+        ("PRE-DOSE", "Y"),
+        ("15 MIN AFTER START OF INFUSION", ""),
+        ("2 H AFTER START OF INFUSION", ""),
+    ]
+    assert [row["VSTPTNUM"] for row in systolic] == [None, 1, 2, 5]
+    assert [row["VSELTM"] for row in systolic] == ["", "", "PT15M", "PT2H"]
+    assert {row["VSTPTREF"] for row in systolic[1:]} == {"START OF INFUSION"}
+
+
+def test_sledai_items_totals_and_window(sdtm_trial) -> None:  # noqa: F811
+    rs = rows_of(sdtm_trial.ctx(), "RS")
+    p1 = sdtm_trial.usubjid(sdtm_trial.p1)
+    selection = _where(rs, USUBJID=p1, RSCAT="SLEDAI-2K", RSDTC="2026-03-02")
+    assert len(selection) == 24 + 2
+    assert {row["RSEVLINT"] for row in selection} == {"-P10D"}
+    proteinuria = _where(selection, RSTESTCD="PROT")[0]
+    assert (proteinuria["RSORRES"], proteinuria["RSSTRESN"]) == ("Y", 4)
+    seizure = _where(selection, RSTESTCD="SEIZ")[0]
+    assert (seizure["RSORRES"], seizure["RSSTRESN"]) == ("N", 0)
+    total = _where(selection, RSTESTCD="SLDAITOT")[0]
+    assert (total["RSSTRESN"], total["RSDRVFL"], total["RSMETHOD"]) == (16, "Y", "SLEDAI-2K 1.0")
+    assert sum(row["RSSTRESN"] for row in selection if row["RSDRVFL"] != "Y") == 16
+    week4 = _where(rs, USUBJID=p1, RSCAT="SLEDAI-2K", RSDTC="2026-04-01")
+    # Scored with the 30-day window: it says so on every row.
+    assert {row["RSEVLINT"] for row in week4} == {"-P30D"}
+
+
+def test_renal_response_with_its_rule_set_and_version(sdtm_trial) -> None:  # noqa: F811
+    rs = rows_of(sdtm_trial.ctx(), "RS")
+    p1 = sdtm_trial.usubjid(sdtm_trial.p1)
+    responses = _where(rs, USUBJID=p1, RSTESTCD="RENRESP")
+    assert [(row["RSDY"], row["RSORRES"]) for row in responses] == [(29, "PRR"), (169, "CRR")]
+    stored = RenalAssessment.objects.get(participant=sdtm_trial.p1, visit__code="W24")
+    for row in responses:
+        assert row["RSCAT"] == "EULAR/ERA-EDTA 2019 RENAL RESPONSE"
+        assert row["RSMETHOD"] == f"{stored.response_rule_set} {stored.response_version}"
+        assert row["RSDRVFL"] == "Y"
+
+
+def test_disposition_and_failed_criteria_only(sdtm_trial) -> None:  # noqa: F811
+    ctx = sdtm_trial.ctx()
+    p1 = sdtm_trial.usubjid(sdtm_trial.p1)
+    ds = _where(rows_of(ctx, "DS"), USUBJID=p1)
+    assert [(row["DSSEQ"], row["DSDECOD"], row["DSCAT"]) for row in ds] == [
+        (1, "INFORMED CONSENT OBTAINED", "PROTOCOL MILESTONE"),
+        (2, "RANDOMIZED", "PROTOCOL MILESTONE"),
+    ]
+    ie = rows_of(ctx, "IE")
+    assert [(row["USUBJID"], row["IETESTCD"], row["IECAT"], row["IEORRES"]) for row in ie] == [
+        (sdtm_trial.usubjid(sdtm_trial.p3), "IN02", "INCLUSION", "N")
+    ]
+    assert ie[0]["IETEST"].startswith("Diagnosis of systemic lupus erythematosus")
+
+
+def test_only_confirmed_deviations(sdtm_trial) -> None:  # noqa: F811
+    team, p2 = sdtm_trial.team, sdtm_trial.p2
+    save(team, "deviation", p2, {
+        "occurred_on": LATEST.date(), "category": "other", "description": "Still a draft",
+        "state": "draft",
+    }, now=LATEST)  # fmt: skip
+    dv = rows_of(sdtm_trial.ctx(LATEST), "DV")
+    assert [(row["USUBJID"], row["DVDECOD"], row["DVCAT"], row["DVSTDY"]) for row in dv] == [
+        (sdtm_trial.usubjid(sdtm_trial.p1), "PROCEDURE", "MINOR", 1)
+    ]
+
+
+def test_forms_marked_not_done_give_no_rows(sdtm_trial) -> None:  # noqa: F811
+    from assessments.services import form_not_done
+    from tests.exports.dataset_fixtures import at
+
+    p2 = sdtm_trial.p2
+    with at(LATEST):
+        form_not_done(
+            actor=sdtm_trial.team.coordinator,
+            form_code="labs",
+            participant=p2,
+            visit=p2.visits.get(code="W1"),
+            reason="Sample haemolysed",
+            now=LATEST,
+        )
+    assert LabResults.objects.filter(participant=p2).count() == 1
+    lb = rows_of(sdtm_trial.ctx(LATEST), "LB")
+    assert not _where(lb, USUBJID=sdtm_trial.usubjid(p2), LBCAT="HEMATOLOGY")

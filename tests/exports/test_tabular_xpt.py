@@ -1,0 +1,208 @@
+"""SAS transport v5: every dataset fits its limits, pieces join into the file pyreadstat would
+write in one go, long text is cut at a character boundary, and memory stays flat."""
+
+from __future__ import annotations
+
+import math
+import tracemalloc
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pandas as pd
+import pyreadstat
+import pytest
+
+from exports import tabular
+from exports.base import Dataset, ExportContext, Variable
+from exports.datasets import DATASETS, ExportedDataset
+from exports.tabular import (
+    XPT_STAMPS,
+    cell,
+    check_xpt_limits,
+    normalized,
+    number_text,
+    stamp_xpt_header,
+    write_csv,
+    write_xpt,
+    xpt_stamp,
+)
+from tests.exports.dataset_fixtures import read_csv
+
+AS_OF = datetime(2026, 4, 2, 12, 0, tzinfo=UTC)
+VARIABLES = (
+    Variable("USUBJID", "Unique Subject Identifier"),
+    Variable("XXSEQ", "Sequence Number", "Num"),
+    Variable("XXTERM", "Reported Term"),
+    Variable("XXVAL", "Value", "Num"),
+    Variable("XXSHORT", "Short Text", length=10),
+)
+
+
+def _dataset(rows: list[tuple[object, ...]] | None = None, *, count: int = 0) -> ExportedDataset:
+    def generate(ctx: ExportContext) -> Iterator[tuple[object, ...]]:
+        if rows is not None:
+            yield from rows
+            return
+        for index in range(count):
+            yield (f"TRIAL-{index // 7:05d}", index + 1, f"Term number {index}", index / 3, "ok")
+
+    dataset = Dataset(
+        name="XX",
+        label="Test Domain",
+        variables=VARIABLES,
+        rows=generate,
+        count=lambda ctx: len(rows) if rows is not None else count,
+    )
+    return ExportedDataset(dataset, VARIABLES, tuple(range(len(VARIABLES))))
+
+
+def _ctx() -> ExportContext:
+    return ExportContext(trial=None, protocol_version=None, as_of=AS_OF)  # type: ignore[arg-type]
+
+
+ROWS: list[tuple[object, ...]] = [
+    ("S-001", 1, "Fiebre", 38.5, "a"),
+    ("S-001", 2, None, None, None),
+    ("S-002", 1, "Náuseas y vómitos", -1.25, "b"),
+    ("S-002", 2, "", 0, ""),
+    ("S-003", 1, "Cefalea", 1e-7, "c"),
+    ("S-003", 2, "x" * 150 + " ñandú", 123456789.125, "d"),  # the widest value comes late
+    ("S-004", 1, "Line\nbreak\tand trailing   ", 2.0, "e"),
+]
+
+
+def test_pieces_join_into_what_pyreadstat_writes_in_one_go(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(tabular, "XPT_CHUNK_ROWS", 2)
+    exported = _dataset(ROWS)
+    reports: list[int] = []
+    path = tmp_path / "xx.xpt"
+    assert write_xpt(_ctx(), exported, path, reports.append) == len(ROWS)
+    assert sum(reports) == len(ROWS)
+
+    values = list(normalized(VARIABLES, ROWS))
+    frame = pd.DataFrame(
+        {
+            v.name: pd.Series(
+                [row[i] for row in values], dtype=object if v.type == "Char" else float
+            )
+            for i, v in enumerate(VARIABLES)
+        }
+    )
+    whole = tmp_path / "whole.xpt"
+    pyreadstat.write_xport(
+        frame,
+        str(whole),
+        file_label="Test Domain",
+        column_labels=[v.label for v in VARIABLES],
+        table_name="XX",
+        file_format_version=5,
+    )
+    expected = whole.read_bytes()
+    start = expected.index(tabular.OBS_HEADER) + 80
+    expected = stamp_xpt_header(expected[:start], AS_OF) + expected[start:]
+    assert path.read_bytes() == expected
+
+    back, meta = pyreadstat.read_xport(str(path))
+    assert meta.table_name == "XX" and meta.file_label == "Test Domain"
+    assert meta.column_labels == [v.label for v in VARIABLES]
+    assert back["XXTERM"].tolist() == [row[2] for row in values]
+    assert back["XXTERM"][6] == "Line break and trailing"
+    assert back["XXVAL"][1] != back["XXVAL"][1]  # missing is NaN
+    assert back["XXVAL"].tolist()[2:] == [-1.25, 0.0, 1e-7, 123456789.125, 2.0]
+
+
+def test_an_empty_dataset_is_a_readable_file_with_its_variables(tmp_path) -> None:
+    path = tmp_path / "xx.xpt"
+    reports: list[int] = []
+    assert write_xpt(_ctx(), _dataset([]), path, reports.append) == 0
+    assert reports == []
+    frame, meta = pyreadstat.read_xport(str(path))
+    assert list(frame.columns) == [v.name for v in VARIABLES] and len(frame) == 0
+    assert meta.table_name == "XX"
+    assert path.read_bytes()[XPT_STAMPS[0] : XPT_STAMPS[0] + 16] == b"02APR26:12:00:00"
+
+
+def test_text_is_cut_at_200_bytes_on_a_character_boundary(tmp_path) -> None:
+    long = "é" * 150  # 300 bytes in UTF-8
+    rows = [("S-001", 1, long, 1.0, "a" * 12)]
+    write_xpt(_ctx(), _dataset(rows), tmp_path / "xx.xpt", lambda n: None)
+    write_csv(_ctx(), _dataset(rows), tmp_path / "XX.csv", lambda n: None)
+    frame, meta = pyreadstat.read_xport(str(tmp_path / "xx.xpt"))
+    assert frame["XXTERM"][0] == "é" * 100
+    assert meta.variable_storage_width["XXTERM"] == 200
+    assert frame["XXSHORT"][0] == "a" * 10  # its own length, 10
+    assert read_csv(tmp_path / "XX.csv")[0]["XXTERM"] == "é" * 100
+
+
+def test_cells_are_typed_strictly() -> None:
+    text, number = VARIABLES[2], VARIABLES[3]
+    assert cell(text, None) == "" and cell(text, " a\r\nb  ") == " a b"
+    assert math.isnan(cell(number, None))  # type: ignore[arg-type]
+    assert cell(number, 3) == 3.0 and isinstance(cell(number, 3), float)
+    for wrong in ("3", True):
+        with pytest.raises(TypeError):
+            cell(number, wrong)
+    with pytest.raises(TypeError):
+        cell(text, 3)
+    assert [number_text(v) for v in (1.0, -2.0, 0.5, math.nan, 1e20)] == [
+        "1",
+        "-2",
+        "0.5",
+        "",
+        "1e+20",
+    ]
+
+
+def test_the_stamp_is_utc_and_english_whatever_the_offset() -> None:
+    madrid = timezone(timedelta(hours=2))
+    assert xpt_stamp(datetime(2026, 4, 2, 14, 0, tzinfo=madrid)) == b"02APR26:12:00:00"
+    assert xpt_stamp(datetime(2026, 12, 31, 23, 59, 59, tzinfo=UTC)) == b"31DEC26:23:59:59"
+
+
+def test_every_dataset_fits_sas_transport_v5() -> None:
+    names = []
+    for dataset in DATASETS:
+        check_xpt_limits(dataset.name, dataset.label, dataset.variables)
+        assert len(dataset.name) <= 8 and len(dataset.label) <= 40
+        variables = [variable.name for variable in dataset.variables]
+        assert variables[:3] == ["STUDYID", "DOMAIN", "USUBJID"], dataset.name
+        assert len(set(variables)) == len(variables), dataset.name
+        assert set(dataset.keys) <= set(variables), dataset.name
+        for variable in dataset.variables:
+            assert len(variable.name) <= 8 and variable.name.isupper(), variable.name
+            assert len(variable.label) <= 40 and variable.label.isascii(), variable.name
+            assert variable.type in ("Char", "Num")
+            if variable.type == "Char":
+                assert 1 <= variable.length <= 200, variable.name
+            if variable.name.endswith("SEQ"):
+                assert variable.name == f"{dataset.name}SEQ"
+        names.append(dataset.name)
+    assert names == ["DM", "DS", "SV", "EC", "EX", "AE", "CM", "LB", "VS", "RS", "IE", "DV"]
+
+
+def test_a_dataset_beyond_the_limits_is_refused() -> None:
+    with pytest.raises(ValueError, match="variable name 'TOOLONGNAME'"):
+        check_xpt_limits("XX", "Fine", (Variable("TOOLONGNAME", "Label"),))
+    with pytest.raises(ValueError, match="label of XXTERM"):
+        check_xpt_limits("XX", "Fine", (Variable("XXTERM", "L" * 41),))
+    with pytest.raises(ValueError, match="dataset name"):
+        check_xpt_limits("xx", "Fine", ())
+
+
+def _peak(write, count: int, folder: Path) -> int:
+    tracemalloc.start()
+    try:
+        write(_ctx(), _dataset(count=count), folder / f"out-{count}", lambda n: None)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("write", [write_csv, write_xpt], ids=["csv", "xpt"])
+def test_memory_stays_flat_as_rows_grow(write, tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(tabular, "XPT_CHUNK_ROWS", 1000)
+    small = _peak(write, 2_000, tmp_path)
+    large = _peak(write, 40_000, tmp_path)
+    # Twenty times the rows: the peak grows by far less than the data (~40 000 rows * 5 cells).
+    assert large < small * 1.5 + 1_000_000, (small, large)
