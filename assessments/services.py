@@ -133,12 +133,7 @@ def form_save(
         for name, value in data.items():
             setattr(instance, name, value)
         ctx = _context(locked, visit, now, roles)
-        checks = Checks()
-        for name in ftype.required:
-            if getattr(instance, name, None) in (None, ""):
-                checks.error(name, "Required.")
-        if not checks.errors:
-            ftype.validate(instance, ctx, checks)
+        checks = form_checks(ftype, instance, ctx)
         if checks.errors:
             raise DomainError("Please correct the fields shown.", fields=checks.errors)
         ftype.derive(instance, ctx)
@@ -155,6 +150,18 @@ def form_save(
         ftype.after_save(saved, ctx, actor=actor, now=now)
         _review_after_change(saved, ftype, actor=actor, now=now)
         return saved
+
+
+def form_checks(ftype: FormType, instance: Any, ctx: FormContext) -> Checks:
+    """The edit checks of a form as entered: required fields first, then the form's own hard
+    checks (errors) and soft checks (warnings, kept on the form)."""
+    checks = Checks()
+    for name in ftype.required:
+        if getattr(instance, name, None) in (None, ""):
+            checks.error(name, "Required.")
+    if not checks.errors:
+        ftype.validate(instance, ctx, checks)
+    return checks
 
 
 def form_not_done(

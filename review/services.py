@@ -109,30 +109,56 @@ def query_open(
         return query
 
 
+def automatic_query_key(form_code: str, record: Any, warning: dict[str, str]) -> str:
+    """What makes one warning on one form one automatic query, whoever raises it."""
+    return f"auto:{form_code}:{record.pk}:{warning['field']}:{warning['message']}"[:200]
+
+
+def automatic_query(
+    *,
+    form_code: str,
+    record: Any,
+    warning: dict[str, str],
+    actor: Any,
+    now: datetime,
+    content_type: ContentType,
+) -> DataQuery:
+    """The automatic query (unsaved) a soft edit-check warning kept on a form becomes."""
+    participant = record.participant
+    return DataQuery(
+        participant_id=participant.pk,
+        trial_id=participant.trial_id,
+        site_id=participant.site_id,
+        form_code=form_code,
+        field_name=warning["field"],
+        automatic=True,
+        source_key=automatic_query_key(form_code, record, warning),
+        opened_by=actor,
+        opener_role="system",
+        opened_at=now,
+        text=warning["message"],
+        content_type=content_type,
+        object_id=record.pk,
+    )
+
+
 def queries_from_warnings(
     *, actor: Any, form_code: str, record: Any, now: datetime
 ) -> list[DataQuery]:
     """Every soft edit-check warning kept on a form becomes an automatic query, once."""
     created = []
-    participant = record.participant
     for warning in record.warnings or []:
-        key = f"auto:{form_code}:{record.pk}:{warning['field']}:{warning['message']}"[:200]
+        key = automatic_query_key(form_code, record, warning)
         if DataQuery.objects.filter(source_key=key).exists():
             continue
         query = audited_save(
-            DataQuery(
-                participant=participant,
-                trial_id=participant.trial_id,
-                site_id=participant.site_id,
+            automatic_query(
                 form_code=form_code,
-                field_name=warning["field"],
-                automatic=True,
-                source_key=key,
-                opened_by=actor,
-                opener_role="system",
-                opened_at=now,
-                text=warning["message"],
-                **_record_ref(record),
+                record=record,
+                warning=warning,
+                actor=actor,
+                now=now,
+                content_type=ContentType.objects.get_for_model(type(record)),
             ),
             actor=actor,
         )

@@ -13,6 +13,7 @@ from ecrf.audit import audited_save
 from ecrf.errors import DomainError, InvalidTransitionError
 from trials.definitions import definition_of
 from trials.models import Participant
+from trials.protocol import ProtocolDefinition
 from trials.protocol import Visit as VisitDefinition
 from trials.services.participants import S, lock_participant, transition
 from visits.models import OPEN_STATUSES, Visit, VisitStatus
@@ -45,25 +46,33 @@ def _visit_row(
     )
 
 
-def visits_create_screening(*, actor: Any, participant: Participant, now: datetime) -> list[Visit]:
-    """Screening visits start at registration and stay open for the screening period."""
-    definition = definition_of(participant.protocol_version)
-    tz = participant.site.time_zone
-    start = local_date(now, tz)
-    created = []
+def screening_rows(
+    participant: Participant, definition: ProtocolDefinition, *, time_zone: str, now: datetime
+) -> list[Visit]:
+    """The screening visits (unsaved): they start at registration, `now`, and stay open for
+    the screening period."""
+    start = local_date(now, time_zone)
+    rows = []
     for spec in definition.visits:
         if spec.kind != "screening":
             continue
         length = spec.window_before + spec.window_after + 1
         window = Window(
             target_date=start,
-            opens_at=local_midnight(start, tz),
-            closes_at=local_midnight(start + timedelta(days=length), tz),
+            opens_at=local_midnight(start, time_zone),
+            closes_at=local_midnight(start + timedelta(days=length), time_zone),
         )
         row = _visit_row(participant, spec, window, now)
         row.day = None
-        created.append(audited_save(row, actor=actor))
-    return created
+        rows.append(row)
+    return rows
+
+
+def visits_create_screening(*, actor: Any, participant: Participant, now: datetime) -> list[Visit]:
+    """Screening visits start at registration and stay open for the screening period."""
+    definition = definition_of(participant.protocol_version)
+    rows = screening_rows(participant, definition, time_zone=participant.site.time_zone, now=now)
+    return [audited_save(row, actor=actor) for row in rows]
 
 
 def _dosing_recorded(participant: Participant) -> bool:
@@ -114,10 +123,12 @@ def participant_set_day0(
         return locked
 
 
-def _create_schedule(participant: Participant, *, actor: Any, now: datetime) -> None:
-    definition = definition_of(participant.protocol_version)
-    tz = participant.site.time_zone
+def schedule_rows(
+    participant: Participant, definition: ProtocolDefinition, *, time_zone: str, now: datetime
+) -> list[Visit]:
+    """The visits Day 0 creates for `participant` (unsaved), with windows in `time_zone`."""
     assert participant.day0 is not None
+    rows = []
     for spec in definition.visits:
         if spec.kind == "screening":
             continue
@@ -126,14 +137,23 @@ def _create_schedule(participant: Participant, *, actor: Any, now: datetime) -> 
             day=spec.day,
             window_before=spec.window_before,
             window_after=spec.window_after,
-            time_zone=tz,
+            time_zone=time_zone,
         )
         row = _visit_row(participant, spec, window, now)
         if spec.kind == "randomization" and participant.randomized_at is not None:
             # The randomization visit has already happened: record it as it was.
-            row.actual_date = local_date(participant.randomized_at, tz)
+            row.actual_date = local_date(participant.randomized_at, time_zone)
             row.status = VisitStatus.COMPLETED
-            row.out_of_window = not window.contains(row.actual_date, tz)
+            row.out_of_window = not window.contains(row.actual_date, time_zone)
+        rows.append(row)
+    return rows
+
+
+def _create_schedule(participant: Participant, *, actor: Any, now: datetime) -> None:
+    definition = definition_of(participant.protocol_version)
+    for row in schedule_rows(
+        participant, definition, time_zone=participant.site.time_zone, now=now
+    ):
         audited_save(row, actor=actor)
 
 
