@@ -8,9 +8,10 @@ import math
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
+from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
@@ -26,9 +27,13 @@ XPT_NAME_MAX = 8
 XPT_LABEL_MAX = 40
 XPT_CHAR_MAX = 200
 XPT_NAME = re.compile(r"^[A-Z][A-Z0-9_]{0,7}$")
+# Distinct texts of one variable remembered with their stored form: codes, units, visit names
+# and identifiers repeat from row to row. Bounded, so memory stays flat.
+TEXT_MEMO = 512
 CODEBOOK_COLUMNS = ("variable", "label", "type", "unit", "codelist")
 
 Row = list[Any]
+Convert = Callable[[Any], str | float]
 
 
 def tabular_total(ctx: ExportContext) -> int:
@@ -63,34 +68,72 @@ def write_tabular(
 _BLANKS = re.compile(r"[\r\n\t\v\f]+")
 
 
-def cell(variable: Variable, value: object) -> str | float:
-    """A value as both formats store it: numbers as float (NaN when missing); text with line
-    breaks and trailing blanks removed, at most the variable's length (and 200) in UTF-8 bytes."""
-    if variable.type == "Num":
+def converter(variable: Variable) -> Convert:
+    """How both formats store a value of `variable`: numbers as float (NaN when missing); text
+    with line breaks and trailing blanks removed, at most the variable's length (and 200) in
+    UTF-8 bytes. Anything else is refused."""
+    return _number_cell(variable) if variable.type == "Num" else _text_cell(variable)
+
+
+def _number_cell(variable: Variable) -> Callable[[object], float]:
+    name = variable.name
+
+    def number_cell(value: object) -> float:
         if value is None:
             return math.nan
         if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-            raise TypeError(f"{variable.name}: {value!r} is not a number.")
+            raise TypeError(f"{name}: {value!r} is not a number.")
         return float(value)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise TypeError(f"{variable.name}: {value!r} is not text.")
-    text = _BLANKS.sub(" ", value).rstrip()
+
+    return number_cell
+
+
+def _text_cell(variable: Variable) -> Callable[[object], str]:
+    name = variable.name
     limit = min(variable.length, XPT_CHAR_MAX)
-    encoded = text.encode("utf-8")
-    if len(encoded) > limit:
-        text = encoded[:limit].decode("utf-8", errors="ignore").rstrip()
-    return text
+    memo: dict[str, str] = {}
+
+    def stored(value: str) -> str:
+        # Printable text holds no line break or tab: most values skip the substitution.
+        text = (value if value.isprintable() else _BLANKS.sub(" ", value)).rstrip()
+        if text.isascii():
+            return text[:limit].rstrip() if len(text) > limit else text
+        encoded = text.encode("utf-8")
+        if len(encoded) > limit:
+            return encoded[:limit].decode("utf-8", errors="ignore").rstrip()
+        return text
+
+    def text_cell(value: object) -> str:
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            raise TypeError(f"{name}: {value!r} is not text.")
+        text = memo.get(value)
+        if text is None:
+            text = stored(value)
+            if len(memo) < TEXT_MEMO:
+                memo[value] = text
+        return text
+
+    return text_cell
+
+
+def cell(variable: Variable, value: object) -> str | float:
+    return converter(variable)(value)
+
+
+def _converted(converters: list[Convert], rows: Iterable[tuple[object, ...]]) -> Iterator[Row]:
+    width = len(converters)
+    for row in rows:
+        if len(row) != width:
+            raise ValueError(f"A row has {len(row)} values for {width} variables.")
+        yield [convert(value) for convert, value in zip(converters, row, strict=True)]
 
 
 def normalized(
     variables: tuple[Variable, ...], rows: Iterable[tuple[object, ...]]
 ) -> Iterator[Row]:
-    for row in rows:
-        if len(row) != len(variables):
-            raise ValueError(f"A row has {len(row)} values for {len(variables)} variables.")
-        yield [cell(variable, value) for variable, value in zip(variables, row, strict=True)]
+    return _converted([converter(variable) for variable in variables], rows)
 
 
 def number_text(value: float) -> str:
@@ -100,6 +143,22 @@ def number_text(value: float) -> str:
     if value.is_integer() and abs(value) < 1e15:
         return str(int(value))
     return repr(value)
+
+
+def csv_converter(variable: Variable) -> Convert:
+    """A value of `variable` as its CSV cell: the stored value, numbers as `number_text`."""
+    if variable.type != "Num":
+        return _text_cell(variable)
+    convert = _number_cell(variable)
+
+    def number_csv(value: object) -> str:
+        if value is None:
+            return ""
+        if type(value) is int and abs(value) < 10**15:
+            return str(value)  # as number_text(float(value)) gives it, without the float
+        return number_text(convert(value))
+
+    return number_csv
 
 
 class _Counter:
@@ -125,17 +184,17 @@ class _Counter:
 def write_csv(ctx: ExportContext, exported: ExportedDataset, path: Path, progress: Progress) -> int:
     """Write one dataset as UTF-8 CSV, row by row; return the number of data rows."""
     variables = exported.variables
-    counter = _Counter(progress)
+    rows = _converted([csv_converter(variable) for variable in variables], exported.rows(ctx))
+    total = 0
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow([variable.name for variable in variables])
-        for row in normalized(variables, exported.rows(ctx)):
-            writer.writerow(
-                [number_text(value) if isinstance(value, float) else value for value in row]
-            )
-            counter.add()
-    counter.flush()
-    return counter.total
+        # Written and reported PROGRESS_EVERY rows at a time.
+        while chunk := list(islice(rows, PROGRESS_EVERY)):
+            writer.writerows(chunk)
+            total += len(chunk)
+            progress(len(chunk))
+    return total
 
 
 def write_codebook(variables: tuple[Variable, ...], path: Path) -> None:

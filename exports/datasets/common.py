@@ -72,15 +72,16 @@ class Layout:
 
     def __init__(self, variables: tuple[Variable, ...]) -> None:
         self.variables = variables
-        self._index = {variable.name: position for position, variable in enumerate(variables)}
-        if len(self._index) != len(variables):
+        self._names = tuple(variable.name for variable in variables)
+        self._known = frozenset(self._names)
+        if len(self._known) != len(variables):
             raise ValueError("A dataset names a variable twice.")
 
     def row(self, values: Mapping[str, object]) -> tuple[object, ...]:
-        cells: list[object] = [None] * len(self.variables)
-        for name, value in values.items():
-            cells[self._index[name]] = value
-        return tuple(cells)
+        if not values.keys() <= self._known:
+            unknown = ", ".join(sorted(values.keys() - self._known))
+            raise KeyError(f"Not a variable of this dataset: {unknown}.")
+        return tuple(map(values.get, self._names))
 
 
 def study_day(day: date | None, reference: date | None) -> int | None:
@@ -179,6 +180,21 @@ class VisitInfo:
     reason: str
 
 
+# The Visit columns behind each field of VisitInfo, in its order.
+VISIT_COLUMNS = (
+    "id",
+    "visit_number",
+    "code",
+    "name",
+    "kind",
+    "day",
+    "actual_date",
+    "status",
+    "parent_id",
+    "reason",
+)
+
+
 def subject_ids(ctx: ExportContext) -> QuerySet[Any]:
     """The ids of the trial's participants registered at the export instant, as a subquery."""
     return as_of(Participant, ctx.as_of).filter(trial_id=ctx.trial.pk).values("id")
@@ -248,24 +264,24 @@ def grouped(queryset: QuerySet[Any], batch: list[Subject]) -> dict[int, list[Any
     return found
 
 
-def visits_of(ctx: ExportContext, batch: list[Subject]) -> dict[int, VisitInfo]:
-    """The visits of a batch of subjects as of the export instant, by visit id."""
-    rows = as_of(Visit, ctx.as_of).filter(participant_id__in=[subject.pk for subject in batch])
-    return {
-        row.id: VisitInfo(
-            pk=row.id,
-            number=float(row.visit_number),
-            code=row.code,
-            name=row.name,
-            kind=row.kind,
-            day=row.day,
-            actual_date=row.actual_date,
-            status=row.status,
-            parent_id=row.parent_id,
-            reason=row.reason,
-        )
-        for row in stream(rows)
-    }
+def visits_of(
+    ctx: ExportContext, batch: list[Subject], *groups: Mapping[int, list[Any]]
+) -> dict[int, VisitInfo]:
+    """The visits of a batch of subjects that the records in `groups` (as `grouped` returns
+    them) belong to, as of the export instant, by visit id."""
+    ids = {row.visit_id for group in groups for rows in group.values() for row in rows}
+    ids.discard(None)
+    if not ids:
+        return {}
+    # Only the columns of a VisitInfo, in its order and unsorted: no model instances are built
+    # and the `forms` JSON of each visit is not read.
+    rows = (
+        as_of(Visit, ctx.as_of)
+        .filter(participant_id__in=[subject.pk for subject in batch], id__in=ids)
+        .order_by()
+        .values_list(*VISIT_COLUMNS)
+    )
+    return {pk: VisitInfo(pk, float(number), *rest) for pk, number, *rest in stream(rows)}
 
 
 def visit_order(visits: Mapping[int, VisitInfo], visit_id: int | None) -> float:

@@ -137,15 +137,22 @@ NOT_MET = Q(kind=CriterionKind.INCLUSION, answer=False) | Q(
 def _ie_rows(ctx: ExportContext) -> Iterator[tuple[object, ...]]:
     definitions = Definitions(ctx)
     answers_of = records(EligibilityAnswer, ctx, entered=False).filter(NOT_MET)
+    texts_of: dict[int, dict[str, str]] = {}
     for batch in subject_batches(ctx):
         answers = grouped(answers_of, batch)
         for subject in batch:
-            eligibility = definitions.of(subject.protocol_version_id).eligibility
-            texts = {c.code: c.text for c in (*eligibility.inclusion, *eligibility.exclusion)}
             failed = sorted(
                 answers.get(subject.pk, []),
                 key=lambda row: (row.kind != CriterionKind.INCLUSION, row.criterion_code, row.id),
             )
+            if not failed:
+                continue
+            version = subject.protocol_version_id
+            if version not in texts_of:
+                eligibility = definitions.of(version).eligibility
+                criteria = (*eligibility.inclusion, *eligibility.exclusion)
+                texts_of[version] = {criterion.code: criterion.text for criterion in criteria}
+            texts = texts_of[version]
             for seq, row in enumerate(failed, start=1):
                 inclusion = row.kind == CriterionKind.INCLUSION
                 result = "N" if inclusion else "Y"

@@ -266,7 +266,7 @@ def _dv_rows(ctx: ExportContext) -> Iterator[tuple[object, ...]]:
     deviations_of = _confirmed(ctx)
     for batch in subject_batches(ctx):
         deviations = grouped(deviations_of, batch)
-        visits = visits_of(ctx, batch) if deviations else {}
+        visits = visits_of(ctx, batch, deviations)
         for subject in batch:
             rows = sorted(
                 deviations.get(subject.pk, []),

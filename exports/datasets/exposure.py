@@ -59,7 +59,7 @@ def _ec_rows(ctx: ExportContext) -> Iterator[tuple[object, ...]]:
     infusions_of = records(Infusion, ctx)
     for batch in subject_batches(ctx):
         infusions = grouped(infusions_of, batch)
-        visits = visits_of(ctx, batch)
+        visits = visits_of(ctx, batch, infusions)
         for subject in batch:
             rows = sorted(
                 infusions.get(subject.pk, []),
@@ -152,7 +152,7 @@ def _ex_rows(ctx: ExportContext) -> Iterator[tuple[object, ...]]:
         given = grouped(given_of, batch)
         if not given:
             continue
-        visits = visits_of(ctx, batch)
+        visits = visits_of(ctx, batch, given)
         arms = allocations(ctx, batch, definitions)
         for subject in batch:
             arm = arms.get(subject.pk)

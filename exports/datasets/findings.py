@@ -281,7 +281,7 @@ def _lb_rows(ctx: ExportContext) -> Iterator[tuple[object, ...]]:
     labs_of, renal_of = records(LabResults, ctx), records(RenalAssessment, ctx)
     for batch in subject_batches(ctx):
         labs, renal = grouped(labs_of, batch), grouped(renal_of, batch)
-        visits = visits_of(ctx, batch) if labs or renal else {}
+        visits = visits_of(ctx, batch, labs, renal)
         for subject in batch:
             rows = _subject_lab_rows(
                 subject, labs.get(subject.pk, []), renal.get(subject.pk, []), visits
@@ -420,7 +420,7 @@ def _vs_rows(ctx: ExportContext) -> Iterator[tuple[object, ...]]:
     vitals_of = records(VitalSigns, ctx)
     for batch in subject_batches(ctx):
         vitals = grouped(vitals_of, batch)
-        visits = visits_of(ctx, batch) if vitals else {}
+        visits = visits_of(ctx, batch, vitals)
         for subject in batch:
             rows = _subject_vital_rows(subject, vitals.get(subject.pk, []), visits)
             for seq, values in enumerate(rows, start=1):

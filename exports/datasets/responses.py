@@ -170,7 +170,7 @@ def _rows(ctx: ExportContext) -> Iterator[tuple[object, ...]]:
     sledai_of, renal_of = records(SledaiAssessment, ctx), records(RenalAssessment, ctx)
     for batch in subject_batches(ctx):
         sledai, renal = grouped(sledai_of, batch), grouped(renal_of, batch)
-        visits = visits_of(ctx, batch) if sledai or renal else {}
+        visits = visits_of(ctx, batch, sledai, renal)
         for subject in batch:
             rows = _subject_rows(
                 subject, sledai.get(subject.pk, []), renal.get(subject.pk, []), visits

@@ -7,6 +7,7 @@ import math
 import tracemalloc
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -20,6 +21,7 @@ from exports.tabular import (
     XPT_STAMPS,
     cell,
     check_xpt_limits,
+    csv_converter,
     normalized,
     number_text,
     stamp_xpt_header,
@@ -152,6 +154,31 @@ def test_cells_are_typed_strictly() -> None:
         "",
         "1e+20",
     ]
+
+
+def test_csv_cells_are_the_stored_values_as_text() -> None:
+    text, number, short = VARIABLES[2], VARIABLES[3], VARIABLES[4]
+    assert csv_converter(number)(None) == ""
+    for value in (0, 7, -12, 10**15 - 1, 10**15, 2**60, 2.5, Decimal("12.50"), 1e20, math.nan):
+        assert csv_converter(number)(value) == number_text(cell(number, value)), value
+    assert csv_converter(number)(10**15) == "1000000000000000.0"  # as a float, like 1e15
+    with pytest.raises(TypeError, match="XXVAL"):
+        csv_converter(number)(True)
+    assert csv_converter(short)("  twelve chars  ") == "  twelve c"
+    assert csv_converter(short)("ñandú ñandú") == "ñandú ñ"  # 10 bytes, cut at a character
+    assert csv_converter(text)("tab\there \x00") == "tab here \x00"  # only blanks replaced
+
+
+def test_remembered_texts_give_the_same_cells(monkeypatch) -> None:
+    monkeypatch.setattr(tabular, "TEXT_MEMO", 3)
+    short = VARIABLES[4]
+    convert = tabular.converter(short)
+    values = ["a\nb", "x" * 20, "é" * 9, "plain", "a\nb", "x" * 20, "more\tthan ten chars", "é" * 9]
+    first = [convert(value) for value in values]
+    assert first == [cell(short, value) for value in values]
+    assert first == [convert(value) for value in values]  # remembered or not, the same
+    with pytest.raises(TypeError, match="XXSHORT"):
+        convert(3)
 
 
 def test_the_stamp_is_utc_and_english_whatever_the_offset() -> None:
