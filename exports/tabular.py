@@ -182,7 +182,8 @@ class _Counter:
 
 
 def write_csv(ctx: ExportContext, exported: ExportedDataset, path: Path, progress: Progress) -> int:
-    """Write one dataset as UTF-8 CSV, row by row; return the number of data rows."""
+    """Write one dataset as UTF-8 CSV, streamed in chunks of PROGRESS_EVERY rows; return the
+    number of data rows."""
     variables = exported.variables
     rows = _converted([csv_converter(variable) for variable in variables], exported.rows(ctx))
     total = 0

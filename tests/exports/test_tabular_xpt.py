@@ -17,6 +17,7 @@ import pytest
 from exports import tabular
 from exports.base import Dataset, ExportContext, Variable
 from exports.datasets import DATASETS, ExportedDataset
+from exports.datasets.common import Layout
 from exports.tabular import (
     XPT_STAMPS,
     cell,
@@ -174,11 +175,20 @@ def test_remembered_texts_give_the_same_cells(monkeypatch) -> None:
     short = VARIABLES[4]
     convert = tabular.converter(short)
     values = ["a\nb", "x" * 20, "é" * 9, "plain", "a\nb", "x" * 20, "more\tthan ten chars", "é" * 9]
-    first = [convert(value) for value in values]
-    assert first == [cell(short, value) for value in values]
-    assert first == [convert(value) for value in values]  # remembered or not, the same
+    expected = ["a b", "x" * 10, "é" * 5, "plain", "a b", "x" * 10, "more than", "é" * 5]
+    assert [convert(value) for value in values] == expected
+    assert [convert(value) for value in values] == expected  # remembered or not, the same
     with pytest.raises(TypeError, match="XXSHORT"):
         convert(3)
+
+
+def test_a_layout_orders_the_values_and_refuses_unknown_names() -> None:
+    layout = Layout(VARIABLES)
+    assert layout.row({"XXVAL": 2.5, "USUBJID": "S-001"}) == ("S-001", None, None, 2.5, None)
+    with pytest.raises(KeyError, match="XXTYPO"):
+        layout.row({"USUBJID": "S-001", "XXTYPO": 1})
+    with pytest.raises(ValueError, match="twice"):
+        Layout((*VARIABLES, VARIABLES[0]))
 
 
 def test_the_stamp_is_utc_and_english_whatever_the_offset() -> None:
