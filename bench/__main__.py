@@ -102,6 +102,12 @@ def main() -> None:
     export.add_argument(
         "--save", type=Path, default=None, help="write the raw results as JSON to this file"
     )
+    export.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep each size's database (ecrf_bench_export_<participants>_<seed>) and measure "
+        "a kept one again without generating it; drop them by hand when done",
+    )
     parser.add_argument("--json", action="store_true", help="print the raw results as JSON")
     parser.add_argument(
         "--pg",
@@ -134,6 +140,7 @@ def main() -> None:
             pg_url=args.pg,
             as_json=args.json,
             save=args.save,
+            keep=args.keep,
         )
 
 

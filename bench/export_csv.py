@@ -123,20 +123,34 @@ def run_size(
     tracemalloc: bool,
     profile: bool,
     pg_url: str,
+    keep: bool = False,
 ) -> dict[str, Any]:
-    """Create, fill and measure a fresh database with `participants` participants, then drop it."""
-    name = f"ecrf_bench_export_{os.getpid()}"
+    """Create, fill and measure a fresh database with `participants` participants, then drop it.
+    With `keep`, the database is named after its size and seed and kept, and a kept one that
+    finished generating is measured again without generating it anew."""
+    name = (
+        f"ecrf_bench_export_{participants}_{seed}" if keep else f"ecrf_bench_export_{os.getpid()}"
+    )
     folder = Path(tempfile.mkdtemp(prefix="ecrf_bench_export_"))
     env = _env(f"{pg_url.rstrip('/')}/{name}")
     env.update(ECRF_VAR_DIR=str(folder / "var"), EXPORTS_DIR=str(folder / "exports"))
     with _server(pg_url) as server:
-        server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        server.execute(f'CREATE DATABASE "{name}"')
+        generated = _kept(server, name) if keep else None
+        if generated is None:
+            server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            server.execute(f'CREATE DATABASE "{name}"')
     try:
-        log(f"{name}: migrate, load_protocol")
-        _manage(env, "migrate", "--noinput", "-v0")
-        _manage(env, "load_protocol", PROTOCOL)
-        generated = _generate(env, participants, chunk, seed)
+        if generated is None:
+            log(f"{name}: migrate, load_protocol")
+            _manage(env, "migrate", "--noinput", "-v0")
+            _manage(env, "load_protocol", PROTOCOL)
+            generated = _generate(env, participants, chunk, seed)
+            if keep:
+                with _server(pg_url) as server:
+                    comment = json.dumps(generated).replace("'", "''")
+                    server.execute(f"COMMENT ON DATABASE \"{name}\" IS '{comment}'")
+        else:
+            log(f"{name}: kept from an earlier run, not generated again")
         seconds = sum(call["seconds"] for call in generated)
         log(f"{name}: {participants} participants generated in {seconds:.0f} s")
         as_of = datetime.now(UTC).replace(microsecond=0).isoformat()
@@ -161,10 +175,24 @@ def run_size(
         )
         return result
     finally:
-        with _server(pg_url) as server:
-            server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not keep:
+            with _server(pg_url) as server:
+                server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            log(f"{name}: dropped")
         shutil.rmtree(folder, ignore_errors=True)
-        log(f"{name}: dropped")
+
+
+def _kept(server: Any, name: str) -> list[dict[str, Any]] | None:
+    """The generate_synthetic calls of a kept database, from its comment; None when there is
+    no such database or its generation did not finish (the comment is written last)."""
+    row = server.execute(
+        "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
+        (name,),
+    ).fetchone()
+    if row is None or not row[0]:
+        return None
+    calls: list[dict[str, Any]] = json.loads(row[0])
+    return calls
 
 
 # --- the baseline: one hand-written SELECT per dataset, over the live or the as-of rows ---------
@@ -855,6 +883,7 @@ def run(
     pg_url: str,
     as_json: bool,
     save: Path | None = None,
+    keep: bool = False,
 ) -> None:
     info = machine(pg_url)
     results = []
@@ -870,6 +899,7 @@ def run(
                 # cProfile and the stages take as long as three exports: the smallest size only.
                 profile=profile and participants == min(sizes),
                 pg_url=pg_url,
+                keep=keep,
             )
         )
         log(f"{participants} participants: run took {time.perf_counter() - started:.0f} s")

@@ -17,6 +17,8 @@ from typing import IO, Any
 
 from exports.base import ExportContext, Format, Progress, Variable, WrittenFile
 from exports.datasets import ExportedDataset, exported_datasets
+from exports.datasets.common import shared_subjects
+from exports.datasets.sql import copy_available, copy_csv
 
 # Progress is reported after about this many rows of a dataset, and at its end.
 PROGRESS_EVERY = 500
@@ -50,19 +52,29 @@ def write_tabular(
         raise ValueError(f"{fmt!r} is not a tabular format.")
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[WrittenFile] = []
-    for exported in exported_datasets(ctx):
-        if fmt == "csv":
-            path = out_dir / f"{exported.name}.csv"
-            rows = write_csv(ctx, exported, path, progress)
-        else:
-            path = out_dir / f"{exported.name.lower()}.xpt"
-            rows = write_xpt(ctx, exported, path, progress)
-        written.append(WrittenFile(path=path, dataset=exported.name, rows=rows))
-        codebook = out_dir / f"{exported.name}_codebook.csv"
-        write_codebook(exported.variables, codebook)
-        # A codebook describes variables; it holds no data rows of the dataset.
-        written.append(WrittenFile(path=codebook, dataset=exported.name, rows=0))
+    with shared_subjects():
+        for exported in exported_datasets(ctx):
+            written.extend(_write_dataset(ctx, exported, fmt, out_dir, progress))
     return written
+
+
+def _write_dataset(
+    ctx: ExportContext, exported: ExportedDataset, fmt: Format, out_dir: Path, progress: Progress
+) -> list[WrittenFile]:
+    """The dataset's file and its codebook."""
+    if fmt == "csv":
+        path = out_dir / f"{exported.name}.csv"
+        rows = write_csv(ctx, exported, path, progress)
+    else:
+        path = out_dir / f"{exported.name.lower()}.xpt"
+        rows = write_xpt(ctx, exported, path, progress)
+    codebook = out_dir / f"{exported.name}_codebook.csv"
+    write_codebook(exported.variables, codebook)
+    # A codebook describes variables; it holds no data rows of the dataset.
+    return [
+        WrittenFile(path=path, dataset=exported.name, rows=rows),
+        WrittenFile(path=codebook, dataset=exported.name, rows=0),
+    ]
 
 
 _BLANKS = re.compile(r"[\r\n\t\v\f]+")
@@ -183,7 +195,17 @@ class _Counter:
 
 def write_csv(ctx: ExportContext, exported: ExportedDataset, path: Path, progress: Progress) -> int:
     """Write one dataset as UTF-8 CSV, streamed in chunks of PROGRESS_EVERY rows; return the
-    number of data rows."""
+    number of data rows. On PostgreSQL a dataset with a statement is streamed by COPY."""
+    if exported.dataset.sql is not None and copy_available():
+        names = [variable.name for variable in exported.variables]
+        return copy_csv(ctx, exported.dataset.sql, names, path, progress)
+    return write_csv_rows(ctx, exported, path, progress)
+
+
+def write_csv_rows(
+    ctx: ExportContext, exported: ExportedDataset, path: Path, progress: Progress
+) -> int:
+    """`write_csv` from the dataset's rows, whatever the database."""
     variables = exported.variables
     rows = _converted([csv_converter(variable) for variable in variables], exported.rows(ctx))
     total = 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -21,7 +23,7 @@ from trials.protocol import ProtocolDefinition
 from visits.models import Visit
 
 # Subjects whose records are read together: bounds the memory a dataset holds at once.
-SUBJECT_BATCH = 200
+SUBJECT_BATCH = 500
 ENTERED = "entered"
 
 
@@ -210,34 +212,76 @@ def _sites(ctx: ExportContext) -> dict[int, Any]:
     return sites
 
 
+# Within `shared_subjects()`, the subjects each context read, so that the datasets of one
+# export read them once.
+_SHARED: ContextVar[dict[ExportContext, list[Subject]] | None] = ContextVar(
+    "shared_subjects", default=None
+)
+
+
+@contextmanager
+def shared_subjects() -> Iterator[None]:
+    """Read the subjects of a context once for everything written inside the block."""
+    if _SHARED.get() is not None:
+        yield  # already shared by an enclosing block
+        return
+    token = _SHARED.set({})
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+
+
 def subjects(ctx: ExportContext) -> list[Subject]:
     """Every participant of the trial at the export instant, in USUBJID order."""
+    shared = _SHARED.get()
+    if shared is None:
+        return _read_subjects(ctx)
+    if ctx not in shared:
+        shared[ctx] = _read_subjects(ctx)
+    return shared[ctx]
+
+
+# The Participant columns a Subject is built from, after its site.
+SUBJECT_COLUMNS = (
+    "id",
+    "site_id",
+    "subject_id",
+    "screening_number",
+    "protocol_version_id",
+    "sex",
+    "date_of_birth",
+    "status",
+    "registered_at",
+    "randomized_at",
+    "randomization_number",
+    "stage_code",
+    "cohort_id",
+    "day0",
+    "ended_at",
+    "end_reason",
+    "screen_failure_reason",
+)
+
+
+def _read_subjects(ctx: ExportContext) -> list[Subject]:
     sites = _sites(ctx)
     found = []
-    for row in stream(as_of(Participant, ctx.as_of).filter(trial_id=ctx.trial.pk)):
-        site = sites[row.site_id]
-        identifier = row.subject_id or row.screening_number
+    rows = as_of(Participant, ctx.as_of).filter(trial_id=ctx.trial.pk).order_by()
+    for pk, site_id, subject_id, screening_number, *rest in stream(
+        rows.values_list(*SUBJECT_COLUMNS)
+    ):
+        site = sites[site_id]
+        identifier = subject_id or screening_number
         found.append(
             Subject(
-                pk=row.id,
-                usubjid=f"{ctx.trial.code}-{identifier}",
-                subjid=identifier,
-                site_code=site.code,
-                country=site.country,
-                time_zone=site.time_zone,
-                protocol_version_id=row.protocol_version_id,
-                sex=row.sex,
-                date_of_birth=row.date_of_birth,
-                status=row.status,
-                registered_at=row.registered_at,
-                randomized_at=row.randomized_at,
-                randomization_number=row.randomization_number,
-                stage_code=row.stage_code,
-                cohort_id=row.cohort_id,
-                day0=row.day0,
-                ended_at=row.ended_at,
-                end_reason=row.end_reason,
-                screen_failure_reason=row.screen_failure_reason,
+                pk,
+                f"{ctx.trial.code}-{identifier}",
+                identifier,
+                site.code,
+                site.country,
+                site.time_zone,
+                *rest,
             )
         )
     found.sort(key=lambda subject: (subject.usubjid, subject.pk))

@@ -19,6 +19,7 @@ from django.utils import timezone
 from accounts.services import system_actor
 from ecrf.errors import DomainError
 from exports.base import ExportContext, Format, WrittenFile
+from exports.datasets.common import shared_subjects
 from exports.formats import total_units, write_export
 from exports.models import Export, ExportStatus
 from exports.selectors import exports_root
@@ -237,10 +238,13 @@ def export_run(
     final = root / relative
     staging = final.with_name(f".{final.name}.partial")
     try:
-        total = total_units(context, fmt)
-        Export.objects.filter(pk=export_id).update(units_total=total)
-        recorder = ProgressRecorder(export_id, total, interval=progress_interval, observer=observer)
-        written = write_export(context, fmt, staging, recorder)
+        with shared_subjects():
+            total = total_units(context, fmt)
+            Export.objects.filter(pk=export_id).update(units_total=total)
+            recorder = ProgressRecorder(
+                export_id, total, interval=progress_interval, observer=observer
+            )
+            written = write_export(context, fmt, staging, recorder)
         recorder.flush()
         manifest = build_manifest(export, written, staging, generated_at=timezone.now())
         (staging / MANIFEST_NAME).write_bytes(manifest_bytes(manifest))
