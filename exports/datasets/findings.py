@@ -327,7 +327,7 @@ def _lb_sql(st: sql.Statement) -> sql.Query:
         {URINE_RBC: "/HPF", URINE_WBC: "/HPF", EGFR: EGFR_UNIT}.get(test, "")
         for test in ALL_LAB_TESTS
     )
-    lab_rows = []
+    lab_rows: list[str] = []
     for analyte in ANALYTES:
         unit = f"x.{unit_field(analyte.code)}"
         factors = [
@@ -336,7 +336,8 @@ def _lb_sql(st: sql.Statement) -> sql.Query:
         lab_rows.append(
             f"({index[LAB_TESTS[analyte.code]]}, x.{value_field(analyte.code)}::numeric, {unit}, "
             f"x.{lln_field(analyte.code)}::numeric, x.{uln_field(analyte.code)}::numeric, "
-            f"x.{flag_field(analyte.code)}, {sql.when(factors, unit)})"
+            f"x.{flag_field(analyte.code)}, {sql.when(factors, unit)}, "
+            f"x.lasts[{len(lab_rows) + 1}])"
         )
     lab_columns = tuple(
         field(analyte.code)
@@ -349,18 +350,23 @@ def _lb_sql(st: sql.Statement) -> sql.Query:
         "CASE WHEN strpos(x.egfr_equation, x.egfr_version) > 0 THEN x.egfr_equation "
         f"ELSE rtrim(ltrim(x.egfr_equation || ' ' || x.egfr_version, {ws}), {ws}) END"
     )
-    renal_rows = (
-        f"({index[UPCR]}, x.upcr_value::numeric, x.upcr_unit, x.upcr_g_g::numeric, NULL::boolean, "
-        f"{sql.when(methods, 'x.specimen_type')})",
-        f"({index[CREATININE]}, x.serum_creatinine_value::numeric, x.creatinine_unit, "
-        "x.creatinine_mg_dl::numeric, NULL, NULL)",
+    # The results of a renal record, in RENAL_TESTS order: each is there when its field is.
+    renal_values = (
+        f"{index[UPCR]}, x.upcr_value::numeric, x.upcr_unit, x.upcr_g_g::numeric, NULL::boolean, "
+        f"{sql.when(methods, 'x.specimen_type')}",
+        f"{index[CREATININE]}, x.serum_creatinine_value::numeric, x.creatinine_unit, "
+        "x.creatinine_mg_dl::numeric, NULL, NULL",
         *(
-            f"({index[test]}, x.{field}::numeric, NULL, x.{field}::numeric, NULL, NULL)"
+            f"{index[test]}, x.{field}::numeric, NULL, x.{field}::numeric, NULL, NULL"
             for test, field in ((URINE_RBC, "urine_rbc_hpf"), (URINE_WBC, "urine_wbc_hpf"))
         ),
-        f"({index[RBC_CASTS]}, NULL, NULL, NULL, x.rbc_casts, NULL)",
-        f"({index[CELL_CASTS]}, NULL, NULL, NULL, x.cellular_casts, NULL)",
-        f"({index[EGFR]}, x.egfr::numeric, NULL, x.egfr::numeric, NULL, {equation})",
+        f"{index[RBC_CASTS]}, NULL, NULL, NULL, x.rbc_casts, NULL",
+        f"{index[CELL_CASTS]}, NULL, NULL, NULL, x.cellular_casts, NULL",
+        f"{index[EGFR]}, x.egfr::numeric, NULL, x.egfr::numeric, NULL, {equation}",
+    )
+    renal_fields = tuple(RENAL_FIELDS[test] for test in RENAL_TESTS)
+    renal_rows = tuple(
+        f"({values}, x.lasts[{n}])" for n, values in enumerate(renal_values, start=1)
     )
     renal_columns = (
         "specimen_type",
@@ -378,29 +384,44 @@ def _lb_sql(st: sql.Statement) -> sql.Query:
         "egfr_equation",
         "egfr_version",
     )
-    labs = sql.records_sql(LabResults, ("visit_id", "sample_date", *lab_columns), st)
+    # Within one test, results follow their records in (VISITNUM, date, record).
+    record_order = "z.visitnum NULLS LAST, z.day NULLS FIRST, z.id"
+    lab_records = sql.last_before(
+        "lab",
+        f"(SELECT x.*, {sql.CARRIED}, x.sample_date AS day FROM "
+        f"{sql.records_sql(LabResults, ('visit_id', 'sample_date', *lab_columns), st)} AS x "
+        f"{sql.SUBJECT_AND_VISIT})",
+        order=record_order,
+        before="z.day <= z.day0",
+        present=[f"y.{value_field(analyte.code)} IS NOT NULL" for analyte in ANALYTES],
+    )
     renal = sql.records_sql(RenalAssessment, ("visit_id", "assessment_date", *renal_columns), st)
+    renal_records = sql.last_before(
+        "renal",
+        f"(SELECT x.*, {sql.CARRIED}, x.assessment_date AS day FROM {renal} AS x "
+        f"{sql.SUBJECT_AND_VISIT})",
+        order=record_order,
+        before="z.day <= z.day0",
+        present=[f"y.{field} IS NOT NULL" for field in renal_fields],
+    )
+    carried = "x.sord, x.usubjid, x.day0, x.visitnum, x.visitnum_text, x.visit"
     results = (
-        f"res AS (SELECT {sql.CARRIED}, x.sample_date AS day, 0 AS source, r.t, x.id AS rid, "
+        f"res AS (SELECT {carried}, x.day, 0 AS source, r.t, x.id AS rid, "
         "r.value, r.unit, r.lln, r.uln, r.flag, r.factor, r.value * r.factor AS std, "
-        "NULL::boolean AS present, NULL::text AS method "
-        f"FROM {labs} AS x {sql.SUBJECT_AND_VISIT} "
-        f"CROSS JOIN LATERAL (VALUES {', '.join(lab_rows)}) "
-        "AS r(t, value, unit, lln, uln, flag, factor) WHERE r.value IS NOT NULL "
+        "NULL::boolean AS present, NULL::text AS method, x.rn = r.last AS last_before "
+        f"FROM lab AS x CROSS JOIN LATERAL (VALUES {', '.join(lab_rows)}) "
+        "AS r(t, value, unit, lln, uln, flag, factor, last) WHERE r.value IS NOT NULL "
         "UNION ALL "
-        f"SELECT {sql.CARRIED}, x.assessment_date, 1, r.t, x.id, r.value, r.unit, NULL, NULL, "
-        "NULL, NULL, r.std, r.present, r.method "
-        f"FROM {renal} AS x {sql.SUBJECT_AND_VISIT} "
-        f"CROSS JOIN LATERAL (VALUES {', '.join(renal_rows)}) "
-        "AS r(t, value, unit, std, present, method) "
+        f"SELECT {carried}, x.day, 1, r.t, x.id, r.value, r.unit, NULL, NULL, "
+        "NULL, NULL, r.std, r.present, r.method, x.rn = r.last "
+        f"FROM renal AS x CROSS JOIN LATERAL (VALUES {', '.join(renal_rows)}) "
+        "AS r(t, value, unit, std, present, method, last) "
         "WHERE r.value IS NOT NULL OR r.present IS NOT NULL)"
     )
     order = "r.visitnum NULLS LAST, r.day NULLS FIRST, r.source, r.t, r.rid"
-    backwards = "r.visitnum DESC NULLS FIRST, r.day DESC NULLS LAST, r.source DESC, r.rid DESC"
     numbered = (
-        "num AS (SELECT r.*, row_number() OVER (PARTITION BY r.sord ORDER BY "
-        f"{order}) AS seq, CASE WHEN r.day <= r.day0 THEN row_number() OVER (PARTITION BY "
-        f"r.sord, r.t, r.day <= r.day0 ORDER BY {backwards}) END AS back FROM res AS r)"
+        f"num AS (SELECT r.*, row_number() OVER (PARTITION BY r.sord ORDER BY {order}) AS seq "
+        "FROM res AS r)"
     )
     flags = sql.when(
         [(sql.quoted(flag), st.constant(text)) for flag, text in RANGE_FLAGS.items()], "o.flag"
@@ -425,14 +446,21 @@ def _lb_sql(st: sql.Statement) -> sql.Query:
         "LBNRIND": flags,
         "LBSPEC": f"({specimens})[o.t + 1]",
         "LBMETHOD": st.text("o.method"),
-        "LBLOBXFL": f"CASE WHEN o.back = 1 THEN {yes} END",
+        "LBLOBXFL": f"CASE WHEN o.last_before THEN {yes} END",
         "LBDRVFL": f"CASE WHEN o.t = {index[EGFR]} THEN {yes} END",
         **sql.VISIT_COLUMNS,
         "LBDTC": "o.day::text",
         "LBDY": sql.integer(sql.study_day("o.day", "o.day0")),
     }
     return sql.Query(
-        with_=(sql.subjects_sql(st), sql.visits_sql(st), results, numbered),
+        with_=(
+            sql.subjects_sql(st),
+            sql.visits_sql(st),
+            lab_records,
+            renal_records,
+            results,
+            numbered,
+        ),
         columns=columns,
         source="num AS o",
         order="o.sord, " + order.replace("r.", "o."),
@@ -585,7 +613,7 @@ def _vs_sql(st: sql.Statement) -> sql.Query:
     """VS as one statement, in the order `_subject_vital_rows` sorts the results. A test is
     carried as its index `t` in VITALS, a timepoint as its VSTPTNUM `pos`."""
     tests = ", ".join(
-        f"({order}, x.{field}::numeric)" for order, (field, _, _) in enumerate(VITALS)
+        f"({n}, x.{field}::numeric, x.lasts[{n + 1}])" for n, (field, _, _) in enumerate(VITALS)
     )
     points = [
         (sql.quoted(str(key)), str(number)) for key, (_, number, _) in TIMEPOINTS.items() if number
@@ -602,27 +630,31 @@ def _vs_sql(st: sql.Statement) -> sql.Query:
     fields = tuple(field for field, _, _ in VITALS)
     vitals = sql.records_sql(VitalSigns, ("visit_id", "timepoint", "measured_at", *fields), st)
     measured = ", ".join(f"x.{field}" for field in fields)
-    recorded = (
-        f"rec AS MATERIALIZED (SELECT {sql.CARRIED}, x.id AS rid, "
-        f"{sql.when(points, 'x.timepoint')} AS pos, "
+    measurements = (
+        f"(SELECT {sql.CARRIED}, x.id AS rid, {sql.when(points, 'x.timepoint')} AS pos, "
         f"{sql.local_dtc('x.measured_at', 's.tz')} AS dtc, "
         f"(x.measured_at AT TIME ZONE s.tz)::date AS day, {measured} "
         f"FROM {vitals} AS x {sql.SUBJECT_AND_VISIT})"
+    )
+    recorded = sql.last_before(
+        "rec",
+        measurements,
+        order="z.visitnum NULLS LAST, COALESCE(z.pos, 0), COALESCE(z.dtc, '') COLLATE \"C\", z.rid",
+        before="COALESCE(z.pos, 0) <= 1 AND z.day <= z.day0",
+        present=[f"y.{field} IS NOT NULL" for field in fields],
     )
     moment = "COALESCE(x.dtc, '') COLLATE \"C\""
     results = (
         "res AS (SELECT x.sord, x.usubjid, x.day0, x.visitnum, x.visitnum_text, x.visit, "
         "x.rid, x.pos, x.dtc, x.day, r.t, r.value, COALESCE(x.pos, 0) AS point, "
-        f"{moment} AS moment, COALESCE(x.pos, 0) <= 1 AND x.day <= x.day0 AS before "
-        f"FROM rec AS x CROSS JOIN LATERAL (VALUES {tests}) AS r(t, value) "
+        f"{moment} AS moment, x.rn = r.last AS last_before "
+        f"FROM rec AS x CROSS JOIN LATERAL (VALUES {tests}) AS r(t, value, last) "
         "WHERE r.value IS NOT NULL)"
     )
     order = "r.visitnum NULLS LAST, r.point, r.moment, r.t, r.rid"
-    backwards = "r.visitnum DESC NULLS FIRST, r.point DESC, r.moment DESC, r.rid DESC"
     numbered = (
-        f"num AS (SELECT r.*, row_number() OVER (PARTITION BY r.sord ORDER BY {order}) AS seq, "
-        "CASE WHEN r.before THEN row_number() OVER (PARTITION BY r.sord, r.t, r.before "
-        f"ORDER BY {backwards}) END AS back FROM res AS r)"
+        f"num AS (SELECT r.*, row_number() OVER (PARTITION BY r.sord ORDER BY {order}) AS seq "
+        "FROM res AS r)"
     )
     yes = st.constant("Y")
     columns = {
@@ -634,7 +666,7 @@ def _vs_sql(st: sql.Statement) -> sql.Query:
         "VSSTRESC": sql.decimal("o.value"),
         "VSSTRESN": sql.number("o.value"),
         "VSSTRESU": f"({units})[o.t + 1]",
-        "VSLOBXFL": f"CASE WHEN o.back = 1 THEN {yes} END",
+        "VSLOBXFL": f"CASE WHEN o.last_before THEN {yes} END",
         **sql.VISIT_COLUMNS,
         "VSTPT": f"({point_names})[o.pos]",
         "VSTPTNUM": sql.integer("o.pos"),

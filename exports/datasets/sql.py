@@ -196,6 +196,24 @@ def partial_period(st: Statement, domain: str) -> dict[str, str]:
     }
 
 
+def last_before(name: str, rows: str, *, order: str, before: str, present: Sequence[str]) -> str:
+    """`name`: the records of `rows` (with `sord`, as `z`), each with `rn`, its number among its
+    subject's records in `order`, and `lasts`: for each expression of `present` (true of a
+    record, as `y`, that holds that result), the `rn` of the subject's last record holding it
+    that is `before` exposure. The row of that result is the one --LOBXFL flags: within one
+    test, results follow their records' order. Counted over records, not results, so the
+    results need no second sort."""
+    lasts = ", ".join(
+        f"max(y.rn) FILTER (WHERE y.before AND {holds}) OVER (PARTITION BY y.sord)"
+        for holds in present
+    )
+    return (
+        f"{name} AS MATERIALIZED (SELECT y.*, ARRAY[{lasts}] AS lasts FROM (SELECT z.*, "
+        f"{before} AS before, row_number() OVER (PARTITION BY z.sord ORDER BY {order}) AS rn "
+        f"FROM {rows} AS z) AS y)"
+    )
+
+
 def numbered(order: str) -> str:
     """The number of a row among its subject's rows in `order`."""
     return f"row_number() OVER (PARTITION BY o.sord ORDER BY {order})"
