@@ -131,7 +131,7 @@ def number(value: Decimal | float | int | None) -> float | None:
     return float(value) if value is not None else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Subject:
     """A participant as recorded at the export instant, with the site it belongs to."""
 
@@ -267,6 +267,9 @@ SUBJECT_COLUMNS = (
 def _read_subjects(ctx: ExportContext) -> list[Subject]:
     sites = _sites(ctx)
     found = []
+    # Codes, statuses and empty texts repeat from subject to subject: kept once each, the
+    # list held for the whole export stays small.
+    shared: dict[Any, Any] = {}
     rows = as_of(Participant, ctx.as_of).filter(trial_id=ctx.trial.pk).order_by()
     for pk, site_id, subject_id, screening_number, *rest in stream(
         rows.values_list(*SUBJECT_COLUMNS)
@@ -281,7 +284,10 @@ def _read_subjects(ctx: ExportContext) -> list[Subject]:
                 site.code,
                 site.country,
                 site.time_zone,
-                *rest,
+                *(
+                    shared.setdefault(value, value) if type(value) is str else value
+                    for value in rest
+                ),
             )
         )
     found.sort(key=lambda subject: (subject.usubjid, subject.pk))
