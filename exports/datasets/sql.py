@@ -1,9 +1,10 @@
-"""The largest datasets as one PostgreSQL statement each, streamed into their CSV file by COPY.
+"""The datasets as one PostgreSQL statement each, streamed into their CSV file by COPY.
 
-A dataset's `rows` define what it holds. LB, VS, RS and SV also carry a statement that gives the
-same CSV cells from the same as-of rows: on PostgreSQL the CSV export streams it with
-`COPY (...) TO STDOUT` instead of building each row in Python. Tests on PostgreSQL hold every
-statement's file byte-identical to the file its `rows` give.
+A dataset's `rows` define what it holds. Every dataset of a blinded export also carries a
+statement that gives the same CSV cells from the same as-of rows: on PostgreSQL the CSV export
+streams it with `COPY (...) TO STDOUT` instead of building each row in Python. SQLite, SAS
+transport, ODM and EX still use the rows. Tests on PostgreSQL hold every statement's file
+byte-identical to the file its `rows` give.
 
 Every cell follows `exports.tabular.csv_converter`: texts cleaned and cut as `_text_cell` does,
 numbers as `number_text` writes them, and an empty cell is NULL (COPY writes NULL as an empty

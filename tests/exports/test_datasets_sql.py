@@ -88,21 +88,21 @@ def assert_same(found: dict[str, tuple[Path, Path, int, int]]) -> None:
 
 
 class TestServicesTrial:
-    @pytest.mark.parametrize("as_of", [AS_OF, LATEST], ids=["as-of", "latest"])
-    @pytest.mark.parametrize("blinded", [True, False], ids=["blinded", "unblinded"])
     def test_each_statement_writes_the_file_its_rows_write(
         self,
         sdtm_trial: Trial,  # noqa: F811
         tmp_path: Path,
-        as_of: datetime,
-        blinded: bool,
     ) -> None:
-        found = both_files(sdtm_trial.ctx(as_of, blinded=blinded), tmp_path)
-        assert set(found) == set(BLINDED)
-        assert_same(found)
-        # Not vacuous: the trial's findings are there.
-        for name in ("DM", "DS", "SV", "LB", "VS", "RS", "IE"):
-            assert found[name][2] > 0, name
+        # One trial, four exports: before and after the later corrections, blinded or not.
+        for as_of, when in ((AS_OF, "as-of"), (LATEST, "latest")):
+            for blinded in (True, False):
+                ctx = sdtm_trial.ctx(as_of, blinded=blinded)
+                found = both_files(ctx, tmp_path / f"{when}-{blinded}")
+                assert set(found) == set(BLINDED)
+                assert_same(found)
+                # Not vacuous: the trial's findings are there.
+                for name in ("DM", "DS", "SV", "LB", "VS", "RS", "IE"):
+                    assert found[name][2] > 0, (name, when, blinded)
 
 
 # --- a synthetic trial, then records the services would not write --------------------------
