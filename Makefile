@@ -25,8 +25,9 @@ demo: migrate
 run: demo
 	./scripts/run-local.sh
 
+# One test process per CPU; a module's tests stay together, so its fixtures are built once.
 test: install browser
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n auto --dist loadfile $(PYTEST_ARGS)
 
 lint: install
 	.venv/bin/ruff check .
