@@ -142,11 +142,8 @@ def _sql(st: sql.Statement) -> sql.Query:
     (as `_rows` derives it); the first consent and the infusions given are aggregated here."""
     ctx = st.ctx
     found = sql.subjects(ctx)
-    arms: dict[int, Any] = {}
-    if not ctx.blinded:
-        definitions = Definitions(ctx)
-        for batch in subject_batches(ctx):
-            arms |= allocations(ctx, batch, definitions)
+    # Allocation is read only for an unblinded export, for all subjects in one query.
+    arms = {} if ctx.blinded else allocations(ctx, found, Definitions(ctx))
     extra: dict[str, tuple[str, list[Any]]] = {
         "subjid": ("text", [subject.subjid for subject in found]),
         "site": ("text", [subject.site_code for subject in found]),
