@@ -9,6 +9,8 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from ecrf.history import audit_history
+
 
 class User(AbstractUser):
     """A person who signs in; what they may do comes from their trial memberships."""
@@ -21,6 +23,9 @@ class User(AbstractUser):
     is_system = models.BooleanField(
         default=False, help_text="An account used by jobs and commands, never by a person."
     )
+
+    # Who changed an account, when and why; never the password hash, nor each sign-in.
+    history = audit_history(excluded_fields=["password", "last_login"])
 
     def display_name(self) -> str:
         return self.printed_name or self.get_full_name() or self.username

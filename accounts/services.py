@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import ApiToken, User, hash_token
 from ecrf.errors import DomainError, NotFoundError
@@ -25,6 +26,13 @@ def system_actor() -> User:
         user.set_unusable_password()
         user.save(update_fields=["password"])
     return user
+
+
+def record_sign_in(sender: Any, user: Any, **_: Any) -> None:
+    """Note the time of a sign-in without writing a version of the account."""
+    now = timezone.now()
+    User.objects.filter(pk=user.pk).update(last_login=now)
+    user.last_login = now
 
 
 def token_create(*, user: Any, name: str, now: datetime) -> tuple[ApiToken, str]:

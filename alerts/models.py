@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-from simple_history.models import HistoricalRecords
 
+from ecrf.history import audit_history
 from trials.models import Participant, Site, Trial
 
 
@@ -54,7 +54,7 @@ class Alert(models.Model):
     resolution = models.TextField(blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
 
-    history = HistoricalRecords()
+    history = audit_history()
 
     class Meta:
         indexes = [

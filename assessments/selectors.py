@@ -217,9 +217,7 @@ def form_history(user: Any, ftype: FormType, instance: Any) -> list[HistoryEntry
         for name in (*ftype.fields, *ftype.derived, "entry_status", "not_done_reason")
         if name not in hidden
     ]
-    records = list(
-        instance.history.select_related("history_user").order_by("history_date", "history_id")
-    )
+    records = list(instance.history.order_by("history_date", "history_id"))
     entries = []
     previous = None
     for record in records:
@@ -233,7 +231,7 @@ def form_history(user: Any, ftype: FormType, instance: Any) -> list[HistoryEntry
             entries.append(
                 HistoryEntry(
                     when=record.history_date,
-                    who=record.history_user.display_name() if record.history_user else "",
+                    who=record.history_actor(),
                     kind="created" if previous is None else "changed",
                     reason=record.history_change_reason or "",
                     changes=changes,

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.db import models
 from django.db.models.signals import pre_save
 from simple_history.models import HistoricalRecords
+from simple_history.signals import pre_create_historical_record
 
 from ecrf.errors import DomainError
+from ecrf.history import stamp_actor_names
 
 M = TypeVar("M", bound=models.Model)
 
@@ -59,6 +62,10 @@ def _refuse_anonymous_write(
 ) -> None:
     if not _is_audited(sender) or getattr(sender._meta, "auto_created", False):
         return
+    if sender._meta.label == settings.AUTH_USER_MODEL:
+        # Accounts are also created and changed on the command line (createsuperuser,
+        # changepassword), where no one is signed in; their history then names no actor.
+        return
     if getattr(instance, "_history_user", None) is None and _request_user(instance) is None:
         raise MissingActorError(
             f"A change to {sender._meta.verbose_name} was refused: it names no actor."
@@ -69,5 +76,9 @@ def _refuse_anonymous_write(
 
 
 def install_guard() -> None:
-    """Refuse, before anything is written, a save of audited data that names no actor."""
+    """Refuse, before anything is written, a save of audited data that names no actor; keep
+    the actor's names on every history record."""
     pre_save.connect(_refuse_anonymous_write, dispatch_uid="ecrf.audit.refuse_anonymous_write")
+    pre_create_historical_record.connect(
+        stamp_actor_names, dispatch_uid="ecrf.audit.stamp_actor_names"
+    )

@@ -12,7 +12,16 @@ from django.db import connections
 from django.db.models import BooleanField, F, Func, Model, QuerySet, Value
 from django.db.models.sql import UpdateQuery
 
-HISTORY_FIELDS = ("history_date", "history_change_reason", "history_type", "history_user_id")
+from ecrf.history import actor_names
+
+HISTORY_FIELDS = (
+    "history_date",
+    "history_change_reason",
+    "history_type",
+    "history_user_id",
+    "history_username",
+    "history_user_full_name",
+)
 
 
 @dataclass(frozen=True)
@@ -24,7 +33,7 @@ class Stamp:
     now: datetime
 
     def params(self, history_type: str) -> list[Any]:
-        return [self.now, self.reason, history_type, self.actor.pk]
+        return [self.now, self.reason, history_type, self.actor.pk, *actor_names(self.actor)]
 
 
 class Among(Func):
@@ -63,17 +72,16 @@ def history_columns(model: type[Model]) -> list[str]:
 
 
 def _history_sql(model: type[Model], source: str, using: str) -> str:
-    """`INSERT … SELECT` of history rows from `source` (a table or CTE of `model` rows); four
-    parameters follow: the stamp's date, reason, type and user."""
+    """`INSERT … SELECT` of history rows from `source` (a table or CTE of `model` rows); the
+    stamp's parameters follow: date, reason, type, user and the user's names."""
     quote = connections[using].ops.quote_name
     history = model.history.model  # type: ignore[attr-defined]
     columns = ", ".join(quote(column) for column in history_columns(model))
     stamps = ", ".join(quote(column) for column in HISTORY_FIELDS)
+    marks = ", ".join(["%s"] * len(HISTORY_FIELDS))
     table = quote(history._meta.db_table)
     # Names from the model, values as parameters.
-    return (
-        f"INSERT INTO {table} ({columns}, {stamps}) SELECT {columns}, %s, %s, %s, %s FROM {source}"  # noqa: S608
-    )
+    return f"INSERT INTO {table} ({columns}, {stamps}) SELECT {columns}, {marks} FROM {source}"  # noqa: S608
 
 
 def _column(model: type[Model], name: str) -> str:

@@ -8,8 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
-from simple_history.models import HistoricalRecords
 
+from ecrf.history import audit_history
 from exports.base import FORMATS
 from trials.models import ProtocolVersion, Trial
 
@@ -54,7 +54,7 @@ class DsmbRelease(models.Model):
     )
     revoke_reason = models.TextField(blank=True)
 
-    history = HistoricalRecords()
+    history = audit_history()
 
     class Meta:
         constraints = [
@@ -125,7 +125,7 @@ class Export(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
-    history = HistoricalRecords(excluded_fields=["units_done"])
+    history = audit_history(excluded_fields=["units_done"])
 
     class Meta:
         constraints = [

@@ -568,14 +568,15 @@ class AuditFilterInput(serializers.Serializer):
         required=False,
         help_text="Form code, or participant, visit, consent, eligibility.",
     )
-    user = serializers.CharField(required=False, help_text="User id or name.")
+    user = serializers.CharField(required=False, help_text="User id, username or full name.")
     since = serializers.DateField(required=False, help_text="First day, at the site.")
     until = serializers.DateField(required=False, help_text="Last day, at the site (included).")
 
 
 class AuditRowOutput(serializers.Serializer):
     when = serializers.DateTimeField()
-    who = serializers.CharField()
+    who = serializers.CharField(help_text="The actor's full name at the time of the change.")
+    username = serializers.CharField(help_text="The actor's username at the time of the change.")
     form_code = serializers.CharField()
     form = serializers.CharField(source="form_label")
     record_id = serializers.IntegerField()

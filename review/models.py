@@ -8,8 +8,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
-from simple_history.models import HistoricalRecords
 
+from ecrf.history import audit_history
 from trials.models import Participant, Site, Trial
 from visits.models import Visit
 
@@ -64,7 +64,7 @@ class DataQuery(FormRef):
     )
     closed_at = models.DateTimeField(null=True, blank=True)
 
-    history = HistoricalRecords()
+    history = audit_history()
 
     class Meta:
         constraints = [
@@ -119,7 +119,7 @@ class SourceVerification(FormRef):
     voided_at = models.DateTimeField(null=True, blank=True)
     void_reason = models.TextField(blank=True)
 
-    history = HistoricalRecords()
+    history = audit_history()
 
     class Meta:
         indexes = [models.Index(fields=["content_type", "object_id"], name="sdv_record")]
@@ -151,7 +151,7 @@ class Signature(FormRef):
     voided_at = models.DateTimeField(null=True, blank=True)
     void_reason = models.TextField(blank=True)
 
-    history = HistoricalRecords()
+    history = audit_history()
 
     class Meta:
         indexes = [models.Index(fields=["participant", "scope"], name="signature_scope")]
@@ -194,7 +194,7 @@ class Lock(models.Model):
     unlocked_at = models.DateTimeField(null=True, blank=True)
     unlock_reason = models.TextField(blank=True)
 
-    history = HistoricalRecords()
+    history = audit_history()
 
     class Meta:
         indexes = [

@@ -63,7 +63,7 @@ def ae_versions(user: Any, ae: AdverseEvent) -> list[AeVersion]:
     visible = adverse_event_get(user, ae.pk)
     ftype = form_type("adverse_events")
     names = (*ftype.fields, *ftype.derived)
-    records = visible.history.select_related("history_user").order_by("history_date", "history_id")
+    records = visible.history.order_by("history_date", "history_id")
     versions: list[AeVersion] = []
     previous = None
     for record in records:
@@ -78,7 +78,7 @@ def ae_versions(user: Any, ae: AdverseEvent) -> list[AeVersion]:
                 version=record.row_version,
                 kind="initial report" if previous is None else "follow-up",
                 when=record.history_date,
-                who=record.history_user.display_name() if record.history_user else "",
+                who=record.history_actor(),
                 reason=record.history_change_reason or "",
                 changes=changes,
             )

@@ -9,9 +9,9 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
-from simple_history.models import HistoricalRecords
 
 from ecrf.access import SITE_ROLES, Role
+from ecrf.history import audit_history
 
 
 def validate_time_zone(value: str) -> None:
@@ -28,7 +28,7 @@ class Trial(models.Model):
     nct = models.CharField(max_length=20, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    history = HistoricalRecords()
+    history = audit_history()
 
     def __str__(self) -> str:
         return self.short_title or self.code
@@ -67,7 +67,7 @@ class Site(models.Model):
     country = models.CharField(max_length=2)
     time_zone = models.CharField(max_length=64, validators=[validate_time_zone])
 
-    history = HistoricalRecords()
+    history = audit_history()
 
     class Meta:
         constraints = [
@@ -99,7 +99,7 @@ class Membership(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
 
     objects = MembershipQuerySet.as_manager()
-    history = HistoricalRecords()
+    history = audit_history()
 
     class Meta:
         constraints = [
@@ -145,7 +145,7 @@ class Cohort(models.Model):
         max_length=16, choices=CohortStatus.choices, default=CohortStatus.PLANNED
     )
 
-    history = HistoricalRecords()
+    history = audit_history()
 
     class Meta:
         constraints = [
@@ -175,7 +175,7 @@ class SafetyReview(models.Model):
     )
     decided_at = models.DateTimeField()
 
-    history = HistoricalRecords()
+    history = audit_history()
 
     def __str__(self) -> str:
         return f"{self.cohort.code}: {self.decision}"
@@ -245,7 +245,7 @@ class Participant(models.Model):
     end_reason = models.TextField(blank=True)
     unblinded_at = models.DateTimeField(null=True, blank=True)
 
-    history = HistoricalRecords()
+    history = audit_history()
 
     class Meta:
         constraints = [
@@ -280,7 +280,7 @@ class Consent(models.Model):
     )
     recorded_at = models.DateTimeField()
 
-    history = HistoricalRecords()
+    history = audit_history()
 
     class Meta:
         ordering = ["participant", "consent_date", "pk"]
@@ -308,7 +308,7 @@ class EligibilityAnswer(models.Model):
     comment = models.TextField(blank=True)
     answered_at = models.DateTimeField()
 
-    history = HistoricalRecords()
+    history = audit_history()
 
     class Meta:
         constraints = [
@@ -394,7 +394,7 @@ class UnblindingEvent(models.Model):
     reason = models.TextField()
     created_at = models.DateTimeField()
 
-    history = HistoricalRecords()
+    history = audit_history()
 
     def __str__(self) -> str:
         return f"Unblinding of {self.participant} at {self.created_at:%Y-%m-%d %H:%M}"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
-from simple_history.models import HistoricalRecords
 
+from ecrf.history import audit_history
 from trials.models import Participant, ProtocolVersion
 
 
@@ -62,7 +62,7 @@ class Visit(models.Model):
     out_of_window = models.BooleanField(default=False)
     reason = models.TextField(blank=True, help_text="Why unscheduled, or why not done.")
 
-    history = HistoricalRecords()
+    history = audit_history()
 
     class Meta:
         constraints = [

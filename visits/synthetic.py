@@ -14,6 +14,8 @@ from simple_history.utils import bulk_create_with_history
 from accounts.models import User
 from accounts.services import system_actor
 from ecrf.access import Role
+from ecrf.bulk import history_columns
+from ecrf.history import actor_names
 from trials.definitions import current_version, definition_of
 from trials.models import Membership, Participant, ParticipantStatus, ProtocolVersion, Site, Trial
 from visits.models import Visit, VisitStatus
@@ -162,13 +164,6 @@ def _schedule_json(schedule: Any) -> str:
     )
 
 
-def _history_columns(model: type[Any]) -> list[str]:
-    """Columns the historical table copies from the model's table."""
-    own = {field.column for field in model._meta.concrete_fields}
-    history = model.history.model  # type: ignore[attr-defined]
-    return [field.column for field in history._meta.concrete_fields if field.column in own]
-
-
 def _insert_sql(
     *,
     trial: Trial,
@@ -271,7 +266,8 @@ def _insert_sql(
             Participant,
             where="id > %(last_id)s AND trial_id = %(trial)s",
             history_date="registered_at",
-            params={"last_id": last_id, "trial": trial.pk, "actor": actor.pk},
+            params={"last_id": last_id, "trial": trial.pk},
+            actor=actor,
         )
         _copy_history(
             cursor,
@@ -281,26 +277,41 @@ def _insert_sql(
                 "WHERE id > %(last_id)s AND trial_id = %(trial)s)"
             ),
             history_date="(target_date - day)::timestamp AT TIME ZONE 'UTC'",
-            params={"last_id": last_id, "trial": trial.pk, "actor": actor.pk},
+            params={"last_id": last_id, "trial": trial.pk},
+            actor=actor,
         )
 
 
 def _copy_history(
-    cursor: Any, model: type[Any], *, where: str, history_date: str, params: dict[str, Any]
+    cursor: Any,
+    model: type[Any],
+    *,
+    where: str,
+    history_date: str,
+    params: dict[str, Any],
+    actor: Any,
 ) -> None:
     """The creation ("+") history rows of the rows just inserted, as a save would write them."""
-    columns = ", ".join(_history_columns(model))
+    columns = ", ".join(history_columns(model))
+    username, full_name = actor_names(actor)
     table = model._meta.db_table
     history_table = model.history.model._meta.db_table
     cursor.execute(
         f"""
         INSERT INTO {history_table} ({columns}, history_date, history_change_reason,
-            history_type, history_user_id)
-        SELECT {columns}, {history_date}, %(reason)s, '+', %(actor)s
+            history_type, history_user_id, history_username, history_user_full_name)
+        SELECT {columns}, {history_date}, %(reason)s, '+', %(actor)s, %(username)s,
+            %(full_name)s
         FROM {table} WHERE {where}
         ORDER BY id
         """,  # noqa: S608 (names from the model, values as parameters)
-        {**params, "reason": CHANGE_REASON},
+        {
+            **params,
+            "reason": CHANGE_REASON,
+            "actor": actor.pk,
+            "username": username,
+            "full_name": full_name,
+        },
     )
 
 

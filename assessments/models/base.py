@@ -7,8 +7,8 @@ from typing import Any
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-from simple_history.models import HistoricalRecords
 
+from ecrf.history import audit_history
 from trials.models import Participant, ProtocolVersion
 from visits.models import Visit
 
@@ -51,7 +51,7 @@ class CaseReportForm(models.Model):
     entered_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 
-    history = HistoricalRecords(inherit=True)
+    history = audit_history(inherit=True)
 
     class Meta:
         abstract = True

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from accounts.models import User
 from accounts.services import system_actor
 from ecrf.access import SITE_ROLES, Role
+from ecrf.audit import audited_save
 from trials.models import Participant, Site, Trial
 from trials.services import membership_grant
 
@@ -41,14 +42,13 @@ class Staff:
         return [self.system, *self.by_site.values(), *self.trial_wide.values()]
 
 
-def _account(name: str) -> User:
-    # No e-mail address: alerts about synthetic participants are not mailed to anyone.
-    user, created = User.objects.get_or_create(
-        username=name, defaults={"printed_name": name.replace(".", " ").title(), "email": ""}
-    )
-    if created:
+def _account(name: str, system: User) -> User:
+    user = User.objects.filter(username=name).first()
+    if user is None:
+        # No e-mail address: alerts about synthetic participants are not mailed to anyone.
+        user = User(username=name, printed_name=name.replace(".", " ").title(), email="")
         user.set_unusable_password()
-        user.save(update_fields=["password"])
+        audited_save(user, actor=system, reason="Synthetic staff account")
     return user
 
 
@@ -59,11 +59,11 @@ def staff_ensure(trial: Trial, sites: list[Site]) -> Staff:
     for key in SITE_KEYS:
         assert Role(key) in SITE_ROLES
         for site in sites:
-            user = _account(username(trial, key, site))
+            user = _account(username(trial, key, site), system)
             membership_grant(actor=system, user=user, trial=trial, role=key, site=site)
             staff.by_site[key, site.pk] = user
     for key in TRIAL_KEYS:
-        user = _account(username(trial, key))
+        user = _account(username(trial, key), system)
         membership_grant(actor=system, user=user, trial=trial, role=key)
         staff.trial_wide[key] = user
     return staff

@@ -33,7 +33,8 @@ from visits.models import Visit
 @dataclass(frozen=True)
 class AuditRow:
     when: datetime
-    who: str
+    who: str  # the full name the actor had at the time (the username when none was kept)
+    username: str  # the actor's username at the time
     who_id: int | None
     form_code: str
     form_label: str
@@ -55,6 +56,7 @@ class AuditRow:
 AUDIT_CSV_HEADER = (
     "when_utc",
     "who",
+    "username",
     "form_code",
     "form",
     "record_id",
@@ -126,14 +128,14 @@ def _diff(
         ]
         if before is not None and not changed:
             continue
-        who = record.history_user
         visit_id = getattr(record, "visit_id", None) or (
             record.id if form_code == "visit" else None
         )
         base = {
             "when": record.history_date,
-            "who": who.display_name() if who is not None else "",
-            "who_id": getattr(who, "pk", None),
+            "who": record.history_user_full_name or record.history_username,
+            "username": record.history_username,
+            "who_id": record.history_user_id,
             "form_code": form_code,
             "form_label": str(form_label(record) if callable(form_label) else form_label),
             "record_id": record.id,
@@ -190,10 +192,8 @@ def audit_trail(
             for name in (*ftype.fields, *ftype.derived, *FORM_STATE_FIELDS)
             if name not in hidden
         ]
-        history = (
-            ftype.model.history.filter(participant_id=participant.pk)
-            .select_related("history_user")
-            .order_by("id", "history_date", "history_id")
+        history = ftype.model.history.filter(participant_id=participant.pk).order_by(
+            "id", "history_date", "history_id"
         )
         rows += _diff(
             history,
@@ -239,7 +239,7 @@ def audit_trail(
         if form_code and code != form_code:
             continue
         rows += _diff(
-            history.select_related("history_user").order_by("id", "history_date", "history_id"),
+            history.order_by("id", "history_date", "history_id"),
             list(tracked),
             form_code=code,
             form_label=label,
@@ -258,7 +258,10 @@ def audit_trail(
             r
             for r in rows
             if str(r.who_id) == wanted
-            or (not wanted.isdigit() and r.who.casefold() == wanted.casefold())
+            or (
+                not wanted.isdigit()
+                and wanted.casefold() in (r.who.casefold(), r.username.casefold())
+            )
         ]
     rows = [r for r in rows if (start is None or r.when >= start) and (end is None or r.when < end)]
     # Stable: changes made together keep their form and field order.
@@ -302,6 +305,7 @@ def audit_trail_csv(rows: Iterable[AuditRow]) -> str:
                 for cell in (
                     r.when.astimezone(ZoneInfo("UTC")).isoformat(),
                     r.who,
+                    r.username,
                     r.form_code,
                     r.form_label,
                     str(r.record_id),

@@ -151,7 +151,7 @@ def test_history_shows_who_when_old_new_and_reason(msvle, participant) -> None:
     assert [entry.kind for entry in history] == ["created", "changed"]
     change = history[1]
     assert change.reason == "Lab range misread"
-    assert change.who == msvle.coordinator.display_name()
+    assert change.who == f"{msvle.coordinator.display_name()} ({msvle.coordinator.username})"
     # The clinical total leaves out DNA binding, so it does not change.
     assert {(c.field, c.old, c.new) for c in change.changes} == {
         ("dna", True, False),

@@ -88,9 +88,13 @@ APPS = ("accounts", "trials", "visits", "assessments", "safety", "review", "aler
 # Columns left out of natural keys: primary keys or text that embeds one, and log-in data.
 KEYS = {"id", "history_id", "source_key", "correction_history_id"}
 KEYS |= {"password", "last_login", "date_joined"}
-# Memberships of the synthetic staff are granted at the wall clock (the service takes no
-# `now`); they are the staff's set-up, not trial data, and differ between runs by design.
-WALL_CLOCK = {"Membership": {"created_at"}, "HistoricalMembership": {"created_at", "history_date"}}
+# The synthetic staff's accounts and memberships are made at the wall clock (the services take
+# no `now`); they are the staff's set-up, not trial data, and differ between runs by design.
+WALL_CLOCK = {
+    "Membership": {"created_at"},
+    "HistoricalMembership": {"created_at", "history_date"},
+    "HistoricalUser": {"date_joined", "history_date"},
+}
 # Forms whose dates describe the time before the study (diagnosis, biopsy).
 PRE_STUDY_FORMS = {"medical_history"}
 SEED = 12
@@ -588,7 +592,7 @@ class GeneratedDataChecks:
             for record in run.new_history(model):
                 name = users.get(record["history_user_id"], "")
                 assert name == system or name.startswith(PREFIX), (model.__name__, record)
-                if model.__name__ != "Membership":
+                if model.__name__ not in ("Membership", "User"):
                     assert record["history_date"] <= run.cutoff, (model.__name__, record)
             checked += len(rows)
         assert checked > len(run.new(Participant)) * 10

@@ -147,7 +147,9 @@ def test_api_and_csv_give_the_same_rows_with_a_header(api, msvle, participant, c
         "visit": "W4",
     }
     arth = next(
-        dict(zip(AUDIT_CSV_HEADER, row, strict=True)) for row in table[1:] if row[6] == "arth"
+        dict(zip(AUDIT_CSV_HEADER, row, strict=True))
+        for row in table[1:]
+        if row[AUDIT_CSV_HEADER.index("field")] == "arth"
     )
     assert (arth["old"], arth["new"], arth["who"]) == (
         "false",
@@ -270,3 +272,37 @@ def test_query_count_does_not_grow_with_the_changes(msvle, participant, clock) -
         )
     assert form.pk
     assert count_queries() == few
+
+
+def test_renaming_a_user_never_rewrites_who_did_past_entries(
+    api, msvle, participant, clock
+) -> None:
+    corrected_sledai(msvle, participant, clock)
+    coordinator = msvle.coordinator
+    was_name, was_username = coordinator.display_name(), coordinator.username
+    # Later the account is renamed, and another user takes the coordinator's old display name.
+    coordinator.username, coordinator.printed_name = "renamed_user", "Someone Else"
+    coordinator.save()
+    impostor = msvle.monitor
+    impostor.printed_name = was_name
+    impostor.save()
+
+    rows = [
+        r
+        for r in audit_trail(msvle.monitor, participant, form_code="sledai2k")
+        if r.kind == "changed"
+    ]
+    assert rows and {(r.who, r.username, r.who_id) for r in rows} == {
+        (was_name, was_username, coordinator.pk)
+    }
+    # The CSV and API carry both names, and the page shows the username beside the name.
+    header, *lines = csv_rows(audit_trail_csv(rows))
+    assert {(line[header.index("who")], line[header.index("username")]) for line in lines} == {
+        (was_name, was_username)
+    }
+    body = get(api, msvle.monitor, trail_url(participant, query="?form=sledai2k")).json()
+    changed = [row for row in body if row["kind"] == "changed"]
+    assert {(row["who"], row["username"]) for row in changed} == {(was_name, was_username)}
+    # Filtering by the username kept at the time finds the changes; the new one finds none.
+    assert audit_trail(msvle.monitor, participant, user_filter=was_username, form_code="sledai2k")
+    assert not audit_trail(msvle.monitor, participant, user_filter="renamed_user")

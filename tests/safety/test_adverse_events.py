@@ -390,9 +390,8 @@ def test_versions_list_the_initial_report_and_each_follow_up(msvle, participant)
         (3, "follow-up"),
     ]
     assert [v.who for v in versions] == [
-        msvle.coordinator.display_name(),
-        msvle.investigator.display_name(),
-        msvle.medical_monitor.display_name(),
+        f"{user.display_name()} ({user.username})"
+        for user in (msvle.coordinator, msvle.investigator, msvle.medical_monitor)
     ]
     assert [v.reason for v in versions] == [
         "Initial entry",

@@ -91,7 +91,7 @@ def test_reported_on_time_and_late(msvle, participant) -> None:
     marked = ae_versions(msvle.coordinator, on_time)[-1]
     assert (marked.reason, marked.who) == (
         "SAE report sent to the sponsor",
-        msvle.coordinator.display_name(),
+        f"{msvle.coordinator.display_name()} ({msvle.coordinator.username})",
     )
     assert [c.field for c in marked.changes] == ["sae_reported_at"]
 
