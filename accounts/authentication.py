@@ -1,4 +1,4 @@
-"""DRF authentication with revocable per-user tokens: `Authorization: Token <key>`."""
+"""DRF authentication with revocable, expiring per-user tokens: `Authorization: Token <key>`."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ class ApiTokenAuthentication(authentication.TokenAuthentication):
     keyword = "Token"
 
     def authenticate_credentials(self, key: str) -> tuple[Any, ApiToken]:
+        now = timezone.now()
         token = (
             ApiToken.objects.select_related("user")
             .filter(key_hash=hash_token(key), revoked_at__isnull=True)
@@ -21,7 +22,11 @@ class ApiTokenAuthentication(authentication.TokenAuthentication):
         )
         if token is None:
             raise exceptions.AuthenticationFailed("Invalid or revoked token.")
+        if token.expires_at <= now:
+            raise exceptions.AuthenticationFailed(
+                "This token has expired; create a new one while signed in."
+            )
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed("User inactive.")
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         return token.user, token

@@ -31,6 +31,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "simple_history",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "django_celery_beat",
     "ecrf.apps.EcrfConfig",
     "accounts",
@@ -51,8 +54,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After the user, their language and messages are known; before any page or API view.
+    "accounts.middleware.TwoFactorMiddleware",
     "ecrf.errors.DomainErrorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -118,6 +124,21 @@ AXES_LOCKOUT_PARAMETERS = ["username"]
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+
+# Two-factor authentication (TOTP with single-use recovery codes). Sessions of users holding
+# one of these roles (role codes, and `superuser` for platform operators) must be verified with
+# a code; `none` turns the requirement off. Anyone may still set it up, and then must use it.
+TWO_FACTOR_REQUIRED_ROLES = env_list(
+    "TWO_FACTOR_REQUIRED_ROLES",
+    ["investigator", "pharmacist", "unblinded_statistician", "trial_admin", "superuser"],
+)
+if [role.lower() for role in TWO_FACTOR_REQUIRED_ROLES] == ["none"]:
+    TWO_FACTOR_REQUIRED_ROLES = []
+OTP_TOTP_ISSUER = "eCRF"
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
+# API tokens live this many days at most; a token may be asked for a shorter life.
+API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 90, minimum=1)
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("es", _("Spanish"))]

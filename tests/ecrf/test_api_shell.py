@@ -19,7 +19,11 @@ def test_anonymous_request_is_refused_with_json_error(api, db) -> None:
 
 def test_token_lifecycle_create_use_revoke(api, personas) -> None:
     api.force_login(personas.coordinator_a)
-    created = api.post("/api/v1/tokens/", {"name": "laptop script"}, format="json")
+    created = api.post(
+        "/api/v1/tokens/",
+        {"name": "laptop script", "password": personas.password},
+        format="json",
+    )
     assert created.status_code == 201
     key = created.json()["key"]
     token_id = created.json()["id"]
@@ -41,7 +45,9 @@ def test_token_lifecycle_create_use_revoke(api, personas) -> None:
 
 def test_cannot_revoke_someone_elses_token(api, personas) -> None:
     api.force_login(personas.coordinator_a)
-    token_id = api.post("/api/v1/tokens/", {"name": "mine"}, format="json").json()["id"]
+    token_id = api.post(
+        "/api/v1/tokens/", {"name": "mine", "password": personas.password}, format="json"
+    ).json()["id"]
     api.force_login(personas.coordinator_b)
     response = api.post(f"/api/v1/tokens/{token_id}/revoke/")
     assert response.status_code == 404

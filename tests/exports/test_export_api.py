@@ -24,6 +24,7 @@ from tests.exports.job_fixtures import (
     read_zip,
     request,
 )
+from tests.factories import DEFAULT_PASSWORD
 
 EXPORTS = "/api/v1/exports/"
 RELEASES = "/api/v1/exports/releases/"
@@ -35,7 +36,9 @@ world = job_fixtures.world
 
 def with_token(user: User) -> APIClient:
     """A client that authenticates as a script does: `Authorization: Token <key>`."""
-    _, key = token_create(user=user, name="analysis script", now=timezone.now())
+    _, key = token_create(
+        user=user, name="analysis script", password=DEFAULT_PASSWORD, now=timezone.now()
+    )
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     return api

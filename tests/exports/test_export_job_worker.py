@@ -17,6 +17,7 @@ from exports.selectors import exports_root
 from exports.services import export_request
 from tests.exports import job_fixtures
 from tests.exports.job_fixtures import T1, World, check_manifest_hashes, populate, read_zip
+from tests.factories import DEFAULT_PASSWORD
 from tests.processes import running, service_env, unique_queue, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -55,7 +56,12 @@ def test_a_real_worker_runs_an_export_end_to_end(world: World, settings, tmp_pat
     assert export.units_total > 0
     assert export.units_done == export.units_total
     try:
-        _, key = token_create(user=world.team.statistician, name="script", now=timezone.now())
+        _, key = token_create(
+            user=world.team.statistician,
+            name="script",
+            password=DEFAULT_PASSWORD,
+            now=timezone.now(),
+        )
         api = APIClient()
         api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
         detail = api.get(f"/api/v1/exports/{export.pk}/").json()
