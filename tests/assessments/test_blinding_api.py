@@ -4,6 +4,7 @@ its history or the casebook; the unblinded roles do."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -68,7 +69,8 @@ def leaks(payload: Any) -> set[str]:
                 walk(item)
         elif node is not None and not isinstance(node, bool):
             text = str(node)
-            found.update(name for name in REVEALING_NAMES if name in text)
+            # Whole words: "arm" inside a username such as "msvle_pharmacist" reveals nothing.
+            found.update(name for name in REVEALING_NAMES if re.search(rf"\b{name}\b", text))
             found.update(value for value in REVEALING_VALUES if value in text)
 
     walk(payload)
