@@ -112,6 +112,11 @@ def is_trial_admin(user: Any) -> bool:
     )
 
 
+def is_operator(user: Any) -> bool:
+    """A platform operator: an active superuser, created on the command line."""
+    return bool(user is not None and user.is_authenticated and user.is_active and user.is_superuser)
+
+
 def require_role(
     actor: Any, *, trial: Any, site: Any = None, roles: frozenset[str] | set[str], action: str
 ) -> str:
