@@ -239,3 +239,19 @@ def test_a_trial_admin_cannot_reach_the_token_admin(client, w) -> None:
     )
     token.refresh_from_db()
     assert token.revoked_at is None
+
+
+def test_an_operator_creates_an_account_only_with_a_reason(client, w) -> None:
+    client.force_login(w.operator)
+    assert client.get("/admin/accounts/user/add/").status_code == 200
+    data = {
+        "username": "new.operator.made",
+        "usable_password": "true",
+        "password1": "a long enough passphrase 1",
+        "password2": "a long enough passphrase 1",
+    }
+    assert client.post("/admin/accounts/user/add/", data).status_code == 200
+    assert not User.objects.filter(username="new.operator.made").exists()
+    done = client.post("/admin/accounts/user/add/", data | {"change_reason": "Sponsor's CRA"})
+    assert done.status_code == 302
+    assert User.objects.filter(username="new.operator.made").exists()

@@ -57,9 +57,15 @@ def test_signed_out_visitors_are_sent_to_sign_in(client, w) -> None:
     assert response["Location"].startswith("/accounts/login/")
 
 
-def test_the_staff_page_shows_members_by_site_and_role_labels(client, w) -> None:
+def test_the_staff_page_shows_members_by_site_and_role_labels(
+    client, w, django_assert_num_queries
+) -> None:
     client.force_login(w.p.trial_admin)
-    response = client.get(STAFF)
+    # Session and user; the trial and the admin's roles; the members with people and sites;
+    # pending requests; the sites of the two forms; the workspace (the admin's memberships,
+    # twice: current one and the menu); the session saved (savepoint, update, release).
+    with django_assert_num_queries(13):
+        response = client.get(STAFF)
     assert response.status_code == 200
     main = main_of(response)
     assert "Hospital A" in main and "Hospital B" in main
