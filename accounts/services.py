@@ -1,5 +1,5 @@
 """Writes for accounts: API tokens, ending an account's access, two-factor devices, language
-preference, the system actor."""
+preference, invitations, the system actor."""
 
 from __future__ import annotations
 
@@ -10,9 +10,16 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.signals import user_login_failed
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.mail import send_mail
+from django.core.validators import validate_email
 from django.db import transaction
 from django.http import HttpRequest
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 from django_otp import verify_token
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -98,16 +105,22 @@ def token_create(
 
 
 def token_revoke(
-    *, user: Any, token_id: int, now: datetime, reason: str = "Revoked by its owner"
+    *,
+    user: Any,
+    token_id: int,
+    now: datetime,
+    reason: str = "Revoked by its owner",
+    actor: Any = None,
 ) -> ApiToken:
-    """The owner revokes one of their tokens, for good."""
+    """Revoke one of `user`'s tokens for good: by its owner, or by `actor` (a platform
+    operator) when given."""
     with transaction.atomic():
         token = ApiToken.objects.select_for_update().filter(pk=token_id, user=user).first()
         if token is None:
             raise NotFoundError(_("No such token."))
         if token.revoked_at is None:
             token.revoked_at = now
-            audited_save(token, actor=user, reason=reason, update_fields=["revoked_at"])
+            audited_save(token, actor=actor or user, reason=reason, update_fields=["revoked_at"])
         return token
 
 
@@ -303,3 +316,129 @@ def user_set_language(*, user: Any, language: str) -> None:
         raise DomainError("Unknown language.", fields={"language": ["Choose English or Spanish."]})
     User.objects.filter(pk=user.pk).update(language=language)
     user.language = language
+
+
+# Invitations --------------------------------------------------------------------------------
+
+
+def user_invite(
+    *,
+    actor: Any,
+    username: str,
+    email: str,
+    first_name: str = "",
+    last_name: str = "",
+    printed_name: str = "",
+    language: str = "en",
+    reason: str,
+    invited_to: str,
+    site_url: str,
+    now: datetime,
+) -> User:
+    """Create an account with no usable password and e-mail its owner a link to choose one.
+
+    The link is a one-time token (Django's password reset token: it stops working once a
+    password is set, and after PASSWORD_RESET_TIMEOUT). Nobody else ever learns or sets the
+    password. An existing username or e-mail address is refused: an existing person is given a
+    role, not a second account.
+    """
+    username, email = username.strip(), email.strip()
+    names = {"first_name": first_name.strip(), "last_name": last_name.strip()}
+    printed_name = printed_name.strip()
+    _check_new_account(username=username, email=email, language=language)
+    if not (names["first_name"] and names["last_name"]) and not printed_name:
+        raise DomainError(
+            "Give the person's first and last name, or the name printed on their signatures.",
+            fields={"last_name": ["Required."]},
+        )
+    user = User(
+        username=username,
+        email=email,
+        language=language,
+        printed_name=printed_name,
+        date_joined=now,
+        **names,
+    )
+    user.set_unusable_password()
+    try:
+        audited_save(user, actor=actor, reason=reason)
+    except DjangoValidationError as error:
+        raise DomainError.from_validation_error(error) from None
+    inviter = actor.display_name()
+    transaction.on_commit(lambda: _send_invitation(user.pk, inviter, invited_to, site_url))
+    return user
+
+
+def _check_new_account(*, username: str, email: str, language: str) -> None:
+    if not username:
+        raise DomainError("Give a username.", fields={"username": ["Required."]})
+    try:
+        User.username_validator(username)
+    except DjangoValidationError as error:
+        raise DomainError(
+            "This username is not valid.", fields={"username": list(error.messages)}
+        ) from None
+    if not email:
+        raise DomainError("Give an e-mail address.", fields={"email": ["Required."]})
+    try:
+        validate_email(email)
+    except DjangoValidationError:
+        raise DomainError(
+            "This e-mail address is not valid.", fields={"email": ["Not a valid address."]}
+        ) from None
+    if language not in dict(settings.LANGUAGES):
+        raise DomainError("Unknown language.", fields={"language": ["Choose English or Spanish."]})
+    if User.objects.filter(username__iexact=username).exists():
+        raise DomainError(
+            "An account with this username exists. To add an existing person to the trial, "
+            "give them a role instead.",
+            fields={"username": ["Already taken."]},
+        )
+    if User.objects.filter(email__iexact=email).exists():
+        raise DomainError(
+            "An account with this e-mail address exists. To add an existing person to the "
+            "trial, give them a role instead.",
+            fields={"email": ["Already in use."]},
+        )
+
+
+def invitation_resend(*, user: User, inviter: str, invited_to: str, site_url: str) -> None:
+    """E-mail a new link to an invited person who has not chosen a password yet."""
+    if user.has_usable_password() or user.last_login is not None:
+        raise DomainError("This person has chosen a password already; they can sign in.")
+    if not user.is_active:
+        raise DomainError("This account is deactivated.")
+    transaction.on_commit(lambda: _send_invitation(user.pk, inviter, invited_to, site_url))
+
+
+def invitation_link(user: User, site_url: str) -> str:
+    """The one-time address at which `user` chooses a password."""
+    path = reverse(
+        "set-password",
+        kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": default_token_generator.make_token(user),
+        },
+    )
+    return f"{site_url.rstrip('/')}{path}"
+
+
+def _send_invitation(user_id: int, inviter: str, invited_to: str, site_url: str) -> None:
+    user = User.objects.get(pk=user_id)
+    hours = settings.PASSWORD_RESET_TIMEOUT // 3600
+    # In the invitee's own language: they cannot choose it before they sign in.
+    with translation.override(user.language):
+        subject = _("You are invited to the eCRF of %(trial)s") % {"trial": invited_to}
+        body = _(
+            "%(inviter)s has created an account for you in the eCRF of %(trial)s.\n\n"
+            "Your username: %(username)s\n\n"
+            "Choose your password at this address (it works once, for %(hours)s hours):\n"
+            "%(link)s\n"
+        ) % {
+            "inviter": inviter,
+            "trial": invited_to,
+            "username": user.username,
+            "hours": hours,
+            "link": invitation_link(user, site_url),
+        }
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])

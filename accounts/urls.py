@@ -16,4 +16,6 @@ urlpatterns = [
     path("two-factor/disable/", views.two_factor_disable_view, name="two-factor-disable"),
     path("tokens/", views.tokens_view, name="tokens"),
     path("tokens/<int:token_id>/revoke/", views.token_revoke_view, name="token-revoke"),
+    path("set-password/<uidb64>/<token>/", views.SetPasswordView.as_view(), name="set-password"),
+    path("set-password/done/", views.SetPasswordDoneView.as_view(), name="set-password-done"),
 ]

@@ -1,4 +1,5 @@
-"""Pages for signing in and out, the second factor, API tokens and choosing a language."""
+"""Pages for signing in and out, the second factor, API tokens, choosing a language, and
+choosing a password when invited."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ import segno
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import SetPasswordForm
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -47,6 +49,27 @@ from ecrf.errors import DomainError
 class LoginView(auth_views.LoginView):
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+
+
+class SetPasswordView(auth_views.PasswordResetConfirmView):
+    """The invitation link: the new member chooses their password, once.
+
+    Django's token checks the link (it stops working once a password is set, and after
+    PASSWORD_RESET_TIMEOUT); the person then signs in as usual.
+    """
+
+    template_name = "registration/set_password.html"
+    success_url = reverse_lazy("set-password-done")
+
+    def form_valid(self, form: SetPasswordForm) -> HttpResponse:  # type: ignore[type-arg]
+        # Nobody is signed in here: the account's owner is the one who changes it.
+        form.user._history_user = form.user  # type: ignore[attr-defined]
+        form.user._change_reason = "Password chosen through the invitation link"  # type: ignore[attr-defined]
+        return super().form_valid(form)
+
+
+class SetPasswordDoneView(auth_views.PasswordResetCompleteView):
+    template_name = "registration/set_password_done.html"
 
 
 @login_required

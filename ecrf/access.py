@@ -57,7 +57,11 @@ ROLE_ABILITIES: dict[str, tuple[Any, ...]] = {
     Role.MEDICAL_MONITOR: (_("Assess serious adverse events"), _("Open queries")),
     Role.STATISTICIAN: (_("Export blinded datasets"),),
     Role.UNBLINDED_STATISTICIAN: (_("Export unblinded datasets after trial lock"),),
-    Role.TRIAL_ADMIN: (_("Load protocol definitions"), _("Manage staff memberships")),
+    Role.TRIAL_ADMIN: (
+        _("Invite staff, and give or end their roles with a reason"),
+        _("Approve the roles that need a second administrator"),
+        _("Grant DSMB releases to unblinded statisticians"),
+    ),
 }
 
 
@@ -110,6 +114,11 @@ def is_trial_admin(user: Any) -> bool:
     return (
         bool(user.is_superuser) or active_memberships(user).filter(role=Role.TRIAL_ADMIN).exists()
     )
+
+
+def is_operator(user: Any) -> bool:
+    """A platform operator: an active superuser, created on the command line."""
+    return bool(user is not None and user.is_authenticated and user.is_active and user.is_superuser)
 
 
 def require_role(

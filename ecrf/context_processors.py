@@ -6,7 +6,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from ecrf.access import active_memberships, is_trial_admin
+from ecrf.access import active_memberships
 from ecrf.workspace import current_membership
 
 
@@ -17,5 +17,4 @@ def workspace(request: HttpRequest) -> dict[str, Any]:
     return {
         "current_membership": current_membership(request),
         "all_memberships": active_memberships(user).order_by("trial__code", "site__code"),
-        "is_trial_admin": is_trial_admin(user),
     }

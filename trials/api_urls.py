@@ -1,8 +1,8 @@
-"""API routes for trials, participants, eligibility, allocation, cohorts and visits."""
+"""API routes for trials, their staff, participants, eligibility, allocation, cohorts, visits."""
 
 from django.urls import path
 
-from trials.api import allocation, participants, protocol
+from trials.api import allocation, participants, protocol, staff
 from visits import api as visits_api
 
 urlpatterns = [
@@ -12,6 +12,42 @@ urlpatterns = [
         "trials/<slug:code>/participants/",
         participants.ParticipantListView.as_view(),
         name="participant-list",
+    ),
+    path(
+        "trials/<slug:code>/memberships/",
+        staff.MembershipListView.as_view(),
+        name="trial-memberships",
+    ),
+    path(
+        "trials/<slug:code>/memberships/<int:membership_id>/end/",
+        staff.MembershipEndView.as_view(),
+        name="trial-membership-end",
+    ),
+    path(
+        "trials/<slug:code>/role-requests/",
+        staff.RoleRequestListView.as_view(),
+        name="trial-role-requests",
+    ),
+    path(
+        "trials/<slug:code>/role-requests/<int:request_id>/approve/",
+        staff.RoleRequestApproveView.as_view(),
+        name="trial-role-request-approve",
+    ),
+    path(
+        "trials/<slug:code>/role-requests/<int:request_id>/reject/",
+        staff.RoleRequestRejectView.as_view(),
+        name="trial-role-request-reject",
+    ),
+    path("trials/<slug:code>/users/", staff.InviteView.as_view(), name="trial-user-invite"),
+    path(
+        "trials/<slug:code>/users/<int:user_id>/remove/",
+        staff.RemoveView.as_view(),
+        name="trial-user-remove",
+    ),
+    path(
+        "trials/<slug:code>/users/<int:user_id>/resend-invitation/",
+        staff.ResendInvitationView.as_view(),
+        name="trial-user-resend-invitation",
     ),
     path("trials/<slug:code>/cohorts/", protocol.CohortListView.as_view(), name="cohort-list"),
     path(

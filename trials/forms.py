@@ -1,14 +1,16 @@
-"""Forms of the participant pages; the rules themselves live in the services."""
+"""Forms of the participant and staff pages; the rules themselves live in the services."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from ecrf.access import Role
 from ecrf.errors import DomainError
-from trials.models import ParticipantStatus, Sex
+from trials.models import ParticipantStatus, Sex, Site, Trial
 
 
 class DateInput(forms.DateInput):
@@ -93,6 +95,56 @@ class UnblindForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=2000,
     )
+
+
+class _StaffRoleForm(forms.Form):
+    """A role at a site of one trial, with the reason for giving it."""
+
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
+    site: forms.ModelChoiceField[Site] = forms.ModelChoiceField(
+        label=_("Site"),
+        queryset=Site.objects.none(),
+        required=False,
+        empty_label=_("All sites (for roles that work across the trial)"),
+        help_text=_("Investigators, coordinators, pharmacists and monitors work at one site."),
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=100)
+
+    def __init__(self, *args: Any, trial: Trial, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["site"].queryset = trial.sites.order_by("code")  # type: ignore[attr-defined]
+
+
+class GrantForm(_StaffRoleForm):
+    username = forms.CharField(label=_("Username"), max_length=150)
+
+    field_order = ["username", "role", "site", "reason"]
+
+
+class InviteForm(_StaffRoleForm):
+    username = forms.CharField(label=_("Username"), max_length=150)
+    first_name = forms.CharField(label=_("First name"), max_length=150, required=False)
+    last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
+    printed_name = forms.CharField(
+        label=_("Name printed on signatures"),
+        max_length=200,
+        required=False,
+        help_text=_("If empty, the first and last name."),
+    )
+    email = forms.EmailField(label=_("E-mail address"))
+    language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
+
+    field_order = [
+        "username",
+        "first_name",
+        "last_name",
+        "printed_name",
+        "email",
+        "language",
+        "role",
+        "site",
+        "reason",
+    ]
 
 
 def attach_error(form: forms.Form, error: DomainError) -> None:

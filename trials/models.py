@@ -115,12 +115,100 @@ class Membership(models.Model):
         return f"{self.user} — {self.get_role_display()} — {self.trial.code} {where}"
 
     def clean(self) -> None:
-        if self.role in SITE_ROLES and self.site_id is None:
-            raise ValidationError({"site": _("This role works at a named site.")})
-        if self.role not in SITE_ROLES and self.site_id is not None:
-            raise ValidationError({"site": _("This role works across all sites; leave empty.")})
-        if self.site is not None and self.trial_id and self.site.trial_id != self.trial_id:
-            raise ValidationError({"site": _("The site belongs to another trial.")})
+        check_role_site(self.role, self.site, self.trial_id)
+
+
+def check_role_site(role: str, site: Site | None, trial_id: int | None) -> None:
+    """A site role names a site of the same trial; a trial-wide role names none."""
+    if role in SITE_ROLES and site is None:
+        raise ValidationError({"site": _("This role works at a named site.")})
+    if role not in SITE_ROLES and site is not None:
+        raise ValidationError({"site": _("This role works across all sites; leave empty.")})
+    if site is not None and trial_id and site.trial_id != trial_id:
+        raise ValidationError({"site": _("The site belongs to another trial.")})
+
+
+class RoleRequestStatus(models.TextChoices):
+    PENDING = "pending", _("Awaiting approval")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+
+
+class RoleGrantRequest(models.Model):
+    """A role that takes effect only when a second person approves it.
+
+    Unblinded roles, the trial administrator role and any role a person asks for themselves
+    are granted this way: the approver is neither the requester nor the person receiving the
+    role, and the approval with its reason creates the membership.
+    """
+
+    trial = models.ForeignKey(Trial, on_delete=models.PROTECT, related_name="role_requests")
+    site = models.ForeignKey(
+        Site, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    role = models.CharField(max_length=32, choices=Role.choices)
+    reason = models.TextField()
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField()
+    status = models.CharField(
+        max_length=16, choices=RoleRequestStatus.choices, default=RoleRequestStatus.PENDING
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
+    membership = models.ForeignKey(
+        Membership, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    history = audit_history()
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "trial", "site", "role"],
+                condition=Q(status=RoleRequestStatus.PENDING),
+                name="role_request_one_pending",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(
+                        status=RoleRequestStatus.PENDING,
+                        decided_by__isnull=True,
+                        decided_at__isnull=True,
+                        membership__isnull=True,
+                    )
+                    | (
+                        ~Q(status=RoleRequestStatus.PENDING)
+                        & Q(decided_by__isnull=False, decided_at__isnull=False)
+                    )
+                ),
+                name="role_request_decided_by_someone",
+            ),
+            # The database itself refuses an approval by the requester or by the grantee.
+            models.CheckConstraint(
+                condition=(
+                    ~Q(status=RoleRequestStatus.APPROVED)
+                    | (
+                        Q(membership__isnull=False)
+                        & ~Q(decided_by=models.F("requested_by"))
+                        & ~Q(decided_by=models.F("user"))
+                    )
+                ),
+                name="role_request_approved_by_another",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.get_role_display()} — {self.trial.code} ({self.status})"
+
+    def clean(self) -> None:
+        check_role_site(self.role, self.site, self.trial_id)
 
 
 class CohortStatus(models.TextChoices):

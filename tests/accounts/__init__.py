@@ -1,0 +1,1 @@
+"""Tests of accounts: invitations, the password link, closing an account."""

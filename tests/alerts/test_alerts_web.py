@@ -158,9 +158,9 @@ def test_alert_page_query_count_does_not_grow(
     # 1 session, 2 user, 3 the workspace membership (view), 4 my memberships for the alert
     # scope, 5 the page count, 6 the page of alerts joined with trial, site, participant,
     # visit, adverse event and acknowledging user; base.html's context: 7 the workspace
-    # membership, 8 all my memberships, 9 trial administrator?; 10-12 the session saved
-    # again (savepoint, update, release). Nothing per row; the nav badge loads separately.
-    with django_assert_num_queries(12):
+    # membership, 8 all my memberships; 9-11 the session saved again (savepoint, update,
+    # release). Nothing per row; the nav badge loads separately.
+    with django_assert_num_queries(11):
         page = text(client.get("/alerts/"))
     assert len(rows(page)) == count
 

@@ -62,6 +62,7 @@ def test_only_trial_admin_grants_memberships(personas) -> None:
             trial=personas.trial,
             role=Role.COORDINATOR,
             site=personas.site_a,
+            reason="New nurse",
         )
     granted = membership_grant(
         actor=personas.trial_admin,
@@ -69,6 +70,7 @@ def test_only_trial_admin_grants_memberships(personas) -> None:
         trial=personas.trial,
         role=Role.COORDINATOR,
         site=personas.site_a,
+        reason="New nurse",
     )
     again = membership_grant(
         actor=personas.trial_admin,
@@ -76,10 +78,28 @@ def test_only_trial_admin_grants_memberships(personas) -> None:
         trial=personas.trial,
         role=Role.COORDINATOR,
         site=personas.site_a,
+        reason="New nurse",
     )
     assert granted.pk == again.pk
     assert user_roles(personas.outsider, personas.trial, personas.site_a) == {Role.COORDINATOR}
     assert user_roles(personas.outsider, personas.trial, personas.site_b) == set()
+
+
+def test_trial_admin_of_another_trial_grants_nothing(personas) -> None:
+    from ecrf.errors import PermissionDeniedError
+
+    other = TrialFactory(code="OTHER")
+    other_admin = MembershipFactory(trial=other, role=Role.TRIAL_ADMIN).user
+    with pytest.raises(PermissionDeniedError):
+        membership_grant(
+            actor=other_admin,
+            user=personas.outsider,
+            trial=personas.trial,
+            role=Role.COORDINATOR,
+            site=personas.site_a,
+            reason="New nurse",
+        )
+    assert user_roles(personas.outsider, personas.trial) == set()
 
 
 def test_site_must_belong_to_the_membership_trial(personas) -> None:

@@ -8,6 +8,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 
 from accounts.models import User
+from tests.factories import UserFactory
 
 
 def _login(client, username: str, password: str):
@@ -72,20 +73,20 @@ def test_unknown_language_is_refused(client, personas) -> None:
     assert User.objects.get(username="coordinator_b").language == "en"
 
 
-def test_admin_is_for_trial_administrators_only(client, personas) -> None:
-    for username in ("data_manager", "investigator_a", "monitor_a"):
+def test_admin_is_for_platform_operators_only(client, personas) -> None:
+    for username in ("data_manager", "investigator_a", "monitor_a", "trial_admin"):
         client.force_login(User.objects.get(username=username))
         response = client.get("/admin/")
         assert response.status_code == 302, username
         assert "/admin/login/" in response["Location"]
-    client.force_login(personas.trial_admin)
+    client.force_login(UserFactory(username="operator", is_superuser=True, is_staff=True))
     response = client.get("/admin/trials/site/")
     assert response.status_code == 200
     assert "Hospital A" in response.content.decode()
 
 
 def test_admin_cannot_delete_or_revert_history(client, personas) -> None:
-    client.force_login(personas.trial_admin)
+    client.force_login(UserFactory(username="operator", is_superuser=True, is_staff=True))
     site = personas.site_a
     assert client.get(f"/admin/trials/site/{site.pk}/delete/").status_code == 403
     history = client.get(f"/admin/trials/site/{site.pk}/history/")
@@ -96,7 +97,8 @@ def test_admin_cannot_delete_or_revert_history(client, personas) -> None:
 
 
 def test_admin_change_is_audited_with_the_signed_in_user(client, personas) -> None:
-    client.force_login(personas.trial_admin)
+    operator = UserFactory(username="operator", is_superuser=True, is_staff=True)
+    client.force_login(operator)
     site = personas.site_a
     response = client.post(
         f"/admin/trials/site/{site.pk}/change/",
@@ -112,7 +114,7 @@ def test_admin_change_is_audited_with_the_signed_in_user(client, personas) -> No
     assert response.status_code == 302
     latest = site.history.first()
     assert latest.name == "Hospital A (renamed)"
-    assert latest.history_user == personas.trial_admin
+    assert latest.history_user == operator
 
 
 def test_password_policy_requires_twelve_characters() -> None:

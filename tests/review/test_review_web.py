@@ -131,8 +131,8 @@ def test_queue_page_query_count_does_not_grow(
     # 1 session, 2 user, 3 the workspace membership (view), 4 my memberships for the scope,
     # 5 the protocol versions (SDV plans), 6 the unverified forms (one UNION), 7 the open and
     # answered queries, 8 the visits; base.html's context: 9 the workspace membership, 10 all
-    # my memberships, 11 trial administrator?; 12-14 the session saved again. Nothing per row.
-    with django_assert_num_queries(14):
+    # my memberships; 11-13 the session saved again. Nothing per row.
+    with django_assert_num_queries(13):
         page = text(client.get("/review/"))
     assert (count(page, "to_verify"), count(page, "answered_queries")) == (rows, rows)
 

@@ -189,8 +189,8 @@ def test_page_query_count_does_not_grow(
     client.force_login(msvle.medical_monitor)
     # 1 session, 2 user, 3 the workspace membership, 4 my memberships for the clock scope,
     # 5 the serious events joined with participant and site; base.html's context: 6 the
-    # workspace membership, 7 all my memberships, 8 trial administrator?; 9-11 the session
-    # saved again (savepoint, update, release). Nothing per row.
-    with django_assert_num_queries(11):
+    # workspace membership, 7 all my memberships; 8-10 the session saved again (savepoint,
+    # update, release). Nothing per row.
+    with django_assert_num_queries(10):
         page = text(client.get("/safety/clock/"))
     assert page.count("clock-overdue") == events

@@ -1,6 +1,16 @@
-"""Writes for trials: protocols, memberships, participants, randomization and unblinding."""
+"""Writes for trials: protocols, staff, participants, randomization and unblinding."""
 
-from trials.services.memberships import membership_end, membership_grant
+from trials.services.memberships import (
+    Invitation,
+    Removal,
+    membership_end,
+    membership_grant,
+    role_request_approve,
+    role_request_reject,
+    staff_invitation_resend,
+    staff_invite,
+    staff_remove,
+)
 from trials.services.participants import (
     consent_record,
     eligibility_answer,
@@ -26,7 +36,9 @@ from trials.services.randomization import (
 )
 
 __all__ = [
+    "Invitation",
     "LoadResult",
+    "Removal",
     "active_cohort",
     "allocation_generate",
     "allocation_import",
@@ -47,5 +59,10 @@ __all__ = [
     "participant_unblind",
     "participant_withdraw",
     "protocol_load",
+    "role_request_approve",
+    "role_request_reject",
     "safety_review_record",
+    "staff_invitation_resend",
+    "staff_invite",
+    "staff_remove",
 ]
