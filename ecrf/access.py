@@ -26,6 +26,8 @@ class Role(models.TextChoices):
 # Roles that work at named sites; every other role works across all sites of a trial.
 SITE_ROLES = frozenset({Role.INVESTIGATOR, Role.COORDINATOR, Role.PHARMACIST, Role.MONITOR})
 SITE_STAFF_ROLES = frozenset({Role.INVESTIGATOR, Role.COORDINATOR})
+# Roles that may come to see arms; whether one does, on which ground, is decided by the one
+# gate in trials.blinding (site, trial lock, DSMB release, emergency unblinding), never here.
 UNBLINDED_ROLES = frozenset({Role.PHARMACIST, Role.UNBLINDED_STATISTICIAN})
 QUERY_OPENER_ROLES = frozenset({Role.MONITOR, Role.DATA_MANAGER, Role.MEDICAL_MONITOR})
 SPONSOR_ROLES = frozenset({Role.MONITOR, Role.DATA_MANAGER, Role.MEDICAL_MONITOR, Role.TRIAL_ADMIN})

@@ -455,7 +455,7 @@ def lock_apply(
         )
         if (existing := same.first()) is not None:
             return existing
-        return audited_save(
+        lock = audited_save(
             Lock(
                 level=level,
                 trial=trial,
@@ -467,6 +467,9 @@ def lock_apply(
             actor=actor,
             reason=reason,
         )
+        if level == LockLevel.TRIAL:
+            _mirror_trial_lock(trial.pk, actor=actor, reason="Trial database locked")
+        return lock
 
 
 def lock_release(*, actor: Any, lock: Lock, reason: str, now: datetime) -> Lock:
@@ -478,7 +481,26 @@ def lock_release(*, actor: Any, lock: Lock, reason: str, now: datetime) -> Lock:
         if locked.unlocked_at is not None:
             raise InvalidTransitionError("This lock is already released.")
         locked.unlocked_by, locked.unlocked_at, locked.unlock_reason = actor, now, reason.strip()
-        return audited_save(locked, actor=actor, reason=reason)
+        released = audited_save(locked, actor=actor, reason=reason)
+        if locked.level == LockLevel.TRIAL:
+            _mirror_trial_lock(locked.trial_id, actor=actor, reason="Trial database unlocked")
+        return released
+
+
+def _mirror_trial_lock(trial_id: int, *, actor: Any, reason: str) -> None:
+    """Copy the trial's lock state onto `Trial.locked_at`, in the caller's transaction: the
+    blinding gate (in trials, below review) reads it there. The earliest active trial lock
+    counts; none leaves it empty. The lock's own history holds the reason."""
+    trial = Trial.objects.select_for_update().get(pk=trial_id)
+    since = (
+        Lock.objects.filter(trial_id=trial_id, level=LockLevel.TRIAL, unlocked_at__isnull=True)
+        .order_by("locked_at")
+        .values_list("locked_at", flat=True)
+        .first()
+    )
+    if trial.locked_at != since:
+        trial.locked_at = since
+        audited_save(trial, actor=actor, reason=reason, update_fields=["locked_at"])
 
 
 def trial_is_locked(trial: Trial) -> bool:
