@@ -58,7 +58,10 @@ ROLE_ABILITIES: dict[str, tuple[Any, ...]] = {
     ),
     Role.MEDICAL_MONITOR: (_("Assess serious adverse events"), _("Open queries")),
     Role.STATISTICIAN: (_("Export blinded datasets"),),
-    Role.UNBLINDED_STATISTICIAN: (_("Export unblinded datasets after trial lock"),),
+    Role.UNBLINDED_STATISTICIAN: (
+        _("See the treatment allocation after trial lock or under a DSMB release"),
+        _("Export unblinded datasets after trial lock"),
+    ),
     Role.TRIAL_ADMIN: (_("Load protocol definitions"), _("Manage staff memberships")),
 }
 
