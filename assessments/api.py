@@ -21,7 +21,7 @@ from assessments.selectors import (
     form_records,
     visible_fields,
 )
-from assessments.services import form_not_done, form_save
+from assessments.services import form_not_done, form_save, revealing_read_record
 from ecrf.errors import ConflictError, NotFoundError
 from trials.selectors import participant_get
 from visits.selectors import visit_get
@@ -128,6 +128,17 @@ def _output(user: Any, ftype: FormType, output_class: Any, instance: Any) -> dic
     return result
 
 
+def _shown(request: Request, ftype: FormType, participant: Any) -> None:
+    """This response carries the form's values: record the arm read if they reveal it."""
+    revealing_read_record(
+        user=request.user,
+        participant=participant,
+        ftypes=[ftype],
+        path=request.path,
+        now=timezone.now(),
+    )
+
+
 def _readable_participant(user: Any, ftype: FormType, participant_id: int) -> Any:
     participant = participant_get(user, participant_id)
     if not can_read(user, ftype, participant):
@@ -179,8 +190,13 @@ def build_views(ftype: FormType) -> dict[str, type[APIView]]:
         )
         def get(self, request: Request, participant_id: int) -> Response:
             participant = _readable_participant(request.user, ftype, participant_id)
-            records = form_records(ftype, participant)
-            return Response([_output(request.user, ftype, output_class, r) for r in records])
+            records = [
+                _output(request.user, ftype, output_class, r)
+                for r in form_records(ftype, participant)
+            ]
+            if records:
+                _shown(request, ftype, participant)
+            return Response(records)
 
         @extend_schema(
             tags=tag,
@@ -213,6 +229,7 @@ def build_views(ftype: FormType) -> dict[str, type[APIView]]:
                 data=params.validated_data["data"],
                 now=timezone.now(),
             )
+            _shown(request, ftype, participant)
             return Response(
                 _output(request.user, ftype, output_class, instance), status=status.HTTP_201_CREATED
             )
@@ -224,6 +241,7 @@ def build_views(ftype: FormType) -> dict[str, type[APIView]]:
             instance = ftype.model.objects.filter(participant=participant, pk=record_id).first()
             if instance is None:
                 raise NotFoundError(f"No such {ftype.label} record.")
+            _shown(request, ftype, participant)
             return Response(_output(request.user, ftype, output_class, instance))
 
         @extend_schema(
@@ -250,6 +268,7 @@ def build_views(ftype: FormType) -> dict[str, type[APIView]]:
                 reason=params.validated_data["reason"],
                 now=timezone.now(),
             )
+            _shown(request, ftype, participant)
             return Response(_output(request.user, ftype, output_class, saved))
 
     class NotDone(APIView):
@@ -272,6 +291,7 @@ def build_views(ftype: FormType) -> dict[str, type[APIView]]:
                 expected_version=params.validated_data["version"],
                 now=timezone.now(),
             )
+            _shown(request, ftype, participant)
             return Response(_output(request.user, ftype, output_class, saved))
 
     class History(APIView):
@@ -286,6 +306,7 @@ def build_views(ftype: FormType) -> dict[str, type[APIView]]:
             instance = ftype.model.objects.filter(participant=participant, pk=record_id).first()
             if instance is None:
                 raise NotFoundError(f"No such {ftype.label} record.")
+            _shown(request, ftype, participant)
             return Response(
                 HistoryEntryOutput(form_history(request.user, ftype, instance), many=True).data
             )

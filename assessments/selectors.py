@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Count
+from django.utils import timezone
 
 from assessments.registry import FormType, form_types
-from ecrf.access import UNBLINDED_ROLES, Role, user_roles
+from ecrf.access import Role, user_roles
+from trials.blinding import ArmAccess, arm_access
 from trials.definitions import definition_of
 from trials.models import Participant
 from visits.models import Visit
@@ -36,8 +39,16 @@ def revealing_fields(ftype: FormType, participant: Participant) -> set[str]:
     return set(ftype.revealing) | set(blinding.allocation_revealing.get(ftype.code, ()))
 
 
-def is_unblinded(user: Any, participant: Participant) -> bool:
-    return bool(user_roles(user, participant.trial, participant.site) & UNBLINDED_ROLES)
+def form_unblinding(
+    user: Any, participant: Participant, *, now: datetime | None = None
+) -> ArmAccess | None:
+    """The ground on which `user` sees allocation-revealing fields of `participant`'s forms:
+    the trials blinding gate, the one rule for every path that can show an arm."""
+    return arm_access(user, participant, now=now or timezone.now())
+
+
+def is_unblinded(user: Any, participant: Participant, *, now: datetime | None = None) -> bool:
+    return form_unblinding(user, participant, now=now) is not None
 
 
 def can_read(user: Any, ftype: FormType, participant: Participant) -> bool:
@@ -65,11 +76,11 @@ def visible_fields(user: Any, ftype: FormType, participant: Participant) -> list
 def editable_fields(user: Any, ftype: FormType, participant: Participant) -> list[str]:
     """The inputs this user may enter on this form."""
     roles = user_roles(user, participant.trial, participant.site)
+    visible = set(visible_fields(user, ftype, participant))
     return [
         name
         for name in ftype.fields
-        if roles & ftype.field_editors.get(name, ftype.editors)
-        and name in visible_fields(user, ftype, participant)
+        if roles & ftype.field_editors.get(name, ftype.editors) and name in visible
     ]
 
 

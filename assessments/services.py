@@ -1,7 +1,9 @@
-"""Writes for case report forms: one generic save with edit checks, derivations and versions."""
+"""Writes for case report forms: one generic save with edit checks, derivations and versions,
+and the record of arm reads through allocation-revealing fields."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -11,12 +13,14 @@ from django.db import transaction
 from assessments.models import EntryStatus
 from assessments.registry import FormType, form_type
 from assessments.rules.base import Checks, FormContext
+from assessments.selectors import form_unblinding, revealing_fields
 from ecrf.access import require_role, user_roles
 from ecrf.audit import audited_save
 from ecrf.errors import ConflictError, DomainError, InvalidTransitionError, PermissionDeniedError
 from review.locks import require_unlocked
 from trials.definitions import definition_of
-from trials.models import Participant
+from trials.models import AllocationRead, Participant, ReadChannel
+from trials.services import arm_read_record
 from trials.services.participants import require_consent
 from visits.models import Visit
 
@@ -222,3 +226,29 @@ def _review_after_change(record: Any, ftype: FormType, *, actor: Any, now: datet
 
     review_record_changed(actor=actor, record=record, now=now)
     queries_from_warnings(actor=system_actor(), form_code=ftype.code, record=record, now=now)
+
+
+def revealing_read_record(
+    *,
+    user: Any,
+    participant: Participant,
+    ftypes: Iterable[FormType],
+    path: str = "",
+    now: datetime,
+) -> AllocationRead | None:
+    """Record that `user` was shown the allocation-revealing fields of `participant`'s forms
+    of `ftypes` in this request: one arm read, on the blinding gate's ground. Nothing is
+    recorded for a blinded reader (who was shown none) or forms that reveal nothing."""
+    if not any(revealing_fields(ftype, participant) for ftype in ftypes):
+        return None
+    access = form_unblinding(user, participant, now=now)
+    if access is None:
+        return None
+    return arm_read_record(
+        user=user,
+        participant=participant,
+        access=access,
+        channel=ReadChannel.FORM,
+        path=path,
+        now=now,
+    )

@@ -24,9 +24,10 @@ from assessments.selectors import (
     form_records,
     form_values,
     readable_form_types,
+    revealing_fields,
     visible_fields,
 )
-from assessments.services import form_not_done, form_save
+from assessments.services import form_not_done, form_save, revealing_read_record
 from ecrf.errors import DomainError
 from trials.selectors import participant_get
 from visits.selectors import visit_get
@@ -57,6 +58,17 @@ def casebook(request: HttpRequest, participant_id: int) -> HttpResponse:
             "rows": casebook_grid(participant, user=request.user),
             "labels": labels,
         },
+    )
+
+
+def _shown(request: HttpRequest, ftype: FormType, participant: Any) -> None:
+    """This page shows the form's values: record the arm read if they reveal it."""
+    revealing_read_record(
+        user=request.user,
+        participant=participant,
+        ftypes=[ftype],
+        path=request.path,
+        now=timezone.now(),
     )
 
 
@@ -139,6 +151,8 @@ def entry(
         (title, [form[name] for name in names if name in form.fields])
         for title, names in (ftype.fieldsets or (("", tuple(editable)),))
     ]
+    if instance is not None:
+        _shown(request, ftype, participant)
     return render(
         request,
         "assessments/entry.html",
@@ -195,6 +209,7 @@ def history(request: HttpRequest, participant_id: int, code: str, record_id: int
     labels = {
         f.name: f.verbose_name for f in ftype.model._meta.get_fields() if hasattr(f, "verbose_name")
     }
+    _shown(request, ftype, participant)
     return render(
         request,
         "assessments/history.html",
@@ -217,6 +232,8 @@ def log(request: HttpRequest, participant_id: int, code: str) -> HttpResponse:
         for r in form_records(ftype, participant)
     ]
     headers = [ftype.model._meta.get_field(name).verbose_name for name in shown]
+    if records and set(shown) & revealing_fields(ftype, participant):
+        _shown(request, ftype, participant)
     return render(
         request,
         "assessments/log.html",

@@ -26,6 +26,8 @@ class Role(models.TextChoices):
 # Roles that work at named sites; every other role works across all sites of a trial.
 SITE_ROLES = frozenset({Role.INVESTIGATOR, Role.COORDINATOR, Role.PHARMACIST, Role.MONITOR})
 SITE_STAFF_ROLES = frozenset({Role.INVESTIGATOR, Role.COORDINATOR})
+# Roles that may come to see arms; whether one does, on which ground, is decided by the one
+# gate in trials.blinding (site, trial lock, DSMB release, emergency unblinding), never here.
 UNBLINDED_ROLES = frozenset({Role.PHARMACIST, Role.UNBLINDED_STATISTICIAN})
 QUERY_OPENER_ROLES = frozenset({Role.MONITOR, Role.DATA_MANAGER, Role.MEDICAL_MONITOR})
 SPONSOR_ROLES = frozenset({Role.MONITOR, Role.DATA_MANAGER, Role.MEDICAL_MONITOR, Role.TRIAL_ADMIN})
@@ -56,7 +58,10 @@ ROLE_ABILITIES: dict[str, tuple[Any, ...]] = {
     ),
     Role.MEDICAL_MONITOR: (_("Assess serious adverse events"), _("Open queries")),
     Role.STATISTICIAN: (_("Export blinded datasets"),),
-    Role.UNBLINDED_STATISTICIAN: (_("Export unblinded datasets after trial lock"),),
+    Role.UNBLINDED_STATISTICIAN: (
+        _("See the treatment allocation after trial lock or under a DSMB release"),
+        _("Export unblinded datasets after trial lock"),
+    ),
     Role.TRIAL_ADMIN: (
         _("Invite staff, and give or end their roles with a reason"),
         _("Approve the roles that need a second administrator"),

@@ -18,15 +18,12 @@ from accounts.models import User
 from ecrf.errors import DomainError
 from exports.base import FORMATS
 from exports.models import ExportStatus
-from exports.selectors import export_get, export_list, release_get, release_list
-from exports.services import (
-    dsmb_release_grant,
-    dsmb_release_revoke,
-    export_archive,
-    export_request,
-)
+from exports.selectors import export_get, export_list
+from exports.services import export_archive, export_request
 from trials.api.base import PAGE_PARAMETERS, PageOutput, page, valid
+from trials.blinding import release_get, release_list
 from trials.selectors import trial_get
+from trials.services import dsmb_release_grant, dsmb_release_revoke
 
 TAGS = ["exports"]
 EXPORT_STATUSES = " | ".join(ExportStatus.values)
@@ -229,7 +226,9 @@ class ExportDownloadView(APIView):
     )
     def get(self, request: Request, export_id: int) -> StreamingHttpResponse:
         export = export_get(request.user, export_id)
-        archive = export_archive(user=request.user, export=export, now=timezone.now())
+        archive = export_archive(
+            user=request.user, export=export, now=timezone.now(), path=request.path
+        )
         response = StreamingHttpResponse(archive.chunks, content_type="application/zip")
         response["Content-Disposition"] = f'attachment; filename="{archive.filename}"'
         response["Cache-Control"] = "private, no-store"
@@ -293,7 +292,8 @@ class ReleaseListView(APIView):
     @extend_schema(
         request=ReleaseGrantInput,
         responses={201: ReleaseOutput},
-        summary="Let an unblinded statistician export unblinded data before lock (trial admin)",
+        summary="Let an unblinded statistician see arms before lock: unblinded exports and "
+        "each participant's allocation (trial admin)",
         tags=TAGS,
     )
     def post(self, request: Request) -> Response:
@@ -317,7 +317,7 @@ class ReleaseRevokeView(APIView):
     @extend_schema(
         request=ReleaseRevokeInput,
         responses=ReleaseOutput,
-        summary="Revoke a DSMB release (trial administrator)",
+        summary="Revoke a DSMB release: its recipient sees no arm on it from now (trial admin)",
         tags=TAGS,
     )
     def post(self, request: Request, release_id: int) -> Response:

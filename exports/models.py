@@ -1,8 +1,6 @@
-"""Export jobs with their progress and manifest, and the DSMB releases that permit unblinding."""
+"""Export jobs with their progress and manifest."""
 
 from __future__ import annotations
-
-from datetime import datetime
 
 from django.conf import settings
 from django.db import models
@@ -11,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ecrf.history import audit_history
 from exports.base import FORMATS
-from trials.models import ProtocolVersion, Trial
+from trials.models import DsmbRelease, ProtocolVersion, Trial
 
 
 class ExportFormat(models.TextChoices):
@@ -28,57 +26,6 @@ class ExportStatus(models.TextChoices):
     RUNNING = "running", _("Running")
     DONE = "done", _("Done")
     FAILED = "failed", _("Failed")
-
-
-class DsmbRelease(models.Model):
-    """Permission for one unblinded statistician to export unblinded data before trial lock.
-
-    Granted by a trial administrator (the role that grants memberships, and so access) for a
-    DSMB review, with a reason. It is in force from `granted_at` until `expires_at` (empty: until
-    revoked) unless revoked; revoking keeps the row and records who, when and why.
-    """
-
-    trial = models.ForeignKey(Trial, on_delete=models.PROTECT, related_name="+")
-    recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
-    reason = models.TextField()
-    granted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
-    granted_at = models.DateTimeField()
-    expires_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    revoked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    revoke_reason = models.TextField(blank=True)
-
-    history = audit_history()
-
-    class Meta:
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(expires_at__isnull=True) | Q(expires_at__gt=models.F("granted_at")),
-                name="dsmb_release_expires_after_grant",
-            ),
-            models.CheckConstraint(
-                condition=Q(revoked_at__isnull=True) | Q(revoked_by__isnull=False),
-                name="dsmb_release_revoked_by_someone",
-            ),
-        ]
-        indexes = [models.Index(fields=["trial", "recipient"], name="dsmb_release_recipient")]
-        ordering = ["-granted_at", "-pk"]
-
-    def __str__(self) -> str:
-        return f"DSMB release #{self.pk} ({self.trial_id})"
-
-    def is_active(self, now: datetime) -> bool:
-        return (
-            self.revoked_at is None
-            and self.granted_at <= now
-            and (self.expires_at is None or now < self.expires_at)
-        )
 
 
 class Export(models.Model):

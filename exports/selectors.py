@@ -1,4 +1,4 @@
-"""Reads for exports: who may export what, and the exports and releases a user may see."""
+"""Reads for exports: who may export what (by the trials blinding gate), and which exports."""
 
 from __future__ import annotations
 
@@ -12,12 +12,11 @@ from django.db.models import Q, QuerySet
 
 from ecrf.access import Role, active_memberships, user_roles
 from ecrf.errors import NotFoundError
-from exports.models import DsmbRelease, Export
-from review.services import trial_is_locked
-from trials.models import Trial
+from exports.models import Export
+from trials.blinding import ArmAccess, trial_unblinding
+from trials.models import ArmGround, DsmbRelease, Trial
 
 EXPORT_ROLES = frozenset({Role.STATISTICIAN, Role.UNBLINDED_STATISTICIAN})
-RELEASE_GRANTER_ROLES = frozenset({Role.TRIAL_ADMIN})
 
 
 def exports_root() -> Path:
@@ -31,43 +30,35 @@ class ExportRights:
 
     blinded: bool
     unblinded_role: bool
-    trial_locked: bool
-    release: DsmbRelease | None
+    # The blinding gate's trial-wide ground (trial lock or DSMB release), None without one.
+    access: ArmAccess | None = None
+
+    @property
+    def trial_locked(self) -> bool:
+        return self.access is not None and self.access.ground == ArmGround.TRIAL_LOCK
+
+    @property
+    def release(self) -> DsmbRelease | None:
+        return self.access.release if self.access is not None else None
 
     @property
     def unblinded(self) -> bool:
-        return self.unblinded_role and (self.trial_locked or self.release is not None)
+        return self.unblinded_role and self.access is not None
 
     def allows(self, *, blinded: bool) -> bool:
         return self.blinded if blinded else self.unblinded
 
 
-def active_release(user: Any, trial: Trial, *, now: datetime) -> DsmbRelease | None:
-    """The user's DSMB release for `trial` in force at `now`, the latest granted first."""
-    if user is None or not getattr(user, "pk", None):
-        return None
-    return (
-        DsmbRelease.objects.filter(
-            trial=trial, recipient=user, revoked_at__isnull=True, granted_at__lte=now
-        )
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-        .order_by("-granted_at", "-pk")
-        .first()
-    )
-
-
 def export_rights(user: Any, trial: Trial, *, now: datetime) -> ExportRights:
-    """Blinded exports: any statistician role (or the system actor). Unblinded exports: the
-    unblinded statistician, once the trial is locked or while a DSMB release names them."""
+    """Blinded exports: any statistician role (or the system actor). Unblinded exports: on the
+    blinding gate's rule for an unblinded statistician (trial lock, or a DSMB release in force
+    naming them), the same rule that opens each participant's arm to them."""
     if getattr(user, "is_system", False):
-        return ExportRights(blinded=True, unblinded_role=False, trial_locked=False, release=None)
+        return ExportRights(blinded=True, unblinded_role=False)
     roles = user_roles(user, trial) & EXPORT_ROLES
     unblinded_role = Role.UNBLINDED_STATISTICIAN in roles
-    locked = unblinded_role and trial_is_locked(trial)
-    release = active_release(user, trial, now=now) if unblinded_role and not locked else None
-    return ExportRights(
-        blinded=bool(roles), unblinded_role=unblinded_role, trial_locked=locked, release=release
-    )
+    access = trial_unblinding(user, trial, now=now) if unblinded_role else None
+    return ExportRights(blinded=bool(roles), unblinded_role=unblinded_role, access=access)
 
 
 def export_list(
@@ -98,29 +89,3 @@ def export_get(user: Any, pk: Any) -> Export:
     if export is None:
         raise NotFoundError("No such export.")
     return export
-
-
-def release_list(user: Any, *, trial: Trial | None = None) -> QuerySet[DsmbRelease]:
-    """DSMB releases: all of a trial for its administrators, one's own for a recipient."""
-    admin_trials = active_memberships(user).filter(role__in=RELEASE_GRANTER_ROLES)
-    if trial is not None:
-        admin_trials = admin_trials.filter(trial=trial)
-    rows = DsmbRelease.objects.filter(
-        Q(trial_id__in=admin_trials.values("trial_id")) | Q(recipient_id=getattr(user, "pk", None))
-    )
-    if trial is not None:
-        rows = rows.filter(trial=trial)
-    return rows.select_related("trial", "recipient", "granted_by", "revoked_by")
-
-
-def release_get(user: Any, pk: Any) -> DsmbRelease:
-    release = release_list(user).filter(pk=pk).first()
-    if release is None:
-        raise NotFoundError("No such DSMB release.")
-    return release
-
-
-def may_grant_release(user: Any, trial: Trial) -> bool:
-    if getattr(user, "is_system", False):
-        return True
-    return bool(user_roles(user, trial) & RELEASE_GRANTER_ROLES)

@@ -92,7 +92,9 @@ def export_row_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def export_download_view(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     export = export_get(request.user, pk)
-    archive = export_archive(user=request.user, export=export, now=timezone.now())
+    archive = export_archive(
+        user=request.user, export=export, now=timezone.now(), path=request.path
+    )
     response = StreamingHttpResponse(archive.chunks, content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="{archive.filename}"'
     response["Cache-Control"] = "private, no-store"

@@ -34,6 +34,7 @@ from review.selectors import (
     review_queue,
 )
 from review.services import (
+    audit_trail_shown,
     lock_apply,
     lock_release,
     query_answer,
@@ -592,7 +593,7 @@ class AuditRowOutput(serializers.Serializer):
 def _audit_rows(request: Request, participant_id: int) -> list[Any]:
     participant = participant_get(request.user, participant_id)
     filters = valid(AuditFilterInput, request.query_params)
-    return audit_trail(
+    rows = audit_trail(
         request.user,
         participant,
         form_code=filters.get("form"),
@@ -600,6 +601,10 @@ def _audit_rows(request: Request, participant_id: int) -> list[Any]:
         since=filters.get("since"),
         until=filters.get("until"),
     )
+    audit_trail_shown(
+        user=request.user, participant=participant, rows=rows, path=request.path, now=timezone.now()
+    )
+    return rows
 
 
 def _json_value(value: Any) -> Any:

@@ -3,6 +3,7 @@ locks, and what a change to form data voids."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +13,7 @@ from django.db import transaction
 from django.http import HttpRequest
 
 from assessments.registry import form_type
+from assessments.services import revealing_read_record
 from ecrf.access import QUERY_OPENER_ROLES, SITE_STAFF_ROLES, Role, require_role, user_roles
 from ecrf.audit import audited_save
 from ecrf.errors import DomainError, InvalidTransitionError, PermissionDeniedError
@@ -455,7 +457,7 @@ def lock_apply(
         )
         if (existing := same.first()) is not None:
             return existing
-        return audited_save(
+        lock = audited_save(
             Lock(
                 level=level,
                 trial=trial,
@@ -467,6 +469,9 @@ def lock_apply(
             actor=actor,
             reason=reason,
         )
+        if level == LockLevel.TRIAL:
+            _mirror_trial_lock(trial.pk, actor=actor, reason="Trial database locked")
+        return lock
 
 
 def lock_release(*, actor: Any, lock: Lock, reason: str, now: datetime) -> Lock:
@@ -478,7 +483,42 @@ def lock_release(*, actor: Any, lock: Lock, reason: str, now: datetime) -> Lock:
         if locked.unlocked_at is not None:
             raise InvalidTransitionError("This lock is already released.")
         locked.unlocked_by, locked.unlocked_at, locked.unlock_reason = actor, now, reason.strip()
-        return audited_save(locked, actor=actor, reason=reason)
+        released = audited_save(locked, actor=actor, reason=reason)
+        if locked.level == LockLevel.TRIAL:
+            _mirror_trial_lock(locked.trial_id, actor=actor, reason="Trial database unlocked")
+        return released
+
+
+def _mirror_trial_lock(trial_id: int, *, actor: Any, reason: str) -> None:
+    """Copy the trial's lock state onto `Trial.locked_at`, in the caller's transaction: the
+    blinding gate (in trials, below review) reads it there. The earliest active trial lock
+    counts; none leaves it empty. The lock's own history holds the reason."""
+    trial = Trial.objects.select_for_update().get(pk=trial_id)
+    since = (
+        Lock.objects.filter(trial_id=trial_id, level=LockLevel.TRIAL, unlocked_at__isnull=True)
+        .order_by("locked_at")
+        .values_list("locked_at", flat=True)
+        .first()
+    )
+    if trial.locked_at != since:
+        trial.locked_at = since
+        audited_save(trial, actor=actor, reason=reason, update_fields=["locked_at"])
+
+
+def audit_trail_shown(
+    *, user: Any, participant: Participant, rows: Iterable[Any], path: str, now: datetime
+) -> None:
+    """An audit trail about to be shown holds allocation-revealing changes (only an unblinded
+    reader is given them): record the read of the arm, once for the request."""
+    revealed = sorted({row.form_code for row in rows if row.revealing})
+    if revealed:
+        revealing_read_record(
+            user=user,
+            participant=participant,
+            ftypes=[form_type(code) for code in revealed],
+            path=path,
+            now=now,
+        )
 
 
 def trial_is_locked(trial: Trial) -> bool:

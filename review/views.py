@@ -15,6 +15,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from assessments.registry import form_type
+from assessments.services import revealing_read_record
 from ecrf.errors import DomainError, NotFoundError, PermissionDeniedError
 from ecrf.workspace import current_membership
 from review.forms import (
@@ -37,6 +39,7 @@ from review.selectors import (
     review_queue,
 )
 from review.services import (
+    audit_trail_shown,
     query_answer,
     query_close,
     query_open,
@@ -106,11 +109,20 @@ def record_view(
     request: HttpRequest, participant_id: int, code: str, record_id: int
 ) -> HttpResponse:
     record = form_record_get(request.user, participant_id, code, record_id)
+    now = timezone.now()
+    review = record_review(request.user, code, record, now=now)
+    revealing_read_record(
+        user=request.user,
+        participant=record.participant,
+        ftypes=[form_type(code)],
+        path=request.path,
+        now=now,
+    )
     return render(
         request,
         "review/record.html",
         {
-            "review": record_review(request.user, code, record),
+            "review": review,
             "response_codes": ResponseCode.choices,
             "meaning": SIGNATURE_MEANING,
         },
@@ -236,6 +248,9 @@ def _audit(request: HttpRequest, participant_id: int) -> tuple[Any, AuditFilterF
         user_filter=chosen.get("user") or None,
         since=chosen.get("since"),
         until=chosen.get("until"),
+    )
+    audit_trail_shown(
+        user=request.user, participant=participant, rows=rows, path=request.path, now=timezone.now()
     )
     return participant, filters, rows
 

@@ -56,6 +56,11 @@ urlpatterns = [
         name="allocation-import",
     ),
     path(
+        "trials/<slug:code>/allocation-reads/",
+        allocation.AllocationReadListView.as_view(),
+        name="allocation-read-list",
+    ),
+    path(
         "participants/<int:participant_id>/",
         participants.ParticipantDetailView.as_view(),
         name="participant-detail",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import zoneinfo
+from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -11,6 +13,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from ecrf.access import SITE_ROLES, Role
+from ecrf.errors import DomainError
 from ecrf.history import audit_history
 
 
@@ -27,6 +30,14 @@ class Trial(models.Model):
     short_title = models.CharField(max_length=100)
     nct = models.CharField(max_length=20, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Kept by the data manager's trial lock and unlock (review), in the same transaction as
+    # the lock itself, so the blinding gate reads it without reaching up to review.
+    locked_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the trial database was locked; empty while it is not locked.",
+    )
 
     history = audit_history()
 
@@ -486,3 +497,125 @@ class UnblindingEvent(models.Model):
 
     def __str__(self) -> str:
         return f"Unblinding of {self.participant} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class DsmbRelease(models.Model):
+    """Permission for one unblinded statistician to see arms before trial lock.
+
+    Granted by a trial administrator (the role that grants memberships, and so access) for a
+    DSMB review, with a reason. It is in force from `granted_at` until `expires_at` (empty: until
+    revoked) unless revoked; revoking keeps the row and records who, when and why. While in
+    force it opens unblinded exports and the allocation of every participant of the trial to
+    its recipient.
+    """
+
+    trial = models.ForeignKey(Trial, on_delete=models.PROTECT, related_name="+")
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.TextField()
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    granted_at = models.DateTimeField()
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    revoke_reason = models.TextField(blank=True)
+
+    history = audit_history()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expires_at__isnull=True) | Q(expires_at__gt=models.F("granted_at")),
+                name="dsmb_release_expires_after_grant",
+            ),
+            models.CheckConstraint(
+                condition=Q(revoked_at__isnull=True) | Q(revoked_by__isnull=False),
+                name="dsmb_release_revoked_by_someone",
+            ),
+        ]
+        indexes = [models.Index(fields=["trial", "recipient"], name="dsmb_release_trial_recipient")]
+        ordering = ["-granted_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"DSMB release #{self.pk} ({self.trial_id})"
+
+    def is_active(self, now: datetime) -> bool:
+        return (
+            self.revoked_at is None
+            and self.granted_at <= now
+            and (self.expires_at is None or now < self.expires_at)
+        )
+
+
+class ArmGround(models.TextChoices):
+    """Why a person may see a participant's arm; every read names one."""
+
+    PHARMACY = "pharmacy", _("Pharmacist at the participant's site")
+    TRIAL_LOCK = "trial_lock", _("Trial locked")
+    DSMB_RELEASE = "dsmb_release", _("DSMB release")
+    EMERGENCY = "emergency", _("Emergency unblinding of the participant")
+
+
+class ReadChannel(models.TextChoices):
+    API = "api", _("API")
+    PAGE = "page", _("Page")
+    EXPORT = "export", _("Export")
+    FORM = "form", _("Form data")
+
+
+class AllocationRead(models.Model):
+    """One reading of a participant's arm by a person: who (as named at that moment), when, on
+    which ground and by which path. Written in the request that showed the arm; never changed
+    or removed."""
+
+    trial = models.ForeignKey(Trial, on_delete=models.PROTECT, related_name="+")
+    participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    username = models.CharField(max_length=150)
+    full_name = models.CharField(max_length=300, blank=True)
+    ground = models.CharField(max_length=16, choices=ArmGround.choices)
+    dsmb_release = models.ForeignKey(
+        DsmbRelease, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    channel = models.CharField(max_length=8, choices=ReadChannel.choices)
+    path = models.CharField(
+        max_length=300, blank=True, help_text="The address or command that showed the arm."
+    )
+    at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ground__in=ArmGround.values), name="allocation_read_ground_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(channel__in=ReadChannel.values), name="allocation_read_channel_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(ground=ArmGround.DSMB_RELEASE, dsmb_release__isnull=False)
+                | (~Q(ground=ArmGround.DSMB_RELEASE) & Q(dsmb_release__isnull=True)),
+                name="allocation_read_release_named",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["trial", "-at"], name="allocation_read_trial"),
+            models.Index(fields=["participant", "-at"], name="allocation_read_participant"),
+        ]
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.username} read the arm of participant {self.participant_id} ({self.ground})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Append-only: an audit record that could be edited would prove nothing.
+        if not self._state.adding:
+            raise DomainError("A record of an allocation read is never changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise DomainError("A record of an allocation read is never removed.")

@@ -8,19 +8,21 @@ from typing import Any
 
 from django.db.models import Count, IntegerField, Max, OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from ecrf.access import (
     SITE_STAFF_ROLES,
-    UNBLINDED_ROLES,
     Role,
     active_memberships,
     scope_queryset,
     user_roles,
 )
-from ecrf.errors import DomainError, NotFoundError
+from ecrf.errors import NotFoundError
+from trials.blinding import ArmAccess, arm_access
 from trials.definitions import current_version, definition_of
 from trials.models import (
     AllocationList,
+    ArmGround,
     Cohort,
     Consent,
     CriterionKind,
@@ -33,7 +35,6 @@ from trials.models import (
 from trials.protocol import Criterion, ProtocolDefinition
 from trials.services import (
     active_cohort,
-    allocation_of,
     dose_escalation_running,
     eligibility_outcome,
 )
@@ -136,7 +137,6 @@ class ParticipantAbilities:
     roles: frozenset[str]
     is_staff: bool
     is_investigator: bool
-    is_unblinded: bool
 
 
 def participant_abilities(user: Any, participant: Participant) -> ParticipantAbilities:
@@ -145,7 +145,6 @@ def participant_abilities(user: Any, participant: Participant) -> ParticipantAbi
         roles=roles,
         is_staff=bool(roles & SITE_STAFF_ROLES),
         is_investigator=Role.INVESTIGATOR in roles,
-        is_unblinded=bool(roles & UNBLINDED_ROLES),
     )
 
 
@@ -216,7 +215,9 @@ class ParticipantOverview:
     schedule: list[ScheduledVisit]
     escalation_running: bool
     open_cohort: Cohort | None
-    allocation: Allocation | None
+    # The ground on which the user may see the arm (the gate's answer); the arm itself is
+    # read, and the read recorded, only by the service the page calls when it shows it.
+    arm_access: ArmAccess | None
 
     def _can_become(self, status: str) -> bool:
         return status in TRANSITIONS.get(self.participant.status, frozenset())
@@ -286,13 +287,33 @@ class ParticipantOverview:
         return self.abilities.is_staff and self._can_become(ParticipantStatus.COMPLETED)
 
     @property
+    def is_allocated(self) -> bool:
+        # The randomization number says a concealed slot was taken, without reading the slot.
+        return bool(self.participant.randomization_number or self.participant.cohort_id)
+
+    @property
+    def shows_treatment(self) -> bool:
+        """The pharmacist sees the product to prepare on the page itself."""
+        access = self.arm_access
+        return self.is_allocated and access is not None and access.ground == ArmGround.PHARMACY
+
+    @property
+    def offers_arm(self) -> bool:
+        """Any other unblinded reader asks for the arm on a page of its own, deliberately."""
+        return self.is_allocated and self.arm_access is not None and not self.shows_treatment
+
+    @property
     def can_unblind(self) -> bool:
         # The randomization number says a concealed slot was taken, without reading the slot.
         return self.abilities.is_investigator and bool(self.participant.randomization_number)
 
 
 def participant_overview(
-    user: Any, participant: Participant, *, checklist_only: bool = False
+    user: Any,
+    participant: Participant,
+    *,
+    checklist_only: bool = False,
+    now: datetime | None = None,
 ) -> ParticipantOverview:
     """The participant page's content for `user`; `participant` comes from participant_get.
 
@@ -304,7 +325,6 @@ def participant_overview(
     if checklist_only:
         return ParticipantOverview(participant, abilities, checklist, [], False, None, None)
     running = dose_escalation_running(participant.trial)
-    allocated = bool(participant.randomization_number or participant.cohort_id)
     return ParticipantOverview(
         participant=participant,
         abilities=abilities,
@@ -312,10 +332,7 @@ def participant_overview(
         schedule=visit_schedule(user, participant),
         escalation_running=running,
         open_cohort=active_cohort(participant.trial) if running else None,
-        # Read for unblinded roles only; for everyone else the arm is never fetched at all.
-        allocation=participant_allocation(user, participant)
-        if abilities.is_unblinded and allocated
-        else None,
+        arm_access=arm_access(user, participant, now=now or timezone.now()),
     )
 
 
@@ -340,30 +357,6 @@ def cohort_get(user: Any, pk: Any) -> Cohort:
     if cohort is None:
         raise NotFoundError("No such cohort.")
     return cohort
-
-
-@dataclass(frozen=True)
-class Allocation:
-    """The arm of one participant; only ever built for unblinded roles or an unblinding."""
-
-    arm_code: str
-    arm_name: str
-
-
-def participant_allocation(user: Any, participant: Participant) -> Allocation:
-    """The participant's arm, for pharmacists and unblinded statisticians; others are refused."""
-    code = allocation_of(user=user, participant=participant)
-    definition = definition_of(participant.protocol_version)
-    try:
-        return Allocation(arm_code=code, arm_name=definition.arm(code).name)
-    except KeyError:
-        pass
-    # Open-label dose escalation: the "allocation" is the cohort; its stage has one arm.
-    if participant.cohort is not None:
-        stage = definition.stage(participant.cohort.stage_code)
-        arm = definition.arm(stage.arms[0])
-        return Allocation(arm_code=arm.code, arm_name=f"{arm.name} ({participant.cohort.name})")
-    raise DomainError(f"{participant.identifier} has no allocation.")
 
 
 def allocation_list_size(allocation_list: AllocationList) -> int:

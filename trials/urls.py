@@ -25,6 +25,7 @@ urlpatterns = [
     path("participants/<int:pk>/lost/", views.lost_view, name="lost"),
     path("participants/<int:pk>/complete/", views.complete_view, name="complete"),
     path("participants/<int:pk>/unblind/", views.unblind_view, name="unblind"),
+    path("participants/<int:pk>/allocation/", views.allocation_view, name="allocation"),
     path("visits/<int:pk>/record/", views.visit_record_view, name="visit-record"),
     path("<slug:code>/staff/", staff_views.staff_view, name="staff"),
     path("<slug:code>/staff/history/", staff_views.staff_history_view, name="staff-history"),

@@ -35,7 +35,7 @@ from trials.forms import (
     VisitRecordForm,
     attach_error,
 )
-from trials.models import Participant
+from trials.models import Participant, ReadChannel
 from trials.selectors import (
     ChecklistItem,
     participant_get,
@@ -43,6 +43,7 @@ from trials.selectors import (
     participant_overview,
 )
 from trials.services import (
+    allocation_read,
     consent_record,
     eligibility_answer,
     eligibility_confirm,
@@ -162,7 +163,20 @@ def _participant_page(
 ) -> HttpResponse:
     """Render the page; `bound` holds the one form that was refused, with what was typed."""
     bound = bound or {}
-    overview = participant_overview(request.user, participant)
+    now = timezone.now()
+    overview = participant_overview(request.user, participant, now=now)
+    # The pharmacist's product to prepare is shown, and its read recorded, with the page.
+    treatment = (
+        allocation_read(
+            user=request.user,
+            participant=participant,
+            channel=ReadChannel.PAGE,
+            path=request.path,
+            now=now,
+        )
+        if overview.shows_treatment
+        else None
+    )
     answers = {
         item.code: bound.get(f"answer-{item.code}") or _answer_form(item)
         for item in overview.checklist.items
@@ -177,6 +191,7 @@ def _participant_page(
     context = {
         "participant": participant,
         "overview": overview,
+        "treatment": treatment,
         "site": site,
         "inclusion": [(item, answers[item.code]) for item in overview.checklist.inclusion],
         "exclusion": [(item, answers[item.code]) for item in overview.checklist.exclusion],
@@ -345,15 +360,41 @@ def eligibility_answer_view(request: HttpRequest, pk: int, code: str) -> HttpRes
 
 @never_cache
 @login_required
+@require_GET
+def allocation_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The arm on a page of its own, asked for deliberately; the gate decides and every
+    showing is recorded. Refused readers get the 403 page."""
+    participant = participant_get(request.user, pk)
+    read = allocation_read(
+        user=request.user,
+        participant=participant,
+        channel=ReadChannel.PAGE,
+        path=request.path,
+        now=timezone.now(),
+    )
+    response = render(request, "trials/allocation.html", {"participant": participant, "read": read})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@never_cache
+@login_required
 @require_POST
 def unblind_view(request: HttpRequest, pk: int) -> HttpResponse:
-    """Emergency unblinding: the arm is shown on this response only, never stored in a page."""
+    """Emergency unblinding with the password entered again: the arm is shown on this
+    response, and the unblinding and its read are recorded."""
     participant = participant_get(request.user, pk)
     form = UnblindForm(request.POST)
     unblinding = submit(
         form,
         lambda data: participant_unblind(
-            actor=request.user, participant=participant, now=timezone.now(), **data
+            actor=request.user,
+            participant=participant,
+            request=request,
+            channel=ReadChannel.PAGE,
+            path=request.path,
+            now=timezone.now(),
+            **data,
         ),
     )
     if unblinding is None:

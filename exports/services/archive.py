@@ -17,6 +17,9 @@ from ecrf.errors import InvalidTransitionError, NotFoundError, PermissionDeniedE
 from exports.models import Export, ExportStatus
 from exports.selectors import export_rights, exports_root
 from exports.services.runs import MANIFEST_NAME
+from trials.blinding import allocated_participants
+from trials.models import ReadChannel
+from trials.services import arm_reads_record
 
 logger = logging.getLogger(__name__)
 
@@ -95,12 +98,21 @@ def _stream(members: list[tuple[str, Path]], prefix: str, moment: datetime) -> I
         yield data
 
 
-def export_archive(*, user: Any, export: Export, now: datetime | None = None) -> Archive:
-    """The zip of a done export, for a user who may request the same kind of export now:
-    a statistician of the trial for a blinded one; for an unblinded one, an unblinded
-    statistician with the trial locked or a DSMB release in force. Blinded users never get
-    an unblinded export, whoever requested it."""
-    rights = export_rights(user, export.trial, now=now or timezone.now())
+def export_handover(
+    *, user: Any, export: Export, path: str = "", now: datetime
+) -> list[tuple[str, Path]]:
+    """The files of a done export (manifest first), for a `user` who may have them now, as
+    for requesting the same kind of export: a statistician of the trial for a blinded one;
+    for an unblinded one, an unblinded statistician on the blinding gate's ground (trial lock
+    or a DSMB release in force). Blinded users never get an unblinded export, whoever
+    requested it.
+
+    Handing over an unblinded export is a read of every arm it holds: one record per
+    participant allocated by its as-of instant, with the ground, in one bulk insert. Per
+    participant, not one per export, so that a participant's record of reads is complete
+    whichever path showed the arm; 10,000 participants are ten inserts of a thousand rows.
+    """
+    rights = export_rights(user, export.trial, now=now)
     if not rights.allows(blinded=export.blinded):
         raise PermissionDeniedError(
             "Your role does not allow you to download this export."
@@ -113,6 +125,24 @@ def export_archive(*, user: Any, export: Export, now: datetime | None = None) ->
             f"This export has no files to download: it is {export.get_status_display().lower()}."
         )
     members = _members(export)
+    if not export.blinded and rights.access is not None:
+        arm_reads_record(
+            user=user,
+            trial=export.trial,
+            participants=allocated_participants(export.trial, as_of=export.as_of),
+            access=rights.access,
+            channel=ReadChannel.EXPORT,
+            path=path or f"export {export.pk}",
+            now=now,
+        )
+    return members
+
+
+def export_archive(
+    *, user: Any, export: Export, now: datetime | None = None, path: str = ""
+) -> Archive:
+    """The zip of a done export, for a user `export_handover` lets have it (and records)."""
+    members = export_handover(user=user, export=export, path=path, now=now or timezone.now())
     stem = archive_stem(export)
     logger.info("Export %s downloaded by %s.", export.pk, user)
     return Archive(filename=f"{stem}.zip", chunks=_stream(members, stem, export.as_of))

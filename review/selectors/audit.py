@@ -16,13 +16,11 @@ from django.utils.translation import gettext_lazy as _
 
 from assessments.registry import form_types
 from assessments.selectors import (
+    is_unblinded,
     readable_with,
     revealing_fields,
 )
-from ecrf.access import (
-    UNBLINDED_ROLES,
-    user_roles,
-)
+from ecrf.access import user_roles
 from review.selectors.record import field_labels
 from trials.models import Consent, EligibilityAnswer, Participant
 from visits.models import Visit
@@ -46,6 +44,8 @@ class AuditRow:
     new: Any
     reason: str
     kind: str  # created | changed
+    # The field reveals the arm: shown to an unblinded reader only, and recorded as a read.
+    revealing: bool = False
 
     @property
     def is_form(self) -> bool:
@@ -104,6 +104,7 @@ def _diff(
     labels: dict[str, str],
     visits: dict[int, str],
     skip_false: bool = False,
+    revealing: frozenset[str] = frozenset(),
 ) -> list[AuditRow]:
     """Rows for each change between consecutive history records of the same row; a creation
     lists the values given (with `skip_false`, not the unticked boxes either)."""
@@ -153,6 +154,7 @@ def _diff(
                     field_label=labels.get(name, name),
                     old=getattr(before, name) if before is not None else None,
                     new=getattr(record, name),
+                    revealing=name in revealing,
                     **base,
                 )
             )
@@ -170,13 +172,14 @@ def audit_trail(
 ) -> list[AuditRow]:
     """Every change to the participant's forms, visits, consent and eligibility answers, in
     time order: who, when, what, old -> new and why. Allocation-revealing fields are left out
-    for blinded users; forms the user's role does not read are left out whole.
+    for readers the blinding gate keeps blind (their rows are marked `revealing` for the
+    others, whose read is recorded); forms the user's role does not read are left out whole.
 
     One query per form type and per trial record, whatever the number of changes; dates are
     whole days at the site, `until` included.
     """
     roles = user_roles(user, participant.trial, participant.site)
-    unblinded = bool(roles & UNBLINDED_ROLES)
+    unblinded = is_unblinded(user, participant)
     visits = dict(
         Visit.objects.filter(participant=participant).values_list("pk", "code").order_by()
     )
@@ -186,7 +189,8 @@ def audit_trail(
             continue
         if not readable_with(set(roles), ftype):
             continue
-        hidden = set() if unblinded else revealing_fields(ftype, participant)
+        revealing = frozenset(revealing_fields(ftype, participant))
+        hidden = set() if unblinded else revealing
         names = [
             name
             for name in (*ftype.fields, *ftype.derived, *FORM_STATE_FIELDS)
@@ -204,6 +208,7 @@ def audit_trail(
             visits=visits,
             # As the form's own history: an unticked box is not worth a row at creation.
             skip_false=True,
+            revealing=revealing,
         )
     trial_records: list[tuple[str, Any, Any, tuple[str, ...], Any]] = [
         (

@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 from assessments.rules.infusion import REVEALING
 from ecrf.access import Role
 from tests.factories import MembershipFactory, UserFactory
+from tests.trials.conftest import grant_release
 from trials.models import AllocationSlot
 
 pytestmark = pytest.mark.usefixtures("after_week24")
@@ -25,6 +26,8 @@ BLINDED = (
     "statistician",
     "data_manager",
     "trial_admin",
+    # Before the trial lock and without a DSMB release, the unblinded statistician is blind.
+    "unblinded_statistician",
 )
 UNBLINDED = ("pharmacist", "unblinded_statistician")
 
@@ -86,7 +89,7 @@ def users(msvle) -> dict[str, Any]:
     data_manager = UserFactory(username="msvle_data_manager")
     MembershipFactory(user=data_manager, trial=msvle.trial, site=None, role=Role.DATA_MANAGER)
     return {
-        **{role: getattr(msvle, role) for role in (*BLINDED, *UNBLINDED) if role != "data_manager"},
+        **{role: getattr(msvle, role) for role in {*BLINDED, *UNBLINDED} - {"data_manager"}},
         "data_manager": data_manager,
     }
 
@@ -154,7 +157,12 @@ def test_the_check_finds_every_revealing_name_and_value_in_the_pharmacists_view(
 
 
 @pytest.mark.parametrize("role", UNBLINDED)
-def test_unblinded_roles_get_the_revealing_fields(participant, users, infusion, role) -> None:
+def test_unblinded_roles_get_the_revealing_fields(
+    msvle, participant, users, infusion, role
+) -> None:
+    if role == "unblinded_statistician":
+        # Their ground: a DSMB release in force (or the trial lock), as for exports.
+        grant_release(msvle)
     api = APIClient()
     api.force_login(users[role])
     read = read_all(api, participant, infusion["id"])

@@ -15,6 +15,7 @@ from assessments.services import form_save
 from ecrf.errors import DomainError, InvalidTransitionError, PermissionDeniedError
 from tests.assessments.conftest import on_study
 from tests.assessments.test_renal_form import enrolled_in_cohort
+from tests.trials.conftest import grant_release
 from trials.models import AllocationSlot
 from visits.models import VisitStatus
 from visits.services import participant_set_day0
@@ -201,6 +202,9 @@ def test_blinded_users_never_receive_revealing_values(msvle, participant) -> Non
         values = form_values(getattr(msvle, role), ftype, form)
         assert not hidden & set(values), role
         assert {"given", "volume_ml", "start_time", "stop_time"} <= set(values)
+    # The unblinded statistician is blind too until the trial lock or a DSMB release.
+    assert not hidden & set(form_values(msvle.unblinded_statistician, ftype, form))
+    grant_release(msvle)
     for role in UNBLINDED:
         values = form_values(getattr(msvle, role), ftype, form)
         assert set(REVEALING) <= set(values), role

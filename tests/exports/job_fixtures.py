@@ -17,13 +17,14 @@ import time_machine
 
 from accounts.models import User
 from ecrf.access import Role
-from exports.models import DsmbRelease, Export
-from exports.services import dsmb_release_grant, export_request
+from exports.models import Export
+from exports.services import export_request
 from review.models import Lock, LockLevel
 from review.services import lock_apply
 from tests.factories import MembershipFactory, UserFactory
 from tests.trials.conftest import NOW, Team, load, make_team
-from trials.models import Participant
+from trials.models import DsmbRelease, Participant
+from trials.services import dsmb_release_grant
 
 # The protocol is loaded (and the trial set up) at T0; a participant goes on study at T1;
 # a SLEDAI-2K is entered at T2. Everything else happens later, at LATER.

@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from accounts.services import token_create
-from exports.models import DsmbRelease, Export, ExportStatus
+from exports.models import Export, ExportStatus
 from exports.services import export_run
 from tests.exports import job_fixtures
 from tests.exports.job_fixtures import (
@@ -25,6 +25,7 @@ from tests.exports.job_fixtures import (
     request,
 )
 from tests.factories import DEFAULT_PASSWORD
+from trials.models import DsmbRelease
 
 EXPORTS = "/api/v1/exports/"
 RELEASES = "/api/v1/exports/releases/"
@@ -217,7 +218,7 @@ def test_unblinded_download_needs_the_right_at_download_time(world: World) -> No
     reply = api.get(url)
     assert reply.status_code == 200
     assert read_zip(b"".join(reply.streaming_content))["manifest.json"]
-    from exports.services import dsmb_release_revoke
+    from trials.services import dsmb_release_revoke
 
     dsmb_release_revoke(
         actor=world.team.trial_admin, release=release, reason="Meeting over", now=timezone.now()

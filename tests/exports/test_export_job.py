@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 
 from ecrf.errors import DomainError, InvalidTransitionError, PermissionDeniedError
-from exports.models import DsmbRelease, Export, ExportStatus
-from exports.selectors import active_release, export_rights
-from exports.services import dsmb_release_revoke, export_request, parse_as_of
+from exports.models import Export, ExportStatus
+from exports.selectors import export_rights
+from exports.services import export_request, parse_as_of
 from review.services import lock_release
 from tests.exports import job_fixtures
 from tests.exports.job_fixtures import (
@@ -23,7 +23,9 @@ from tests.exports.job_fixtures import (
     lock_trial,
     request,
 )
-from trials.models import ProtocolVersion
+from trials.blinding import active_release
+from trials.models import DsmbRelease, ProtocolVersion
+from trials.services import dsmb_release_revoke
 
 # Site staff, pharmacist, monitors and the trial administrator: none of them exports.
 REFUSED = [
@@ -250,7 +252,7 @@ def test_parse_as_of_refuses_what_is_not_iso(text: str) -> None:
     "who", ["unblinded_statistician", "statistician", "coordinator", "medical_monitor"]
 )
 def test_only_a_trial_administrator_grants_a_release(world: World, who: str) -> None:
-    from exports.services import dsmb_release_grant
+    from trials.services import dsmb_release_grant
 
     with pytest.raises(PermissionDeniedError, match="trial administrator"):
         dsmb_release_grant(
@@ -264,7 +266,7 @@ def test_only_a_trial_administrator_grants_a_release(world: World, who: str) -> 
 
 
 def test_the_data_manager_cannot_grant_a_release(world: World) -> None:
-    from exports.services import dsmb_release_grant
+    from trials.services import dsmb_release_grant
 
     with pytest.raises(PermissionDeniedError):
         dsmb_release_grant(
@@ -277,7 +279,7 @@ def test_the_data_manager_cannot_grant_a_release(world: World) -> None:
 
 
 def test_a_release_goes_only_to_an_unblinded_statistician(world: World) -> None:
-    from exports.services import dsmb_release_grant
+    from trials.services import dsmb_release_grant
 
     for recipient in (world.team.statistician, world.outsider):
         with pytest.raises(DomainError, match="only to an unblinded statistician"):
@@ -291,7 +293,7 @@ def test_a_release_goes_only_to_an_unblinded_statistician(world: World) -> None:
 
 
 def test_a_release_needs_a_reason_and_a_later_expiry(world: World) -> None:
-    from exports.services import dsmb_release_grant
+    from trials.services import dsmb_release_grant
 
     common = {
         "actor": world.team.trial_admin,

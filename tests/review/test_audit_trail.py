@@ -17,7 +17,7 @@ from assessments.services import form_save
 from review.selectors import AUDIT_CSV_HEADER, audit_trail, audit_trail_csv
 from tests.assessments.test_infusion_form import ADMINISTRATION, PRODUCT
 from tests.review.conftest import ENTERED, enter_sledai
-from tests.trials.conftest import Team
+from tests.trials.conftest import Team, grant_release
 from trials.models import Participant
 
 CELLS = Decimal("127.35")
@@ -194,6 +194,10 @@ def test_pharmacist_sees_the_product_but_not_efficacy_forms(api, msvle, particip
         "Product record from pharmacy",
     )
     assert not [r for r in rows if r["form_code"] == "sledai2k"]
+    # The unblinded statistician sees the product once a DSMB release (or the lock) allows it.
+    blind = audit_trail(msvle.unblinded_statistician, participant, form_code="infusion")
+    assert "cell_count_1e6" not in {r.field for r in blind}
+    grant_release(msvle)
     unblinded = audit_trail(msvle.unblinded_statistician, participant, form_code="infusion")
     assert "cell_count_1e6" in {r.field for r in unblinded}
 

@@ -371,7 +371,11 @@ def test_emergency_unblinding_passes_a_trial_lock_but_clinical_data_stay_locked(
     lock(msvle, data_manager, "trial", reason="Database lock", at=1)
 
     unblinding = participant_unblind(
-        actor=msvle.investigator, participant=participant, reason="Anaphylaxis", now=later(2)
+        actor=msvle.investigator,
+        participant=participant,
+        reason="Anaphylaxis",
+        password=msvle.password,
+        now=later(2),
     )
 
     assert unblinding.arm_code

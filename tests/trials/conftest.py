@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,6 +18,7 @@ from trials.protocol import parse_protocol_file
 from trials.services import (
     allocation_generate,
     consent_record,
+    dsmb_release_grant,
     eligibility_answer,
     eligibility_confirm,
     participant_register,
@@ -129,3 +131,15 @@ def make_eligible(team: Team, participant: Participant | None = None) -> Partici
 
 def with_allocation(team: Team) -> None:
     allocation_generate(actor=team.unblinded_statistician, trial=team.trial, seed=SEED, now=NOW)
+
+
+def grant_release(team: Team, *, now: datetime = NOW, expires_at: datetime | None = None) -> Any:
+    """A DSMB release for the team's unblinded statistician, granted by its trial admin."""
+    return dsmb_release_grant(
+        actor=team.trial_admin,
+        trial=team.trial,
+        recipient=team.unblinded_statistician,
+        reason="DSMB meeting (interim safety review)",
+        now=now,
+        expires_at=expires_at,
+    )

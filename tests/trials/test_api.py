@@ -9,8 +9,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from tests.factories import UserFactory
-from trials.models import AllocationSlot, Cohort, CohortStatus, ParticipantStatus
+from tests.factories import DEFAULT_PASSWORD, UserFactory
+from trials.models import AllocationSlot, Cohort, CohortStatus, ParticipantStatus, Trial
 from trials.services import consent_record, eligibility_answer, participant_randomize
 from visits.models import Visit, VisitStatus
 
@@ -340,7 +340,7 @@ PARTICIPANT_POSTS = {
     "withdraw/": {"reason": "x"},
     "lost-to-follow-up/": {"reason": "x"},
     "complete/": {},
-    "unblind/": {"reason": "x"},
+    "unblind/": {"reason": "x", "password": DEFAULT_PASSWORD},
 }
 VISIT_POSTS = {
     "record/": {"actual_date": "2026-03-02"},
@@ -412,31 +412,58 @@ def test_unblinded_roles_get_the_arm(api, msvle) -> None:
     participant = randomized(msvle)
     arm = AllocationSlot.objects.get(participant=participant).arm_code
     names = {"MSC": "Mesenchymal stem cells (MSC)", "PLACEBO": "Placebo"}
-    for user in (msvle.unblinded_statistician, msvle.pharmacist):
-        response = as_user(api, user).get(f"/api/v1/participants/{participant.pk}/allocation/")
+    url = f"/api/v1/participants/{participant.pk}/allocation/"
+    # The unblinded statistician is refused until the trial is locked (or a DSMB release).
+    refused = as_user(api, msvle.unblinded_statistician).get(url)
+    assert refused.status_code == 403
+    assert "after the trial is locked" in refused.json()["error"]["message"]
+    Trial.objects.filter(pk=msvle.trial.pk).update(locked_at=NOW)
+    for user, ground in (
+        (msvle.unblinded_statistician, "trial_lock"),
+        (msvle.pharmacist, "pharmacy"),
+    ):
+        response = as_user(api, user).get(url)
         assert response.status_code == 200
         assert response.json()["arm"] == {"code": arm, "name": names[arm]}
+        assert response.json()["ground"] == ground
         assert response["Cache-Control"] == "no-store"
 
 
-def test_emergency_unblinding_shows_the_arm_in_that_response_only(api, msvle) -> None:
+def test_emergency_unblinding_shows_the_arm_and_opens_it_to_the_site_investigators(
+    api, msvle
+) -> None:
     participant = randomized(msvle)
     arm = AllocationSlot.objects.get(participant=participant).arm_code
     url = f"/api/v1/participants/{participant.pk}/unblind/"
-    refused = as_user(api, msvle.coordinator).post(url, {"reason": "Anaphylaxis"})
+    refused = as_user(api, msvle.coordinator).post(
+        url, {"reason": "Anaphylaxis", "password": msvle.password}
+    )
     assert refused.status_code == 403
     client = as_user(api, msvle.investigator)
-    no_reason = client.post(url, {"reason": ""})
+    no_reason = client.post(url, {"reason": "", "password": msvle.password})
     assert no_reason.status_code == 400
     assert "arm" not in no_reason.json()
-    response = client.post(url, {"reason": "Anaphylaxis during infusion"})
+    no_password = client.post(url, {"reason": "Anaphylaxis during infusion"})
+    assert no_password.status_code == 400
+    assert "password" in no_password.json()["error"]["fields"]
+    wrong = client.post(url, {"reason": "Anaphylaxis during infusion", "password": "guess"})
+    assert wrong.status_code == 400
+    assert wrong.json()["error"]["message"] == "The password is not correct; nothing was unblinded."
+    assert "arm" not in wrong.json()
+    assert client.get(f"/api/v1/participants/{participant.pk}/").json()["unblinded_at"] is None
+    assert client.get(f"/api/v1/participants/{participant.pk}/allocation/").status_code == 403
+    response = client.post(
+        url, {"reason": "Anaphylaxis during infusion", "password": msvle.password}
+    )
     assert response.status_code == 200
     assert response.json()["arm"]["code"] == arm
     assert response.json()["participant"]["unblinded_at"] is not None
     after = client.get(f"/api/v1/participants/{participant.pk}/").json()
     assert after["unblinded_at"] is not None
     assert "arm" not in after
-    assert client.get(f"/api/v1/participants/{participant.pk}/allocation/").status_code == 403
+    again = client.get(f"/api/v1/participants/{participant.pk}/allocation/")
+    assert again.status_code == 200
+    assert again.json()["ground"] == "emergency"
 
 
 # Cohorts and allocation lists ---------------------------------------------------------------

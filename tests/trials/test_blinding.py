@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from trials.models import AllocationSlot, Participant
-from trials.services import participant_randomize, participant_unblind
+from trials.models import AllocationRead, AllocationSlot, ArmGround, Participant
+from trials.services import dsmb_release_grant, participant_randomize, participant_unblind
 from visits.services import participant_set_day0
 
 from .conftest import NOW, make_eligible, with_allocation
@@ -24,6 +24,8 @@ BLINDED = [
     "medical_monitor",
     "statistician",
     "trial_admin",
+    # Before the trial lock and without a DSMB release, the unblinded statistician is blind.
+    "unblinded_statistician",
 ]
 UNBLINDED = ["pharmacist", "unblinded_statistician"]
 
@@ -49,7 +51,11 @@ def randomized(msvle) -> list[Participant]:
             )
         )
     participant_unblind(
-        actor=msvle.investigator, participant=participants[0], reason="Anaphylaxis", now=NOW
+        actor=msvle.investigator,
+        participant=participants[0],
+        reason="Anaphylaxis",
+        password=msvle.password,
+        now=NOW,
     )
     arms = set(
         AllocationSlot.objects.filter(participant__in=participants).values_list(
@@ -107,7 +113,7 @@ def participant_gets(participant: Participant) -> list[str]:
 def test_the_checks_catch_an_arm(msvle, randomized) -> None:
     """The checks below would fail if the arm were there: try them on the arm itself."""
     api = APIClient()
-    api.force_login(msvle.unblinded_statistician)
+    api.force_login(msvle.pharmacist)
     body = api.get(f"/api/v1/participants/{randomized[0].pk}/allocation/").json()
     with pytest.raises(AssertionError):
         assert_blind_json(body, "allocation")
@@ -120,6 +126,7 @@ def test_the_checks_catch_an_arm(msvle, randomized) -> None:
 @pytest.mark.parametrize("persona", BLINDED)
 def test_blinded_roles_never_receive_the_arm_from_the_api(msvle, randomized, persona) -> None:
     user = getattr(msvle, persona)
+    reads_before = AllocationRead.objects.filter(user=user).count()
     api = APIClient()
     api.force_login(user)
     urls = ["/api/v1/trials/", "/api/v1/trials/MSVLE/participants/"]
@@ -133,10 +140,22 @@ def test_blinded_roles_never_receive_the_arm_from_the_api(msvle, randomized, per
     listed = api.get("/api/v1/trials/MSVLE/participants/").json()["results"]
     assert len(listed) == 4
     assert all(row["randomization_number"] for row in listed)
+    unblinded = set(
+        Participant.objects.filter(unblinded_at__isnull=False).values_list("pk", flat=True)
+    )
+    assert unblinded == {randomized[0].pk}
     for participant in randomized:
         refused = api.get(f"/api/v1/participants/{participant.pk}/allocation/")
+        if persona == "investigator" and participant.pk in unblinded:
+            # The investigators of the site know the arm of the one they unblinded.
+            assert refused.status_code == 200
+            assert refused.json()["ground"] == ArmGround.EMERGENCY
+            continue
         assert refused.status_code == 403, persona
         assert_blind_json(refused.json(), f"{persona} allocation refusal")
+    reads = AllocationRead.objects.filter(user=user).count() - reads_before
+    expected = 1 if persona == "investigator" else 0
+    assert reads == expected, "a refused read is never recorded; a read always is"
     # Refusals and errors do not name the arm either.
     again = api.post(f"/api/v1/participants/{randomized[1].pk}/randomize/")
     assert again.status_code in (403, 409)
@@ -176,6 +195,14 @@ def test_blinded_roles_never_see_the_arm_on_pages(client, msvle, randomized, per
 @pytest.mark.parametrize("persona", UNBLINDED)
 def test_unblinded_roles_get_the_arm(client, msvle, randomized, persona) -> None:
     user = getattr(msvle, persona)
+    if persona == "unblinded_statistician":
+        dsmb_release_grant(
+            actor=msvle.trial_admin,
+            trial=msvle.trial,
+            recipient=user,
+            reason="DSMB meeting 1",
+            now=NOW,
+        )
     api = APIClient()
     api.force_login(user)
     client.force_login(user)
@@ -187,23 +214,39 @@ def test_unblinded_roles_get_the_arm(client, msvle, randomized, persona) -> None
         # The general participant read stays arm-free even for them.
         assert_blind_json(api.get(f"/api/v1/participants/{participant.pk}/").json(), persona)
     page = client.get(f"/trials/participants/{randomized[1].pk}/").content.decode()
+    arm = AllocationSlot.objects.get(participant=randomized[1]).arm_code
     if persona == "pharmacist":
-        arm = AllocationSlot.objects.get(participant=randomized[1]).arm_code
         assert f"<strong>{ARM_NAMES[arm]}</strong> ({arm})" in page
         with pytest.raises(AssertionError):
             assert_blind_text(page, "pharmacist page")
+    else:
+        # Anyone else asks for the arm on a page of its own.
+        assert_blind_text(page, f"{persona} page")
+        assert f"/trials/participants/{randomized[1].pk}/allocation/" in page
+        shown = client.get(f"/trials/participants/{randomized[1].pk}/allocation/").content
+        assert f"<strong>{ARM_NAMES[arm]}</strong>" in shown.decode()
+        assert "Shown to you on this ground: DSMB release." in shown.decode()
 
 
-def test_the_investigator_sees_the_arm_only_in_the_unblinding_response(msvle, randomized) -> None:
+def test_the_investigator_sees_the_arm_of_the_participant_unblinded_only(msvle, randomized) -> None:
     participant = randomized[2]
     arm = AllocationSlot.objects.get(participant=participant).arm_code
     api = APIClient()
     api.force_login(msvle.investigator)
-    response = api.post(f"/api/v1/participants/{participant.pk}/unblind/", {"reason": "SUSAR"})
+    allocation = f"/api/v1/participants/{participant.pk}/allocation/"
+    assert api.get(allocation).status_code == 403
+    response = api.post(
+        f"/api/v1/participants/{participant.pk}/unblind/",
+        {"reason": "SUSAR", "password": msvle.password},
+    )
     assert response.json()["arm"] == {"code": arm, "name": ARM_NAMES[arm]}
     for url in participant_gets(participant):
         assert_blind_json(api.get(url).json(), url)
-    assert api.get(f"/api/v1/participants/{participant.pk}/allocation/").status_code == 403
+    # From now on the investigators of the site may read it again, each read recorded.
+    again = api.get(allocation).json()
+    assert (again["arm"]["code"], again["ground"]) == (arm, ArmGround.EMERGENCY)
+    # A participant never unblinded stays blind to them.
+    assert api.get(f"/api/v1/participants/{randomized[1].pk}/allocation/").status_code == 403
 
 
 def test_openapi_only_allocation_responses_carry_the_arm(client, db) -> None:

@@ -7,13 +7,14 @@ from django.core import mail
 
 from ecrf.access import Role
 from ecrf.errors import DomainError, PermissionDeniedError
-from tests.factories import MembershipFactory, UserFactory
-from trials.models import AllocationSlot, UnblindingEvent
-from trials.services import allocation_of, participant_randomize, participant_unblind
+from tests.factories import DEFAULT_PASSWORD, MembershipFactory, UserFactory
+from trials.models import AllocationRead, AllocationSlot, ArmGround, UnblindingEvent
+from trials.services import allocation_read, participant_randomize, participant_unblind
 
 from .conftest import NOW, make_eligible, with_allocation
 
 ARM_TEXTS = ("MSC", "PLACEBO", "Placebo", "Mesenchymal stem cells")
+PASSWORD = DEFAULT_PASSWORD
 
 
 @pytest.fixture
@@ -32,7 +33,11 @@ def test_the_site_investigator_unblinds_and_sees_the_arm(msvle, randomized) -> N
     with_arm = AllocationSlot.objects.get(participant=randomized).arm_code
     names = {"MSC": "Mesenchymal stem cells (MSC)", "PLACEBO": "Placebo"}
     result = participant_unblind(
-        actor=msvle.investigator, participant=randomized, reason="Anaphylaxis", now=NOW
+        actor=msvle.investigator,
+        participant=randomized,
+        reason="Anaphylaxis",
+        password=PASSWORD,
+        now=NOW,
     )
     assert (result.arm_code, result.arm_name) == (with_arm, names[with_arm])
     randomized.refresh_from_db()
@@ -53,9 +58,17 @@ def test_the_site_investigator_unblinds_and_sees_the_arm(msvle, randomized) -> N
 
 
 def test_a_second_unblinding_is_a_new_event_and_keeps_the_first_time(msvle, randomized) -> None:
-    participant_unblind(actor=msvle.investigator, participant=randomized, reason="SAE", now=NOW)
+    participant_unblind(
+        actor=msvle.investigator, participant=randomized, reason="SAE", password=PASSWORD, now=NOW
+    )
     later = NOW.replace(hour=15)
-    participant_unblind(actor=msvle.investigator, participant=randomized, reason="SUSAR", now=later)
+    participant_unblind(
+        actor=msvle.investigator,
+        participant=randomized,
+        reason="SUSAR",
+        password=PASSWORD,
+        now=later,
+    )
     randomized.refresh_from_db()
     assert randomized.unblinded_at == NOW
     reasons = UnblindingEvent.objects.order_by("created_at").values_list("reason", flat=True)
@@ -73,7 +86,9 @@ def test_others_may_not_unblind(msvle, randomized) -> None:
         other_site_user(msvle, Role.INVESTIGATOR),
     ):
         with pytest.raises(PermissionDeniedError):
-            participant_unblind(actor=actor, participant=randomized, reason="Why", now=NOW)
+            participant_unblind(
+                actor=actor, participant=randomized, reason="Why", password=PASSWORD, now=NOW
+            )
     randomized.refresh_from_db()
     assert randomized.unblinded_at is None
     assert not UnblindingEvent.objects.exists()
@@ -81,7 +96,13 @@ def test_others_may_not_unblind(msvle, randomized) -> None:
 
 def test_a_reason_is_required(msvle, randomized) -> None:
     with pytest.raises(DomainError, match="Give the medical reason") as caught:
-        participant_unblind(actor=msvle.investigator, participant=randomized, reason=" ", now=NOW)
+        participant_unblind(
+            actor=msvle.investigator,
+            participant=randomized,
+            reason=" ",
+            password=PASSWORD,
+            now=NOW,
+        )
     assert "reason" in caught.value.fields
     assert not UnblindingEvent.objects.exists()
 
@@ -90,7 +111,13 @@ def test_a_participant_who_was_not_randomized_cannot_be_unblinded(msvle) -> None
     with_allocation(msvle)
     participant = make_eligible(msvle)
     with pytest.raises(DomainError, match="has not been randomized; there is nothing to unblind"):
-        participant_unblind(actor=msvle.investigator, participant=participant, reason="x", now=NOW)
+        participant_unblind(
+            actor=msvle.investigator,
+            participant=participant,
+            reason="x",
+            password=PASSWORD,
+            now=NOW,
+        )
     participant.refresh_from_db()
     assert participant.unblinded_at is None
     assert not UnblindingEvent.objects.exists()
@@ -101,7 +128,11 @@ def test_notice_goes_to_the_sponsor_after_commit_without_the_arm(
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         participant_unblind(
-            actor=msvle.investigator, participant=randomized, reason="Anaphylaxis", now=NOW
+            actor=msvle.investigator,
+            participant=randomized,
+            reason="Anaphylaxis",
+            password=PASSWORD,
+            now=NOW,
         )
         assert mail.outbox == []
     assert len(callbacks) == 1
@@ -120,15 +151,75 @@ def test_no_notice_when_the_unblinding_is_refused(
     msvle, randomized, django_capture_on_commit_callbacks
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(PermissionDeniedError):
-        participant_unblind(actor=msvle.coordinator, participant=randomized, reason="x", now=NOW)
+        participant_unblind(
+            actor=msvle.coordinator, participant=randomized, reason="x", password=PASSWORD, now=NOW
+        )
     assert mail.outbox == []
 
 
-def test_allocation_of_is_for_unblinded_roles_only(msvle, randomized) -> None:
+def test_a_wrong_or_missing_password_unblinds_nothing(msvle, randomized) -> None:
+    for password in ("not my password", ""):
+        with pytest.raises(DomainError, match="password is not correct") as caught:
+            participant_unblind(
+                actor=msvle.investigator,
+                participant=randomized,
+                reason="Anaphylaxis",
+                password=password,
+                now=NOW,
+            )
+        assert "password" in caught.value.fields
+        assert not isinstance(caught.value, PermissionDeniedError)
+    randomized.refresh_from_db()
+    assert randomized.unblinded_at is None
+    assert not UnblindingEvent.objects.exists()
+    assert not AllocationRead.objects.exists()
+
+
+def test_another_persons_password_does_not_unblind(msvle, randomized) -> None:
+    msvle.coordinator.set_password("the coordinator's own")
+    msvle.coordinator.save()
+    with pytest.raises(DomainError, match="password is not correct"):
+        participant_unblind(
+            actor=msvle.investigator,
+            participant=randomized,
+            reason="Anaphylaxis",
+            password="the coordinator's own",
+            now=NOW,
+        )
+    assert not UnblindingEvent.objects.exists()
+
+
+def test_the_unblinding_records_the_read_of_the_arm(msvle, randomized) -> None:
+    participant_unblind(
+        actor=msvle.investigator,
+        participant=randomized,
+        reason="Anaphylaxis",
+        password=PASSWORD,
+        path="/api/v1/participants/1/unblind/",
+        now=NOW,
+    )
+    read = AllocationRead.objects.get()
+    assert (read.user, read.participant, read.trial, read.ground, read.channel, read.at) == (
+        msvle.investigator,
+        randomized,
+        msvle.trial,
+        ArmGround.EMERGENCY,
+        "api",
+        NOW,
+    )
+    assert read.username == msvle.investigator.username
+    assert read.full_name == msvle.investigator.get_full_name()
+    assert read.path == "/api/v1/participants/1/unblind/"
+
+
+def test_the_arm_is_read_through_the_gate_only(msvle, randomized) -> None:
     arm = AllocationSlot.objects.get(participant=randomized).arm_code
-    assert allocation_of(user=msvle.pharmacist, participant=randomized) == arm
-    assert allocation_of(user=msvle.unblinded_statistician, participant=randomized) == arm
+    read = allocation_read(user=msvle.pharmacist, participant=randomized, channel="api", now=NOW)
+    assert read.allocation.arm_code == arm
+    assert read.access.ground == ArmGround.PHARMACY
+    # The unblinded statistician waits for the trial lock or a DSMB release.
     for user in (
+        msvle.unblinded_statistician,
         msvle.investigator,
         msvle.coordinator,
         msvle.monitor,
@@ -137,6 +228,7 @@ def test_allocation_of_is_for_unblinded_roles_only(msvle, randomized) -> None:
         msvle.trial_admin,
         other_site_user(msvle, Role.PHARMACIST),
     ):
-        with pytest.raises(PermissionDeniedError, match="blinded to allocation") as caught:
-            allocation_of(user=user, participant=randomized)
+        with pytest.raises(PermissionDeniedError) as caught:
+            allocation_read(user=user, participant=randomized, channel="api", now=NOW)
         assert arm not in caught.value.message
+    assert list(AllocationRead.objects.values_list("user", flat=True)) == [msvle.pharmacist.pk]

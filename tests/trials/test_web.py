@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from trials.models import Participant, ParticipantStatus
+from trials.models import AllocationRead, Participant, ParticipantStatus
 from trials.services import consent_record, eligibility_answer, participant_randomize
 from trials.services.participants import eligibility_outcome
 
@@ -199,8 +199,12 @@ def test_another_sites_participant_is_not_found(client, msvle) -> None:
         "randomize/": {},
         "day0/": {"day0": str(TODAY)},
         "withdraw/": {"withdraw-reason": "x"},
-        "unblind/": {"reason": "x"},
+        "unblind/": {"reason": "x", "password": msvle.password},
+        "allocation/": None,
     }.items():
+        if data is None:
+            assert client.get(page_of(participant) + action).status_code == 404, action
+            continue
         assert client.post(page_of(participant) + action, data).status_code == 404, action
     record = client.post(
         f"/trials/visits/{visit.pk}/record/", {f"visit-{visit.pk}-actual_date": str(TODAY)}
@@ -281,7 +285,7 @@ def test_dose_escalation_offers_the_open_cohort(client, mscrole) -> None:
     assert "Set Day 0" in page
 
 
-def test_emergency_unblinding_page_shows_the_arm_once(client, msvle) -> None:
+def test_emergency_unblinding_page_asks_the_password_and_shows_the_arm(client, msvle) -> None:
     with_allocation(msvle)
     participant = participant_randomize(
         actor=msvle.coordinator, participant=make_eligible(msvle), now=NOW
@@ -289,22 +293,54 @@ def test_emergency_unblinding_page_shows_the_arm_once(client, msvle) -> None:
     arm_name = {"MSC": "Mesenchymal stem cells (MSC)", "PLACEBO": "Placebo"}[
         participant.allocation.arm_code
     ]
+    unblind = page_of(participant) + "unblind/"
     client.force_login(msvle.coordinator)
     assert "Emergency unblinding" not in text(client.get(page_of(participant)))
-    assert client.post(page_of(participant) + "unblind/", {"reason": "x"}).status_code == 403
+    assert client.post(unblind, {"reason": "x", "password": msvle.password}).status_code == 403
 
     client.force_login(msvle.investigator)
-    assert "Unblind this participant" in text(client.get(page_of(participant)))
-    missing = client.post(page_of(participant) + "unblind/", {"reason": ""})
+    form = text(client.get(page_of(participant)))
+    assert "Unblind this participant" in form
+    assert 'type="password" name="password"' in form
+    assert "Show the treatment allocation" not in form
+    assert client.get(page_of(participant) + "allocation/").status_code == 403
+    missing = client.post(unblind, {"reason": "", "password": msvle.password})
     assert missing.status_code == 400
     assert arm_name not in text(missing)
-    shown = client.post(page_of(participant) + "unblind/", {"reason": "Severe reaction"})
+    for password in ("", "wrong"):
+        wrong = client.post(unblind, {"reason": "Severe reaction", "password": password})
+        assert wrong.status_code == 400
+        assert arm_name not in text(wrong)
+    assert "The password is not correct; nothing was unblinded." in text(wrong)
+    participant.refresh_from_db()
+    assert participant.unblinded_at is None
+    assert not AllocationRead.objects.exists()
+
+    shown = client.post(unblind, {"reason": "Severe reaction", "password": msvle.password})
     assert shown.status_code == 200
     assert f"<strong>{arm_name}</strong>" in text(shown)
     assert "no-store" in shown["Cache-Control"]
+    read = AllocationRead.objects.get()
+    assert (read.user, read.ground, read.channel, read.path) == (
+        msvle.investigator,
+        "emergency",
+        "page",
+        unblind,
+    )
     after = text(client.get(page_of(participant)))
     assert arm_name not in after
     assert "Unblinded on 2026-03-02" in after
+    # Shown again only when asked for, and recorded each time.
+    assert "Show the treatment allocation" in after
+    again = client.get(page_of(participant) + "allocation/")
+    assert f"<strong>{arm_name}</strong>" in text(again)
+    assert "no-store" in again["Cache-Control"]
+    assert AllocationRead.objects.count() == 2
+    # The coordinator of the same site stays blind.
+    client.force_login(msvle.coordinator)
+    assert arm_name not in text(client.get(page_of(participant)))
+    assert client.get(page_of(participant) + "allocation/").status_code == 403
+    assert AllocationRead.objects.count() == 2
 
 
 def test_pharmacist_sees_the_treatment_to_prepare(client, msvle) -> None:
@@ -318,3 +354,10 @@ def test_pharmacist_sees_the_treatment_to_prepare(client, msvle) -> None:
     assert f"({arm})." in page
     assert "Treatment to prepare" in page
     assert "Record consent" not in page
+    read = AllocationRead.objects.get()
+    assert (read.user, read.ground, read.channel, read.path) == (
+        msvle.pharmacist,
+        "pharmacy",
+        "page",
+        page_of(participant),
+    )

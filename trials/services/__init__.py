@@ -1,5 +1,13 @@
-"""Writes for trials: protocols, staff, participants, randomization and unblinding."""
+"""Writes for trials: protocols, staff, participants, randomization, unblinding, arm reads."""
 
+from trials.services.blinding import (
+    ArmRead,
+    allocation_read,
+    arm_read_record,
+    arm_reads_record,
+    dsmb_release_grant,
+    dsmb_release_revoke,
+)
 from trials.services.memberships import (
     Invitation,
     Removal,
@@ -27,7 +35,6 @@ from trials.services.randomization import (
     active_cohort,
     allocation_generate,
     allocation_import,
-    allocation_of,
     dose_escalation_running,
     participant_enrol,
     participant_randomize,
@@ -36,15 +43,20 @@ from trials.services.randomization import (
 )
 
 __all__ = [
+    "ArmRead",
     "Invitation",
     "LoadResult",
     "Removal",
     "active_cohort",
     "allocation_generate",
     "allocation_import",
-    "allocation_of",
+    "allocation_read",
+    "arm_read_record",
+    "arm_reads_record",
     "consent_record",
     "dose_escalation_running",
+    "dsmb_release_grant",
+    "dsmb_release_revoke",
     "eligibility_answer",
     "eligibility_confirm",
     "eligibility_outcome",

@@ -9,28 +9,34 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import authenticate
 from django.core.mail import send_mail
 from django.db import transaction
+from django.http import HttpRequest
 
 from ecrf.access import SITE_STAFF_ROLES, Role, require_role
 from ecrf.audit import audited_save
-from ecrf.errors import DomainError, InvalidTransitionError, PermissionDeniedError
+from ecrf.errors import DomainError, InvalidTransitionError
 from trials import allocation
+from trials.blinding import ArmAccess
 from trials.definitions import current_version, definition_of
 from trials.identifiers import subject_identifier
 from trials.models import (
     AllocationList,
     AllocationSlot,
+    ArmGround,
     Cohort,
     CohortStatus,
     Membership,
     Participant,
+    ReadChannel,
     SafetyDecision,
     SafetyReview,
     Trial,
     UnblindingEvent,
 )
 from trials.protocol import ProtocolDefinition
+from trials.services.blinding import arm_read_record
 from trials.services.participants import S, lock_participant, next_site_number, transition
 
 IMPORT_COLUMNS = (
@@ -409,9 +415,23 @@ class Unblinding:
 
 
 def participant_unblind(
-    *, actor: Any, participant: Participant, reason: str, now: datetime
+    *,
+    actor: Any,
+    participant: Participant,
+    reason: str,
+    password: str,
+    now: datetime,
+    request: HttpRequest | None = None,
+    channel: str = ReadChannel.API,
+    path: str = "",
 ) -> Unblinding:
-    """Emergency unblinding of one participant by an investigator; audited and notified."""
+    """Emergency unblinding of one participant by an investigator of its site, who enters
+    their password again and the medical reason. The event, the participant's unblinded mark
+    and the read of the arm are recorded together; the sponsor is notified after commit.
+
+    A wrong password is refused (and counts towards the account lockout, as for
+    e-signatures) before anything is recorded.
+    """
     require_role(
         actor,
         trial=participant.trial,
@@ -422,6 +442,14 @@ def participant_unblind(
     if not reason.strip():
         raise DomainError(
             "Give the medical reason for unblinding.", fields={"reason": ["Required."]}
+        )
+    if not password or (
+        authenticate(request or HttpRequest(), username=actor.get_username(), password=password)
+        is None
+    ):
+        raise DomainError(
+            "The password is not correct; nothing was unblinded.",
+            fields={"password": ["Incorrect."]},
         )
     with transaction.atomic():
         locked = lock_participant(participant)
@@ -441,8 +469,16 @@ def participant_unblind(
             audited_save(
                 locked, actor=actor, reason="Emergency unblinding", update_fields=["unblinded_at"]
             )
-        transaction.on_commit(lambda: _notify_unblinding(event.pk))
         arm = definition_of(locked.protocol_version).arm(slot.arm_code)
+        arm_read_record(
+            user=actor,
+            participant=locked,
+            access=ArmAccess(ArmGround.EMERGENCY),
+            channel=channel,
+            path=path,
+            now=now,
+        )
+        transaction.on_commit(lambda: _notify_unblinding(event.pk))
         return Unblinding(event=event, arm_code=arm.code, arm_name=arm.name)
 
 
@@ -472,17 +508,3 @@ def _notify_unblinding(event_id: int) -> None:
         from_email=settings.DEFAULT_FROM_EMAIL,
         recipient_list=recipients,
     )
-
-
-def allocation_of(*, user: Any, participant: Participant) -> str:
-    """The arm of a participant, for unblinded roles only."""
-    from ecrf.access import UNBLINDED_ROLES, user_roles
-
-    if not user_roles(user, participant.trial, participant.site) & UNBLINDED_ROLES:
-        raise PermissionDeniedError("Your role is blinded to allocation.")
-    slot = AllocationSlot.objects.filter(participant=participant).first()
-    if slot is not None:
-        return slot.arm_code
-    if participant.cohort_id is not None:
-        return participant.cohort.code if participant.cohort else ""
-    raise DomainError(f"{participant.identifier} has no allocation.")
