@@ -52,9 +52,16 @@ def test_trial_admin_grants_an_ordinary_role_at_once_with_history(w) -> None:
 def test_a_person_must_give_a_reason(w) -> None:
     with pytest.raises(DomainError, match="reason"):
         grant(w.p.trial_admin, w.p.outsider, Role.COORDINATOR, w.p.site_a, w=w, reason=" ")
-    with pytest.raises(DomainError, match="100 characters"):
-        grant(w.p.trial_admin, w.p.outsider, Role.COORDINATOR, w.p.site_a, w=w, reason="x" * 101)
+    with pytest.raises(DomainError, match="2000 characters"):
+        grant(w.p.trial_admin, w.p.outsider, Role.COORDINATOR, w.p.site_a, w=w, reason="x" * 2001)
     assert not Membership.objects.filter(user=w.p.outsider).exists()
+
+
+def test_a_long_reason_is_kept_whole_in_the_history(w) -> None:
+    reason = "Covers for the study coordinator during parental leave. " * 20
+    made = grant(w.p.trial_admin, w.p.outsider, Role.COORDINATOR, w.p.site_a, w=w, reason=reason)
+    record = made.history.get()
+    assert record.history_change_reason == reason.strip()
 
 
 @pytest.mark.parametrize(
