@@ -10,6 +10,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 BEFORE = [
+    ("accounts", "0005_history_reason_as_text"),
     ("exports", "0003_history_reason_as_text"),
     ("review", "0003_history_reason_as_text"),
     ("trials", "0009_dsmbrelease_history_actor_names"),

@@ -3,9 +3,8 @@ nobody else sees anything of it."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import User
@@ -222,7 +221,7 @@ def test_another_trials_rows_are_not_found_through_this_trial(w) -> None:
         ({"username": "nobody-here", "role": "statistician", "reason": "x"}, "username"),
         ({"username": "system", "role": "statistician", "reason": "x"}, "username"),
         ({"username": "outsider", "role": "statistician"}, "reason"),
-        ({"username": "outsider", "role": "statistician", "reason": "x" * 101}, "reason"),
+        ({"username": "outsider", "role": "statistician", "reason": "x" * 2001}, "reason"),
         ({"username": "outsider", "role": "statistician", "reason": "  "}, "reason"),
     ],
 )
@@ -257,9 +256,9 @@ def test_invite_creates_the_account_the_role_and_sends_the_link(
                 "email": "inv.b@example.org",
                 "printed_name": "Dr Inés B",
                 "language": "es",
-                "role": "investigator",
+                "role": "coordinator",
                 "site": "B01",
-                "reason": "New investigator",
+                "reason": "New coordinator",
                 # Flags and a password are not the inviter's to set; they are ignored.
                 "password": "chosen by the inviter",
                 "is_superuser": True,
@@ -269,7 +268,7 @@ def test_invite_creates_the_account_the_role_and_sends_the_link(
         )
     assert response.status_code == 201, response.content
     body = response.json()
-    assert body["membership"]["role"] == "investigator"
+    assert body["membership"]["role"] == "coordinator"
     assert body["request"] is None
     user = User.objects.get(username="inv.b")
     assert not user.has_usable_password()
@@ -279,6 +278,27 @@ def test_invite_creates_the_account_the_role_and_sends_the_link(
     assert "chosen by the inviter" not in mailoutbox[0].body
     assert "/accounts/set-password/" in mailoutbox[0].body
     assert "set-password" not in response.content.decode()
+
+
+def test_an_invited_investigator_waits_for_a_second_person(w) -> None:
+    # An investigator signs casebooks: an account the inviter controls must not sign at once.
+    response = client_for(w.p.trial_admin).post(
+        f"{BASE}/users/",
+        {
+            "username": "inv.c",
+            "email": "inv.c@example.org",
+            "printed_name": "Dr C",
+            "role": "investigator",
+            "site": "B01",
+            "reason": "New investigator",
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["membership"] is None
+    assert body["request"]["role"] == "investigator"
+    assert not user_roles(User.objects.get(username="inv.c"), w.p.trial)
 
 
 def test_invite_an_existing_person_is_refused(w) -> None:
@@ -324,7 +344,7 @@ def test_remove_closes_the_account_and_its_tokens(w) -> None:
         user=victim,
         name="script",
         password=DEFAULT_PASSWORD,
-        now=datetime(2026, 5, 4, 8, tzinfo=UTC),
+        now=timezone.now(),
     )
     token_api = APIClient()
     token_api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
