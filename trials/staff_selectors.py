@@ -126,7 +126,35 @@ def staff_history(trial: Trial) -> list[StaffEvent]:
     """
     events = [_membership_event(record) for record in _history(Membership, trial)]
     events += [_request_event(record) for record in _history(RoleGrantRequest, trial)]
+    events += [_account_event(record) for record in _account_history(trial)]
     return sorted(events, key=lambda event: event.at, reverse=True)
+
+
+def _account_history(trial: Trial) -> QuerySet[Any]:
+    """Changes to the accounts of everyone who ever held a role in `trial`, by anyone (platform
+    operators in the admin included)."""
+    members = Membership.objects.filter(trial=trial).values("user_id")
+    return User.history.filter(id__in=members).order_by("history_date", "history_id")
+
+
+def _account_event(record: Any) -> StaffEvent:
+    if record.history_type == "+":
+        what = _("Account created")
+    elif not record.is_active:
+        what = _("Account closed")
+    else:
+        what = _("Account changed")
+    full_name = record.printed_name or f"{record.first_name} {record.last_name}".strip()
+    person = f"{full_name} ({record.username})"
+    return StaffEvent(
+        at=record.history_date,
+        actor=record.history_actor() or "—",
+        person=person,
+        what=what,
+        role="",
+        site="",
+        reason=record.history_change_reason or "",
+    )
 
 
 def _history(model: Any, trial: Trial) -> QuerySet[Any]:

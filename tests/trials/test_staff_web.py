@@ -236,3 +236,23 @@ def test_the_history_shows_who_did_what_and_why(client, w) -> None:
         assert text in page, text
     assert RoleGrantRequest.objects.get().status == RoleRequestStatus.REJECTED
     assert Membership.objects.filter(user=w.p.outsider).count() == 0
+
+
+def test_the_history_shows_account_changes_made_by_operators_with_their_reason(client, w) -> None:
+    member = w.p.coordinator_a
+    member.email = "changed@example.org"
+    member._history_user = w.operator
+    member._change_reason = "E-mail changed at the hospital's request"
+    member.save()
+    outsider = w.p.outsider
+    outsider.email = "elsewhere@example.org"
+    outsider._history_user = w.operator
+    outsider._change_reason = "Not a member of this trial"
+    outsider.save()
+    client.force_login(w.p.trial_admin)
+    page = client.get(STAFF + "history/").content.decode()
+    assert "Account changed" in page
+    assert "E-mail changed at the hospital&#x27;s request" in page
+    assert f"({w.operator.username})" in page
+    # Accounts of people who never held a role in the trial are not its business.
+    assert "Not a member of this trial" not in page
