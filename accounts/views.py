@@ -5,19 +5,23 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.services import user_set_language
 from ecrf.errors import DomainError
+from ecrf.redirects import safe_next_url
 
 
 class LoginView(auth_views.LoginView):
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+
+    def get_redirect_url(self, request: HttpRequest | None = None) -> str:
+        # The project's one rule for `next`: a path on this site, else the home page.
+        return safe_next_url(request or self.request, default="")
 
 
 @login_required
@@ -30,5 +34,4 @@ def set_language(request: HttpRequest) -> HttpResponse:
     else:
         translation.activate(request.user.language)  # type: ignore[union-attr]
         messages.success(request, _("Language changed."))
-    next_url = request.POST.get("next") or "/"
-    return redirect(next_url if next_url.startswith("/") and not next_url.startswith("//") else "/")
+    return HttpResponseRedirect(safe_next_url(request, default="/"))
