@@ -149,7 +149,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "ecrf.schema.AutoSchema",
     "EXCEPTION_HANDLER": "ecrf.errors.api_exception_handler",
     # Every list: ?limit=&offset=, 100 rows unless asked, never more than 500 (ecrf.pagination).
     "DEFAULT_PAGINATION_CLASS": "ecrf.pagination.Pagination",
@@ -168,6 +168,11 @@ SPECTACULAR_SETTINGS = {
     # Serve the interactive docs' assets from this site, not from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        # Blinded roles do not receive a form's allocation-revealing fields: none is required.
+        "assessments.schema.withheld_fields_optional",
+    ],
     # Choice sets that several models share keep one clear name in the schema.
     "ENUM_NAME_OVERRIDES": {
         "ParticipantStatusEnum": "trials.models.ParticipantStatus",

@@ -1,0 +1,65 @@
+"""The OpenAPI schema documents the one error body: 400, 401, 403 and 404 on every operation,
+409 and 423 on every write; the errors the API sends match it."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+from tests.openapi import assert_conforms, openapi
+
+METHODS = ("get", "post", "put", "patch", "delete")
+
+
+def operations() -> list[tuple[str, str, dict]]:
+    return [
+        (path, method, operation)
+        for path, item in openapi()["paths"].items()
+        for method, operation in item.items()
+        if method in METHODS
+    ]
+
+
+def test_every_operation_documents_the_error_answers(db) -> None:
+    error = {"$ref": "#/components/schemas/ErrorOutput"}
+    found = operations()
+    assert len(found) > 100
+    for path, method, operation in found:
+        expected = {"400", "401", "403", "404"}
+        if method != "get":
+            expected |= {"409", "423"}
+        responses = operation["responses"]
+        assert expected <= set(responses), (path, method)
+        for code in expected:
+            assert responses[code]["content"]["application/json"]["schema"] == error
+            assert responses[code]["description"]
+        # The success answer is still there.
+        assert any(code.startswith("2") for code in responses), (path, method)
+    body = openapi()["components"]["schemas"]["ErrorBodyOutput"]
+    assert set(body["required"]) == {"code", "message", "fields"}
+
+
+@pytest.mark.parametrize(
+    ("who", "method", "url", "data", "template", "status"),
+    [
+        (None, "get", "/api/v1/trials/", None, "/api/v1/trials/", 401),
+        ("coordinator_a", "get", "/api/v1/trials/NOPE/", None, "/api/v1/trials/{code}/", 404),
+        ("monitor_a", "post", "/api/v1/queries/", {}, "/api/v1/queries/", 400),
+        ("coordinator_a", "get", "/api/v1/trials/?limit=abc", None, "/api/v1/trials/", 400),
+        (
+            "coordinator_a",
+            "post",
+            "/api/v1/locks/",
+            {"level": "trial", "trial": "DEMO", "reason": "Cut-off"},
+            "/api/v1/locks/",
+            403,
+        ),
+    ],
+)
+def test_the_errors_sent_match_the_schema(personas, who, method, url, data, template, status):
+    api = APIClient()
+    if who is not None:
+        api.force_login(getattr(personas, who))
+    response = getattr(api, method)(url, data, format="json")
+    assert response.status_code == status, response.content
+    assert_conforms(response, method, template)
