@@ -155,6 +155,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "ecrf.pagination.Pagination",
     "PAGE_SIZE": 100,
 }
+# The OpenAPI schema and docs show every endpoint: for signed-in users unless made public.
+API_DOCS_PUBLIC = env_bool("API_DOCS_PUBLIC", False)
 SPECTACULAR_SETTINGS = {
     "TITLE": "eCRF API",
     "DESCRIPTION": (

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
+from tests.factories import UserFactory
+
 from .test_sledai_form import EXAMPLE_1
 
 pytestmark = pytest.mark.usefixtures("after_week24")
@@ -184,6 +186,7 @@ def test_not_done_through_the_api(api, msvle, participant) -> None:
 
 
 def test_schema_documents_each_form(client, db) -> None:
+    client.force_login(UserFactory())  # the schema is for signed-in users
     document = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
     assert "/api/v1/participants/{participant_id}/forms/sledai2k/" in document["paths"]
     schemas = document["components"]["schemas"]

@@ -1,0 +1,37 @@
+"""The OpenAPI schema and its interactive docs: for signed-in users unless API_DOCS_PUBLIC."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpResponse
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
+from rest_framework.request import Request
+
+
+def _permissions() -> list[BasePermission]:
+    # Read per request, so that a deployment (or a test) can change the setting.
+    return [AllowAny()] if settings.API_DOCS_PUBLIC else [IsAuthenticated()]
+
+
+class SchemaView(SpectacularAPIView):
+    """The schema: a client that is not signed in (session or token) gets 401."""
+
+    def get_permissions(self) -> list[BasePermission]:
+        return _permissions()
+
+
+class DocsView(SpectacularSwaggerSplitView):
+    """Swagger UI, its start-up script served apart from the page (no inline script); a
+    person who is not signed in is sent to the sign-in page and back."""
+
+    def get_permissions(self) -> list[BasePermission]:
+        return [AllowAny()]
+
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not settings.API_DOCS_PUBLIC and not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        return super().get(request, *args, **kwargs)
