@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from csp.constants import UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponse
@@ -35,3 +37,10 @@ class DocsView(SpectacularSwaggerSplitView):
         if not settings.API_DOCS_PUBLIC and not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         return super().get(request, *args, **kwargs)
+
+
+# Swagger UI styles itself with an inline style element and attributes, and draws its icons
+# from data: URIs; the allowance is for this page alone.
+docs_view = csp_update({"style-src": [UNSAFE_INLINE], "img-src": ["data:"]})(
+    DocsView.as_view(url_name="api-schema")
+)

@@ -29,6 +29,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", api_docs.SchemaView.as_view(), name="api-schema"),
-    path("api/docs/", api_docs.DocsView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", api_docs.docs_view, name="api-docs"),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
