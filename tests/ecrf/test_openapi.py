@@ -63,3 +63,8 @@ def test_the_errors_sent_match_the_schema(personas, who, method, url, data, temp
     response = getattr(api, method)(url, data, format="json")
     assert response.status_code == status, response.content
     assert_conforms(response, method, template)
+
+
+def test_the_schema_and_docs_views_are_not_operations(db) -> None:
+    assert not {"/api/schema/", "/api/docs/"} & set(openapi()["paths"])
+    assert all(path.startswith("/api/v1/") for path in openapi()["paths"])
