@@ -1,4 +1,5 @@
-"""OpenAPI: a form record promises no field that blinded roles might not receive."""
+"""OpenAPI: a form record's schema says what the forms API sends: no field that blinded roles
+might not receive is required, and a derived choice may be blank."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from assessments.api import schema_name
 from assessments.registry import form_types
 
 WITHHELD = "Left out for blinded roles: it would reveal the allocation."
+BLANK = {"type": "string", "enum": [""], "description": "Not worked out (yet)."}
 
 
 def withheld_fields_optional(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
@@ -26,8 +28,15 @@ def withheld_fields_optional(result: dict[str, Any], **kwargs: Any) -> dict[str,
             record["required"] = required
         else:
             record.pop("required", None)
+        properties = record.get("properties", {})
         for name in ftype.revealing:
-            prop = record.get("properties", {}).get(name)
+            prop = properties.get(name)
             if prop is not None:
                 prop["description"] = " ".join(filter(None, [prop.get("description"), WITHHELD]))
+        for name in ftype.derived:
+            field = ftype.model._meta.get_field(name)
+            # A derived value not worked out yet is stored blank; DRF leaves a read-only
+            # field's blank out of its choices, so the schema would refuse what is sent.
+            if name in properties and field.choices and field.blank:
+                properties[name] = {"oneOf": [properties[name], BLANK]}
     return result

@@ -32,3 +32,7 @@ urlpatterns = [
     path("api/docs/", api_docs.docs_view, name="api-docs"),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
+
+# The API answers with its JSON error body even where no view of it was reached.
+handler404 = "ecrf.views.not_found"
+handler500 = "ecrf.views.server_error"

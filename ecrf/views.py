@@ -8,10 +8,12 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from ecrf.access import ROLE_ABILITIES, active_memberships
+from ecrf.errors import DomainError, NotFoundError
 from ecrf.redirects import safe_next_url
 from ecrf.selectors import system_health
 from ecrf.workspace import WORKSPACE_SESSION_KEY
@@ -47,3 +49,22 @@ def choose_workspace(request: HttpRequest) -> HttpResponse:
     else:
         request.session[WORKSPACE_SESSION_KEY] = membership.pk
     return HttpResponseRedirect(safe_next_url(request, default="/"))
+
+
+def _api_error(request: HttpRequest, error: DomainError, status: int) -> HttpResponse | None:
+    # An API client gets the API's one error body wherever the error arose, JSON not a page.
+    if request.path.startswith("/api/"):
+        return JsonResponse(error.as_dict(), status=status)
+    return None
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """The 404 of an address that matches no route (an id that is not a number, say)."""
+    error = NotFoundError("No such address in the API.")
+    return _api_error(request, error, 404) or defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    error = DomainError("Something went wrong on the server; the error is logged.")
+    error.code = "server_error"
+    return _api_error(request, error, 500) or defaults.server_error(request)

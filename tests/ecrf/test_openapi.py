@@ -68,3 +68,41 @@ def test_the_errors_sent_match_the_schema(personas, who, method, url, data, temp
 def test_the_schema_and_docs_views_are_not_operations(db) -> None:
     assert not {"/api/schema/", "/api/docs/"} & set(openapi()["paths"])
     assert all(path.startswith("/api/v1/") for path in openapi()["paths"])
+
+
+@pytest.mark.parametrize(
+    ("url", "template"),
+    [
+        ("/api/v1/participants/null/", "/api/v1/participants/{participant_id}/"),
+        ("/api/v1/participants/1.5/visits/", "/api/v1/participants/{participant_id}/visits/"),
+        ("/api/v1/alerts/%C2%A7/", "/api/v1/alerts/{alert_id}/"),
+        ("/api/v1/queries/-3/", "/api/v1/queries/{query_id}/"),
+    ],
+)
+def test_an_address_outside_the_api_is_a_json_404(personas, url, template) -> None:
+    api = APIClient()
+    api.force_login(personas.coordinator_a)
+    response = api.get(url)
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+    assert_conforms(response, "GET", template)
+
+
+def test_an_unknown_page_is_still_a_page(client, personas) -> None:
+    client.force_login(personas.coordinator_a)
+    response = client.get("/trials/participants/null/")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+
+
+def test_a_server_error_in_the_api_is_a_json_body(personas, monkeypatch) -> None:
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("trials.api.protocol.trial_list", broken)
+    api = APIClient(raise_request_exception=False)
+    api.force_login(personas.coordinator_a)
+    response = api.get("/api/v1/trials/")
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "server_error"
+    assert "a bug" not in response.content.decode()
