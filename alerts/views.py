@@ -8,12 +8,12 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
@@ -23,6 +23,7 @@ from alerts.models import AlertKind, AlertStatus
 from alerts.selectors import ALERT_READER_ROLES, alert_get, alert_list, open_alert_count
 from alerts.services import alert_acknowledge
 from ecrf.errors import InvalidTransitionError, PermissionDeniedError
+from ecrf.redirects import safe_next_url
 from ecrf.workspace import current_membership
 from safety.selectors import SAE_CLOCK_ROLES
 
@@ -92,10 +93,7 @@ def acknowledge_view(request: HttpRequest, pk: int) -> HttpResponse:
             _("Alert for %(participant)s acknowledged.")
             % {"participant": alert.participant.identifier},
         )
-    next_url = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
-        next_url = reverse("alerts:list")
-    return redirect(next_url)
+    return HttpResponseRedirect(safe_next_url(request, default=reverse("alerts:list")))
 
 
 @never_cache

@@ -71,11 +71,16 @@ class HistoryEntryOutput(serializers.Serializer):
     changes = HistoryChangeOutput(many=True)
 
 
+def schema_name(ftype: FormType) -> str:
+    """The form's name in the OpenAPI schema: `{name}Data`, `{name}Record`, `{name}Create`..."""
+    return "".join(part.capitalize() for part in ftype.code.split("_"))
+
+
 def _serializers(
     ftype: FormType,
 ) -> tuple[type[serializers.Serializer], type[serializers.Serializer]]:
     """Input and output serializers of one form type, named after it for the OpenAPI schema."""
-    name = "".join(part.capitalize() for part in ftype.code.split("_"))
+    name = schema_name(ftype)
     data_class = type(
         f"{name}Data",
         (serializers.ModelSerializer,),

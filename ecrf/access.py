@@ -52,7 +52,10 @@ ROLE_ABILITIES: dict[str, tuple[Any, ...]] = {
         _("Open, close and re-open queries"),
     ),
     Role.DATA_MANAGER: (
-        _("Correct data with a reason"),
+        # What the forms allow a data manager (their `editors` and `field_editors`); the
+        # clinical data are corrected by the site, in answer to a query.
+        _("Record and update protocol deviations"),
+        _("Add dictionary codes to medications and adverse events"),
         _("Open, close and re-open queries"),
         _("Lock and unlock forms, participants and the trial"),
     ),

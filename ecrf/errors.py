@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from rest_framework import exceptions as drf_exceptions
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -58,6 +58,24 @@ class ConflictError(DomainError):
 class InvalidTransitionError(DomainError):
     status_code = status.HTTP_409_CONFLICT
     code = "invalid_transition"
+
+
+class ErrorBodyOutput(serializers.Serializer):
+    code = serializers.CharField(
+        help_text="invalid, not_authenticated, authentication_failed, permission_denied, "
+        "not_found, conflict, invalid_transition, locked, ..."
+    )
+    message = serializers.CharField(help_text="What went wrong, for the person at the keyboard.")
+    fields = serializers.DictField(  # type: ignore[assignment]
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="Messages by field name; empty when the error is not about a field.",
+    )
+
+
+class ErrorOutput(serializers.Serializer):
+    """The body of every error answer of the API, as `api_exception_handler` renders it."""
+
+    error = ErrorBodyOutput()
 
 
 def _drf_fields(detail: Any) -> dict[str, list[str]]:

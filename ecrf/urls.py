@@ -2,9 +2,8 @@
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from ecrf import views
+from ecrf import api_docs, views
 
 api_v1 = [
     path("", include("accounts.api_urls")),
@@ -29,7 +28,11 @@ urlpatterns = [
     path("exports/", include("exports.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/schema/", api_docs.SchemaView.as_view(), name="api-schema"),
+    path("api/docs/", api_docs.docs_view, name="api-docs"),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
+
+# The API answers with its JSON error body even where no view of it was reached.
+handler404 = "ecrf.views.not_found"
+handler500 = "ecrf.views.server_error"

@@ -14,7 +14,7 @@ from django.utils.timezone import is_naive, make_aware
 
 from assessments.models.base import PARTIAL_DATE
 from assessments.registry import FormType
-from assessments.rules.base import Checks, FormContext
+from assessments.rules.base import OUTSIDE_CALENDAR, Checks, FormContext, within_calendar
 from ecrf.access import SITE_STAFF_ROLES, Role
 from safety.models import (
     CODED_FIELDS,
@@ -152,6 +152,10 @@ def _moment(ae: AdverseEvent, name: str, ctx: FormContext, checks: Checks) -> da
         return None
     if is_naive(parsed):
         parsed = make_aware(parsed, ZoneInfo(ctx.participant.site.time_zone))
+    if not within_calendar(parsed, ctx.participant.site.time_zone):
+        checks.error(name, OUTSIDE_CALENDAR)
+        setattr(ae, name, None)
+        return None
     setattr(ae, name, parsed)
     if parsed > ctx.now:
         checks.error(name, "The time is in the future.")

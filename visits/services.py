@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -79,6 +81,18 @@ def _dosing_recorded(participant: Participant) -> bool:
     return participant.visits.filter(dosing=True, status=VisitStatus.COMPLETED).exists()
 
 
+@contextmanager
+def _within_calendar() -> Iterator[None]:
+    """A schedule whose dates would pass 9999-12-31 is refused (and its transaction undone)."""
+    try:
+        yield
+    except OverflowError:
+        raise DomainError(
+            "Day 0 is too late: its visit schedule would run past the calendar.",
+            fields={"day0": ["Too late."]},
+        ) from None
+
+
 def participant_set_day0(
     *, actor: Any, participant: Participant, day0: date, reason: str = "", now: datetime
 ) -> Participant:
@@ -107,7 +121,8 @@ def participant_set_day0(
             transition(locked, S.ON_STUDY)
             locked.day0 = day0
             audited_save(locked, actor=actor, reason=reason or "Day 0 set")
-            _create_schedule(locked, actor=actor, now=now)
+            with _within_calendar():
+                _create_schedule(locked, actor=actor, now=now)
             return locked
         if locked.day0 == day0:
             return locked
@@ -119,7 +134,8 @@ def participant_set_day0(
             )
         locked.day0 = day0
         audited_save(locked, actor=actor, reason=reason)
-        _move_schedule(locked, actor=actor, reason=reason, now=now)
+        with _within_calendar():
+            _move_schedule(locked, actor=actor, reason=reason, now=now)
         return locked
 
 

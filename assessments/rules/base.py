@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from trials.models import Participant
 from trials.protocol import ProtocolDefinition
 from visits.models import Visit
 from visits.schedule import local_date
+
+OUTSIDE_CALENDAR = "The date and time lie outside the calendar."
+
+
+def within_calendar(instant: datetime, time_zone: str) -> bool:
+    """Whether an aware instant has a date both in UTC and at the site: within a zone's offset
+    of 0001-01-01 or 9999-12-31 it has not, and reading it would overflow."""
+    try:
+        instant.astimezone(UTC)
+        instant.astimezone(ZoneInfo(time_zone))
+    except OverflowError:
+        return False
+    return True
 
 
 @dataclass

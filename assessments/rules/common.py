@@ -14,7 +14,7 @@ from django.db import models
 from django.utils.timezone import is_naive, make_aware
 
 from assessments.models.base import PARTIAL_DATE
-from assessments.rules.base import Checks, FormContext
+from assessments.rules.base import OUTSIDE_CALENDAR, Checks, FormContext, within_calendar
 
 
 def coerce(instance: Any, names: Iterable[str], ctx: FormContext, checks: Checks) -> bool:
@@ -40,8 +40,13 @@ def coerce(instance: Any, names: Iterable[str], ctx: FormContext, checks: Checks
             checks.error(name, " ".join(error.messages))
             ok = False
             continue
-        if isinstance(value, datetime) and is_naive(value):
-            value = make_aware(value, ZoneInfo(ctx.participant.site.time_zone))
+        if isinstance(value, datetime):
+            if is_naive(value):
+                value = make_aware(value, ZoneInfo(ctx.participant.site.time_zone))
+            if not within_calendar(value, ctx.participant.site.time_zone):
+                checks.error(name, OUTSIDE_CALENDAR)
+                ok = False
+                continue
         if field.choices and value not in (None, ""):
             accepted = [str(key) for key, _label in field.flatchoices]
             if str(value) not in accepted:

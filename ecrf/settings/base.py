@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
 from ecrf.settings.env import env_bool, env_int, env_list, env_str, parse_database_url
@@ -34,6 +35,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "csp",
     "django_celery_beat",
     "ecrf.apps.EcrfConfig",
     "accounts",
@@ -48,6 +50,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -144,6 +147,21 @@ OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # API tokens live this many days at most; a token may be asked for a shorter life.
 API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 90, minimum=1)
+# Content-Security-Policy: every page loads scripts, styles, images and fonts from this site
+# only; no inline script, event handler or style attribute runs; no page may be framed; forms
+# post here only. The API docs widen it for themselves (ecrf.api_docs).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    },
+}
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("es", _("Spanish"))]
@@ -175,11 +193,14 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "ecrf.schema.AutoSchema",
     "EXCEPTION_HANDLER": "ecrf.errors.api_exception_handler",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    # Every list: ?limit=&offset=, 100 rows unless asked, never more than 500 (ecrf.pagination).
+    "DEFAULT_PAGINATION_CLASS": "ecrf.pagination.Pagination",
     "PAGE_SIZE": 100,
 }
+# The OpenAPI schema and docs show every endpoint: for signed-in users unless made public.
+API_DOCS_PUBLIC = env_bool("API_DOCS_PUBLIC", False)
 SPECTACULAR_SETTINGS = {
     "TITLE": "eCRF API",
     "DESCRIPTION": (
@@ -193,6 +214,11 @@ SPECTACULAR_SETTINGS = {
     # Serve the interactive docs' assets from this site, not from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        # Blinded roles do not receive a form's allocation-revealing fields: none is required.
+        "assessments.schema.withheld_fields_optional",
+    ],
     # Choice sets that several models share keep one clear name in the schema.
     "ENUM_NAME_OVERRIDES": {
         "ParticipantStatusEnum": "trials.models.ParticipantStatus",

@@ -88,9 +88,11 @@ TRIAL_RECORDS = ("participant", "visit", "consent", "eligibility")
 
 def _bound(value: date | datetime | None, tz: str, *, end: bool) -> datetime | None:
     """A datetime as given; a date as the start (or, for `end`, the end) of that day at the
-    site."""
+    site. The end of the calendar's last day is no bound: the day after it does not exist."""
     if value is None or isinstance(value, datetime):
         return value
+    if end and value == date.max:
+        return None
     day = value + timedelta(days=1) if end else value
     return datetime.combine(day, time.min, tzinfo=ZoneInfo(tz))
 

@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 from assessments.rules.infusion import REVEALING
 from ecrf.access import Role
 from tests.factories import MembershipFactory, UserFactory
+from tests.openapi import assert_conforms, openapi
 from tests.trials.conftest import grant_release
 from trials.models import AllocationSlot
 
@@ -227,3 +228,20 @@ def test_a_blinded_editor_gets_back_no_revealing_field_from_its_own_change(infus
     assert leaks(infusion["coordinator_change"]) == set()
     assert infusion["coordinator_change"]["row_version"] == 3
     assert leaks(infusion["recount"]) >= {"cell_count_1e6", RECOUNT}
+
+
+@pytest.mark.parametrize("role", ["investigator", "statistician", "pharmacist"])
+def test_what_each_role_receives_is_what_the_schema_says(participant, users, infusion, role):
+    """The schema never promises a field that blinded roles do not receive."""
+    api = APIClient()
+    api.force_login(users[role])
+    base = "/api/v1/participants/{participant_id}/forms/infusion/"
+    for response, template in (
+        (api.get(url(participant)), base),
+        (api.get(url(participant, f"{infusion['id']}/")), base + "{record_id}/"),
+    ):
+        assert_conforms(response, "GET", template)
+    record = openapi()["components"]["schemas"]["InfusionRecord"]
+    assert not set(REVEALING) & set(record["required"])
+    for name in REVEALING:
+        assert "blinded" in record["properties"][name]["description"], name

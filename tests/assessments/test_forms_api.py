@@ -5,6 +5,9 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
+from tests.factories import UserFactory
+from tests.openapi import assert_conforms
+
 from .test_sledai_form import EXAMPLE_1
 
 pytestmark = pytest.mark.usefixtures("after_week24")
@@ -184,8 +187,24 @@ def test_not_done_through_the_api(api, msvle, participant) -> None:
 
 
 def test_schema_documents_each_form(client, db) -> None:
+    client.force_login(UserFactory())  # the schema is for signed-in users
     document = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
     assert "/api/v1/participants/{participant_id}/forms/sledai2k/" in document["paths"]
     schemas = document["components"]["schemas"]
     assert {"Sledai2kCreate", "Sledai2kChange", "Sledai2kRecord"} <= set(schemas)
     assert "window_days" in schemas["Sledai2kData"]["properties"]
+
+
+def test_a_labs_record_not_done_is_what_the_schema_says(api, msvle, participant) -> None:
+    """Its range flags are blank, a value the schema allows for a derived choice."""
+    api.force_login(msvle.coordinator)
+    visit = next(v for v in participant.visits.order_by("visit_number") if "labs" in v.forms)
+    base = f"/api/v1/participants/{participant.pk}/forms/labs/"
+    saved = api.post(
+        f"{base}not-done/", {"visit": visit.pk, "reason": "Sample lost"}, format="json"
+    )
+    assert saved.status_code == 200, saved.json()
+    template = "/api/v1/participants/{participant_id}/forms/labs/"
+    assert_conforms(saved, "POST", template + "not-done/")
+    assert_conforms(api.get(base), "GET", template)
+    assert_conforms(api.get(f"{base}{saved.json()['id']}/"), "GET", template + "{record_id}/")

@@ -139,3 +139,12 @@ def test_pharmacist_reads_infusion_vitals_but_does_not_enter_them(msvle, partici
         with pytest.raises(PermissionDeniedError):
             save(msvle, participant, "D0", at("15min", 15), actor=actor)
     assert VitalSigns.objects.count() == 1
+
+
+def test_a_time_outside_the_calendar_is_refused_with_a_field_message(msvle, participant):
+    """The first midnight of the calendar in UTC is still the day before it in Madrid."""
+    first = datetime(1, 1, 1, tzinfo=UTC)
+    with pytest.raises(DomainError) as caught:
+        save(msvle, participant, "D0", {**at("visit"), "measured_at": first})
+    assert caught.value.fields["measured_at"] == ["The date and time lie outside the calendar."]
+    assert not VitalSigns.objects.exists()

@@ -72,12 +72,48 @@ def test_bogus_token_is_refused(api, db) -> None:
     assert response.json()["error"]["message"] == "Invalid or revoked token."
 
 
-def test_openapi_schema_and_docs(client, db) -> None:
+def test_openapi_schema_and_docs(client, personas) -> None:
+    # Any signed-in account reads them, with or without a membership.
+    for user in (personas.coordinator_a, personas.outsider):
+        client.force_login(user)
+        schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+        assert schema.status_code == 200
+        document = schema.json()
+        assert document["openapi"].startswith("3.")
+        assert "/api/v1/tokens/" in document["paths"]
+        docs = client.get("/api/docs/")
+        assert docs.status_code == 200
+        assert b"swagger" in docs.content.lower()
+        # The start-up script is a file of its own, not inline (the page's CSP allows none).
+        page = docs.content.decode()
+        assert '<script src="/api/docs/?script=">' in page
+        assert "<script>" not in page
+        script = client.get("/api/docs/?script=")
+        assert script.status_code == 200
+        assert script["Content-Type"].startswith("application/javascript")
+        assert "/api/schema/" in script.content.decode()
+
+
+def test_openapi_schema_and_docs_need_a_sign_in(client, db) -> None:
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert schema.status_code == 401
+    assert schema.json()["error"]["code"] == "not_authenticated"
+    for url in ("/api/docs/", "/api/docs/?script="):
+        docs = client.get(url)
+        assert docs.status_code == 302
+        assert docs["Location"].startswith("/accounts/login/?next=/api/docs/")
+    # An account that cannot sign in any more is refused as well.
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory(is_active=False))
+    assert client.get("/api/schema/").status_code == 401
+    assert client.get("/api/docs/").status_code == 302
+
+
+def test_openapi_schema_and_docs_can_be_made_public(client, db, settings) -> None:
+    settings.API_DOCS_PUBLIC = True
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert schema.status_code == 200
-    document = schema.json()
-    assert document["openapi"].startswith("3.")
-    assert "/api/v1/tokens/" in document["paths"]
-    docs = client.get("/api/docs/")
-    assert docs.status_code == 200
-    assert b"swagger" in docs.content.lower()
+    assert "/api/v1/tokens/" in schema.json()["paths"]
+    assert client.get("/api/docs/").status_code == 200
+    assert client.get("/api/docs/?script=").status_code == 200

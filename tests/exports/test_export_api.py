@@ -24,7 +24,7 @@ from tests.exports.job_fixtures import (
     read_zip,
     request,
 )
-from tests.factories import DEFAULT_PASSWORD
+from tests.factories import DEFAULT_PASSWORD, UserFactory
 from trials.models import DsmbRelease
 
 EXPORTS = "/api/v1/exports/"
@@ -289,6 +289,7 @@ def test_recipient_cannot_revoke(world: World) -> None:
 
 
 def test_openapi_documents_the_endpoints_with_curl_and_python_examples(client, db) -> None:
+    client.force_login(UserFactory())  # the schema is for signed-in users
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
     paths = schema["paths"]
     for path in (

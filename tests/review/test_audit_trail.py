@@ -231,6 +231,33 @@ def test_filters_by_form_person_and_days_at_the_site(api, msvle, participant, cl
     assert bad.status_code == 400
 
 
+def test_the_first_and_last_days_of_the_calendar_are_answered(
+    api, client, msvle, participant, clock
+) -> None:
+    """The day after 9999-12-31 does not exist: `until` that day means no end at all."""
+    corrected_sledai(msvle, participant, clock)
+    everything = audit_trail(msvle.monitor, participant)
+    assert audit_trail(msvle.monitor, participant, until=date.max) == everything
+    assert audit_trail(msvle.monitor, participant, since=date.min, until=date.max) == everything
+    assert audit_trail(msvle.monitor, participant, since=date.max) == []
+    client.force_login(msvle.monitor)
+    for query, count in (
+        ("?until=9999-12-31", len(everything)),
+        ("?since=0001-01-01&until=9999-12-31", len(everything)),
+        ("?since=9999-12-31", 0),
+    ):
+        response = get(api, msvle.monitor, trail_url(participant, query=query))
+        assert response.status_code == 200, response.content
+        assert len(response.json()) == count
+        response = get(api, msvle.monitor, trail_url(participant, ".csv", query))
+        assert len(csv_rows(response.content.decode())) == count + 1
+        page = client.get(f"/review/participants/{participant.pk}/audit-trail/{query}")
+        assert page.status_code == 200
+        assert len(page.context["rows"]) == count
+        page_csv = client.get(f"/review/participants/{participant.pk}/audit-trail.csv{query}")
+        assert len(csv_rows(page_csv.content.decode())) == count + 1
+
+
 def test_other_site_and_outsiders_get_404(api, msvle, participant, monitor_b) -> None:
     for user in (monitor_b, msvle.other_coordinator):
         assert get(api, user, trail_url(participant)).status_code == 404

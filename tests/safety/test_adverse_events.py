@@ -451,3 +451,21 @@ def test_nothing_is_hidden_from_blinded_readers(msvle, participant) -> None:
     changed = {c.field for entry in history for c in entry.changes}
     assert {"sponsor_causality", "expectedness", "susar", "susar_due_at"} <= changed
     assert "hospitalisation" in changed
+
+
+def test_a_time_outside_the_calendar_is_refused_with_a_field_message(msvle, participant):
+    """The first midnight of the calendar in UTC is still the day before it in Madrid."""
+    for name in ("site_awareness_at", "sae_reported_at"):
+        fields = refused(msvle, participant, {**HEADACHE, name: datetime(1, 1, 1, tzinfo=UTC)})
+        assert fields[name] == ["The date and time lie outside the calendar."]
+    assert not AdverseEvent.objects.exists()
+
+
+def test_the_page_refuses_a_time_outside_the_calendar(client, msvle, participant) -> None:
+    client.force_login(msvle.coordinator)
+    response = client.post(
+        f"/casebook/{participant.pk}/adverse_events/new/",
+        {**HEADACHE, "site_awareness_at": "0001-01-01 00:00"},
+    )
+    assert response.status_code == 400
+    assert "The date and time lie outside the calendar." in response.content.decode()

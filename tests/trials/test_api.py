@@ -539,6 +539,7 @@ def test_allocation_import_by_unblinded_statistician_only(api, msvle) -> None:
 
 
 def test_openapi_schema_lists_the_participant_endpoints(client, db) -> None:
+    client.force_login(UserFactory())  # the schema is for signed-in users
     document = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
     paths = document["paths"]
     for path in (

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
+from tests.factories import UserFactory
 from trials.models import AllocationRead, AllocationSlot, ArmGround, Participant
 from trials.services import dsmb_release_grant, participant_randomize, participant_unblind
 from visits.services import participant_set_day0
@@ -250,6 +251,7 @@ def test_the_investigator_sees_the_arm_of_the_participant_unblinded_only(msvle, 
 
 
 def test_openapi_only_allocation_responses_carry_the_arm(client, db) -> None:
+    client.force_login(UserFactory())  # the schema is for signed-in users
     document = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
     assert "/api/v1/participants/{participant_id}/allocation/" in document["paths"]
     assert "/api/v1/participants/{participant_id}/unblind/" in document["paths"]

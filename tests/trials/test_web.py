@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from rest_framework.test import APIClient
 
 from trials.models import AllocationRead, Participant, ParticipantStatus
 from trials.services import consent_record, eligibility_answer, participant_randomize
@@ -361,3 +362,42 @@ def test_pharmacist_sees_the_treatment_to_prepare(client, msvle) -> None:
         "page",
         page_of(participant),
     )
+
+
+def test_a_day0_at_the_end_of_the_calendar_is_refused_inline(client, msvle) -> None:
+    """The visit schedule after it would run past 9999-12-31: a message, not an overflow."""
+    with_allocation(msvle)
+    participant = participant_randomize(
+        actor=msvle.coordinator, participant=make_eligible(msvle), now=NOW
+    )
+    client.force_login(msvle.coordinator)
+    for day in ("9999-12-31", "9999-10-01"):
+        late = client.post(page_of(participant) + "day0/", {"day0": day})
+        assert late.status_code == 400
+        assert "Day 0 is too late: its visit schedule would run past the calendar." in text(late)
+    participant.refresh_from_db()
+    assert participant.day0 is None
+    assert not participant.visits.exclude(code__in=("SEL", "RAND")).exists()
+    api = APIClient()
+    api.force_login(msvle.coordinator)
+    refused = api.post(
+        f"/api/v1/participants/{participant.pk}/day0/", {"day0": "9999-12-31"}, format="json"
+    )
+    assert refused.status_code == 400
+    assert refused.json()["error"]["fields"] == {"day0": ["Too late."]}
+    # Moving a Day 0 already set there is refused the same way, and the schedule stays.
+    assert (
+        api.post(
+            f"/api/v1/participants/{participant.pk}/day0/", {"day0": str(TODAY)}, format="json"
+        ).status_code
+        == 200
+    )
+    moved = api.post(
+        f"/api/v1/participants/{participant.pk}/day0/",
+        {"day0": "9999-12-31", "reason": "Infusion postponed"},
+        format="json",
+    )
+    assert moved.status_code == 400
+    assert moved.json()["error"]["fields"] == {"day0": ["Too late."]}
+    participant.refresh_from_db()
+    assert participant.day0 == TODAY

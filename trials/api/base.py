@@ -4,18 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-PAGE_PARAMETERS = [
-    OpenApiParameter("limit", OpenApiTypes.INT, description="Rows per page (default 100)."),
-    OpenApiParameter("offset", OpenApiTypes.INT, description="Rows to skip."),
-]
+from ecrf.pagination import PageInput, Pagination
+
+PAGE_PARAMETERS = [PageInput]
 
 
 class PageOutput(serializers.Serializer):
@@ -28,7 +24,7 @@ def page(
     request: Request, view: APIView, rows: Any, serializer: type[serializers.Serializer]
 ) -> Response:
     """One page of `rows` (?limit=&offset=) with the count and links to the next and previous."""
-    paginator = LimitOffsetPagination()
+    paginator = Pagination()
     shown: list[Any] | None = paginator.paginate_queryset(rows, request, view=view)
     return paginator.get_paginated_response(serializer(shown, many=True).data)
 
