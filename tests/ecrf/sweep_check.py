@@ -88,6 +88,15 @@ def methods_of(route: Any, api_methods: dict[str, set[str]]) -> list[str]:
     return sorted(api_methods.get(path, {"get"}))
 
 
+def scopes_for(role: str, route: Any) -> tuple[str, ...]:
+    """The scopes worth asking: a route without parameters shows the same page whatever the
+    scope; only a role at named sites sees the other site differently from its own (a
+    trial-wide role sees both alike, someone with no role in the trial neither)."""
+    if not route.params:
+        return ("own",)
+    return SCOPES if role in SITE_ROLES else ("own", "trial")
+
+
 def sweep_route(route: Any, world: World, clients: dict[str, Client], api_methods: Any) -> None:
     """Request `route` as every role in every scope; assert what the module says."""
     rule = rule_for(route.name)
@@ -97,8 +106,7 @@ def sweep_route(route: Any, world: World, clients: dict[str, Client], api_method
     bound_foreign = False
     for role in ROLES:
         hidden = every - world.visible_identifiers(role)
-        # A route without parameters shows the same page whatever the scope.
-        for scope in SCOPES if route.params else ("own",):
+        for scope in scopes_for(role, route):
             kwargs = kwargs_for(route, world.scopes[scope], world, role)
             if kwargs is None:
                 continue
