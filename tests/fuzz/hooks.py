@@ -1,9 +1,10 @@
-"""schemathesis hooks of the fuzzing run (see tests/fuzz/schemathesis.toml): in every other
-case, the ids a request names (in its path or body) are replaced with ids of objects the
-signed-in role can see, consistent with each other (a record of that participant, a visit of
-that participant), so that requests get past 404 to the code behind it. The others keep the
-generated values. The choice is derived from the generated values, so a run stays
-deterministic. The ids are in FUZZ_IDS, written by tests.fuzz.seed for the role."""
+"""schemathesis hooks of the fuzzing run: real ids in every other request, so it gets past 404."""
+
+# In every other case the ids a request names (in its path or body) are replaced with ids of
+# objects the signed-in role can see, consistent with each other (a record of that participant,
+# a visit of that participant); the others keep the generated values. The choice is derived
+# from the generated values, so a run stays deterministic. The ids are in the file FUZZ_IDS
+# names, written by tests.fuzz.seed for the role.
 
 from __future__ import annotations
 

@@ -1,14 +1,11 @@
-"""Seed a fresh database for the API fuzzing run and write what the fuzzer needs.
+"""Seed a fresh database for the API fuzzing run (.ci/fuzz) and write what the fuzzer needs."""
 
-Run as `python -m tests.fuzz.seed OUT_DIR` against a migrated, empty database. It loads the demo
-trials (staff for every role, participants in various states), adds a row to each list (a query,
-an alert, a lock, an export), signs in the fuzzing roles and writes:
-
-- OUT_DIR/<username>.headers: the request headers of that user's session (cookie and CSRF token),
-  one `Name: value` a line, for `schemathesis run -H`;
-- OUT_DIR/<username>.ids.json: the ids of objects that user can see, which the hooks
-  (tests.fuzz.hooks) put in place of generated ones.
-"""
+# Run as `python -m tests.fuzz.seed OUT_DIR` against a migrated, empty database. It loads the
+# demo trials (staff for every role, participants in various states), adds a row to each list
+# (a query, an alert, a lock, an export), signs in the fuzzing roles and writes, per role,
+# OUT_DIR/<username>.headers (the session's cookie and CSRF token, one `Name: value` a line,
+# for `schemathesis run -H`) and OUT_DIR/<username>.ids.json (the ids of objects that user can
+# see, which tests.fuzz.hooks puts in place of generated ones).
 
 from __future__ import annotations
 
