@@ -116,14 +116,6 @@ def user_roles(user: Any, trial: Any, site: Any = None) -> set[str]:
     return set(memberships.values_list("role", flat=True))
 
 
-def is_trial_admin(user: Any) -> bool:
-    if user is None or not user.is_authenticated or not user.is_active:
-        return False
-    return (
-        bool(user.is_superuser) or active_memberships(user).filter(role=Role.TRIAL_ADMIN).exists()
-    )
-
-
 def is_operator(user: Any) -> bool:
     """A platform operator: an active superuser, created on the command line."""
     return bool(user is not None and user.is_authenticated and user.is_active and user.is_superuser)

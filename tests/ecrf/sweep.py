@@ -30,7 +30,7 @@ from ecrf.synthetic import Mix, generate_synthetic
 from review.models import DataQuery
 from tests.factories import DEFAULT_PASSWORD, MembershipFactory, SiteFactory, UserFactory
 from tests.trials.conftest import load
-from trials.models import AllocationSlot, Participant, RoleGrantRequest, Site, Trial
+from trials.models import Participant, RoleGrantRequest, Site, Trial
 
 # Roles of the sweep: every trial role, someone with no membership, and a platform operator.
 ROLES = (*[str(role) for role in Role], "outsider", "operator")
@@ -121,7 +121,6 @@ class World:
     other_site: Site
     users: dict[str, User]
     scopes: dict[str, Scope]
-    arm_markers: set[str]
     tokens: dict[str, Any] = field(default_factory=dict)
 
     def token_for(self, role: str, *, mine: bool) -> Any:
@@ -192,12 +191,7 @@ def build_world() -> World:
     system = system_actor()
     for scope in scopes.values():
         _collect(scope, system)
-    markers = set()
-    for slot in AllocationSlot.objects.filter(participant__isnull=False).select_related(
-        "participant"
-    ):
-        markers.add(slot.arm_code)
-    return World(trial, other_trial, home, other_site, users, scopes, markers)
+    return World(trial, other_trial, home, other_site, users, scopes)
 
 
 def _collect(scope: Scope, system: User) -> None:
@@ -462,7 +456,7 @@ def revealing_names(world: World) -> set[str]:
     return names
 
 
-def shows_an_arm(text: str, world: World, names: set[str]) -> str:
+def shows_an_arm(text: str, names: set[str]) -> str:
     """What in a response body shows an arm: an allocation key, a revealing field, or the
     treatment to prepare; empty when nothing does."""
     try:

@@ -127,7 +127,7 @@ def sweep_route(route: Any, world: World, clients: dict[str, Client], api_method
                 text = body_of(response)
                 if leaked := sorted(i for i in hidden if i in text):
                     problems.append(f"{where}: shows {leaked[:3]}")
-                arm = "" if rule.describes_the_api else shows_an_arm(text, world, names)
+                arm = "" if rule.describes_the_api else shows_an_arm(text, names)
                 if role in BLINDED and arm:
                     problems.append(f"{where}: shows an arm ({arm})")
                 if before is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ecrf.access import Role, is_trial_admin, scope_queryset, user_roles
+from ecrf.access import Role, scope_queryset, user_roles
 from tests.factories import MembershipFactory, SiteFactory, TrialFactory
 from trials.models import Site
 from trials.services import membership_end, membership_grant
@@ -106,9 +106,3 @@ def test_site_must_belong_to_the_membership_trial(personas) -> None:
     other_site = SiteFactory(trial=TrialFactory(code="OTHER"), code="Z02")
     with pytest.raises(Exception, match="belongs to another trial"):
         MembershipFactory(trial=personas.trial, site=other_site, role=Role.COORDINATOR)
-
-
-def test_trial_admin_check(personas) -> None:
-    assert is_trial_admin(personas.trial_admin)
-    assert not is_trial_admin(personas.data_manager)
-    assert not is_trial_admin(personas.outsider)
