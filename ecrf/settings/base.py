@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "alerts",
     "safety",
     "review",
+    "casebook",
     "exports",
 ]
 
