@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from assessments.registry import form_types
+from assessments.registry import form_type, form_types
 from ecrf.errors import DomainError, NotFoundError
 from review.models import (
     LockLevel,
@@ -181,7 +181,7 @@ class QueryListView(APIView):
         record = form_record_get(request.user, None, params["form_code"], params["record_id"])
         query = query_open(
             actor=request.user,
-            form_code=params["form_code"],
+            ftype=form_type(params["form_code"]),
             record=record,
             field_name=params["field_name"],
             text=params["text"],

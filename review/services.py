@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from django.contrib.auth import authenticate
 from django.contrib.contenttypes.models import ContentType
@@ -37,6 +37,25 @@ from trials.models import Participant, Site, Trial
 REOPENER_ROLES = frozenset({Role.MONITOR, Role.DATA_MANAGER})
 SDV_ROLES = frozenset({Role.MONITOR})
 LOCK_ROLES = frozenset({Role.DATA_MANAGER})
+
+
+class FormKind(Protocol):
+    """What opening a query needs of a form type; the caller passes its own in."""
+
+    @property
+    def code(self) -> str: ...
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def model(self) -> Any: ...
+
+    @property
+    def fields(self) -> tuple[str, ...]: ...
+
+    @property
+    def derived(self) -> tuple[str, ...]: ...
 
 
 def _record_ref(record: Any) -> dict[str, Any]:
@@ -71,9 +90,10 @@ def _message(
 
 
 def query_open(
-    *, actor: Any, form_code: str, record: Any, field_name: str = "", text: str, now: datetime
+    *, actor: Any, ftype: FormKind, record: Any, field_name: str = "", text: str, now: datetime
 ) -> DataQuery:
-    """A monitor, data manager or medical monitor asks the site about a field or a form."""
+    """A monitor, data manager or medical monitor asks the site about a field or a form of
+    the type `ftype`."""
     participant = record.participant
     role = require_role(
         actor,
@@ -82,7 +102,6 @@ def query_open(
         roles=QUERY_OPENER_ROLES,
         action="open queries",
     )
-    ftype = form_type(form_code)
     if not isinstance(record, ftype.model):
         raise DomainError("The record is not a form of that kind.")
     if field_name and field_name not in (*ftype.fields, *ftype.derived):
@@ -97,7 +116,7 @@ def query_open(
                 participant=participant,
                 trial_id=participant.trial_id,
                 site_id=participant.site_id,
-                form_code=form_code,
+                form_code=ftype.code,
                 field_name=field_name,
                 opened_by=actor,
                 opener_role=role,

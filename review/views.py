@@ -144,7 +144,7 @@ def query_open_view(
             request,
             lambda: query_open(
                 actor=request.user,
-                form_code=code,
+                ftype=form_type(code),
                 record=record,
                 field_name=form.cleaned_data["field_name"],
                 text=form.cleaned_data["text"],

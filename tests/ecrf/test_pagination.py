@@ -13,6 +13,7 @@ from accounts.models import User
 from accounts.services import system_actor
 from alerts.models import AlertKind
 from alerts.services import AlertSpec, alerts_raise
+from assessments.registry import form_type
 from ecrf.pagination import MAX_PAGE_SIZE, Pagination
 from review.models import LockLevel
 from review.services import lock_apply, query_open
@@ -40,7 +41,11 @@ def rows(msvle: Team, participant: Participant, data_manager: User) -> Team:  # 
     """One row in each list: the trial, a participant, a query, a lock and an alert."""
     form = enter_sledai(msvle, participant)
     query_open(
-        actor=msvle.monitor, form_code="sledai2k", record=form, text="Which lab?", now=ENTERED
+        actor=msvle.monitor,
+        ftype=form_type("sledai2k"),
+        record=form,
+        text="Which lab?",
+        now=ENTERED,
     )
     lock_apply(
         actor=data_manager,

@@ -31,7 +31,7 @@ def seed(out: Path) -> dict[str, Any]:
     from accounts.services import system_actor
     from alerts.models import Alert, AlertKind
     from alerts.services import AlertSpec, alerts_raise
-    from assessments.registry import form_types
+    from assessments.registry import form_type, form_types
     from ecrf.access import active_memberships, scope_queryset
     from ecrf.demo import demo_load
     from exports.models import DsmbRelease, Export
@@ -51,7 +51,7 @@ def seed(out: Path) -> dict[str, Any]:
     record = form_types()["sledai2k"].model.objects.filter(participant__trial=trial).first()
     query_open(
         actor=staff("monitor.va01"),
-        form_code="sledai2k",
+        ftype=form_type("sledai2k"),
         record=record,
         field_name="dna",
         text="Anti-dsDNA: which lab report?",

@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from alerts.models import Alert
 from assessments.models import SledaiAssessment
+from assessments.registry import form_type
 from assessments.services import form_not_done
 from ecrf.audit import audited_save
 from ecrf.errors import DomainError, InvalidTransitionError, PermissionDeniedError
@@ -158,7 +159,7 @@ def test_a_query_on_a_locked_form_is_still_opened_and_answered(
     lock(msvle, data_manager, "form", form_code="sledai2k", record=w4)
     query = query_open(
         actor=msvle.monitor,
-        form_code="sledai2k",
+        ftype=form_type("sledai2k"),
         record=w4,
         field_name="dna",
         text="Source?",
@@ -315,10 +316,10 @@ def test_a_trial_lock_holds_everything_and_freezes_queries(
 ) -> None:
     w4 = enter_sledai(msvle, participant)
     open_one = query_open(
-        actor=msvle.monitor, form_code="sledai2k", record=w4, text="Source?", now=later(1)
+        actor=msvle.monitor, ftype=form_type("sledai2k"), record=w4, text="Source?", now=later(1)
     )
     answered = query_open(
-        actor=msvle.monitor, form_code="sledai2k", record=w4, text="Date?", now=later(1)
+        actor=msvle.monitor, ftype=form_type("sledai2k"), record=w4, text="Date?", now=later(1)
     )
     answered = query_answer(
         actor=msvle.coordinator,
@@ -339,7 +340,11 @@ def test_a_trial_lock_holds_everything_and_freezes_queries(
         register(msvle, site=msvle.other_site)
     with pytest.raises(LockedError, match="queries are frozen"):
         query_open(
-            actor=msvle.monitor, form_code="sledai2k", record=w4, text="Another?", now=later(3)
+            actor=msvle.monitor,
+            ftype=form_type("sledai2k"),
+            record=w4,
+            text="Another?",
+            now=later(3),
         )
     with pytest.raises(LockedError):
         query_answer(

@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 
 from assessments.models import SledaiAssessment
+from assessments.registry import form_type
 from ecrf.errors import (
     DomainError,
     InvalidTransitionError,
@@ -42,7 +43,12 @@ def person(request, msvle, name):
 
 def open_query(actor, form, *, field="dna", text="Anti-dsDNA result not in the lab report?", at=1):
     return query_open(
-        actor=actor, form_code="sledai2k", record=form, field_name=field, text=text, now=later(at)
+        actor=actor,
+        ftype=form_type("sledai2k"),
+        record=form,
+        field_name=field,
+        text=text,
+        now=later(at),
     )
 
 
@@ -120,7 +126,9 @@ def test_query_on_an_unknown_field_or_the_wrong_form_is_refused(msvle, form) -> 
         open_query(msvle.monitor, form, field="haemoglobin")
     assert unknown.value.fields == {"field_name": ["Unknown field."]}
     with pytest.raises(DomainError, match="not a form of that kind"):
-        query_open(actor=msvle.monitor, form_code="renal", record=form, text="Which?", now=later(1))
+        query_open(
+            actor=msvle.monitor, ftype=form_type("renal"), record=form, text="Which?", now=later(1)
+        )
     with pytest.raises(DomainError) as empty:
         open_query(msvle.monitor, form, text="   ")
     assert "text" in empty.value.fields

@@ -583,6 +583,7 @@ def test_queue_respects_the_sdv_plan(api, msvle, participant, form) -> None:
 def many_rows(team: Team, participant: Participant, count: int, clock: Any) -> None:
     """`count` SLEDAI-2K forms (one per visit), each with an open and an answered query, and
     `count` completed visits without a signature."""
+    from assessments.registry import form_type
     from review.services import query_answer, query_open
 
     codes = ["W4", "W8", "W12", "W16", "W20", "W24"][:count]
@@ -594,7 +595,7 @@ def many_rows(team: Team, participant: Participant, count: int, clock: Any) -> N
         for name in ("dna", "prot"):
             query = query_open(
                 actor=team.monitor,
-                form_code="sledai2k",
+                ftype=form_type("sledai2k"),
                 record=record,
                 field_name=name,
                 text="Source?",

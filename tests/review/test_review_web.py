@@ -12,6 +12,7 @@ import pytest
 from django.test import Client
 
 from accounts.models import User
+from assessments.registry import form_type
 from assessments.services import form_save
 from review.models import DataQuery, QueryStatus, Signature, SignatureScope, SourceVerification
 from review.services import query_answer, query_open
@@ -62,7 +63,7 @@ def count(page: str, name: str) -> int:
 def monitor_query(team: Team, form: Any, field: str = "dna") -> DataQuery:
     return query_open(
         actor=team.monitor,
-        form_code="sledai2k",
+        ftype=form_type("sledai2k"),
         record=form,
         field_name=field,
         text="Which lab report shows anti-dsDNA?",
