@@ -1,1 +1,1 @@
-"""The casebook as site staff and monitors use it: every form of a participant, entered and reviewed."""
+"""The casebook: every form of a participant, as site staff enter it and monitors review it."""
