@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from assessments.registry import form_type, form_types
+from casebook.review_services import audit_trail_shown
 from ecrf.errors import DomainError, NotFoundError
 from review.models import (
     LockLevel,
@@ -34,7 +35,6 @@ from review.selectors import (
     review_queue,
 )
 from review.services import (
-    audit_trail_shown,
     lock_apply,
     lock_release,
     query_answer,

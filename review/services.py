@@ -3,7 +3,6 @@ locks, and what a change to form data voids."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -12,8 +11,6 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.http import HttpRequest
 
-from assessments.registry import form_type
-from assessments.services import revealing_read_record
 from ecrf.access import QUERY_OPENER_ROLES, SITE_STAFF_ROLES, Role, require_role, user_roles
 from ecrf.audit import audited_save
 from ecrf.errors import DomainError, InvalidTransitionError, PermissionDeniedError
@@ -522,22 +519,6 @@ def _mirror_trial_lock(trial_id: int, *, actor: Any, reason: str) -> None:
     if trial.locked_at != since:
         trial.locked_at = since
         audited_save(trial, actor=actor, reason=reason, update_fields=["locked_at"])
-
-
-def audit_trail_shown(
-    *, user: Any, participant: Participant, rows: Iterable[Any], path: str, now: datetime
-) -> None:
-    """An audit trail about to be shown holds allocation-revealing changes (only an unblinded
-    reader is given them): record the read of the arm, once for the request."""
-    revealed = sorted({row.form_code for row in rows if row.revealing})
-    if revealed:
-        revealing_read_record(
-            user=user,
-            participant=participant,
-            ftypes=[form_type(code) for code in revealed],
-            path=path,
-            now=now,
-        )
 
 
 def trial_is_locked(trial: Trial) -> bool:

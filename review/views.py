@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from assessments.registry import form_type
 from assessments.services import revealing_read_record
+from casebook.review_services import audit_trail_shown
 from ecrf.errors import DomainError, NotFoundError, PermissionDeniedError
 from ecrf.workspace import current_membership
 from review.forms import (
@@ -39,7 +40,6 @@ from review.selectors import (
     review_queue,
 )
 from review.services import (
-    audit_trail_shown,
     query_answer,
     query_close,
     query_open,
