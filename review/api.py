@@ -15,16 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from assessments.registry import form_type, form_types
-from casebook.review_services import audit_trail_shown
-from ecrf.errors import DomainError, NotFoundError
-from review.models import (
-    LockLevel,
-    QueryAction,
-    QueryStatus,
-    ResponseCode,
-    SignatureScope,
-)
-from review.selectors import (
+from casebook.review_selectors import (
     audit_trail,
     audit_trail_csv,
     form_record_get,
@@ -33,6 +24,15 @@ from review.selectors import (
     query_get,
     query_list,
     review_queue,
+)
+from casebook.review_services import audit_trail_shown
+from ecrf.errors import DomainError, NotFoundError
+from review.models import (
+    LockLevel,
+    QueryAction,
+    QueryStatus,
+    ResponseCode,
+    SignatureScope,
 )
 from review.services import (
     lock_apply,

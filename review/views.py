@@ -17,6 +17,16 @@ from django.views.decorators.http import require_GET, require_POST
 
 from assessments.registry import form_type
 from assessments.services import revealing_read_record
+from casebook.review_selectors import (
+    REVIEW_ROLES,
+    audit_form_choices,
+    audit_trail,
+    audit_trail_csv,
+    form_record_get,
+    query_get,
+    record_review,
+    review_queue,
+)
 from casebook.review_services import audit_trail_shown
 from ecrf.errors import DomainError, NotFoundError, PermissionDeniedError
 from ecrf.workspace import current_membership
@@ -29,16 +39,6 @@ from review.forms import (
     SignForm,
 )
 from review.models import SIGNATURE_MEANING, ResponseCode, SignatureScope
-from review.selectors import (
-    REVIEW_ROLES,
-    audit_form_choices,
-    audit_trail,
-    audit_trail_csv,
-    form_record_get,
-    query_get,
-    record_review,
-    review_queue,
-)
 from review.services import (
     query_answer,
     query_close,

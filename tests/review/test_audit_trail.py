@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from assessments.services import form_save
-from review.selectors import AUDIT_CSV_HEADER, audit_trail, audit_trail_csv
+from casebook.review_selectors import AUDIT_CSV_HEADER, audit_trail, audit_trail_csv
 from tests.assessments.test_infusion_form import ADMINISTRATION, PRODUCT
 from tests.review.conftest import ENTERED, enter_sledai
 from tests.trials.conftest import Team, grant_release

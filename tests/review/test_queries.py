@@ -9,6 +9,7 @@ import pytest
 
 from assessments.models import SledaiAssessment
 from assessments.registry import form_type
+from casebook.review_selectors import query_get, query_list
 from ecrf.errors import (
     DomainError,
     InvalidTransitionError,
@@ -16,7 +17,6 @@ from ecrf.errors import (
     PermissionDeniedError,
 )
 from review.models import DataQuery, QueryMessage, QueryStatus, ResponseCode
-from review.selectors import query_get, query_list
 from review.services import (
     query_answer,
     query_close,

@@ -6,6 +6,13 @@ from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 
+from casebook.review_selectors.scope import (
+    REVIEW_ROLES,
+    _memberships,
+    _participant_filter,
+    _site_filter,
+    _where,
+)
 from ecrf.access import (
     Role,
 )
@@ -14,13 +21,6 @@ from review.models import (
     DataQuery,
     Lock,
     QueryMessage,
-)
-from review.selectors.scope import (
-    REVIEW_ROLES,
-    _memberships,
-    _participant_filter,
-    _site_filter,
-    _where,
 )
 from trials.models import Participant, Site, Trial
 

@@ -17,6 +17,7 @@ from assessments.selectors import (
     form_values,
     readable_with,
 )
+from casebook.review_selectors.scope import REVIEW_ROLES, age_days
 from ecrf.access import (
     QUERY_OPENER_ROLES,
     SITE_STAFF_ROLES,
@@ -34,7 +35,6 @@ from review.models import (
     SignatureScope,
     SourceVerification,
 )
-from review.selectors.scope import REVIEW_ROLES, age_days
 from review.services import LOCK_ROLES, REOPENER_ROLES, SDV_ROLES, sdv_plan
 from trials.models import Participant
 

@@ -10,6 +10,14 @@ from django.db.models import CharField, Exists, OuterRef, Q, Value
 from django.utils import timezone
 
 from assessments.registry import form_types
+from casebook.review_selectors.scope import (
+    REVIEW_ROLES,
+    _memberships,
+    _participant_filter,
+    _site_filter,
+    _where,
+    age_days,
+)
 from ecrf.errors import PermissionDeniedError
 from review.models import (
     DataQuery,
@@ -17,14 +25,6 @@ from review.models import (
     Signature,
     SignatureScope,
     SourceVerification,
-)
-from review.selectors.scope import (
-    REVIEW_ROLES,
-    _memberships,
-    _participant_filter,
-    _site_filter,
-    _where,
-    age_days,
 )
 from review.services import sdv_plan
 from trials.models import Participant, ProtocolVersion, Site, Trial

@@ -1,6 +1,6 @@
 """Reads for monitor review: the work queue, queries, one record under review, the audit trail."""
 
-from review.selectors.audit import (
+from casebook.review_selectors.audit import (
     AUDIT_CSV_HEADER,
     CONSENT_FIELDS,
     ELIGIBILITY_FIELDS,
@@ -13,9 +13,9 @@ from review.selectors.audit import (
     audit_trail_csv,
     audit_value,
 )
-from review.selectors.queries import lock_get, lock_list, query_get, query_list
-from review.selectors.queue import FormToVerify, QueuedQuery, ReviewQueue, review_queue
-from review.selectors.record import (
+from casebook.review_selectors.queries import lock_get, lock_list, query_get, query_list
+from casebook.review_selectors.queue import FormToVerify, QueuedQuery, ReviewQueue, review_queue
+from casebook.review_selectors.record import (
     FieldReview,
     QueryView,
     RecordReview,
@@ -24,7 +24,7 @@ from review.selectors.record import (
     form_record_get,
     record_review,
 )
-from review.selectors.scope import REVIEW_ROLES, age_days
+from casebook.review_selectors.scope import REVIEW_ROLES, age_days
 
 __all__ = [
     "AUDIT_CSV_HEADER",
