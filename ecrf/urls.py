@@ -24,7 +24,7 @@ urlpatterns = [
     path("casebook/", include("assessments.urls")),
     path("alerts/", include("alerts.urls")),
     path("safety/", include("safety.urls")),
-    path("review/", include("review.urls")),
+    path("review/", include("casebook.review_urls")),
     path("exports/", include("exports.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from review import views
+from casebook import review_views as views
 
 app_name = "review"
 

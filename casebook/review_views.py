@@ -17,6 +17,14 @@ from django.views.decorators.http import require_GET, require_POST
 
 from assessments.registry import form_type
 from assessments.services import revealing_read_record
+from casebook.review_forms import (
+    AuditFilterForm,
+    QueryAnswerForm,
+    QueryOpenForm,
+    QueryTextForm,
+    QueueFilterForm,
+    SignForm,
+)
 from casebook.review_selectors import (
     REVIEW_ROLES,
     audit_form_choices,
@@ -30,14 +38,6 @@ from casebook.review_selectors import (
 from casebook.review_services import audit_trail_shown
 from ecrf.errors import DomainError, NotFoundError, PermissionDeniedError
 from ecrf.workspace import current_membership
-from review.forms import (
-    AuditFilterForm,
-    QueryAnswerForm,
-    QueryOpenForm,
-    QueryTextForm,
-    QueueFilterForm,
-    SignForm,
-)
 from review.models import SIGNATURE_MEANING, ResponseCode, SignatureScope
 from review.services import (
     query_answer,
