@@ -11,7 +11,7 @@ api_v1 = [
     path("", include("assessments.api_urls")),
     path("", include("alerts.api_urls")),
     path("", include("safety.api_urls")),
-    path("", include("review.api_urls")),
+    path("", include("casebook.review_api_urls")),
     path("", include("exports.api_urls")),
 ]
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from review import api
+from casebook import review_api as api
 
 urlpatterns = [
     path("queries/", api.QueryListView.as_view(), name="query-list"),

@@ -1,0 +1,38 @@
+"""API for source data verification of a form."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from casebook.review_api.shared import TAGS
+from casebook.review_selectors import form_record_get
+from review.services import sdv_verify
+
+
+class SourceVerificationOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    form_code = serializers.CharField()
+    record_id = serializers.IntegerField(source="object_id")
+    verified_by = serializers.CharField(source="verified_by.display_name")
+    verified_at = serializers.DateTimeField()
+    row_version = serializers.IntegerField(help_text="The version of the form verified.")
+
+
+class SourceVerifyView(APIView):
+    @extend_schema(
+        request=None,
+        responses={201: SourceVerificationOutput},
+        summary="Record source data verification of a form (monitor)",
+        tags=TAGS,
+    )
+    def post(self, request: Request, participant_id: int, code: str, record_id: int) -> Response:
+        record = form_record_get(request.user, participant_id, code, record_id)
+        verification = sdv_verify(
+            actor=request.user, form_code=code, record=record, now=timezone.now()
+        )
+        return Response(SourceVerificationOutput(verification).data, status=status.HTTP_201_CREATED)

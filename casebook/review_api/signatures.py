@@ -1,0 +1,82 @@
+"""API for e-signatures of a form, a visit or a casebook."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from casebook.review_api.shared import TAGS
+from casebook.review_selectors import form_record_get
+from review.models import SignatureScope
+from review.services import signature_sign
+from trials.api.base import valid
+from trials.selectors import participant_get
+from visits.selectors import visit_get
+
+
+class SignatureInput(serializers.Serializer):
+    scope = serializers.ChoiceField(choices=SignatureScope.choices)
+    password = serializers.CharField(
+        style={"input_type": "password"}, trim_whitespace=False, help_text="Your password, again."
+    )
+    form_code = serializers.CharField(required=False, allow_blank=True, default="")
+    record_id = serializers.IntegerField(required=False, allow_null=True, default=None)
+    visit = serializers.IntegerField(required=False, allow_null=True, default=None)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["scope"] == SignatureScope.FORM and not (
+            attrs["form_code"] and attrs["record_id"]
+        ):
+            raise serializers.ValidationError("Name the form: form_code and record_id.")
+        if attrs["scope"] == SignatureScope.VISIT and not attrs["visit"]:
+            raise serializers.ValidationError("Name the visit.")
+        return attrs
+
+
+class SignatureOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    scope = serializers.ChoiceField(choices=SignatureScope.choices)
+    form_code = serializers.CharField()
+    record_id = serializers.IntegerField(source="object_id", allow_null=True)
+    visit = serializers.IntegerField(source="visit_id", allow_null=True)
+    signer = serializers.CharField(source="printed_name")
+    meaning = serializers.CharField()
+    signed_at = serializers.DateTimeField()
+
+
+class SignatureView(APIView):
+    @extend_schema(
+        request=SignatureInput,
+        responses={201: SignatureOutput},
+        summary="Sign a form, a visit or the casebook (investigator; password re-entered)",
+        tags=TAGS,
+    )
+    def post(self, request: Request, participant_id: int) -> Response:
+        participant = participant_get(request.user, participant_id)
+        params = valid(SignatureInput, request.data)
+        record = visit = None
+        if params["scope"] == SignatureScope.FORM:
+            record = form_record_get(
+                request.user, participant.pk, params["form_code"], params["record_id"]
+            )
+        elif params["scope"] == SignatureScope.VISIT:
+            visit = visit_get(request.user, params["visit"])
+        signature = signature_sign(
+            actor=request.user,
+            # The Django request, so that the account lockout counts a wrong password.
+            request=request._request,
+            password=params["password"],
+            participant=participant,
+            scope=params["scope"],
+            form_code=params["form_code"] if record is not None else "",
+            record=record,
+            visit=visit,
+            now=timezone.now(),
+        )
+        return Response(SignatureOutput(signature).data, status=status.HTTP_201_CREATED)
