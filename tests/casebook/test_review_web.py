@@ -17,8 +17,8 @@ from assessments.services import form_save
 from review.models import DataQuery, QueryStatus, Signature, SignatureScope, SourceVerification
 from review.services import query_answer, query_open
 from tests.assessments.test_infusion_form import ADMINISTRATION, PRODUCT
+from tests.casebook.test_review_api import many_rows, sledai_elsewhere
 from tests.review.conftest import ENTERED, enter_sledai
-from tests.review.test_review_api import many_rows, sledai_elsewhere
 from tests.trials.conftest import Team
 from trials.models import Participant
 
