@@ -20,7 +20,7 @@ from assessments.selectors import (
     readable_with,
     revealing_fields,
 )
-from casebook.review_selectors.record import field_labels
+from casebook.review_selectors.record import field_labels, model_labels
 from ecrf.access import user_roles
 from trials.models import Consent, EligibilityAnswer, Participant
 from visits.models import Visit
@@ -97,6 +97,20 @@ def _bound(value: date | datetime | None, tz: str, *, end: bool) -> datetime | N
     return datetime.combine(day, time.min, tzinfo=ZoneInfo(tz))
 
 
+def _given(value: Any, *, skip_false: bool) -> bool:
+    """A value worth a row at creation: not empty (with `skip_false`, not an unticked box)."""
+    if value is None or (skip_false and value is False):
+        return False
+    return not (isinstance(value, str | list | dict) and not value)
+
+
+def _changed(before: Any, record: Any, names: list[str], *, skip_false: bool) -> list[str]:
+    """The fields `record` changed from `before`; at creation (no `before`), those given."""
+    if before is None:
+        return [name for name in names if _given(getattr(record, name), skip_false=skip_false)]
+    return [name for name in names if getattr(before, name) != getattr(record, name)]
+
+
 def _diff(
     records: Iterable[Any],
     names: list[str],
@@ -110,12 +124,6 @@ def _diff(
 ) -> list[AuditRow]:
     """Rows for each change between consecutive history records of the same row; a creation
     lists the values given (with `skip_false`, not the unticked boxes either)."""
-
-    def given(value: Any) -> bool:
-        if value is None or (skip_false and value is False):
-            return False
-        return not (isinstance(value, str | list | dict) and not value)
-
     rows: list[AuditRow] = []
     previous: dict[int, Any] = {}
     for record in records:
@@ -123,12 +131,7 @@ def _diff(
         previous[record.id] = record
         if record.history_type == "-":
             continue
-        changed = [
-            name
-            for name in names
-            if (before is None and given(getattr(record, name)))
-            or (before is not None and getattr(before, name) != getattr(record, name))
-        ]
+        changed = _changed(before, record, names, skip_false=skip_false)
         if before is not None and not changed:
             continue
         visit_id = getattr(record, "visit_id", None) or (
@@ -163,28 +166,16 @@ def _diff(
     return rows
 
 
-def audit_trail(
-    user: Any,
+def _form_rows(
     participant: Participant,
+    visits: dict[int, str],
+    form_code: str | None,
     *,
-    form_code: str | None = None,
-    user_filter: Any = None,
-    since: date | datetime | None = None,
-    until: date | datetime | None = None,
+    roles: set[str],
+    unblinded: bool,
 ) -> list[AuditRow]:
-    """Every change to the participant's forms, visits, consent and eligibility answers, in
-    time order: who, when, what, old -> new and why. Allocation-revealing fields are left out
-    for readers the blinding gate keeps blind (their rows are marked `revealing` for the
-    others, whose read is recorded); forms the user's role does not read are left out whole.
-
-    One query per form type and per trial record, whatever the number of changes; dates are
-    whole days at the site, `until` included.
-    """
-    roles = user_roles(user, participant.trial, participant.site)
-    unblinded = is_unblinded(user, participant)
-    visits = dict(
-        Visit.objects.filter(participant=participant).values_list("pk", "code").order_by()
-    )
+    """Rows of every form type the roles read (only `form_code`, when given); the fields that
+    reveal the arm are left out unless the reader is unblinded."""
     rows: list[AuditRow] = []
     for code, ftype in form_types().items():
         if form_code and code != form_code:
@@ -212,65 +203,91 @@ def audit_trail(
             skip_false=True,
             revealing=revealing,
         )
-    trial_records: list[tuple[str, Any, Any, tuple[str, ...], Any]] = [
-        (
-            "participant",
-            Participant.history.filter(id=participant.pk),
-            Participant,
-            PARTICIPANT_FIELDS,
-            _("Participant"),
-        ),
-        (
-            "visit",
-            Visit.history.filter(participant_id=participant.pk),
-            Visit,
-            VISIT_FIELDS,
-            _("Visit"),
-        ),
-        (
-            "consent",
-            Consent.history.filter(participant_id=participant.pk),
-            Consent,
-            CONSENT_FIELDS,
-            _("Consent"),
-        ),
-        (
-            "eligibility",
-            EligibilityAnswer.history.filter(participant_id=participant.pk),
-            EligibilityAnswer,
-            ELIGIBILITY_FIELDS,
-            lambda r: _("Eligibility %(code)s") % {"code": r.criterion_code},
-        ),
-    ]
-    for code, history, model, tracked, label in trial_records:
+    return rows
+
+
+# The trial records followed beside the forms: (pseudo form code, model, the lookup of the
+# participant's id on its history, fields, label: a text or a function of the history record).
+TRIAL_RECORD_HISTORIES: tuple[tuple[str, Any, str, tuple[str, ...], Any], ...] = (
+    ("participant", Participant, "id", PARTICIPANT_FIELDS, _("Participant")),
+    ("visit", Visit, "participant_id", VISIT_FIELDS, _("Visit")),
+    ("consent", Consent, "participant_id", CONSENT_FIELDS, _("Consent")),
+    (
+        "eligibility",
+        EligibilityAnswer,
+        "participant_id",
+        ELIGIBILITY_FIELDS,
+        lambda r: _("Eligibility %(code)s") % {"code": r.criterion_code},
+    ),
+)
+
+
+def _trial_record_rows(
+    participant: Participant, visits: dict[int, str], form_code: str | None
+) -> list[AuditRow]:
+    """Rows of the participant's own record, visits, consent and eligibility answers (only
+    `form_code`, when given)."""
+    rows: list[AuditRow] = []
+    for code, model, owner, tracked, label in TRIAL_RECORD_HISTORIES:
         if form_code and code != form_code:
             continue
         rows += _diff(
-            history.order_by("id", "history_date", "history_id"),
+            model.history.filter(**{owner: participant.pk}).order_by(
+                "id", "history_date", "history_id"
+            ),
             list(tracked),
             form_code=code,
             form_label=label,
-            labels={
-                f.name: str(getattr(f, "verbose_name", f.name))
-                for f in model._meta.get_fields()
-                if hasattr(f, "verbose_name")
-            },
+            labels=model_labels(model),
             visits=visits,
         )
+    return rows
+
+
+def _by_person(rows: list[AuditRow], user_filter: Any) -> list[AuditRow]:
+    """The rows of one person: a user or a user id, or else a username or full name."""
+    if user_filter in (None, ""):
+        return rows
+    wanted = str(getattr(user_filter, "pk", user_filter))
+    return [
+        r
+        for r in rows
+        if str(r.who_id) == wanted
+        or (not wanted.isdigit() and wanted.casefold() in (r.who.casefold(), r.username.casefold()))
+    ]
+
+
+def audit_trail(
+    user: Any,
+    participant: Participant,
+    *,
+    form_code: str | None = None,
+    user_filter: Any = None,
+    since: date | datetime | None = None,
+    until: date | datetime | None = None,
+) -> list[AuditRow]:
+    """Every change to the participant's forms, visits, consent and eligibility answers, in
+    time order: who, when, what, old -> new and why. Allocation-revealing fields are left out
+    for readers the blinding gate keeps blind (their rows are marked `revealing` for the
+    others, whose read is recorded); forms the user's role does not read are left out whole.
+
+    One query per form type and per trial record, whatever the number of changes; dates are
+    whole days at the site, `until` included.
+    """
+    roles = user_roles(user, participant.trial, participant.site)
+    unblinded = is_unblinded(user, participant)
+    visits = dict(
+        Visit.objects.filter(participant=participant).values_list("pk", "code").order_by()
+    )
+    rows = _form_rows(participant, visits, form_code, roles=roles, unblinded=unblinded)
+    rows += _trial_record_rows(participant, visits, form_code)
     tz = participant.site.time_zone
     start, end = _bound(since, tz, end=False), _bound(until, tz, end=True)
-    if user_filter not in (None, ""):
-        wanted = str(getattr(user_filter, "pk", user_filter))
-        rows = [
-            r
-            for r in rows
-            if str(r.who_id) == wanted
-            or (
-                not wanted.isdigit()
-                and wanted.casefold() in (r.who.casefold(), r.username.casefold())
-            )
-        ]
-    rows = [r for r in rows if (start is None or r.when >= start) and (end is None or r.when < end)]
+    rows = [
+        r
+        for r in _by_person(rows, user_filter)
+        if (start is None or r.when >= start) and (end is None or r.when < end)
+    ]
     # Stable: changes made together keep their form and field order.
     return sorted(rows, key=lambda r: r.when)
 

@@ -127,12 +127,17 @@ class RecordReview:
         return sum(1 for q in self.queries if q.query.status != QueryStatus.CLOSED)
 
 
-def field_labels(ftype: FormType) -> dict[str, str]:
+def model_labels(model: Any) -> dict[str, str]:
+    """The verbose name of each field of `model`, by field name."""
     return {
         f.name: str(getattr(f, "verbose_name", f.name))
-        for f in ftype.model._meta.get_fields()
+        for f in model._meta.get_fields()
         if hasattr(f, "verbose_name")
     }
+
+
+def field_labels(ftype: FormType) -> dict[str, str]:
+    return model_labels(ftype.model)
 
 
 def _query_view(query: DataQuery, roles: frozenset[str], now: datetime) -> QueryView:
@@ -147,26 +152,21 @@ def _query_view(query: DataQuery, roles: frozenset[str], now: datetime) -> Query
     )
 
 
-def record_review(
-    user: Any, form_code: str, record: Any, *, now: datetime | None = None
-) -> RecordReview:
-    """A form record as its reviewer sees it: the data (blinded), each field's queries, the
-    history, the current source verification and the valid signatures covering it."""
-    now = now or timezone.now()
-    participant = record.participant
-    ftype = form_type(form_code)
-    roles = frozenset(user_roles(user, participant.trial, participant.site))
-    if not readable_with(set(roles), ftype):
-        raise NotFoundError(f"{ftype.label} is not available to your role.")
-    values = form_values(user, ftype, record)
-    labels = field_labels(ftype)
-    # Roles outside review (pharmacy, statistics) read the data but not the queries.
+def _record_queries(
+    participant: Participant,
+    form_code: str,
+    record: Any,
+    roles: frozenset[str],
+    now: datetime,
+) -> list[QueryView]:
+    """The queries on the record, oldest first, with their messages; none for roles outside
+    review (pharmacy, statistics), who read the data but not the queries."""
     found = (
         DataQuery.objects.filter(participant=participant, form_code=form_code, object_id=record.pk)
         if roles & REVIEW_ROLES
         else DataQuery.objects.none()
     )
-    queries = [
+    return [
         _query_view(q, roles, now)
         for q in found.select_related("opened_by")
         .prefetch_related(
@@ -174,9 +174,16 @@ def record_review(
         )
         .order_by("opened_at", "pk")
     ]
-    by_field: dict[str, list[QueryView]] = {}
-    for view in queries:
-        by_field.setdefault(view.query.field_name, []).append(view)
+
+
+def _sections(
+    ftype: FormType,
+    values: dict[str, Any],
+    labels: dict[str, str],
+    by_field: dict[str, list[QueryView]],
+) -> list[tuple[Any, list[FieldReview]]]:
+    """The fields the reader sees with their queries, in the form's fieldsets: fields outside
+    any fieldset first, the derived ones last."""
 
     def review(name: str) -> FieldReview:
         return FieldReview(name, labels.get(name, name), values[name], by_field.get(name, []))
@@ -194,11 +201,14 @@ def record_review(
     derived = [review(name) for name in ftype.derived if name in values and name not in placed]
     if derived:
         sections.append((_("Derived by the system"), derived))
-    # Whole-form queries, and any on a field this reader does not see, are shown with the form.
-    form_queries = [
-        view for name, views in by_field.items() if name not in values for view in views
-    ]
+    return sections
 
+
+def _valid_signatures(
+    participant: Participant, form_code: str, record: Any
+) -> dict[str, Signature | None]:
+    """The latest valid signature covering the record, of each scope: the form, its visit and
+    the casebook."""
     signatures = list(
         Signature.objects.filter(participant=participant, voided_at__isnull=True)
         .filter(
@@ -209,10 +219,35 @@ def record_review(
         .select_related("signer")
         .order_by("-signed_at")
     )
+    return {
+        scope: next((s for s in signatures if s.scope == scope), None)
+        for scope in (SignatureScope.FORM, SignatureScope.VISIT, SignatureScope.CASEBOOK)
+    }
 
-    def valid(scope: str) -> Signature | None:
-        return next((s for s in signatures if s.scope == scope), None)
 
+def record_review(
+    user: Any, form_code: str, record: Any, *, now: datetime | None = None
+) -> RecordReview:
+    """A form record as its reviewer sees it: the data (blinded), each field's queries, the
+    history, the current source verification and the valid signatures covering it."""
+    now = now or timezone.now()
+    participant = record.participant
+    ftype = form_type(form_code)
+    roles = frozenset(user_roles(user, participant.trial, participant.site))
+    if not readable_with(set(roles), ftype):
+        raise NotFoundError(f"{ftype.label} is not available to your role.")
+    values = form_values(user, ftype, record)
+    labels = field_labels(ftype)
+    queries = _record_queries(participant, form_code, record, roles, now)
+    by_field: dict[str, list[QueryView]] = {}
+    for view in queries:
+        by_field.setdefault(view.query.field_name, []).append(view)
+    sections = _sections(ftype, values, labels, by_field)
+    # Whole-form queries, and any on a field this reader does not see, are shown with the form.
+    form_queries = [
+        view for name, views in by_field.items() if name not in values for view in views
+    ]
+    signatures = _valid_signatures(participant, form_code, record)
     plan = sdv_plan(participant)
     return RecordReview(
         participant=participant,
@@ -229,9 +264,9 @@ def record_review(
         .order_by("-verified_at")
         .first(),
         sdv_in_plan=plan is None or form_code in plan,
-        form_signature=valid(SignatureScope.FORM),
-        visit_signature=valid(SignatureScope.VISIT),
-        casebook_signature=valid(SignatureScope.CASEBOOK),
+        form_signature=signatures[SignatureScope.FORM],
+        visit_signature=signatures[SignatureScope.VISIT],
+        casebook_signature=signatures[SignatureScope.CASEBOOK],
         lock=active_lock(
             trial_id=participant.trial_id,
             site_id=participant.site_id,
