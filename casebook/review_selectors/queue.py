@@ -152,6 +152,44 @@ def _unverified_forms(where: Q, plans: dict[int, set[str] | None]) -> list[FormT
     return sorted(found, key=lambda f: (f.updated_at, f.form_code, f.record_id))
 
 
+def _queued_queries(
+    scope: list[tuple[int, int | None]],
+    site: Site | str | None,
+    participant: Participant | int | str | None,
+    now: datetime,
+) -> list[QueuedQuery]:
+    """Open and answered queries in the scope, oldest first, with their age and form label."""
+    labels = {code: ftype.label for code, ftype in form_types().items()}
+    queries = (
+        DataQuery.objects.filter(
+            _where(scope, trial="trial_id", site="site_id"),
+            _site_filter(site, "site"),
+            _participant_filter(participant, "participant"),
+            status__in=[QueryStatus.OPEN, QueryStatus.ANSWERED],
+        )
+        .select_related("participant", "site", "opened_by")
+        .order_by("opened_at", "pk")
+    )
+    return [QueuedQuery(q, age_days(q, now), labels.get(q.form_code, q.form_code)) for q in queries]
+
+
+def _visits_to_review(by_participant: Q) -> list[Visit]:
+    """Visits completed without a valid visit signature, overdue or missed."""
+    signed = Signature.objects.filter(
+        scope=SignatureScope.VISIT, visit_id=OuterRef("pk"), voided_at__isnull=True
+    )
+    return list(
+        Visit.objects.filter(by_participant)
+        .annotate(signed=Exists(signed))
+        .filter(
+            Q(status__in=[VisitStatus.OVERDUE, VisitStatus.MISSED])
+            | Q(status=VisitStatus.COMPLETED, signed=False)
+        )
+        .select_related("participant__site")
+        .order_by("participant__site__code", "participant__screening_number", "visit_number")
+    )
+
+
 def review_queue(
     user: Any,
     *,
@@ -182,33 +220,8 @@ def review_queue(
         & _participant_filter(participant, "participant")
     )
     to_verify = _unverified_forms(by_participant, _plans(trial))
-    labels = {code: ftype.label for code, ftype in form_types().items()}
-    queries = (
-        DataQuery.objects.filter(
-            _where(scope, trial="trial_id", site="site_id"),
-            _site_filter(site, "site"),
-            _participant_filter(participant, "participant"),
-            status__in=[QueryStatus.OPEN, QueryStatus.ANSWERED],
-        )
-        .select_related("participant", "site", "opened_by")
-        .order_by("opened_at", "pk")
-    )
-    queued = [
-        QueuedQuery(q, age_days(q, now), labels.get(q.form_code, q.form_code)) for q in queries
-    ]
-    signed = Signature.objects.filter(
-        scope=SignatureScope.VISIT, visit_id=OuterRef("pk"), voided_at__isnull=True
-    )
-    visits = list(
-        Visit.objects.filter(by_participant)
-        .annotate(signed=Exists(signed))
-        .filter(
-            Q(status__in=[VisitStatus.OVERDUE, VisitStatus.MISSED])
-            | Q(status=VisitStatus.COMPLETED, signed=False)
-        )
-        .select_related("participant__site")
-        .order_by("participant__site__code", "participant__screening_number", "visit_number")
-    )
+    queued = _queued_queries(scope, site, participant, now)
+    visits = _visits_to_review(by_participant)
     return ReviewQueue(
         trial=trial,
         to_verify=to_verify,
