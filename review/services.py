@@ -423,21 +423,16 @@ def review_record_changed(*, actor: Any, record: Any, now: datetime) -> None:
 # Locks --------------------------------------------------------------------------------------
 
 
-def lock_apply(
-    *,
-    actor: Any,
+def _lock_target(
     level: str,
     trial: Trial,
-    reason: str,
-    now: datetime,
-    site: Site | None = None,
-    participant: Participant | None = None,
-    form_code: str = "",
-    record: Any = None,
-) -> Lock:
-    require_role(actor, trial=trial, roles=LOCK_ROLES, action="lock data")
-    if not reason.strip():
-        raise DomainError("Give the reason for the lock.", fields={"reason": ["Required."]})
+    *,
+    site: Site | None,
+    participant: Participant | None,
+    form_code: str,
+    record: Any,
+) -> dict[str, Any]:
+    """The fields naming what a lock of `level` holds, checked to belong to `trial`."""
     target: dict[str, Any] = {}
     if level == LockLevel.SITE:
         if site is None or site.trial_id != trial.pk:
@@ -460,6 +455,27 @@ def lock_apply(
         raise DomainError(
             "Lock a form, a participant, a site or the trial.", fields={"level": ["Unknown level."]}
         )
+    return target
+
+
+def lock_apply(
+    *,
+    actor: Any,
+    level: str,
+    trial: Trial,
+    reason: str,
+    now: datetime,
+    site: Site | None = None,
+    participant: Participant | None = None,
+    form_code: str = "",
+    record: Any = None,
+) -> Lock:
+    require_role(actor, trial=trial, roles=LOCK_ROLES, action="lock data")
+    if not reason.strip():
+        raise DomainError("Give the reason for the lock.", fields={"reason": ["Required."]})
+    target = _lock_target(
+        level, trial, site=site, participant=participant, form_code=form_code, record=record
+    )
     with transaction.atomic():
         same = Lock.objects.filter(
             trial=trial,
