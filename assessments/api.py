@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from assessments.forms_kit import AT_A_VISIT, FormScope
 from assessments.registry import FormType
 from assessments.selectors import (
     can_read,
@@ -160,7 +161,7 @@ def build_views(ftype: FormType) -> dict[str, type[APIView]]:
         (serializers.Serializer,),
         {
             "visit": serializers.IntegerField(
-                required=ftype.scope in ("visit", "repeating"), help_text="Visit id."
+                required=ftype.scope in AT_A_VISIT, help_text="Visit id."
             ),
             "data": data_class(),
         },
@@ -219,7 +220,7 @@ def build_views(ftype: FormType) -> dict[str, type[APIView]]:
                 else None
             )
             if (
-                ftype.scope == "visit"
+                ftype.scope == FormScope.VISIT
                 and visit is not None
                 and form_record(ftype, participant, visit=visit, record_id=None)
             ):

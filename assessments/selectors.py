@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import Count
 from django.utils import timezone
 
+from assessments.forms_kit import FormScope
 from assessments.registry import FormType, form_types
 from ecrf.access import Role, user_roles
 from trials.blinding import ArmAccess, arm_access
@@ -112,21 +113,21 @@ def casebook_grid(participant: Participant, *, user: Any = None) -> list[GridRow
     log_counts: dict[str, int] = {}
     repeat_counts: dict[str, dict[int, int]] = {}
     for code, ftype in types.items():
-        if ftype.scope == "repeating":
+        if ftype.scope == FormScope.REPEATING:
             repeat_counts[code] = dict(
                 ftype.model.objects.filter(participant=participant)
                 .values_list("visit_id")
                 .annotate(n=Count("pk"))
                 .values_list("visit_id", "n")
             )
-        elif ftype.scope == "participant":
+        elif ftype.scope == FormScope.PARTICIPANT:
             state = (
                 ftype.model.objects.filter(participant=participant)
                 .values_list("entry_status", "pk")
                 .first()
             )
             visit_states[code] = {visit.pk: state for visit in visits} if state else {}
-        elif ftype.scope == "visit":
+        elif ftype.scope == FormScope.VISIT:
             visit_states[code] = {
                 visit_id: (status, pk)
                 for visit_id, status, pk in ftype.model.objects.filter(
@@ -169,9 +170,9 @@ def form_record(
     ftype: FormType, participant: Participant, *, visit: Visit | None, record_id: int | None
 ) -> Any:
     manager = ftype.model.objects.select_related("visit")
-    if ftype.scope == "visit":
+    if ftype.scope == FormScope.VISIT:
         return manager.filter(participant=participant, visit=visit).first()
-    if ftype.scope == "participant":
+    if ftype.scope == FormScope.PARTICIPANT:
         return manager.filter(participant=participant).first()
     return manager.filter(participant=participant, pk=record_id).first()
 

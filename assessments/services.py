@@ -10,6 +10,7 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 
+from assessments.forms_kit import AT_A_VISIT, FormScope
 from assessments.models import EntryStatus
 from assessments.registry import FormType, form_type
 from assessments.rules.base import Checks, FormContext
@@ -59,7 +60,7 @@ def _actor_roles(
 
 
 def _check_visit(ftype: FormType, participant: Participant, visit: Visit | None) -> None:
-    if ftype.scope in ("visit", "repeating"):
+    if ftype.scope in AT_A_VISIT:
         if visit is None:
             raise DomainError(f"{ftype.label} is entered at a visit.")
         if visit.participant_id != participant.pk:
@@ -74,9 +75,9 @@ def _locked_existing(
     ftype: FormType, participant: Participant, visit: Visit | None, record_id: int | None
 ) -> Any:
     manager = ftype.model.objects.select_for_update()
-    if ftype.scope == "visit":
+    if ftype.scope == FormScope.VISIT:
         return manager.filter(visit=visit).first()
-    if ftype.scope == "participant":
+    if ftype.scope == FormScope.PARTICIPANT:
         return manager.filter(participant=participant).first()
     if record_id is None:
         return None
@@ -187,7 +188,7 @@ def form_not_done(
         roles=ftype.editors,
         action=f"enter {ftype.label}",
     )
-    if ftype.scope != "visit":
+    if ftype.scope != FormScope.VISIT:
         raise InvalidTransitionError(
             f"{ftype.label} is not a once-per-visit form; nothing to mark not done."
         )

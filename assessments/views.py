@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from assessments.forms import NotDoneForm, entry_form_class
+from assessments.forms_kit import MANY_RECORDS
 from assessments.registry import FormType, form_type
 from assessments.selectors import (
     can_read,
@@ -98,7 +99,7 @@ def entry(
         visit = visit_get(request.user, visit_id) if visit_id else None
         if visit is not None and visit.participant_id != participant.pk:
             raise Http404
-        if ftype.scope in ("visit", "participant"):
+        if ftype.scope not in MANY_RECORDS:
             instance = form_record(ftype, participant, visit=visit, record_id=None)
     editable = editable_fields(request.user, ftype, participant)
     form_class = entry_form_class(ftype, editable)
@@ -114,7 +115,7 @@ def entry(
                     participant=participant,
                     visit=visit,
                     record_id=instance.pk
-                    if instance is not None and ftype.scope in ("log", "repeating")
+                    if instance is not None and ftype.scope in MANY_RECORDS
                     else None,
                     data=data,
                     expected_version=form.cleaned_data.get("row_version")

@@ -9,9 +9,9 @@ from typing import Any
 
 from django.db.models import Q
 
+from assessments.forms_kit import FormScope, FormType
 from assessments.models import ConcomitantMedication, EntryStatus
 from assessments.models.conmed import DoseUnit, Frequency, MedicationCategory, Route
-from assessments.registry import FormType
 from assessments.rules.base import Checks, FormContext
 from assessments.rules.common import check_partial_date, coerce, partial_bounds
 from ecrf.access import SITE_STAFF_ROLES, Role
@@ -313,7 +313,7 @@ CONMED = FormType(
     code="conmed",
     label="Concomitant medication",
     model=ConcomitantMedication,
-    scope="log",
+    scope=FormScope.LOG,
     fields=(*SITE_FIELDS, *CODED_FIELDS),
     required=("medication", "category", "start_date"),
     derived=("prednisone_equivalent_mg_day", "prednisone_factor", "is_rescue"),

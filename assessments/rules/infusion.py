@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from assessments.forms_kit import FormScope, FormType
 from assessments.models import Infusion
-from assessments.registry import FormType
 from assessments.rules.base import Checks, FormContext, check_dates, check_range
 from assessments.rules.common import coerce, previous_values, show
 from assessments.scoring import (
@@ -265,7 +265,7 @@ INFUSION = FormType(
     code="infusion",
     label="Study infusion",
     model=Infusion,
-    scope="visit",
+    scope=FormScope.VISIT,
     fields=(*SITE_FIELDS, *PHARMACY_FIELDS),
     required=("weight_kg", "weight_date", "given"),
     date_fields=("weight_date", "start_time", "stop_time"),

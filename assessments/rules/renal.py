@@ -7,8 +7,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from assessments.forms_kit import FormScope, FormType
 from assessments.models import EntryStatus, RenalAssessment
-from assessments.registry import FormType
 from assessments.rules.base import Checks, FormContext, check_dates
 from assessments.rules.common import age_on, coerce, show
 from assessments.rules.conmed import exposure_on
@@ -29,18 +29,21 @@ from trials.definitions import definition_of
 from trials.models import Participant
 from trials.protocol import ProtocolDefinition
 
-INPUT_FIELDS: tuple[str, ...] = (
+REQUIRED_FIELDS: tuple[str, ...] = (
     "assessment_date",
     "specimen_type",
     "upcr_value",
     "upcr_unit",
     "serum_creatinine_value",
     "creatinine_unit",
+)
+SEDIMENT_FIELDS: tuple[str, ...] = (
     "urine_rbc_hpf",
     "urine_wbc_hpf",
     "rbc_casts",
     "cellular_casts",
 )
+INPUT_FIELDS: tuple[str, ...] = (*REQUIRED_FIELDS, *SEDIMENT_FIELDS)
 RESPONSE_FIELDS: tuple[str, ...] = (
     "response_baseline_date",
     "response_week",
@@ -396,9 +399,9 @@ RENAL = FormType(
     code="renal",
     label="Renal assessment",
     model=RenalAssessment,
-    scope="visit",
+    scope=FormScope.VISIT,
     fields=INPUT_FIELDS,
-    required=INPUT_FIELDS[:6],
+    required=REQUIRED_FIELDS,
     date_fields=("assessment_date",),
     derived=DERIVED_FIELDS,
     editors=SITE_STAFF_ROLES,
@@ -411,6 +414,6 @@ RENAL = FormType(
         ("Assessment", ("assessment_date", "specimen_type")),
         ("Proteinuria", ("upcr_value", "upcr_unit")),
         ("Kidney function", ("serum_creatinine_value", "creatinine_unit")),
-        ("Urine sediment", ("urine_rbc_hpf", "urine_wbc_hpf", "rbc_casts", "cellular_casts")),
+        ("Urine sediment", SEDIMENT_FIELDS),
     ),
 )
