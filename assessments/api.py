@@ -12,18 +12,18 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from assessments.forms_kit import AT_A_VISIT, FormScope
+from assessments.blinding import revealing_read_record
+from assessments.forms_kit import AT_A_VISIT
 from assessments.registry import FormType
 from assessments.selectors import (
     can_read,
     casebook_grid,
     form_history,
-    form_record,
     form_records,
     visible_fields,
 )
-from assessments.services import form_not_done, form_save, revealing_read_record
-from ecrf.errors import ConflictError, NotFoundError
+from assessments.services import form_not_done, form_save
+from ecrf.errors import NotFoundError
 from trials.selectors import participant_get
 from visits.selectors import visit_get
 
@@ -219,14 +219,6 @@ def build_views(ftype: FormType) -> dict[str, type[APIView]]:
                 if params.validated_data.get("visit")
                 else None
             )
-            if (
-                ftype.scope == FormScope.VISIT
-                and visit is not None
-                and form_record(ftype, participant, visit=visit, record_id=None)
-            ):
-                raise ConflictError(
-                    f"{ftype.label} is already entered at this visit; change it instead."
-                )
             instance = form_save(
                 actor=request.user,
                 form_code=ftype.code,

@@ -61,7 +61,6 @@ class FormType:
     validate: Rule = _nothing
     derive: Rule = _nothing
     explain: Callable[[Any], str] = _no_explanation
-    after_save: Rule = _nothing
     fieldsets: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from assessments.blinding import revealing_read_record
 from assessments.forms import NotDoneForm, entry_form_class
 from assessments.forms_kit import MANY_RECORDS
 from assessments.registry import FormType, form_type
@@ -28,7 +29,7 @@ from assessments.selectors import (
     revealing_fields,
     visible_fields,
 )
-from assessments.services import form_not_done, form_save, revealing_read_record
+from assessments.services import form_not_done, form_save
 from ecrf.errors import DomainError
 from trials.selectors import participant_get
 from visits.selectors import visit_get

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
-from typing import Any
 
 from django.db.models import Q
 
@@ -298,17 +297,6 @@ def _bounds(value: str) -> tuple[date, date] | None:
         return None
 
 
-def after_save(cm: ConcomitantMedication, ctx: FormContext, *, actor: Any, now: datetime) -> None:
-    from assessments.rules.renal import recompute_renal_responses
-
-    recompute_renal_responses(
-        ctx.participant,
-        actor=actor,
-        now=now,
-        reason="Recomputed: concomitant medication changed",
-    )
-
-
 CONMED = FormType(
     code="conmed",
     label="Concomitant medication",
@@ -322,7 +310,6 @@ CONMED = FormType(
     validate=validate,
     derive=derive,
     explain=explain,
-    after_save=after_save,
     fieldsets=(
         ("Medication", ("medication", "category", "indication", "given_as_rescue")),
         ("Dose", ("dose", "dose_unit", "route", "frequency")),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -24,9 +23,6 @@ from assessments.scoring import (
 from assessments.scoring.egfr import EgfrResult
 from assessments.scoring.units import CreatinineValue, UpcrValue
 from ecrf.access import SITE_STAFF_ROLES
-from ecrf.audit import audited_save
-from trials.definitions import definition_of
-from trials.models import Participant
 from trials.protocol import ProtocolDefinition
 
 REQUIRED_FIELDS: tuple[str, ...] = (
@@ -324,48 +320,6 @@ def response_values(instance: RenalAssessment, definition: ProtocolDefinition) -
     }
 
 
-def recompute_renal_responses(
-    participant: Participant,
-    *,
-    actor: Any,
-    now: datetime,
-    reason: str,
-    exclude_pk: int | None = None,
-) -> list[RenalAssessment]:
-    """Derive again the response of every renal assessment of the participant and save, with
-    `reason` and a new version, those whose response changed. Running it twice changes
-    nothing the second time."""
-    changed = []
-    assessments = (
-        RenalAssessment.objects.select_for_update()
-        .filter(participant=participant, entry_status=EntryStatus.ENTERED)
-        .order_by("assessment_date", "pk")
-    )
-    if exclude_pk is not None:
-        assessments = assessments.exclude(pk=exclude_pk)
-    for assessment in assessments:
-        assessment.participant = participant
-        values = response_values(assessment, definition_of(assessment.protocol_version))
-        if all(getattr(assessment, name) == value for name, value in values.items()):
-            continue
-        for name, value in values.items():
-            setattr(assessment, name, value)
-        assessment.row_version += 1
-        assessment.updated_at = now
-        changed.append(audited_save(assessment, actor=actor, reason=reason, require_reason=True))
-    return changed
-
-
-def after_save(instance: RenalAssessment, ctx: FormContext, *, actor: Any, now: datetime) -> None:
-    recompute_renal_responses(
-        ctx.participant,
-        actor=actor,
-        now=now,
-        reason="Recomputed: baseline changed",
-        exclude_pk=instance.pk,
-    )
-
-
 def explain(instance: RenalAssessment) -> str:
     if instance.egfr is None:
         return ""
@@ -409,7 +363,6 @@ RENAL = FormType(
     validate=validate,
     derive=derive,
     explain=explain,
-    after_save=after_save,
     fieldsets=(
         ("Assessment", ("assessment_date", "specimen_type")),
         ("Proteinuria", ("upcr_value", "upcr_unit")),
