@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from assessments.registry import form_types
+from casebook.catalogue import form_types
 from ecrf.errors import DomainError, NotFoundError
 from review.models import (
     LockLevel,

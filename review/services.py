@@ -13,7 +13,7 @@ from django.db import transaction
 from django.http import HttpRequest
 
 from assessments.blinding import revealing_read_record
-from assessments.registry import form_type
+from casebook.catalogue import form_type
 from ecrf.access import QUERY_OPENER_ROLES, SITE_STAFF_ROLES, Role, require_role, user_roles
 from ecrf.audit import audited_save
 from ecrf.errors import DomainError, InvalidTransitionError, PermissionDeniedError

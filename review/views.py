@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from assessments.blinding import revealing_read_record
-from assessments.registry import form_type
+from casebook.catalogue import form_type
 from ecrf.errors import DomainError, NotFoundError, PermissionDeniedError
 from ecrf.workspace import current_membership
 from review.forms import (

@@ -10,9 +10,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 
 from accounts.services import system_actor
-from assessments.forms_kit import AT_A_VISIT, FormScope
+from assessments.forms_kit import AT_A_VISIT, FormScope, FormType, form_type_of
 from assessments.models import EntryStatus, Infusion
-from assessments.registry import FormType, form_type
 from assessments.rules.base import Checks, FormContext
 from assessments.rules.conmed import CONMED
 from assessments.rules.infusion import INFUSION
@@ -120,7 +119,7 @@ def form_save(
     now: datetime,
 ) -> Any:
     """Enter or change a form. A change after first entry needs the version read and a reason."""
-    ftype = form_type(form_code)
+    ftype = form_type_of(form_code)
     roles = _actor_roles(actor, ftype, participant, list(data))
     unknown = sorted(set(data) - set(ftype.fields))
     if unknown:
@@ -192,7 +191,7 @@ def form_not_done(
     now: datetime,
 ) -> Any:
     """Record that an expected form was not done, and why."""
-    ftype = form_type(form_code)
+    ftype = form_type_of(form_code)
     require_role(
         actor,
         trial=participant.trial,

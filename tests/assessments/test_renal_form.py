@@ -9,10 +9,10 @@ import pytest
 
 from accounts.services import system_actor
 from assessments.models import RenalAssessment
-from assessments.registry import form_type
 from assessments.rules.renal import rule_set_parameters
 from assessments.selectors import can_read, form_history, form_values
 from assessments.services import form_save, renal_responses_recompute
+from casebook.catalogue import form_type
 from ecrf.errors import DomainError, PermissionDeniedError
 from tests.assessments.conftest import DAY0, on_study
 from tests.trials.conftest import (
