@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -10,7 +11,7 @@ from assessments.forms_kit import FormScope, FormType
 from assessments.models import EntryStatus, RenalAssessment
 from assessments.rules.base import Checks, FormContext, check_dates
 from assessments.rules.common import age_on, coerce, show
-from assessments.rules.conmed import exposure_on
+from assessments.rules.conmed import Exposure, exposure_on
 from assessments.scoring import (
     RenalInputs,
     ScoringInputError,
@@ -237,8 +238,7 @@ def response_values(instance: RenalAssessment, definition: ProtocolDefinition) -
     medication log. Why there is none is said in the note."""
     response = definition.response
     rule_set = response.rule_set
-    participant = instance.participant
-    day0 = participant.day0
+    day0 = instance.participant.day0
     day = instance.assessment_date
     if instance.entry_status != EntryStatus.ENTERED or day is None or instance.egfr is None:
         return _no_response(rule_set, "")
@@ -252,17 +252,7 @@ def response_values(instance: RenalAssessment, definition: ProtocolDefinition) -
             f"No response: this assessment precedes Day 0 ({day0:%Y-%m-%d}); the last one "
             "before Day 0 is the baseline the later ones are compared with.",
         )
-    baseline = (
-        RenalAssessment.objects.filter(
-            participant=participant,
-            entry_status=EntryStatus.ENTERED,
-            assessment_date__lt=day0,
-            egfr__isnull=False,
-        )
-        .exclude(pk=instance.pk)
-        .order_by("-assessment_date", "-pk")
-        .first()
-    )
+    baseline = _baseline(instance, day0)
     if baseline is None:
         return _no_response(
             rule_set,
@@ -275,24 +265,38 @@ def response_values(instance: RenalAssessment, definition: ProtocolDefinition) -
             f"No response: the baseline eGFR uses CKD-EPI {baseline.egfr_version} and this one "
             f"CKD-EPI {instance.egfr_version}; equations are never mixed.",
         )
-    exposure = exposure_on(participant, day)
-    week = (day - day0).days // 7
-    inputs = RenalInputs(
-        # UPCR compared exactly, from the values as entered; eGFR as reported (1 decimal).
-        p0=_upcr(baseline).g_per_g,
-        p1=_upcr(instance).g_per_g,
-        g0=_entered(baseline, "egfr"),
-        g1=instance.egfr,
-        urine_rbc_hpf=instance.urine_rbc_hpf,
-        urine_wbc_hpf=instance.urine_wbc_hpf,
-        rbc_casts=instance.rbc_casts,
-        cellular_casts=instance.cellular_casts,
-        prednisone_mg_day=exposure.prednisone_mg_day,
-        rescue=exposure.rescue,
-        week=week,
-        scr0_mg_dl=_creatinine(baseline).mg_dl,
-        scr1_mg_dl=_creatinine(instance).mg_dl,
+    return _response(instance, baseline, day, day0, definition)
+
+
+def _baseline(instance: RenalAssessment, day0: date) -> RenalAssessment | None:
+    """The participant's last assessment with an eGFR before Day 0."""
+    return (
+        RenalAssessment.objects.filter(
+            participant=instance.participant,
+            entry_status=EntryStatus.ENTERED,
+            assessment_date__lt=day0,
+            egfr__isnull=False,
+        )
+        .exclude(pk=instance.pk)
+        .order_by("-assessment_date", "-pk")
+        .first()
     )
+
+
+def _response(
+    instance: RenalAssessment,
+    baseline: RenalAssessment,
+    day: date,
+    day0: date,
+    definition: ProtocolDefinition,
+) -> dict[str, Any]:
+    """The response of an assessment from Day 0 on against its baseline, under the primary
+    rule set and the secondary ones."""
+    response = definition.response
+    rule_set = response.rule_set
+    exposure = exposure_on(instance.participant, day)
+    week = (day - day0).days // 7
+    inputs = _renal_inputs(instance, baseline, exposure, week)
     primary = _evaluate(rule_set, inputs, response.params)
     secondary = {
         code: _evaluate(code, inputs, {})
@@ -318,6 +322,27 @@ def response_values(instance: RenalAssessment, definition: ProtocolDefinition) -
         "response_note": " ".join(note for note in notes if note),
         "secondary_responses": secondary,
     }
+
+
+def _renal_inputs(
+    instance: RenalAssessment, baseline: RenalAssessment, exposure: Exposure, week: int
+) -> RenalInputs:
+    return RenalInputs(
+        # UPCR compared exactly, from the values as entered; eGFR as reported (1 decimal).
+        p0=_upcr(baseline).g_per_g,
+        p1=_upcr(instance).g_per_g,
+        g0=_entered(baseline, "egfr"),
+        g1=_entered(instance, "egfr"),
+        urine_rbc_hpf=instance.urine_rbc_hpf,
+        urine_wbc_hpf=instance.urine_wbc_hpf,
+        rbc_casts=instance.rbc_casts,
+        cellular_casts=instance.cellular_casts,
+        prednisone_mg_day=exposure.prednisone_mg_day,
+        rescue=exposure.rescue,
+        week=week,
+        scr0_mg_dl=_creatinine(baseline).mg_dl,
+        scr1_mg_dl=_creatinine(instance).mg_dl,
+    )
 
 
 def explain(instance: RenalAssessment) -> str:
