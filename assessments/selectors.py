@@ -1,4 +1,4 @@
-"""Reads for case report forms: the casebook grid, one form's data and its history, blinded."""
+"""Reads for case report forms: one form's records, values and history, blinded."""
 
 from __future__ import annotations
 
@@ -6,31 +6,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count
 from django.utils import timezone
 
-from assessments.registry import FormType, form_types
+from assessments.forms_kit import FormScope, FormType
 from ecrf.access import Role, user_roles
+from ecrf.errors import NotFoundError
 from trials.blinding import ArmAccess, arm_access
 from trials.definitions import definition_of
 from trials.models import Participant
 from visits.models import Visit
-
-TRIALS_FORMS = {"consent", "eligibility", "demographics"}
-
-
-@dataclass(frozen=True)
-class Cell:
-    form_code: str
-    status: str  # missing | entered | not_done | log | not_collected
-    record_id: int | None = None
-    count: int = 0
-
-
-@dataclass(frozen=True)
-class GridRow:
-    visit: Visit
-    cells: tuple[Cell, ...]
 
 
 def revealing_fields(ftype: FormType, participant: Participant) -> set[str]:
@@ -63,10 +47,6 @@ def readable_with(roles: set[str], ftype: FormType) -> bool:
     return bool(roles)
 
 
-def readable_form_types(user: Any, participant: Participant) -> list[FormType]:
-    return [ft for ft in form_types().values() if can_read(user, ft, participant)]
-
-
 def visible_fields(user: Any, ftype: FormType, participant: Participant) -> list[str]:
     """Inputs then derived values, without allocation-revealing ones for blinded users."""
     hidden = set() if is_unblinded(user, participant) else revealing_fields(ftype, participant)
@@ -92,88 +72,23 @@ def form_records(ftype: FormType, participant: Participant) -> Any:
     )
 
 
-def casebook_grid(participant: Participant, *, user: Any = None) -> list[GridRow]:
-    """Visits x expected forms with their state, in one query per form model, whatever the
-    number of visits: visits (1), then one per visit-form model, one per log model, and the
-    consent and eligibility counts (2)."""
-    visits = list(Visit.objects.filter(participant=participant).order_by("visit_number"))
-    types = form_types()
-    if user is not None:
-        # Forms the user may not read (efficacy forms for the pharmacist) are left out.
-        roles = user_roles(user, participant.trial, participant.site)
-        types = {code: ft for code, ft in types.items() if readable_with(roles, ft)}
-        hidden = set(form_types()) - set(types)
-        visits_forms = {
-            visit.pk: [code for code in visit.forms if code not in hidden] for visit in visits
-        }
-    else:
-        visits_forms = {visit.pk: list(visit.forms) for visit in visits}
-    visit_states: dict[str, dict[int, tuple[str, int]]] = {}
-    log_counts: dict[str, int] = {}
-    repeat_counts: dict[str, dict[int, int]] = {}
-    for code, ftype in types.items():
-        if ftype.scope == "repeating":
-            repeat_counts[code] = dict(
-                ftype.model.objects.filter(participant=participant)
-                .values_list("visit_id")
-                .annotate(n=Count("pk"))
-                .values_list("visit_id", "n")
-            )
-        elif ftype.scope == "participant":
-            state = (
-                ftype.model.objects.filter(participant=participant)
-                .values_list("entry_status", "pk")
-                .first()
-            )
-            visit_states[code] = {visit.pk: state for visit in visits} if state else {}
-        elif ftype.scope == "visit":
-            visit_states[code] = {
-                visit_id: (status, pk)
-                for visit_id, status, pk in ftype.model.objects.filter(
-                    participant=participant
-                ).values_list("visit_id", "entry_status", "pk")
-            }
-        else:
-            log_counts[code] = ftype.model.objects.filter(participant=participant).count()
-    counts = Participant.objects.filter(pk=participant.pk).aggregate(
-        consents=Count("consents", distinct=True),
-        answers=Count("eligibility_answers", distinct=True),
-    )
-    rows = []
-    for visit in visits:
-        cells = []
-        for code in visits_forms[visit.pk]:
-            if code in visit_states:
-                state = visit_states[code].get(visit.pk)
-                cells.append(
-                    Cell(code, state[0] if state else "missing", state[1] if state else None)
-                )
-            elif code in repeat_counts:
-                count = repeat_counts[code].get(visit.pk, 0)
-                cells.append(Cell(code, "entered" if count else "missing", count=count))
-            elif code in log_counts:
-                cells.append(Cell(code, "log", count=log_counts[code]))
-            elif code == "consent":
-                cells.append(Cell(code, "entered" if counts["consents"] else "missing"))
-            elif code == "eligibility":
-                cells.append(Cell(code, "entered" if counts["answers"] else "missing"))
-            elif code == "demographics":
-                cells.append(Cell(code, "entered"))
-            else:
-                cells.append(Cell(code, "not_collected"))
-        rows.append(GridRow(visit, tuple(cells)))
-    return rows
-
-
 def form_record(
     ftype: FormType, participant: Participant, *, visit: Visit | None, record_id: int | None
 ) -> Any:
     manager = ftype.model.objects.select_related("visit")
-    if ftype.scope == "visit":
+    if ftype.scope == FormScope.VISIT:
         return manager.filter(participant=participant, visit=visit).first()
-    if ftype.scope == "participant":
+    if ftype.scope == FormScope.PARTICIPANT:
         return manager.filter(participant=participant).first()
     return manager.filter(participant=participant, pk=record_id).first()
+
+
+def form_record_get(ftype: FormType, participant: Participant, record_id: int) -> Any:
+    """One record of a participant's form, by its id."""
+    found = ftype.model.objects.filter(participant=participant, pk=record_id).first()
+    if found is None:
+        raise NotFoundError(f"No such {ftype.label} record.")
+    return found
 
 
 def form_values(user: Any, ftype: FormType, instance: Any) -> dict[str, Any]:

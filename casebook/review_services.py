@@ -6,8 +6,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from assessments.registry import form_type
-from assessments.services import revealing_read_record
+from assessments.blinding import revealing_read_record
+from casebook.catalogue import form_type
 from trials.models import Participant
 
 

@@ -15,8 +15,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from assessments.registry import form_type
-from assessments.services import revealing_read_record
+from assessments.blinding import revealing_read_record
+from casebook.catalogue import form_type
 from casebook.review_forms import (
     AuditFilterForm,
     QueryAnswerForm,

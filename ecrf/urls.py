@@ -8,7 +8,7 @@ from ecrf import api_docs, views
 api_v1 = [
     path("", include("accounts.api_urls")),
     path("", include("trials.api_urls")),
-    path("", include("assessments.api_urls")),
+    path("", include("casebook.api_urls")),
     path("", include("alerts.api_urls")),
     path("", include("safety.api_urls")),
     path("", include("casebook.review_api_urls")),
@@ -21,7 +21,7 @@ urlpatterns = [
     path("health/", views.health, name="health"),
     path("accounts/", include("accounts.urls")),
     path("trials/", include("trials.urls")),
-    path("casebook/", include("assessments.urls")),
+    path("casebook/", include("casebook.urls")),
     path("alerts/", include("alerts.urls")),
     path("safety/", include("safety.urls")),
     path("review/", include("casebook.review_urls")),

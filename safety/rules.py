@@ -12,8 +12,8 @@ from django.core.exceptions import ValidationError
 from django.utils.dateparse import parse_datetime
 from django.utils.timezone import is_naive, make_aware
 
+from assessments.forms_kit import FormScope, FormType
 from assessments.models.base import PARTIAL_DATE
-from assessments.registry import FormType
 from assessments.rules.base import OUTSIDE_CALENDAR, Checks, FormContext, within_calendar
 from ecrf.access import SITE_STAFF_ROLES, Role
 from safety.models import (
@@ -340,7 +340,7 @@ ADVERSE_EVENTS = FormType(
     code="adverse_events",
     label="Adverse event",
     model=AdverseEvent,
-    scope="log",
+    scope=FormScope.LOG,
     fields=(*SITE_FIELDS, *CODED_FIELDS, *MEDICAL_MONITOR_FIELDS),
     required=("verbatim_term",),
     date_fields=("onset_date", "end_date"),

@@ -8,11 +8,10 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from assessments.registry import form_type
 from ecrf.access import SITE_STAFF_ROLES, Role, scope_queryset
 from ecrf.errors import NotFoundError
 from safety.models import AdverseEvent
-from safety.rules import ClockState, clock_state
+from safety.rules import ADVERSE_EVENTS, ClockState, clock_state
 from trials.models import Participant, Trial
 
 # Who watches the reporting clocks: the site for its own events, the sponsor for all.
@@ -61,8 +60,7 @@ def ae_versions(user: Any, ae: AdverseEvent) -> list[AeVersion]:
     """The initial report and each follow-up, oldest first, with who, when, why and what
     changed. Nothing on an AE reveals allocation, so every field is shown to every reader."""
     visible = adverse_event_get(user, ae.pk)
-    ftype = form_type("adverse_events")
-    names = (*ftype.fields, *ftype.derived)
+    names = (*ADVERSE_EVENTS.fields, *ADVERSE_EVENTS.derived)
     records = visible.history.order_by("history_date", "history_id")
     versions: list[AeVersion] = []
     previous = None

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
-from typing import Any
 
 from django.db.models import Q
 
+from assessments.forms_kit import FormScope, FormType
 from assessments.models import ConcomitantMedication, EntryStatus
 from assessments.models.conmed import DoseUnit, Frequency, MedicationCategory, Route
-from assessments.registry import FormType
 from assessments.rules.base import Checks, FormContext
 from assessments.rules.common import check_partial_date, coerce, partial_bounds
 from ecrf.access import SITE_STAFF_ROLES, Role
@@ -298,22 +297,11 @@ def _bounds(value: str) -> tuple[date, date] | None:
         return None
 
 
-def after_save(cm: ConcomitantMedication, ctx: FormContext, *, actor: Any, now: datetime) -> None:
-    from assessments.rules.renal import recompute_renal_responses
-
-    recompute_renal_responses(
-        ctx.participant,
-        actor=actor,
-        now=now,
-        reason="Recomputed: concomitant medication changed",
-    )
-
-
 CONMED = FormType(
     code="conmed",
     label="Concomitant medication",
     model=ConcomitantMedication,
-    scope="log",
+    scope=FormScope.LOG,
     fields=(*SITE_FIELDS, *CODED_FIELDS),
     required=("medication", "category", "start_date"),
     derived=("prednisone_equivalent_mg_day", "prednisone_factor", "is_rescue"),
@@ -322,7 +310,6 @@ CONMED = FormType(
     validate=validate,
     derive=derive,
     explain=explain,
-    after_save=after_save,
     fieldsets=(
         ("Medication", ("medication", "category", "indication", "given_as_rescue")),
         ("Dose", ("dose", "dose_unit", "route", "frequency")),

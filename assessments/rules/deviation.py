@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from assessments.forms_kit import FormScope, FormType
 from assessments.models import ProtocolDeviation
 from assessments.models.deviation import DeviationCategory, DeviationState, Origin
-from assessments.registry import FormType
 from assessments.rules.base import Checks, FormContext
 from assessments.rules.common import check_past_date, coerce, previous_values
 from ecrf.access import SITE_STAFF_ROLES, Role
@@ -60,7 +60,7 @@ DEVIATION = FormType(
     code="deviation",
     label="Protocol deviation",
     model=ProtocolDeviation,
-    scope="log",
+    scope=FormScope.LOG,
     fields=(*STAFF_FIELDS, *SYSTEM_FIELDS),
     required=("occurred_on", "category", "description", "state"),
     date_fields=("occurred_on",),

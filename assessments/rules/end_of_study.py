@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from assessments.forms_kit import FormScope, FormType
 from assessments.models import EndOfStudy
 from assessments.models.end_of_study import EndStatus
-from assessments.registry import FormType
 from assessments.rules.base import Checks, FormContext, check_dates
 from assessments.rules.common import coerce
 from ecrf.access import SITE_STAFF_ROLES
@@ -54,7 +54,7 @@ END_OF_STUDY = FormType(
     code="end_of_study",
     label="End of study",
     model=EndOfStudy,
-    scope="participant",
+    scope=FormScope.PARTICIPANT,
     fields=FIELDS,
     required=("status", "last_contact_date"),
     date_fields=("last_contact_date",),

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
-from typing import Any
 
+from assessments.forms_kit import FormScope, FormType
 from assessments.models import Infusion
-from assessments.registry import FormType
 from assessments.rules.base import Checks, FormContext, check_dates, check_range
 from assessments.rules.common import coerce, previous_values, show
 from assessments.scoring import (
@@ -233,23 +232,6 @@ def derive(instance: Infusion, ctx: FormContext) -> None:
     instance.dose_warnings = findings
 
 
-def after_save(instance: Infusion, ctx: FormContext, *, actor: Any, now: datetime) -> None:
-    """A given infusion completes its visit on the infusion date, which freezes Day 0."""
-    if not instance.given or instance.start_time is None:
-        return
-    from accounts.services import system_actor
-    from visits.services import visit_record
-
-    recorder = actor if ctx.actor_roles & SITE_STAFF_ROLES else system_actor()
-    visit_record(
-        actor=recorder,
-        visit=instance.visit,
-        actual_date=local_date(instance.start_time, ctx.participant.site.time_zone),
-        reason="Date of the study infusion recorded",
-        now=now,
-    )
-
-
 def explain(instance: Infusion) -> str:
     # Shown to every reader, so it names the rule and never a value that reveals the arm.
     tolerance = definition_of(instance.protocol_version).dosing.tolerance_pct
@@ -265,7 +247,7 @@ INFUSION = FormType(
     code="infusion",
     label="Study infusion",
     model=Infusion,
-    scope="visit",
+    scope=FormScope.VISIT,
     fields=(*SITE_FIELDS, *PHARMACY_FIELDS),
     required=("weight_kg", "weight_date", "given"),
     date_fields=("weight_date", "start_time", "stop_time"),
@@ -277,7 +259,6 @@ INFUSION = FormType(
     validate=validate,
     derive=derive,
     explain=explain,
-    after_save=after_save,
     fieldsets=(
         ("Dosing weight", ("weight_kg", "weight_date")),
         (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from assessments.forms_kit import FormScope, FormType
 from assessments.models import LabResults
 from assessments.models.labs import (
     ANALYTES,
@@ -18,7 +19,6 @@ from assessments.models.labs import (
     unit_field,
     value_field,
 )
-from assessments.registry import FormType
 from assessments.rules.base import Checks, FormContext, check_dates
 from assessments.rules.common import coerce, show
 from ecrf.access import SITE_STAFF_ROLES
@@ -143,7 +143,7 @@ LABS = FormType(
     code="labs",
     label="Laboratory tests",
     model=LabResults,
-    scope="visit",
+    scope=FormScope.VISIT,
     fields=("sample_date", *LAB_INPUT_FIELDS),
     required=("sample_date",),
     date_fields=("sample_date",),

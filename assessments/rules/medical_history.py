@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from assessments.forms_kit import FormScope, FormType
 from assessments.models import MedicalHistory
-from assessments.registry import FormType
 from assessments.rules.base import Checks, FormContext
 from assessments.rules.common import (
     add_months,
@@ -95,7 +95,7 @@ MEDICAL_HISTORY = FormType(
     code="medical_history",
     label="Medical history",
     model=MedicalHistory,
-    scope="visit",
+    scope=FormScope.VISIT,
     fields=FIELDS,
     required=FIELDS,
     date_fields=("ln_biopsy_date",),

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+from assessments.forms_kit import FormScope, FormType
 from assessments.models import PregnancyTest
 from assessments.models.pregnancy import PregnancyResult
-from assessments.registry import FormType
 from assessments.rules.base import Checks, FormContext, check_dates
 from assessments.rules.common import coerce
 from ecrf.access import SITE_STAFF_ROLES
 from trials.models import Sex
 
-FIELDS: tuple[str, ...] = ("applicable", "test_date", "test_type", "result")
-TEST_FIELDS: tuple[str, ...] = FIELDS[1:]
+TEST_FIELDS: tuple[str, ...] = ("test_date", "test_type", "result")
+FIELDS: tuple[str, ...] = ("applicable", *TEST_FIELDS)
 
 
 def validate(instance: PregnancyTest, ctx: FormContext, checks: Checks) -> None:
@@ -46,7 +46,7 @@ PREGNANCY = FormType(
     code="pregnancy",
     label="Pregnancy test",
     model=PregnancyTest,
-    scope="visit",
+    scope=FormScope.VISIT,
     fields=FIELDS,
     required=("applicable",),
     date_fields=("test_date",),

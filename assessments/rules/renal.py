@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from assessments.forms_kit import FormScope, FormType
 from assessments.models import EntryStatus, RenalAssessment
-from assessments.registry import FormType
 from assessments.rules.base import Checks, FormContext, check_dates
 from assessments.rules.common import age_on, coerce, show
-from assessments.rules.conmed import exposure_on
+from assessments.rules.conmed import Exposure, exposure_on
 from assessments.scoring import (
     RenalInputs,
     ScoringInputError,
@@ -24,23 +24,23 @@ from assessments.scoring import (
 from assessments.scoring.egfr import EgfrResult
 from assessments.scoring.units import CreatinineValue, UpcrValue
 from ecrf.access import SITE_STAFF_ROLES
-from ecrf.audit import audited_save
-from trials.definitions import definition_of
-from trials.models import Participant
 from trials.protocol import ProtocolDefinition
 
-INPUT_FIELDS: tuple[str, ...] = (
+REQUIRED_FIELDS: tuple[str, ...] = (
     "assessment_date",
     "specimen_type",
     "upcr_value",
     "upcr_unit",
     "serum_creatinine_value",
     "creatinine_unit",
+)
+SEDIMENT_FIELDS: tuple[str, ...] = (
     "urine_rbc_hpf",
     "urine_wbc_hpf",
     "rbc_casts",
     "cellular_casts",
 )
+INPUT_FIELDS: tuple[str, ...] = (*REQUIRED_FIELDS, *SEDIMENT_FIELDS)
 RESPONSE_FIELDS: tuple[str, ...] = (
     "response_baseline_date",
     "response_week",
@@ -238,8 +238,7 @@ def response_values(instance: RenalAssessment, definition: ProtocolDefinition) -
     medication log. Why there is none is said in the note."""
     response = definition.response
     rule_set = response.rule_set
-    participant = instance.participant
-    day0 = participant.day0
+    day0 = instance.participant.day0
     day = instance.assessment_date
     if instance.entry_status != EntryStatus.ENTERED or day is None or instance.egfr is None:
         return _no_response(rule_set, "")
@@ -253,17 +252,7 @@ def response_values(instance: RenalAssessment, definition: ProtocolDefinition) -
             f"No response: this assessment precedes Day 0 ({day0:%Y-%m-%d}); the last one "
             "before Day 0 is the baseline the later ones are compared with.",
         )
-    baseline = (
-        RenalAssessment.objects.filter(
-            participant=participant,
-            entry_status=EntryStatus.ENTERED,
-            assessment_date__lt=day0,
-            egfr__isnull=False,
-        )
-        .exclude(pk=instance.pk)
-        .order_by("-assessment_date", "-pk")
-        .first()
-    )
+    baseline = _baseline(instance, day0)
     if baseline is None:
         return _no_response(
             rule_set,
@@ -276,24 +265,38 @@ def response_values(instance: RenalAssessment, definition: ProtocolDefinition) -
             f"No response: the baseline eGFR uses CKD-EPI {baseline.egfr_version} and this one "
             f"CKD-EPI {instance.egfr_version}; equations are never mixed.",
         )
-    exposure = exposure_on(participant, day)
-    week = (day - day0).days // 7
-    inputs = RenalInputs(
-        # UPCR compared exactly, from the values as entered; eGFR as reported (1 decimal).
-        p0=_upcr(baseline).g_per_g,
-        p1=_upcr(instance).g_per_g,
-        g0=_entered(baseline, "egfr"),
-        g1=instance.egfr,
-        urine_rbc_hpf=instance.urine_rbc_hpf,
-        urine_wbc_hpf=instance.urine_wbc_hpf,
-        rbc_casts=instance.rbc_casts,
-        cellular_casts=instance.cellular_casts,
-        prednisone_mg_day=exposure.prednisone_mg_day,
-        rescue=exposure.rescue,
-        week=week,
-        scr0_mg_dl=_creatinine(baseline).mg_dl,
-        scr1_mg_dl=_creatinine(instance).mg_dl,
+    return _response(instance, baseline, day, day0, definition)
+
+
+def _baseline(instance: RenalAssessment, day0: date) -> RenalAssessment | None:
+    """The participant's last assessment with an eGFR before Day 0."""
+    return (
+        RenalAssessment.objects.filter(
+            participant=instance.participant,
+            entry_status=EntryStatus.ENTERED,
+            assessment_date__lt=day0,
+            egfr__isnull=False,
+        )
+        .exclude(pk=instance.pk)
+        .order_by("-assessment_date", "-pk")
+        .first()
     )
+
+
+def _response(
+    instance: RenalAssessment,
+    baseline: RenalAssessment,
+    day: date,
+    day0: date,
+    definition: ProtocolDefinition,
+) -> dict[str, Any]:
+    """The response of an assessment from Day 0 on against its baseline, under the primary
+    rule set and the secondary ones."""
+    response = definition.response
+    rule_set = response.rule_set
+    exposure = exposure_on(instance.participant, day)
+    week = (day - day0).days // 7
+    inputs = _renal_inputs(instance, baseline, exposure, week)
     primary = _evaluate(rule_set, inputs, response.params)
     secondary = {
         code: _evaluate(code, inputs, {})
@@ -321,45 +324,24 @@ def response_values(instance: RenalAssessment, definition: ProtocolDefinition) -
     }
 
 
-def recompute_renal_responses(
-    participant: Participant,
-    *,
-    actor: Any,
-    now: datetime,
-    reason: str,
-    exclude_pk: int | None = None,
-) -> list[RenalAssessment]:
-    """Derive again the response of every renal assessment of the participant and save, with
-    `reason` and a new version, those whose response changed. Running it twice changes
-    nothing the second time."""
-    changed = []
-    assessments = (
-        RenalAssessment.objects.select_for_update()
-        .filter(participant=participant, entry_status=EntryStatus.ENTERED)
-        .order_by("assessment_date", "pk")
-    )
-    if exclude_pk is not None:
-        assessments = assessments.exclude(pk=exclude_pk)
-    for assessment in assessments:
-        assessment.participant = participant
-        values = response_values(assessment, definition_of(assessment.protocol_version))
-        if all(getattr(assessment, name) == value for name, value in values.items()):
-            continue
-        for name, value in values.items():
-            setattr(assessment, name, value)
-        assessment.row_version += 1
-        assessment.updated_at = now
-        changed.append(audited_save(assessment, actor=actor, reason=reason, require_reason=True))
-    return changed
-
-
-def after_save(instance: RenalAssessment, ctx: FormContext, *, actor: Any, now: datetime) -> None:
-    recompute_renal_responses(
-        ctx.participant,
-        actor=actor,
-        now=now,
-        reason="Recomputed: baseline changed",
-        exclude_pk=instance.pk,
+def _renal_inputs(
+    instance: RenalAssessment, baseline: RenalAssessment, exposure: Exposure, week: int
+) -> RenalInputs:
+    return RenalInputs(
+        # UPCR compared exactly, from the values as entered; eGFR as reported (1 decimal).
+        p0=_upcr(baseline).g_per_g,
+        p1=_upcr(instance).g_per_g,
+        g0=_entered(baseline, "egfr"),
+        g1=_entered(instance, "egfr"),
+        urine_rbc_hpf=instance.urine_rbc_hpf,
+        urine_wbc_hpf=instance.urine_wbc_hpf,
+        rbc_casts=instance.rbc_casts,
+        cellular_casts=instance.cellular_casts,
+        prednisone_mg_day=exposure.prednisone_mg_day,
+        rescue=exposure.rescue,
+        week=week,
+        scr0_mg_dl=_creatinine(baseline).mg_dl,
+        scr1_mg_dl=_creatinine(instance).mg_dl,
     )
 
 
@@ -396,9 +378,9 @@ RENAL = FormType(
     code="renal",
     label="Renal assessment",
     model=RenalAssessment,
-    scope="visit",
+    scope=FormScope.VISIT,
     fields=INPUT_FIELDS,
-    required=INPUT_FIELDS[:6],
+    required=REQUIRED_FIELDS,
     date_fields=("assessment_date",),
     derived=DERIVED_FIELDS,
     editors=SITE_STAFF_ROLES,
@@ -406,11 +388,10 @@ RENAL = FormType(
     validate=validate,
     derive=derive,
     explain=explain,
-    after_save=after_save,
     fieldsets=(
         ("Assessment", ("assessment_date", "specimen_type")),
         ("Proteinuria", ("upcr_value", "upcr_unit")),
         ("Kidney function", ("serum_creatinine_value", "creatinine_unit")),
-        ("Urine sediment", ("urine_rbc_hpf", "urine_wbc_hpf", "rbc_casts", "cellular_casts")),
+        ("Urine sediment", SEDIMENT_FIELDS),
     ),
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from assessments.forms_kit import FormScope, FormType
 from assessments.models.sledai import (
     SLEDAI_ITEM_FIELDS,
     SledaiAssessment,
@@ -9,7 +10,6 @@ from assessments.models.sledai import (
     days_before_field,
     item_field,
 )
-from assessments.registry import FormType
 from assessments.rules.base import Checks, FormContext, check_dates
 from assessments.scoring import ScoringInputError
 from assessments.scoring.sledai import DescriptorInput, score_sledai2k
@@ -104,7 +104,7 @@ SLEDAI = FormType(
     efficacy=True,
     label="SLEDAI-2K",
     model=SledaiAssessment,
-    scope="visit",
+    scope=FormScope.VISIT,
     fields=("assessment_date", "window_days", *SLEDAI_ITEM_FIELDS),
     required=("assessment_date", "window_days"),
     date_fields=("assessment_date",),

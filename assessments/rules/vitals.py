@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from assessments.forms_kit import FormScope, FormType
 from assessments.models import VitalSigns
 from assessments.models.vitals import INFUSION_TIMEPOINTS, Timepoint
-from assessments.registry import FormType
 from assessments.rules.base import Checks, FormContext, check_dates, check_range
 from assessments.rules.common import coerce
 from ecrf.access import SITE_STAFF_ROLES
@@ -79,7 +79,7 @@ VITALS = FormType(
     code="vitals",
     label="Vital signs",
     model=VitalSigns,
-    scope="repeating",
+    scope=FormScope.REPEATING,
     fields=FIELDS,
     required=("timepoint", "measured_at"),
     date_fields=("measured_at",),

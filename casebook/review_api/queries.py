@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from assessments.registry import form_type
+from casebook.catalogue import form_type
 from casebook.review_api.shared import TAGS, ParticipantRefOutput, form_label
 from casebook.review_selectors import form_record_get, query_get, query_list
 from review.models import QueryAction, QueryStatus, ResponseCode

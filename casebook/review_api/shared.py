@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from assessments.registry import form_types
+from casebook.catalogue import form_types
 
 TAGS = ["review"]
 

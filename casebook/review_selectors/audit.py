@@ -14,12 +14,12 @@ from zoneinfo import ZoneInfo
 
 from django.utils.translation import gettext_lazy as _
 
-from assessments.registry import form_types
 from assessments.selectors import (
     is_unblinded,
     readable_with,
     revealing_fields,
 )
+from casebook.catalogue import form_types
 from casebook.review_selectors.record import field_labels, model_labels
 from ecrf.access import user_roles
 from trials.models import Consent, EligibilityAnswer, Participant

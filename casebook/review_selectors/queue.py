@@ -9,7 +9,7 @@ from typing import Any
 from django.db.models import CharField, Exists, OuterRef, Q, Value
 from django.utils import timezone
 
-from assessments.registry import form_types
+from casebook.catalogue import form_types
 from casebook.review_selectors.scope import (
     REVIEW_ROLES,
     _memberships,

@@ -10,13 +10,14 @@ from django.db.models import Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from assessments.registry import FormType, form_type, form_types
+from assessments.forms_kit import FormType
 from assessments.selectors import (
     HistoryEntry,
     form_history,
     form_values,
     readable_with,
 )
+from casebook.catalogue import form_type, form_types
 from casebook.review_selectors.scope import REVIEW_ROLES, age_days
 from ecrf.access import (
     QUERY_OPENER_ROLES,

@@ -215,10 +215,12 @@ SPECTACULAR_SETTINGS = {
     # Serve the interactive docs' assets from this site, not from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # A form route, the form's code in its path, is listed once per form.
+    "PREPROCESSING_HOOKS": ["casebook.forms_schema.one_route_per_form"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         # Blinded roles do not receive a form's allocation-revealing fields: none is required.
-        "assessments.schema.withheld_fields_optional",
+        "casebook.forms_schema.withheld_fields_optional",
     ],
     # Choice sets that several models share keep one clear name in the schema.
     "ENUM_NAME_OVERRIDES": {

@@ -17,6 +17,7 @@ from django.db import models
 
 from accounts.models import User
 from assessments.deviations import DRAFTED
+from assessments.forms_kit import FormType
 from assessments.models import (
     ConcomitantMedication,
     EndOfStudy,
@@ -31,10 +32,10 @@ from assessments.models import (
     VitalSigns,
 )
 from assessments.models.deviation import DeviationCategory, DeviationState, Origin
-from assessments.registry import FormType, form_type
 from assessments.rules.base import FormContext
 from assessments.rules.renal import RESPONSE_FIELDS, response_values
 from assessments.services import form_checks
+from casebook.catalogue import form_type
 from ecrf.synthetic.plan import ParticipantPlan, SyntheticError, TrialContext
 from review.models import DataQuery, QueryAction, QueryMessage
 from review.services import automatic_query, automatic_query_key

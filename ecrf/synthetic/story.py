@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from assessments.registry import form_types
+from casebook.catalogue import form_types
 from ecrf.synthetic import clinical
 from ecrf.synthetic.plan import Event, ParticipantPlan, TrialContext, VisitPlan, local_at, local_day
 

@@ -11,8 +11,8 @@ from typing import Any
 from simple_history.signals import pre_create_historical_record
 
 from assessments.models import ProtocolDeviation
-from assessments.registry import form_type
 from assessments.services import form_save
+from casebook.catalogue import form_type
 from ecrf.synthetic.plan import Event, ParticipantPlan, SyntheticError, TrialContext
 from trials.models import Cohort, Participant
 from trials.services import (

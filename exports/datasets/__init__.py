@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from assessments.registry import form_types
+from casebook.catalogue import form_types
 from exports.base import Dataset, ExportContext, Variable
 from exports.datasets.demography import DM
 from exports.datasets.disposition import DS, IE

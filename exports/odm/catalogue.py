@@ -7,7 +7,8 @@ from typing import Any
 
 from django.utils import translation
 
-from assessments.registry import FormType, form_types
+from assessments.forms_kit import FormType
+from casebook.catalogue import form_types
 from exports.base import ExportContext
 from exports.odm.items import CodeList, Item, Unit, field_item, oid_part
 from trials.definitions import definition_of

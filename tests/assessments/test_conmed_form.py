@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 
 from assessments.models import ConcomitantMedication
-from assessments.registry import form_type
-from assessments.selectors import casebook_grid
 from assessments.services import form_save
+from casebook.catalogue import form_type
+from casebook.grid import casebook_grid
 from ecrf.access import Role
 from ecrf.errors import DomainError, PermissionDeniedError
 from tests.factories import MembershipFactory, UserFactory

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from assessments.registry import form_types
 from assessments.services import form_save
+from casebook.catalogue import form_types
 from ecrf.access import ROLE_ABILITIES, Role
 from ecrf.errors import DomainError, PermissionDeniedError
 from safety.models import CODED_FIELDS as AE_CODED_FIELDS

@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime
 import pytest
 
 from assessments.models import EndOfStudy
-from assessments.selectors import casebook_grid
 from assessments.services import form_save
+from casebook.grid import casebook_grid
 from ecrf.errors import ConflictError, DomainError, PermissionDeniedError
 from trials.services import participant_complete, participant_withdraw
 

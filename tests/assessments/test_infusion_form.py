@@ -8,10 +8,10 @@ from decimal import Decimal
 import pytest
 
 from assessments.models import Infusion
-from assessments.registry import form_type
 from assessments.rules.infusion import REVEALING
 from assessments.selectors import form_history, form_values, revealing_fields
 from assessments.services import form_save
+from casebook.catalogue import form_type
 from ecrf.errors import DomainError, InvalidTransitionError, PermissionDeniedError
 from tests.assessments.conftest import on_study
 from tests.assessments.test_renal_form import enrolled_in_cohort

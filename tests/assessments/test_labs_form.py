@@ -10,9 +10,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from assessments.models import LabResults
-from assessments.registry import form_type
-from assessments.selectors import can_read, casebook_grid
+from assessments.selectors import can_read
 from assessments.services import form_save
+from casebook.catalogue import form_type
+from casebook.grid import casebook_grid
 from ecrf.errors import DomainError, PermissionDeniedError
 from tests.assessments.test_renal_form import renal
 

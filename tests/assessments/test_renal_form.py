@@ -9,10 +9,10 @@ import pytest
 
 from accounts.services import system_actor
 from assessments.models import RenalAssessment
-from assessments.registry import form_type
-from assessments.rules.renal import recompute_renal_responses, rule_set_parameters
+from assessments.rules.renal import rule_set_parameters
 from assessments.selectors import can_read, form_history, form_values
-from assessments.services import form_save
+from assessments.services import form_save, renal_responses_recompute
+from casebook.catalogue import form_type
 from ecrf.errors import DomainError, PermissionDeniedError
 from tests.assessments.conftest import DAY0, on_study
 from tests.trials.conftest import (
@@ -387,7 +387,10 @@ def test_changing_the_baseline_recomputes_later_responses_with_history(msvle, pa
     assert changes["response_category"] == ("CRR", "NR")
     assert "serum_creatinine_value" not in changes
     # Nothing left to recompute: a second run writes nothing.
-    assert recompute_renal_responses(participant, actor=system_actor(), now=NOW, reason="x") == []
+    again = renal_responses_recompute(
+        participant=participant, actor=system_actor(), now=NOW, reason="x"
+    )
+    assert again == []
 
 
 def test_rescue_entered_later_turns_the_response_into_non_response(msvle, participant) -> None:

@@ -7,9 +7,10 @@ from datetime import UTC, date, datetime
 import pytest
 
 from assessments.models import SledaiAssessment
-from assessments.registry import form_type
-from assessments.selectors import casebook_grid, form_history, form_values
+from assessments.selectors import form_history, form_values
 from assessments.services import form_not_done, form_save
+from casebook.catalogue import form_type
+from casebook.grid import casebook_grid
 from ecrf.errors import ConflictError, DomainError, InvalidTransitionError, PermissionDeniedError
 
 NOW = datetime(2026, 9, 1, 10, 0, tzinfo=UTC)

@@ -8,9 +8,10 @@ from decimal import Decimal
 import pytest
 
 from assessments.models import VitalSigns
-from assessments.registry import form_type
-from assessments.selectors import can_read, casebook_grid, form_values
+from assessments.selectors import can_read, form_values
 from assessments.services import form_save
+from casebook.catalogue import form_type
+from casebook.grid import casebook_grid
 from ecrf.errors import DomainError, PermissionDeniedError
 
 NOW = datetime(2026, 9, 1, 10, 0, tzinfo=UTC)

@@ -583,7 +583,7 @@ def test_queue_respects_the_sdv_plan(api, msvle, participant, form) -> None:
 def many_rows(team: Team, participant: Participant, count: int, clock: Any) -> None:
     """`count` SLEDAI-2K forms (one per visit), each with an open and an answered query, and
     `count` completed visits without a signature."""
-    from assessments.registry import form_type
+    from casebook.catalogue import form_type
     from review.services import query_answer, query_open
 
     codes = ["W4", "W8", "W12", "W16", "W20", "W24"][:count]

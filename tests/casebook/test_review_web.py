@@ -12,8 +12,8 @@ import pytest
 from django.test import Client
 
 from accounts.models import User
-from assessments.registry import form_type
 from assessments.services import form_save
+from casebook.catalogue import form_type
 from review.models import DataQuery, QueryStatus, Signature, SignatureScope, SourceVerification
 from review.services import query_answer, query_open
 from tests.assessments.test_infusion_form import ADMINISTRATION, PRODUCT

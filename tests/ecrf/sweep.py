@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.apps import apps
@@ -22,8 +22,8 @@ from django.utils import timezone
 
 from accounts.models import ApiToken, User
 from accounts.services import system_actor
-from assessments.registry import form_types
 from assessments.selectors import revealing_fields
+from casebook.catalogue import form_types
 from ecrf.access import SITE_ROLES, Role
 from ecrf.audit import audited_save
 from ecrf.synthetic import Mix, generate_synthetic
@@ -63,6 +63,12 @@ class Route:
     pattern: str
     params: tuple[str, ...]
     api: bool
+    # The form named by a `form_code` parameter: each form's API is swept on its own.
+    form: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}[{self.form}]" if self.form else self.name
 
 
 def routes() -> list[Route]:
@@ -82,7 +88,11 @@ def routes() -> list[Route]:
                     continue
                 name = f"{namespace}:{entry.name}" if namespace else str(entry.name)
                 params = tuple(re.findall(r"<(?:\w+:)?(\w+)>", pattern))
-                found.append(Route(name, pattern, params, pattern.startswith("api/")))
+                route = Route(name, pattern, params, pattern.startswith("api/"))
+                if route.api and "form_code" in params:
+                    found.extend(replace(route, form=code) for code in form_types())
+                else:
+                    found.append(route)
 
     walk(get_resolver().url_patterns, "", "")
     return found
@@ -325,7 +335,7 @@ class Rule:
             record = scope.record(form_code)
             return record.pk if record is not None else None
         if param == "form_code":
-            return _form_of(route) or "vitals"
+            return self.code if self.code != "trial" else _form_of(route)
         if param in FIXED:
             return FIXED[param]
         if param == "token_id":
@@ -341,10 +351,7 @@ FIXED = {"uidb64": "MQ", "token": "not-a-valid-link", "step": "close"}
 
 
 def _form_of(route: Route) -> str:
-    match = re.search(r"forms/([a-z0-9_]+)/", route.pattern)
-    if match and match.group(1) in form_types():
-        return match.group(1)
-    return "vitals"
+    return route.form or "vitals"
 
 
 def rule_for(name: str) -> Rule:
@@ -396,7 +403,7 @@ RULES: dict[str, Rule] = {
     r"api:visit-(record|not-done|unscheduled)": TRIAL,
     r"api:cohort-safety-review": TRIAL,
     r"api:casebook": PARTICIPANT,
-    r"api:form-[a-z0-9_]+-(list|not-done|detail|history)": PARTICIPANT,
+    r"api:form-(list|not-done|detail|history)": PARTICIPANT,
     r"api:form-sdv": Rule("trial", code="vitals"),
     r"api:(alert-list|alert-detail|alert-acknowledge)": TRIAL,
     r"api:(query-list|query-detail|query-answer|query-close|query-requery|query-reopen)": TRIAL,

@@ -78,7 +78,9 @@ def foreign(role: str, scope: str, rule: Rule) -> bool:
 
 def schema_path(route: Any) -> str:
     """The route as the OpenAPI schema writes it: /api/v1/participants/{participant_id}/."""
-    return "/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route.pattern)
+    path = "/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route.pattern)
+    # The schema lists a form route once per form, the form's code in the path.
+    return path.replace("{form_code}", route.form) if route.form else path
 
 
 def methods_of(route: Any, api_methods: dict[str, set[str]]) -> list[str]:

@@ -15,6 +15,6 @@ pytestmark = pytest.mark.django_db
 __all__ = ["api_methods", "clients", "world"]
 
 
-@pytest.mark.parametrize("route", [r for r in routes() if r.api], ids=lambda r: r.name)
+@pytest.mark.parametrize("route", [r for r in routes() if r.api], ids=lambda r: r.label)
 def test_api(route: Any, world: World, clients: dict[str, Client], api_methods: Any) -> None:
     sweep_route(route, world, clients, api_methods)

@@ -13,7 +13,7 @@ from accounts.models import User
 from accounts.services import system_actor
 from alerts.models import AlertKind
 from alerts.services import AlertSpec, alerts_raise
-from assessments.registry import form_type
+from casebook.catalogue import form_type
 from ecrf.pagination import MAX_PAGE_SIZE, Pagination
 from review.models import LockLevel
 from review.services import lock_apply, query_open

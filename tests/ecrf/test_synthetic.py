@@ -35,7 +35,6 @@ from assessments.models import (
     SledaiAssessment,
 )
 from assessments.models.sledai import attributable_field, days_before_field, item_field
-from assessments.registry import form_types
 from assessments.rules.common import age_on
 from assessments.rules.renal import EQUATIONS, RESPONSE_FIELDS, response_values
 from assessments.scoring import (
@@ -47,6 +46,7 @@ from assessments.scoring import (
     target_dose,
 )
 from assessments.selectors import revealing_fields
+from casebook.catalogue import form_types
 from ecrf.access import Role
 from ecrf.synthetic import (
     DEFAULT_AS_OF,

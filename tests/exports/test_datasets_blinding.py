@@ -82,7 +82,7 @@ def test_a_blinded_export_reveals_no_allocation(sdtm_trial, tmp_path) -> None:  
 
 
 def test_variables_taken_from_revealing_fields_are_marked_revealing() -> None:
-    from assessments.registry import form_types
+    from casebook.catalogue import form_types
 
     named = {f"{code}.{name}" for code, ftype in form_types().items() for name in ftype.revealing}
     named.add("infusion.arm")

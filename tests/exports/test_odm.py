@@ -9,8 +9,8 @@ import pytest
 import time_machine
 
 from assessments.models import ConcomitantMedication, SledaiAssessment, VitalSigns
-from assessments.registry import form_types
 from assessments.services import form_save
+from casebook.catalogue import form_types
 from exports.base import ExportContext
 from exports.formats import total_units, write_export
 from exports.odm import clinicaldata, odm_total, write_odm

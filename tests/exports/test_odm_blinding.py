@@ -8,8 +8,8 @@ import pytest
 import time_machine
 
 from accounts.services import system_actor
-from assessments.registry import form_types
 from assessments.selectors import revealing_fields
+from casebook.catalogue import form_types
 from exports.base import ExportContext
 from exports.odm import write_odm
 from tests.exports.odm_fixtures import (

@@ -31,7 +31,7 @@ def seed(out: Path) -> dict[str, Any]:
     from accounts.services import system_actor
     from alerts.models import Alert, AlertKind
     from alerts.services import AlertSpec, alerts_raise
-    from assessments.registry import form_type, form_types
+    from casebook.catalogue import form_type, form_types
     from ecrf.access import active_memberships, scope_queryset
     from ecrf.demo import demo_load
     from exports.models import DsmbRelease, Export

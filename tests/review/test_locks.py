@@ -10,8 +10,8 @@ from rest_framework.test import APIClient
 
 from alerts.models import Alert
 from assessments.models import SledaiAssessment
-from assessments.registry import form_type
 from assessments.services import form_not_done
+from casebook.catalogue import form_type
 from ecrf.audit import audited_save
 from ecrf.errors import DomainError, InvalidTransitionError, PermissionDeniedError
 from review.locks import LockedError

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from assessments.models import SledaiAssessment
-from assessments.registry import form_type
+from casebook.catalogue import form_type
 from casebook.review_selectors import query_get, query_list
 from ecrf.errors import (
     DomainError,

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from assessments.registry import form_type
 from assessments.selectors import form_history, revealing_fields
+from casebook.catalogue import form_type
 from ecrf.errors import ConflictError, DomainError, NotFoundError, PermissionDeniedError
 from safety.models import CODED_FIELDS, AdverseEvent
 from safety.selectors import adverse_event_get, ae_versions, participant_adverse_events

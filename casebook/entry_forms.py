@@ -8,7 +8,7 @@ from django import forms
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from assessments.registry import FormType
+from assessments.forms_kit import FormType
 
 
 def _widget(field: models.Field) -> Any:
@@ -23,31 +23,32 @@ def _widget(field: models.Field) -> Any:
     return None
 
 
+class EntryForm(forms.ModelForm):
+    """Data entry of a form; the reason and the version read ride along for changes."""
+
+    row_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    reason = forms.CharField(
+        label=_("Reason for change"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Required when changing data already entered."),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Required-ness is an edit check of the service, shown in place when it fails.
+        for field in self.fields.values():
+            field.required = False
+
+
 def entry_form_class(ftype: FormType, editable: list[str]) -> type[forms.ModelForm]:
-    """A ModelForm over the editable inputs; reason and version ride along for changes."""
+    """A ModelForm of the form's model over the inputs this user may enter."""
     widgets = {
         name: widget
         for name in editable
         if (widget := _widget(ftype.model._meta.get_field(name))) is not None
     }
-    meta = type("Meta", (), {"model": ftype.model, "fields": editable, "widgets": widgets})
-
-    class EntryForm(forms.ModelForm):
-        row_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
-        reason = forms.CharField(
-            label=_("Reason for change"),
-            required=False,
-            widget=forms.Textarea(attrs={"rows": 2}),
-            help_text=_("Required when changing data already entered."),
-        )
-
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            # Required-ness is an edit check of the service, shown in place when it fails.
-            for field in self.fields.values():
-                field.required = False
-
-    return type(f"{ftype.model.__name__}EntryForm", (EntryForm,), {"Meta": meta})
+    return forms.modelform_factory(ftype.model, form=EntryForm, fields=editable, widgets=widgets)
 
 
 class NotDoneForm(forms.Form):

@@ -1,28 +1,32 @@
-"""Writes for case report forms: one generic save with edit checks, derivations and versions,
-and the record of arm reads through allocation-revealing fields."""
+"""Entering and changing case report forms: one save with edit checks, derivations, versions
+and what the save changes beside the form."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 
-from assessments.models import EntryStatus
-from assessments.registry import FormType, form_type
+from accounts.services import system_actor
+from assessments.forms_kit import AT_A_VISIT, FormScope, FormType, form_type_of
+from assessments.models import EntryStatus, Infusion
 from assessments.rules.base import Checks, FormContext
-from assessments.selectors import form_unblinding, revealing_fields
-from ecrf.access import require_role, user_roles
+from assessments.rules.conmed import CONMED
+from assessments.rules.infusion import INFUSION
+from assessments.rules.renal import RENAL
+from assessments.services.renal import renal_responses_recompute
+from ecrf.access import SITE_STAFF_ROLES, require_role, user_roles
 from ecrf.audit import audited_save
 from ecrf.errors import ConflictError, DomainError, InvalidTransitionError, PermissionDeniedError
 from review.locks import require_unlocked
 from trials.definitions import definition_of
-from trials.models import AllocationRead, Participant, ReadChannel
-from trials.services import arm_read_record
+from trials.models import Participant
 from trials.services.participants import require_consent
 from visits.models import Visit
+from visits.schedule import local_date
+from visits.services import visit_record
 
 
 def _context(
@@ -59,7 +63,7 @@ def _actor_roles(
 
 
 def _check_visit(ftype: FormType, participant: Participant, visit: Visit | None) -> None:
-    if ftype.scope in ("visit", "repeating"):
+    if ftype.scope in AT_A_VISIT:
         if visit is None:
             raise DomainError(f"{ftype.label} is entered at a visit.")
         if visit.participant_id != participant.pk:
@@ -74,9 +78,9 @@ def _locked_existing(
     ftype: FormType, participant: Participant, visit: Visit | None, record_id: int | None
 ) -> Any:
     manager = ftype.model.objects.select_for_update()
-    if ftype.scope == "visit":
+    if ftype.scope == FormScope.VISIT:
         return manager.filter(visit=visit).first()
-    if ftype.scope == "participant":
+    if ftype.scope == FormScope.PARTICIPANT:
         return manager.filter(participant=participant).first()
     if record_id is None:
         return None
@@ -84,6 +88,13 @@ def _locked_existing(
     if found is None:
         raise DomainError(f"There is no such {ftype.label} record for this participant.")
     return found
+
+
+def _check_not_entered(ftype: FormType, existing: Any, expected_version: int | None) -> None:
+    """A first entry (no version read) of a once-per-visit form the visit already has is
+    refused: the caller changes that one instead."""
+    if ftype.scope == FormScope.VISIT and existing is not None and expected_version is None:
+        raise ConflictError(f"{ftype.label} is already entered at this visit; change it instead.")
 
 
 def _check_version(existing: Any, expected_version: int | None) -> None:
@@ -108,7 +119,7 @@ def form_save(
     now: datetime,
 ) -> Any:
     """Enter or change a form. A change after first entry needs the version read and a reason."""
-    ftype = form_type(form_code)
+    ftype = form_type_of(form_code)
     roles = _actor_roles(actor, ftype, participant, list(data))
     unknown = sorted(set(data) - set(ftype.fields))
     if unknown:
@@ -121,6 +132,7 @@ def form_save(
         locked = Participant.objects.select_for_update().get(pk=participant.pk)
         require_consent(locked)
         existing = _locked_existing(ftype, locked, visit, record_id)
+        _check_not_entered(ftype, existing, expected_version)
         require_unlocked(locked, existing)
         _check_version(existing, expected_version)
         if existing is None:
@@ -151,7 +163,7 @@ def form_save(
             )
         except DjangoValidationError as error:
             raise DomainError.from_validation_error(error) from None
-        ftype.after_save(saved, ctx, actor=actor, now=now)
+        _update_dependents(saved, ftype, ctx, actor=actor, now=now)
         _review_after_change(saved, ftype, actor=actor, now=now)
         return saved
 
@@ -179,7 +191,7 @@ def form_not_done(
     now: datetime,
 ) -> Any:
     """Record that an expected form was not done, and why."""
-    ftype = form_type(form_code)
+    ftype = form_type_of(form_code)
     require_role(
         actor,
         trial=participant.trial,
@@ -187,7 +199,7 @@ def form_not_done(
         roles=ftype.editors,
         action=f"enter {ftype.label}",
     )
-    if ftype.scope != "visit":
+    if ftype.scope != FormScope.VISIT:
         raise InvalidTransitionError(
             f"{ftype.label} is not a once-per-visit form; nothing to mark not done."
         )
@@ -218,6 +230,46 @@ def form_not_done(
         return saved
 
 
+def _update_dependents(
+    record: Any, ftype: FormType, ctx: FormContext, *, actor: Any, now: datetime
+) -> None:
+    """What a saved form changes beside itself, in the same transaction: the renal responses
+    read the baseline assessment and the medication log; a given infusion dates its visit."""
+    if ftype.code == RENAL.code:
+        renal_responses_recompute(
+            participant=ctx.participant,
+            actor=actor,
+            now=now,
+            reason="Recomputed: baseline changed",
+            exclude_pk=record.pk,
+        )
+    elif ftype.code == CONMED.code:
+        renal_responses_recompute(
+            participant=ctx.participant,
+            actor=actor,
+            now=now,
+            reason="Recomputed: concomitant medication changed",
+        )
+    elif ftype.code == INFUSION.code:
+        _infusion_visit_record(record, ctx, actor=actor, now=now)
+
+
+def _infusion_visit_record(
+    infusion: Infusion, ctx: FormContext, *, actor: Any, now: datetime
+) -> None:
+    """A given infusion completes its visit on the infusion date, which freezes Day 0."""
+    if not infusion.given or infusion.start_time is None:
+        return
+    recorder = actor if ctx.actor_roles & SITE_STAFF_ROLES else system_actor()
+    visit_record(
+        actor=recorder,
+        visit=infusion.visit,
+        actual_date=local_date(infusion.start_time, ctx.participant.site.time_zone),
+        reason="Date of the study infusion recorded",
+        now=now,
+    )
+
+
 def _review_after_change(record: Any, ftype: FormType, *, actor: Any, now: datetime) -> None:
     """A change voids the verification and signatures covering the record, and each kept
     warning becomes an automatic query for the site."""
@@ -226,29 +278,3 @@ def _review_after_change(record: Any, ftype: FormType, *, actor: Any, now: datet
 
     review_record_changed(actor=actor, record=record, now=now)
     queries_from_warnings(actor=system_actor(), form_code=ftype.code, record=record, now=now)
-
-
-def revealing_read_record(
-    *,
-    user: Any,
-    participant: Participant,
-    ftypes: Iterable[FormType],
-    path: str = "",
-    now: datetime,
-) -> AllocationRead | None:
-    """Record that `user` was shown the allocation-revealing fields of `participant`'s forms
-    of `ftypes` in this request: one arm read, on the blinding gate's ground. Nothing is
-    recorded for a blinded reader (who was shown none) or forms that reveal nothing."""
-    if not any(revealing_fields(ftype, participant) for ftype in ftypes):
-        return None
-    access = form_unblinding(user, participant, now=now)
-    if access is None:
-        return None
-    return arm_read_record(
-        user=user,
-        participant=participant,
-        access=access,
-        channel=ReadChannel.FORM,
-        path=path,
-        now=now,
-    )

@@ -12,7 +12,8 @@ import time_machine
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from tests.assessments.test_blinding_api import (  # noqa: F401 - fixtures, by name
+from tests.assessments.conftest import after_week24, participant  # noqa: F401 - fixtures
+from tests.casebook.test_blinding_api import (  # noqa: F401 - fixtures, by name
     REVEALING_NAMES,
     infusion,
     leaks,
@@ -20,7 +21,10 @@ from tests.assessments.test_blinding_api import (  # noqa: F401 - fixtures, by n
     url,
     users,
 )
-from tests.trials.conftest import grant_release
+from tests.trials.conftest import (
+    grant_release,
+    msvle,  # noqa: F401 - fixtures
+)
 from trials.models import AllocationRead, ArmGround
 from trials.services import dsmb_release_revoke
 
@@ -33,7 +37,7 @@ def api_as(user: Any) -> APIClient:
     return api
 
 
-def test_a_revoked_release_hides_the_product_again(msvle, participant, infusion) -> None:  # noqa: F811
+def test_a_revoked_release_hides_the_product_again(msvle, participant, infusion) -> None:
     release = grant_release(msvle, now=timezone.now() - timedelta(days=1))
     api = api_as(msvle.unblinded_statistician)
     shown = read_all(api, participant, infusion["id"])
@@ -48,7 +52,7 @@ def test_a_revoked_release_hides_the_product_again(msvle, participant, infusion)
     assert AllocationRead.objects.count() == before, "nothing shown, nothing recorded"
 
 
-def test_an_expired_release_hides_the_product_again(msvle, participant, infusion) -> None:  # noqa: F811
+def test_an_expired_release_hides_the_product_again(msvle, participant, infusion) -> None:
     now = timezone.now()
     grant_release(msvle, now=now - timedelta(days=1), expires_at=now + timedelta(minutes=5))
     api = api_as(msvle.unblinded_statistician)
@@ -63,7 +67,7 @@ def test_an_expired_release_hides_the_product_again(msvle, participant, infusion
 def test_each_response_that_shows_the_product_records_one_read(
     msvle,
     participant,
-    infusion,  # noqa: F811
+    infusion,
 ) -> None:
     before = set(AllocationRead.objects.values_list("pk", flat=True))
     api = api_as(msvle.pharmacist)
@@ -78,7 +82,7 @@ def test_each_response_that_shows_the_product_records_one_read(
     assert {(r.user_id, r.participant_id) for r in new} == {(msvle.pharmacist.pk, participant.pk)}
 
 
-def test_the_pharmacists_entries_were_recorded_as_reads_too(msvle, participant, infusion) -> None:  # noqa: F811
+def test_the_pharmacists_entries_were_recorded_as_reads_too(msvle, participant, infusion) -> None:
     # The fixture's entry and recount by the pharmacist returned the product: two reads. The
     # coordinator's change returned none of it: no read.
     reads = AllocationRead.objects.order_by("pk")
@@ -91,7 +95,7 @@ def test_the_pharmacists_entries_were_recorded_as_reads_too(msvle, participant, 
 @pytest.mark.parametrize(
     "role", ["coordinator", "monitor", "statistician", "unblinded_statistician"]
 )
-def test_blinded_readers_record_no_read(msvle, participant, infusion, users, role) -> None:  # noqa: F811
+def test_blinded_readers_record_no_read(msvle, participant, infusion, users, role) -> None:
     before = AllocationRead.objects.count()
     read_all(api_as(users[role]), participant, infusion["id"])
     assert AllocationRead.objects.count() == before
@@ -101,7 +105,7 @@ def test_pages_review_and_audit_trail_record_the_reads(
     client,
     msvle,
     participant,
-    infusion,  # noqa: F811
+    infusion,
 ) -> None:
     grant_release(msvle, now=timezone.now() - timedelta(days=1))
     record = infusion["id"]
@@ -134,7 +138,7 @@ def test_pages_review_and_audit_trail_record_the_reads(
 def test_an_audit_trail_without_a_revealing_change_records_no_read(
     msvle,
     participant,
-    infusion,  # noqa: F811
+    infusion,
 ) -> None:
     before = AllocationRead.objects.count()
     trail = api_as(msvle.pharmacist).get(
@@ -148,7 +152,7 @@ def test_an_audit_trail_without_a_revealing_change_records_no_read(
 def test_the_emergency_unblinded_investigator_sees_the_product_and_is_recorded(
     msvle,
     participant,
-    infusion,  # noqa: F811
+    infusion,
 ) -> None:
     from trials.services import participant_unblind
 

@@ -12,9 +12,13 @@ from rest_framework.test import APIClient
 
 from assessments.rules.infusion import REVEALING
 from ecrf.access import Role
+from tests.assessments.conftest import after_week24, participant  # noqa: F401 - fixtures
 from tests.factories import MembershipFactory, UserFactory
 from tests.openapi import assert_conforms, openapi
-from tests.trials.conftest import grant_release
+from tests.trials.conftest import (
+    grant_release,
+    msvle,  # noqa: F401 - fixtures
+)
 from trials.models import AllocationSlot
 
 pytestmark = pytest.mark.usefixtures("after_week24")

@@ -1,0 +1,175 @@
+"""API for case report forms: the casebook grid, and for the form named in the path: its
+records, entry, change, not done and history. Blinded users never receive allocation-revealing
+fields."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from assessments.forms_kit import FormType
+from assessments.selectors import (
+    can_read,
+    form_history,
+    form_record_get,
+    form_records,
+    visible_fields,
+)
+from assessments.services import form_not_done, form_save
+from casebook.catalogue import form_type
+from casebook.forms_schema import FormOperationSchema, form_operation
+from casebook.forms_serializers import (
+    FormChangeInput,
+    FormCreateInput,
+    FormNotDoneInput,
+    FormRecord,
+    GridRowOutput,
+    HistoryEntryOutput,
+    serializers_of,
+)
+from casebook.grid import casebook_grid
+from casebook.reads import form_shown
+from ecrf.errors import NotFoundError
+from trials.models import Participant
+from trials.selectors import participant_get
+from visits.selectors import visit_get
+
+
+class CasebookView(APIView):
+    @extend_schema(
+        responses=GridRowOutput(many=True), summary="Casebook grid: visits x expected forms"
+    )
+    def get(self, request: Request, participant_id: int) -> Response:
+        participant = participant_get(request.user, participant_id)
+        rows = casebook_grid(participant, user=request.user)
+        return Response(GridRowOutput(rows, many=True).data)
+
+
+def _readable(user: Any, form_code: str, participant_id: int) -> tuple[FormType, Participant]:
+    """The form named in the path and the participant, when the user may read that form."""
+    ftype = form_type(form_code)
+    participant = participant_get(user, participant_id)
+    if not can_read(user, ftype, participant):
+        raise NotFoundError(f"{ftype.label} is not available to your role.")
+    return ftype, participant
+
+
+def _output(user: Any, ftype: FormType, instance: Any) -> dict[str, Any]:
+    """A record as this user receives it: without the fields that would unblind them."""
+    data = serializers_of(ftype).record(instance).data
+    shown = set(visible_fields(user, ftype, instance.participant))
+    hidden = (set(ftype.fields) | set(ftype.derived)) - shown
+    result = {key: value for key, value in data.items() if key not in hidden}
+    result["derivation"] = ftype.explain(instance)
+    return result
+
+
+class FormView(APIView):
+    """A route of every form, the form's code in the path. The schema lists it once per form,
+    with that form's bodies (see casebook.forms_schema)."""
+
+    schema = FormOperationSchema()
+    # The form a copy of the route documents, set by the schema's preprocessing hook.
+    documented_form = ""
+
+
+class FormRecordsView(FormView):
+    @form_operation("records of a participant", responses=FormRecord(many=True))
+    def get(self, request: Request, participant_id: int, form_code: str) -> Response:
+        ftype, participant = _readable(request.user, form_code, participant_id)
+        records = [_output(request.user, ftype, r) for r in form_records(ftype, participant)]
+        if records:
+            form_shown(request, ftype, participant)
+        return Response(records)
+
+    @form_operation("enter", request=FormCreateInput, responses={201: FormRecord})
+    def post(self, request: Request, participant_id: int, form_code: str) -> Response:
+        ftype, participant = _readable(request.user, form_code, participant_id)
+        params = FormCreateInput(data=request.data, ftype=ftype)
+        params.is_valid(raise_exception=True)
+        visit_id = params.validated_data.get("visit")
+        instance = form_save(
+            actor=request.user,
+            form_code=ftype.code,
+            participant=participant,
+            visit=visit_get(request.user, visit_id) if visit_id else None,
+            data=params.validated_data["data"],
+            now=timezone.now(),
+        )
+        form_shown(request, ftype, participant)
+        return Response(_output(request.user, ftype, instance), status=status.HTTP_201_CREATED)
+
+
+class FormRecordView(FormView):
+    @form_operation("one record", responses=FormRecord)
+    def get(
+        self, request: Request, participant_id: int, form_code: str, record_id: int
+    ) -> Response:
+        ftype, participant = _readable(request.user, form_code, participant_id)
+        instance = form_record_get(ftype, participant, record_id)
+        form_shown(request, ftype, participant)
+        return Response(_output(request.user, ftype, instance))
+
+    @form_operation("change (with reason)", request=FormChangeInput, responses={200: FormRecord})
+    def put(
+        self, request: Request, participant_id: int, form_code: str, record_id: int
+    ) -> Response:
+        ftype, participant = _readable(request.user, form_code, participant_id)
+        instance = form_record_get(ftype, participant, record_id)
+        params = FormChangeInput(data=request.data, ftype=ftype)
+        params.is_valid(raise_exception=True)
+        saved = form_save(
+            actor=request.user,
+            form_code=ftype.code,
+            participant=participant,
+            visit=instance.visit,
+            record_id=instance.pk,
+            data=params.validated_data["data"],
+            expected_version=params.validated_data["version"],
+            reason=params.validated_data["reason"],
+            now=timezone.now(),
+        )
+        form_shown(request, ftype, participant)
+        return Response(_output(request.user, ftype, saved))
+
+
+class FormNotDoneView(FormView):
+    @form_operation("mark not done", request=FormNotDoneInput, responses={200: FormRecord})
+    def post(self, request: Request, participant_id: int, form_code: str) -> Response:
+        ftype, participant = _readable(request.user, form_code, participant_id)
+        params = FormNotDoneInput(data=request.data)
+        params.is_valid(raise_exception=True)
+        saved = form_not_done(
+            actor=request.user,
+            form_code=ftype.code,
+            participant=participant,
+            visit=visit_get(request.user, params.validated_data["visit"]),
+            reason=params.validated_data["reason"],
+            expected_version=params.validated_data["version"],
+            now=timezone.now(),
+        )
+        form_shown(request, ftype, participant)
+        return Response(_output(request.user, ftype, saved))
+
+
+class FormHistoryView(FormView):
+    @form_operation(
+        "history (who, when, old -> new, reason)",
+        responses=HistoryEntryOutput(many=True),
+        parameters=(OpenApiParameter("record_id", int, OpenApiParameter.PATH),),
+    )
+    def get(
+        self, request: Request, participant_id: int, form_code: str, record_id: int
+    ) -> Response:
+        ftype, participant = _readable(request.user, form_code, participant_id)
+        instance = form_record_get(ftype, participant, record_id)
+        form_shown(request, ftype, participant)
+        return Response(
+            HistoryEntryOutput(form_history(request.user, ftype, instance), many=True).data
+        )
