@@ -132,8 +132,9 @@ def form_save(
         locked = Participant.objects.select_for_update().get(pk=participant.pk)
         require_consent(locked)
         existing = _locked_existing(ftype, locked, visit, record_id)
-        _check_not_entered(ftype, existing, expected_version)
+        # Locked is what the user is told first: reloading would not help.
         require_unlocked(locked, existing)
+        _check_not_entered(ftype, existing, expected_version)
         _check_version(existing, expected_version)
         if existing is None:
             instance = ftype.model(
