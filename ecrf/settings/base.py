@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "review",
     "casebook",
     "exports",
+    "demo",
 ]
 
 MIDDLEWARE = [

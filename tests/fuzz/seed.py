@@ -32,8 +32,8 @@ def seed(out: Path) -> dict[str, Any]:
     from alerts.models import Alert, AlertKind
     from alerts.services import AlertSpec, alerts_raise
     from assessments.registry import form_types
+    from demo.seed import demo_load
     from ecrf.access import active_memberships, scope_queryset
-    from ecrf.demo import demo_load
     from exports.models import DsmbRelease, Export
     from exports.services import export_request
     from review.models import DataQuery, Lock, LockLevel

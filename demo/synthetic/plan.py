@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Max
 
+from demo.synthetic.staff import Staff
 from ecrf.errors import DomainError
-from ecrf.synthetic.staff import Staff
 from trials.identifiers import screening_number, subject_identifier
 from trials.models import (
     AllocationList,

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ecrf.synthetic import (
+from demo.synthetic import (
     DEFAULT_AS_OF,
     DEFAULT_SEED,
     SERVICE_LIMIT,

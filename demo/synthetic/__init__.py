@@ -11,11 +11,11 @@ from typing import Literal
 from django.db import connection, transaction
 from django.utils import timezone
 
-from ecrf.synthetic.in_bulk import BulkWriter
-from ecrf.synthetic.plan import Mix, SyntheticError, TrialContext, assign, plan_trial
-from ecrf.synthetic.staff import PREFIX, staff_ensure, synthetic_participants
-from ecrf.synthetic.story import participant_events
-from ecrf.synthetic.via_services import ServiceWriter
+from demo.synthetic.in_bulk import BulkWriter
+from demo.synthetic.plan import Mix, SyntheticError, TrialContext, assign, plan_trial
+from demo.synthetic.staff import PREFIX, staff_ensure, synthetic_participants
+from demo.synthetic.story import participant_events
+from demo.synthetic.via_services import ServiceWriter
 from review.locks import active_lock
 from review.services import trial_is_locked
 from trials.definitions import current_version, definition_of

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+from demo.seed import demo_load
 from ecrf.access import Role
-from ecrf.demo import demo_load
 from trials.models import Membership, Participant
 
 

@@ -47,8 +47,7 @@ from assessments.scoring import (
     target_dose,
 )
 from assessments.selectors import revealing_fields
-from ecrf.access import Role
-from ecrf.synthetic import (
+from demo.synthetic import (
     DEFAULT_AS_OF,
     PREFIX,
     SERVICE_LIMIT,
@@ -56,9 +55,10 @@ from ecrf.synthetic import (
     cutoff_of,
     generate_synthetic,
 )
-from ecrf.synthetic.plan import TrialContext, assign, plan_trial
-from ecrf.synthetic.staff import staff_ensure
-from ecrf.synthetic.story import participant_events
+from demo.synthetic.plan import TrialContext, assign, plan_trial
+from demo.synthetic.staff import staff_ensure
+from demo.synthetic.story import participant_events
+from ecrf.access import Role
 from review.models import DataQuery
 from review.services import lock_apply
 from tests.factories import MembershipFactory, UserFactory

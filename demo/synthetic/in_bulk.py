@@ -35,7 +35,7 @@ from assessments.registry import FormType, form_type
 from assessments.rules.base import FormContext
 from assessments.rules.renal import RESPONSE_FIELDS, response_values
 from assessments.services import form_checks
-from ecrf.synthetic.plan import ParticipantPlan, SyntheticError, TrialContext
+from demo.synthetic.plan import ParticipantPlan, SyntheticError, TrialContext
 from review.models import DataQuery, QueryAction, QueryMessage
 from review.services import automatic_query, automatic_query_key
 from safety.models import AdverseEvent

@@ -8,8 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 from assessments.registry import form_types
-from ecrf.synthetic import clinical
-from ecrf.synthetic.plan import Event, ParticipantPlan, TrialContext, VisitPlan, local_at, local_day
+from demo.synthetic import clinical
+from demo.synthetic.plan import Event, ParticipantPlan, TrialContext, VisitPlan, local_at, local_day
 
 # (term, grade, AESI category or "", investigator causality), for events reported at visits.
 ADVERSE_EVENTS = (

@@ -6,8 +6,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from demo.synthetic_visits import generate_visits
 from trials.models import Trial
-from visits.synthetic import generate_visits
 
 
 class Command(BaseCommand):

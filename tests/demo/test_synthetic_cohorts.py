@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.ecrf.test_synthetic import (
+from tests.demo.test_synthetic import (
     Baseline,
     GeneratedDataChecks,
     Run,

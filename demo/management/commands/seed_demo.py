@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand
 
 from accounts.models import User
 from accounts.two_factor import two_factor_required
-from ecrf.demo import demo_load
+from demo.seed import demo_load
 
 
 class Command(BaseCommand):

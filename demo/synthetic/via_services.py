@@ -13,7 +13,7 @@ from simple_history.signals import pre_create_historical_record
 from assessments.models import ProtocolDeviation
 from assessments.registry import form_type
 from assessments.services import form_save
-from ecrf.synthetic.plan import Event, ParticipantPlan, SyntheticError, TrialContext
+from demo.synthetic.plan import Event, ParticipantPlan, SyntheticError, TrialContext
 from trials.models import Cohort, Participant
 from trials.services import (
     consent_record,
@@ -42,7 +42,7 @@ def _stamp(sender: Any, history_instance: Any, **kwargs: Any) -> None:
         history_instance.history_date = clock
 
 
-pre_create_historical_record.connect(_stamp, dispatch_uid="ecrf.synthetic.history_clock")
+pre_create_historical_record.connect(_stamp, dispatch_uid="demo.synthetic.history_clock")
 
 
 @contextmanager
