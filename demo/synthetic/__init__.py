@@ -12,7 +12,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from demo.synthetic.in_bulk import BulkWriter
-from demo.synthetic.plan import Mix, SyntheticError, TrialContext, assign, plan_trial
+from demo.synthetic.numbering import assign
+from demo.synthetic.plan import Mix, SyntheticError, TrialContext
+from demo.synthetic.planning import plan_trial
 from demo.synthetic.staff import PREFIX, staff_ensure, synthetic_participants
 from demo.synthetic.story import participant_events
 from demo.synthetic.via_services import ServiceWriter

@@ -55,7 +55,9 @@ from demo.synthetic import (
     cutoff_of,
     generate_synthetic,
 )
-from demo.synthetic.plan import TrialContext, assign, plan_trial
+from demo.synthetic.numbering import assign
+from demo.synthetic.plan import TrialContext
+from demo.synthetic.planning import plan_trial
 from demo.synthetic.staff import staff_ensure
 from demo.synthetic.story import participant_events
 from ecrf.access import Role
