@@ -24,8 +24,8 @@ from alerts.selectors import ALERT_READER_ROLES, alert_get, alert_list, open_ale
 from alerts.services import alert_acknowledge
 from ecrf.errors import InvalidTransitionError, PermissionDeniedError
 from ecrf.redirects import safe_next_url
-from ecrf.workspace import current_membership
 from safety.selectors import SAE_CLOCK_ROLES
+from trials.workspace import current_membership
 
 PAGE_SIZE = 50
 

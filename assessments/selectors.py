@@ -10,7 +10,8 @@ from django.db.models import Count
 from django.utils import timezone
 
 from assessments.registry import FormType, form_types
-from ecrf.access import Role, user_roles
+from ecrf.access import Role
+from trials.access import user_roles
 from trials.blinding import ArmAccess, arm_access
 from trials.definitions import definition_of
 from trials.models import Participant

@@ -14,10 +14,10 @@ from assessments.models import EntryStatus
 from assessments.registry import FormType, form_type
 from assessments.rules.base import Checks, FormContext
 from assessments.selectors import form_unblinding, revealing_fields
-from ecrf.access import require_role, user_roles
 from ecrf.audit import audited_save
 from ecrf.errors import ConflictError, DomainError, InvalidTransitionError, PermissionDeniedError
 from review.locks import require_unlocked
+from trials.access import require_role, user_roles
 from trials.definitions import definition_of
 from trials.models import AllocationRead, Participant, ReadChannel
 from trials.services import arm_read_record

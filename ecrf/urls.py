@@ -16,8 +16,7 @@ api_v1 = [
 ]
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("workspace/", views.choose_workspace, name="choose-workspace"),
+    path("", include("trials.workspace_urls")),
     path("health/", views.health, name="health"),
     path("accounts/", include("accounts.urls")),
     path("trials/", include("trials.urls")),

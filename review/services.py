@@ -14,7 +14,7 @@ from django.http import HttpRequest
 
 from assessments.registry import form_type
 from assessments.services import revealing_read_record
-from ecrf.access import QUERY_OPENER_ROLES, SITE_STAFF_ROLES, Role, require_role, user_roles
+from ecrf.access import QUERY_OPENER_ROLES, SITE_STAFF_ROLES, Role
 from ecrf.audit import audited_save
 from ecrf.errors import DomainError, InvalidTransitionError, PermissionDeniedError
 from review.locks import LockedError
@@ -31,6 +31,7 @@ from review.models import (
     SignatureScope,
     SourceVerification,
 )
+from trials.access import require_role, user_roles
 from trials.definitions import definition_of
 from trials.models import Participant, Site, Trial
 

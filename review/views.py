@@ -18,7 +18,6 @@ from django.views.decorators.http import require_GET, require_POST
 from assessments.registry import form_type
 from assessments.services import revealing_read_record
 from ecrf.errors import DomainError, NotFoundError, PermissionDeniedError
-from ecrf.workspace import current_membership
 from review.forms import (
     AuditFilterForm,
     QueryAnswerForm,
@@ -49,6 +48,7 @@ from review.services import (
     signature_sign,
 )
 from trials.selectors import participant_get, trial_sites
+from trials.workspace import current_membership
 
 
 def _attempt(request: HttpRequest, action: Callable[[], Any], done: str) -> bool:

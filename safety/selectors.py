@@ -9,10 +9,11 @@ from typing import Any
 from django.db.models import QuerySet
 
 from assessments.registry import form_type
-from ecrf.access import SITE_STAFF_ROLES, Role, scope_queryset
+from ecrf.access import SITE_STAFF_ROLES, Role
 from ecrf.errors import NotFoundError
 from safety.models import AdverseEvent
 from safety.rules import ClockState, clock_state
+from trials.access import scope_queryset
 from trials.models import Participant, Trial
 
 # Who watches the reporting clocks: the site for its own events, the sponsor for all.

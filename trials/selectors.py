@@ -10,14 +10,9 @@ from django.db.models import Count, IntegerField, Max, OuterRef, Prefetch, Query
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from ecrf.access import (
-    SITE_STAFF_ROLES,
-    Role,
-    active_memberships,
-    scope_queryset,
-    user_roles,
-)
+from ecrf.access import SITE_STAFF_ROLES, Role
 from ecrf.errors import NotFoundError
+from trials.access import active_memberships, scope_queryset, user_roles
 from trials.blinding import ArmAccess, arm_access
 from trials.definitions import current_version, definition_of
 from trials.models import (

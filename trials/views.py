@@ -20,7 +20,6 @@ from django.views.decorators.http import require_GET, require_POST
 
 from ecrf.access import SITE_STAFF_ROLES
 from ecrf.errors import DomainError, NotFoundError, PermissionDeniedError
-from ecrf.workspace import current_membership
 from trials.forms import (
     AnswerForm,
     CompleteForm,
@@ -56,6 +55,7 @@ from trials.services import (
     participant_unblind,
     participant_withdraw,
 )
+from trials.workspace import current_membership
 from visits.selectors import visit_get
 from visits.services import participant_set_day0, visit_record
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from ecrf.access import scope_queryset
 from ecrf.errors import NotFoundError
+from trials.access import scope_queryset
 from trials.models import Participant
 from visits.models import OPEN_STATUSES, Visit
 from visits.schedule import local_date

@@ -10,9 +10,10 @@ from typing import Any
 
 from django.db import transaction
 
-from ecrf.access import SITE_STAFF_ROLES, require_role
+from ecrf.access import SITE_STAFF_ROLES
 from ecrf.audit import audited_save
 from ecrf.errors import DomainError, InvalidTransitionError
+from trials.access import require_role
 from trials.definitions import definition_of
 from trials.models import Participant
 from trials.protocol import ProtocolDefinition

@@ -20,8 +20,8 @@ from assessments.selectors import (
     readable_with,
     revealing_fields,
 )
-from ecrf.access import user_roles
 from review.selectors.record import field_labels
+from trials.access import user_roles
 from trials.models import Consent, EligibilityAnswer, Participant
 from visits.models import Visit
 

@@ -21,7 +21,6 @@ from ecrf.access import (
     QUERY_OPENER_ROLES,
     SITE_STAFF_ROLES,
     Role,
-    user_roles,
 )
 from ecrf.errors import NotFoundError
 from review.locks import active_lock
@@ -36,6 +35,7 @@ from review.models import (
 )
 from review.selectors.scope import REVIEW_ROLES, age_days
 from review.services import LOCK_ROLES, REOPENER_ROLES, SDV_ROLES, sdv_plan
+from trials.access import user_roles
 from trials.models import Participant
 
 # One record under review --------------------------------------------------------------------

@@ -8,14 +8,11 @@ from typing import Any
 
 from django.db.models import Q
 
-from ecrf.access import (
-    SITE_STAFF_ROLES,
-    Role,
-    active_memberships,
-)
+from ecrf.access import SITE_STAFF_ROLES, Role
 from review.models import (
     DataQuery,
 )
+from trials.access import active_memberships
 from trials.models import Participant, Site
 
 # Who reads queries and the review queue: site staff at their sites, monitors at their assigned

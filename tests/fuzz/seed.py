@@ -33,11 +33,11 @@ def seed(out: Path) -> dict[str, Any]:
     from alerts.services import AlertSpec, alerts_raise
     from assessments.registry import form_types
     from demo.seed import demo_load
-    from ecrf.access import active_memberships, scope_queryset
     from exports.models import DsmbRelease, Export
     from exports.services import export_request
     from review.models import DataQuery, Lock, LockLevel
     from review.services import lock_apply, query_open
+    from trials.access import active_memberships, scope_queryset
     from trials.models import Cohort, Participant, Trial
     from visits.models import Visit
 

@@ -7,9 +7,10 @@ from typing import Any
 
 from django.db import transaction
 
-from ecrf.access import SITE_STAFF_ROLES, Role, require_role
+from ecrf.access import SITE_STAFF_ROLES, Role
 from ecrf.audit import audited_save
 from ecrf.errors import DomainError, InvalidTransitionError
+from trials.access import require_role
 from trials.definitions import current_version, definition_of
 from trials.identifiers import screening_number
 from trials.models import (

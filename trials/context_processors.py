@@ -6,8 +6,8 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from ecrf.access import active_memberships
-from ecrf.workspace import current_membership
+from trials.access import active_memberships
+from trials.workspace import current_membership
 
 
 def workspace(request: HttpRequest) -> dict[str, Any]:

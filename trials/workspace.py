@@ -6,7 +6,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from ecrf.access import active_memberships
+from trials.access import active_memberships
 
 WORKSPACE_SESSION_KEY = "workspace_membership_id"
 

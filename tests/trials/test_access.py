@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ecrf.access import Role, scope_queryset, user_roles
+from ecrf.access import Role
 from tests.factories import MembershipFactory, SiteFactory, TrialFactory
+from trials.access import scope_queryset, user_roles
 from trials.models import Site
 from trials.services import membership_end, membership_grant
 
