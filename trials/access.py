@@ -30,20 +30,15 @@ def membership_scope(user: Any, roles: Iterable[str] | None = None) -> Scope:
     return list(memberships.values_list("trial_id", "site_id").distinct())
 
 
-def scope_condition(
-    scope: Scope, *, trial_field: str = "trial", site_field: str | None = "site"
-) -> Q:
-    """Rows of the trials and sites in `scope`.
-
-    `trial_field` and `site_field` are lookups from the rows' model to Trial and Site (e.g.
-    "participant__trial"); `site_field=None` scopes by trial only.
-    """
+def scope_condition(scope: Scope, *, trial: str, site: str | None) -> Q:
+    """Rows of the trials and sites in `scope`; `trial` and `site` are lookups to their ids
+    (e.g. "participant__trial_id"), and `site=None` scopes by trial only."""
     condition = Q(pk__in=[])
     for trial_id, site_id in scope:
-        if site_id is None or site_field is None:
-            condition |= Q(**{f"{trial_field}_id": trial_id})
+        if site_id is None or site is None:
+            condition |= Q(**{trial: trial_id})
         else:
-            condition |= Q(**{f"{trial_field}_id": trial_id, f"{site_field}_id": site_id})
+            condition |= Q(**{trial: trial_id, site: site_id})
     return condition
 
 
@@ -55,10 +50,15 @@ def scope_queryset(
     site_field: str | None = "site",
     roles: Iterable[str] | None = None,
 ) -> Q_:
-    """Restrict `queryset` to rows of the trials and sites where `user` holds a membership
-    (in `roles`, if given); the lookups are those of `scope_condition`."""
-    scope = membership_scope(user, roles)
-    return queryset.filter(scope_condition(scope, trial_field=trial_field, site_field=site_field))
+    """Restrict `queryset` to rows of the trials and sites where `user` holds a membership.
+
+    `trial_field` and `site_field` are lookups from the queryset's model to Trial and Site
+    (e.g. "participant__trial"). `site_field=None` scopes by trial only. `roles` limits the
+    memberships that count.
+    """
+    site = None if site_field is None else f"{site_field}_id"
+    condition = scope_condition(membership_scope(user, roles), trial=f"{trial_field}_id", site=site)
+    return queryset.filter(condition)
 
 
 def user_roles(user: Any, trial: Any, site: Any = None) -> set[str]:

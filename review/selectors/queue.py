@@ -20,13 +20,12 @@ from review.models import (
 )
 from review.selectors.scope import (
     REVIEW_ROLES,
-    _memberships,
     _participant_filter,
     _site_filter,
-    _where,
     age_days,
 )
 from review.services import sdv_plan
+from trials.access import membership_scope, scope_condition
 from trials.models import Participant, ProtocolVersion, Site, Trial
 from visits.models import Visit, VisitStatus
 
@@ -171,13 +170,13 @@ def review_queue(
     now = now or timezone.now()
     scope = [
         (trial_id, site_id)
-        for trial_id, site_id in _memberships(user, REVIEW_ROLES)
+        for trial_id, site_id in membership_scope(user, REVIEW_ROLES)
         if trial_id == trial.pk
     ]
     if not scope:
         raise PermissionDeniedError("Your role does not allow you to review data in this trial.")
     by_participant = (
-        _where(scope, trial="participant__trial_id", site="participant__site_id")
+        scope_condition(scope, trial="participant__trial_id", site="participant__site_id")
         & _site_filter(site, "participant__site")
         & _participant_filter(participant, "participant")
     )
@@ -185,7 +184,7 @@ def review_queue(
     labels = {code: ftype.label for code, ftype in form_types().items()}
     queries = (
         DataQuery.objects.filter(
-            _where(scope, trial="trial_id", site="site_id"),
+            scope_condition(scope, trial="trial_id", site="site_id"),
             _site_filter(site, "site"),
             _participant_filter(participant, "participant"),
             status__in=[QueryStatus.OPEN, QueryStatus.ANSWERED],
