@@ -27,12 +27,11 @@ from trials.services import (
     membership_grant,
     participant_enrol,
     participant_randomize,
-    participant_register,
     participant_screen_fail,
     participant_withdraw,
     protocol_load,
 )
-from visits.services import participant_set_day0, visit_record
+from visits.services import participant_register, participant_set_day0, visit_record
 
 PROTOCOLS = Path(settings.BASE_DIR) / "protocols"
 

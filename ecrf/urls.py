@@ -5,9 +5,17 @@ from django.urls import include, path
 
 from ecrf import api_docs, views
 
+# The pages under /trials/ keep one namespace though they live on different floors: the
+# participant pages with their visits (visits) and the staff pages (trials).
+trials_pages = [
+    path("", include("visits.urls")),
+    path("", include("trials.urls")),
+]
+
 api_v1 = [
     path("", include("accounts.api_urls")),
     path("", include("trials.api_urls")),
+    path("", include("visits.api_urls")),
     path("", include("assessments.api_urls")),
     path("", include("alerts.api_urls")),
     path("", include("safety.api_urls")),
@@ -19,7 +27,7 @@ urlpatterns = [
     path("", include("trials.workspace_urls")),
     path("health/", views.health, name="health"),
     path("accounts/", include("accounts.urls")),
-    path("trials/", include("trials.urls")),
+    path("trials/", include((trials_pages, "trials"))),
     path("casebook/", include("assessments.urls")),
     path("alerts/", include("alerts.urls")),
     path("safety/", include("safety.urls")),

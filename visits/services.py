@@ -1,4 +1,4 @@
-"""Writes for visits: the schedule from Day 0, rescheduling, recording and unscheduled visits."""
+"""Writes for visits: registration, the schedule from Day 0, recording, unscheduled visits."""
 
 from __future__ import annotations
 
@@ -13,14 +13,22 @@ from django.db import transaction
 from ecrf.access import SITE_STAFF_ROLES
 from ecrf.audit import audited_save
 from ecrf.errors import DomainError, InvalidTransitionError
+from ecrf.site_time import local_date, local_midnight
 from trials.access import require_role
-from trials.definitions import definition_of
-from trials.models import Participant
+from trials.definitions import current_version, definition_of
+from trials.identifiers import screening_number
+from trials.models import Participant, Site
 from trials.protocol import ProtocolDefinition
 from trials.protocol import Visit as VisitDefinition
-from trials.services.participants import S, lock_participant, transition
+from trials.services.participants import (
+    S,
+    age_on,
+    lock_participant,
+    next_site_number,
+    transition,
+)
 from visits.models import OPEN_STATUSES, Visit, VisitStatus
-from visits.schedule import Window, local_date, local_midnight, visit_window
+from visits.schedule import Window, visit_window
 
 
 def initial_status(window: Window, now: datetime) -> str:
@@ -76,6 +84,50 @@ def visits_create_screening(*, actor: Any, participant: Participant, now: dateti
     definition = definition_of(participant.protocol_version)
     rows = screening_rows(participant, definition, time_zone=participant.site.time_zone, now=now)
     return [audited_save(row, actor=actor) for row in rows]
+
+
+def participant_register(
+    *, actor: Any, site: Site, sex: str, date_of_birth: date, now: datetime
+) -> Participant:
+    """Register a person at screening with the next screening number of the site."""
+    require_role(
+        actor, trial=site.trial, site=site, roles=SITE_STAFF_ROLES, action="register participants"
+    )
+    version = current_version(site.trial_id)
+    eligibility = definition_of(version).eligibility
+    # Ages and "the future" are judged on the site's calendar, not UTC's.
+    today = local_date(now, site.time_zone)
+    if date_of_birth > today:
+        raise DomainError(
+            "Date of birth is in the future.", fields={"date_of_birth": ["In the future."]}
+        )
+    age = age_on(date_of_birth, today)
+    if eligibility.min_age_years is not None and age < eligibility.min_age_years:
+        raise DomainError(
+            f"Age {age} is below the protocol minimum of {eligibility.min_age_years}.",
+            fields={"date_of_birth": [f"Age {age} < {eligibility.min_age_years}."]},
+        )
+    if eligibility.max_age_years is not None and age > eligibility.max_age_years:
+        raise DomainError(
+            f"Age {age} is above the protocol maximum of {eligibility.max_age_years}.",
+            fields={"date_of_birth": [f"Age {age} > {eligibility.max_age_years}."]},
+        )
+    with transaction.atomic():
+        number = next_site_number(site, "screening")
+        participant = audited_save(
+            Participant(
+                trial=site.trial,
+                site=site,
+                protocol_version=version,
+                screening_number=screening_number(site.code, number),
+                sex=sex,
+                date_of_birth=date_of_birth,
+                registered_at=now,
+            ),
+            actor=actor,
+        )
+        visits_create_screening(actor=actor, participant=participant, now=now)
+        return participant
 
 
 def _dosing_recorded(participant: Participant) -> bool:

@@ -34,11 +34,11 @@ from assessments.services import form_checks
 from demo.synthetic.bulk_history import BATCH, INITIAL, History
 from demo.synthetic.bulk_people import Person, actor_of
 from demo.synthetic.plan import SyntheticError, TrialContext
+from ecrf.site_time import local_date
 from review.models import DataQuery, QueryAction, QueryMessage
 from review.services import automatic_query, automatic_query_key
 from safety.models import AdverseEvent
 from trials.models import Participant
-from visits.schedule import local_date
 
 FORM_MODELS: tuple[type[models.Model], ...] = (
     MedicalHistory,

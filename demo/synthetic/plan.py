@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 
 from demo.synthetic.staff import Staff
 from ecrf.errors import DomainError
+from ecrf.site_time import local_date
 from trials.models import Cohort, ProtocolVersion, Site, Trial
 from trials.protocol import ProtocolDefinition
 from trials.protocol import Visit as VisitSpec
-from visits.schedule import local_date
 
 # Participants are registered over this many days, ending this many days before the cut-off.
 ACCRUAL_DAYS = 730

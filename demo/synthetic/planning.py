@@ -21,8 +21,9 @@ from demo.synthetic.plan import (
     local_at,
     local_day,
 )
+from ecrf.site_time import local_date
 from trials.models import Cohort, CohortStatus, Participant, SafetyReview, Site, Trial
-from visits.schedule import local_date, visit_window
+from visits.schedule import visit_window
 
 
 def _person(ctx: TrialContext, ordinal: int, site: Site, registered: date) -> tuple[str, date]:

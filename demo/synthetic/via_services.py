@@ -23,13 +23,12 @@ from trials.services import (
     participant_enrol,
     participant_lost_to_follow_up,
     participant_randomize,
-    participant_register,
     participant_screen_fail,
     participant_withdraw,
     safety_review_record,
 )
 from visits.models import Visit
-from visits.services import participant_set_day0, visit_not_done, visit_record
+from visits.services import participant_register, participant_set_day0, visit_not_done, visit_record
 
 CONSENT_FORM_VERSION = "1.0"
 _CLOCK: ContextVar[datetime | None] = ContextVar("synthetic_history_clock", default=None)

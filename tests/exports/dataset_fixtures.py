@@ -40,11 +40,15 @@ from trials.services import (
     eligibility_answer,
     eligibility_confirm,
     participant_randomize,
-    participant_register,
     participant_screen_fail,
 )
 from trials.services.participants import eligibility_outcome
-from visits.services import participant_set_day0, visit_add_unscheduled, visit_record
+from visits.services import (
+    participant_register,
+    participant_set_day0,
+    visit_add_unscheduled,
+    visit_record,
+)
 
 SETUP = NOW
 DAY0 = date(2026, 3, 4)

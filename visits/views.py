@@ -1,4 +1,4 @@
-"""Participant pages: the list of the current site, one participant's page and its actions."""
+"""Participant pages: the site's list, one participant's page with its schedule, its actions."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from ecrf.access import SITE_STAFF_ROLES
-from ecrf.errors import DomainError, NotFoundError, PermissionDeniedError
+from ecrf.errors import PermissionDeniedError
 from trials.forms import (
     AnswerForm,
     CompleteForm,
@@ -32,15 +32,10 @@ from trials.forms import (
     RegisterForm,
     UnblindForm,
     VisitRecordForm,
-    attach_error,
+    submit,
 )
 from trials.models import Participant, ReadChannel
-from trials.selectors import (
-    ChecklistItem,
-    participant_get,
-    participant_list,
-    participant_overview,
-)
+from trials.selectors import ChecklistItem, participant_get
 from trials.services import (
     allocation_read,
     consent_record,
@@ -50,33 +45,15 @@ from trials.services import (
     participant_enrol,
     participant_lost_to_follow_up,
     participant_randomize,
-    participant_register,
     participant_screen_fail,
     participant_unblind,
     participant_withdraw,
 )
 from trials.workspace import current_membership
-from visits.selectors import visit_get
-from visits.services import participant_set_day0, visit_record
+from visits.selectors import participant_list, participant_overview, visit_get
+from visits.services import participant_register, participant_set_day0, visit_record
 
 PAGE_SIZE = 50
-
-
-def submit(form: forms.Form, action: Callable[[dict[str, Any]], Any]) -> Any:
-    """Run `action` on a valid form; a refused rule becomes a message on the form.
-
-    Returns the action's result, or None when the form is to be shown again. A refusal for
-    the user's role or site is not a form problem: it goes on to the 403/404 error page.
-    """
-    if not form.is_valid():
-        return None
-    try:
-        return action(form.cleaned_data)
-    except (PermissionDeniedError, NotFoundError):
-        raise
-    except DomainError as error:
-        attach_error(form, error)
-        return None
 
 
 def is_htmx(request: HttpRequest) -> bool:
