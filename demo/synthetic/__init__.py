@@ -78,17 +78,17 @@ def _flag_visits(trial: Trial, now: datetime) -> None:
     """What the visit job finds at the cut-off, for this trial only: windows that opened,
     visits overdue or missed, with their alerts and deviation drafts."""
     from accounts.services import system_actor
-    from visits import flagging
+    from alerts import visit_flagging
 
     actor = system_actor()
-    for kind in (flagging.MISSED, flagging.OVERDUE, flagging.OPENED):
+    for kind in (visit_flagging.MISSED, visit_flagging.OVERDUE, visit_flagging.OPENED):
         while True:
             ids = list(
-                flagging.due(kind, now)
+                visit_flagging.due(kind, now)
                 .filter(participant__trial=trial)
                 .values_list("pk", flat=True)[:1000]
             )
-            if not ids or not flagging._apply(kind, ids, actor=actor, now=now):
+            if not ids or not visit_flagging._apply(kind, ids, actor=actor, now=now):
                 break
 
 

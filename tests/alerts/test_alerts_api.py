@@ -9,14 +9,14 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from accounts.services import system_actor
+from alerts.late_report_flagging import late_reports_flag_all
 from alerts.models import Alert, AlertKind, AlertStatus
 from alerts.services import AlertSpec, alerts_raise
-from safety.flagging import late_reports_flag_all
+from alerts.visit_flagging import visits_flag_all
 from safety.services import sae_mark_reported
 from tests.safety.conftest import data_manager, enter, follow_up
 from tests.trials.conftest import Team
 from trials.models import Participant
-from visits.flagging import visits_flag_all
 from visits.services import visit_record
 
 

@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 
 from alerts.models import Alert, AlertKind, AlertStatus
+from alerts.visit_flagging import visits_flag_all
 from tests.alerts.test_alerts_api import (
     LATER,
     OVERDUE_AT,
@@ -17,7 +18,6 @@ from tests.alerts.test_alerts_api import (
 )
 from tests.safety.conftest import data_manager
 from tests.trials.conftest import register
-from visits.flagging import visits_flag_all
 from visits.services import visit_record
 
 

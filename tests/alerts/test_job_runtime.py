@@ -13,13 +13,13 @@ from django.db import close_old_connections, connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from alerts.late_report_flagging import late_reports_flag_all
 from alerts.models import Alert
+from alerts.visit_flagging import visits_flag_all
 from assessments.models import ProtocolDeviation
 from assessments.services import form_save
 from ecrf.selectors import system_health
-from safety.flagging import late_reports_flag_all
 from tests.processes import running, service_env, unique_queue, wait_until
-from visits.flagging import visits_flag_all
 from visits.models import Visit
 
 

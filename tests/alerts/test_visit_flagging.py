@@ -9,8 +9,8 @@ from django.core import mail
 from django.core.management import call_command
 
 from alerts.models import Alert, AlertKind, AlertStatus
+from alerts.visit_flagging import visits_flag_all, visits_flag_step
 from assessments.models import ProtocolDeviation
-from visits.flagging import visits_flag_all, visits_flag_step
 from visits.models import Visit
 from visits.services import visit_record
 

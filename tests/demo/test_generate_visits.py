@@ -9,9 +9,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from alerts.models import Alert
+from alerts.visit_flagging import visits_flag_all
 from tests.trials.conftest import load
 from trials.models import Participant
-from visits.flagging import visits_flag_all
 from visits.models import Visit, VisitStatus
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)

@@ -9,6 +9,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from alerts.models import Alert
+from alerts.visit_flagging import visits_flag_all
 from assessments.models import SledaiAssessment
 from assessments.services import form_not_done
 from ecrf.audit import audited_save
@@ -36,7 +37,6 @@ from trials.services import (
     participant_withdraw,
 )
 from trials.services.participants import eligibility_outcome
-from visits.flagging import visits_flag_all
 from visits.models import Visit, VisitStatus
 from visits.services import visit_record
 

@@ -6,8 +6,8 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
-from safety.flagging import late_reports_flag_all
-from visits.flagging import visits_flag_all
+from alerts.late_report_flagging import late_reports_flag_all
+from alerts.visit_flagging import visits_flag_all
 from visits.models import Visit
 
 
