@@ -1,1 +1,1 @@
-"""The casebook as site staff and monitors use it: every form of a participant, entered and reviewed."""
+"""The casebook as sites and monitors use it: every form of a participant, entered and reviewed."""

@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.services import system_actor
 from assessments.services import form_save
+from casebook.visits import visit_record
 from ecrf.access import SITE_ROLES, Role
 from trials.models import AllocationList, Participant, Trial
 from trials.protocol import parse_protocol_file
@@ -31,7 +32,7 @@ from trials.services import (
     participant_withdraw,
     protocol_load,
 )
-from visits.services import participant_register, participant_set_day0, visit_record
+from visits.services import participant_register, participant_set_day0
 
 PROTOCOLS = Path(settings.BASE_DIR) / "protocols"
 

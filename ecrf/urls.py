@@ -6,9 +6,11 @@ from django.urls import include, path
 from ecrf import api_docs, views
 
 # The pages under /trials/ keep one namespace though they live on different floors: the
-# participant pages with their visits (visits) and the staff pages (trials).
+# participant pages with their visits (visits), visit recording (casebook) and the staff pages
+# (trials).
 trials_pages = [
     path("", include("visits.urls")),
+    path("", include("casebook.visit_urls")),
     path("", include("trials.urls")),
 ]
 
@@ -16,6 +18,7 @@ api_v1 = [
     path("", include("accounts.api_urls")),
     path("", include("trials.api_urls")),
     path("", include("visits.api_urls")),
+    path("", include("casebook.visit_api_urls")),
     path("", include("assessments.api_urls")),
     path("", include("alerts.api_urls")),
     path("", include("safety.api_urls")),

@@ -1,4 +1,4 @@
-"""API for participants with their visits: the list, registration, Day 0, the schedule, visits."""
+"""API for participants with their visits: the list, registration, Day 0, the schedule."""
 
 from __future__ import annotations
 
@@ -22,8 +22,6 @@ from visits.services import (
     participant_register,
     participant_set_day0,
     visit_add_unscheduled,
-    visit_not_done,
-    visit_record,
 )
 
 # Participants ------------------------------------------------------------------------------
@@ -162,47 +160,6 @@ class ParticipantVisitsView(APIView):
         participant = participant_get(request.user, participant_id)
         # A schedule is bounded by the protocol (a dozen visits or so): no pagination.
         return Response(VisitOutput(visit_schedule(request.user, participant), many=True).data)
-
-
-class VisitRecordInput(serializers.Serializer):
-    actual_date = serializers.DateField(help_text="Local date of the visit at the site.")
-    reason = serializers.CharField(
-        required=False, allow_blank=True, default="", help_text="Required to change the date."
-    )
-
-
-class VisitRecordView(APIView):
-    @extend_schema(
-        request=VisitRecordInput,
-        responses=VisitOutput,
-        summary="Record that a visit took place (flagged when outside its window)",
-        tags=["visits"],
-    )
-    def post(self, request: Request, visit_id: int) -> Response:
-        visit = visit_get(request.user, visit_id)
-        params = valid(VisitRecordInput, request.data)
-        recorded = visit_record(actor=request.user, visit=visit, now=timezone.now(), **params)
-        return Response(VisitOutput(scheduled(recorded)).data)
-
-
-class VisitNotDoneInput(serializers.Serializer):
-    reason = serializers.CharField(allow_blank=True)
-
-
-class VisitNotDoneView(APIView):
-    @extend_schema(
-        request=VisitNotDoneInput,
-        responses=VisitOutput,
-        summary="Record that a visit was not done, with the reason",
-        tags=["visits"],
-    )
-    def post(self, request: Request, visit_id: int) -> Response:
-        visit = visit_get(request.user, visit_id)
-        params = valid(VisitNotDoneInput, request.data)
-        changed = visit_not_done(
-            actor=request.user, visit=visit, reason=params["reason"], now=timezone.now()
-        )
-        return Response(VisitOutput(scheduled(changed)).data)
 
 
 class UnscheduledInput(serializers.Serializer):

@@ -1,4 +1,4 @@
-"""API routes for participants with their visits: the list and registration, Day 0, visits."""
+"""API routes for participants with their visits: the list and registration, Day 0, the schedule."""
 
 from django.urls import path
 
@@ -19,12 +19,6 @@ urlpatterns = [
         "participants/<int:participant_id>/visits/",
         api.ParticipantVisitsView.as_view(),
         name="participant-visits",
-    ),
-    path("visits/<int:visit_id>/record/", api.VisitRecordView.as_view(), name="visit-record"),
-    path(
-        "visits/<int:visit_id>/not-done/",
-        api.VisitNotDoneView.as_view(),
-        name="visit-not-done",
     ),
     path(
         "visits/<int:visit_id>/unscheduled/",

@@ -24,5 +24,4 @@ urlpatterns = [
     path("participants/<int:pk>/complete/", views.complete_view, name="complete"),
     path("participants/<int:pk>/unblind/", views.unblind_view, name="unblind"),
     path("participants/<int:pk>/allocation/", views.allocation_view, name="allocation"),
-    path("visits/<int:pk>/record/", views.visit_record_view, name="visit-record"),
 ]

@@ -50,8 +50,8 @@ from trials.services import (
     participant_withdraw,
 )
 from trials.workspace import current_membership
-from visits.selectors import participant_list, participant_overview, visit_get
-from visits.services import participant_register, participant_set_day0, visit_record
+from visits.selectors import participant_list, participant_overview
+from visits.services import participant_register, participant_set_day0
 
 PAGE_SIZE = 50
 
@@ -131,7 +131,7 @@ def _answer_form(item: ChecklistItem) -> AnswerForm:
     return AnswerForm(prefix=item.code, initial=initial)
 
 
-def _participant_page(
+def participant_page(
     request: HttpRequest,
     participant: Participant,
     *,
@@ -193,7 +193,7 @@ def _participant_page(
 @login_required
 @require_GET
 def participant_view(request: HttpRequest, pk: int) -> HttpResponse:
-    return _participant_page(request, participant_get(request.user, pk))
+    return participant_page(request, participant_get(request.user, pk))
 
 
 def _participant_action(
@@ -223,7 +223,7 @@ def _participant_action(
             ),
         )
         if result is None:
-            return _participant_page(request, participant, bound={key: form}, status=400)
+            return participant_page(request, participant, bound={key: form}, status=400)
         messages.success(request, done)
         return redirect(reverse("trials:participant", args=[pk]) + anchor)
 
@@ -317,7 +317,7 @@ def eligibility_answer_view(request: HttpRequest, pk: int, code: str) -> HttpRes
     )
     if not is_htmx(request):
         if saved is None:
-            return _participant_page(
+            return participant_page(
                 request, participant, bound={f"answer-{code}": form}, status=400
             )
         return redirect(reverse("trials:participant", args=[pk]) + f"#criterion-{code}")
@@ -375,7 +375,7 @@ def unblind_view(request: HttpRequest, pk: int) -> HttpResponse:
         ),
     )
     if unblinding is None:
-        return _participant_page(request, participant, bound={"unblind": form}, status=400)
+        return participant_page(request, participant, bound={"unblind": form}, status=400)
     response = render(
         request,
         "trials/unblinded.html",
@@ -383,20 +383,3 @@ def unblind_view(request: HttpRequest, pk: int) -> HttpResponse:
     )
     response["Cache-Control"] = "no-store"
     return response
-
-
-@login_required
-@require_POST
-def visit_record_view(request: HttpRequest, pk: int) -> HttpResponse:
-    visit = visit_get(request.user, pk)
-    prefix = f"visit-{visit.pk}"
-    form = VisitRecordForm(request.POST, prefix=prefix)
-    recorded = submit(
-        form,
-        lambda data: visit_record(actor=request.user, visit=visit, now=timezone.now(), **data),
-    )
-    participant = participant_get(request.user, visit.participant_id)
-    if recorded is None:
-        return _participant_page(request, participant, bound={prefix: form}, status=400)
-    messages.success(request, _("Visit %(code)s recorded.") % {"code": visit.code})
-    return redirect(reverse("trials:participant", args=[participant.pk]) + "#schedule")

@@ -238,7 +238,7 @@ def after_save(instance: Infusion, ctx: FormContext, *, actor: Any, now: datetim
     if not instance.given or instance.start_time is None:
         return
     from accounts.services import system_actor
-    from visits.services import visit_record
+    from casebook.visits import visit_record
 
     recorder = actor if ctx.actor_roles & SITE_STAFF_ROLES else system_actor()
     visit_record(

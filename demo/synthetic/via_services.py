@@ -13,6 +13,7 @@ from simple_history.signals import pre_create_historical_record
 from assessments.models import ProtocolDeviation
 from assessments.registry import form_type
 from assessments.services import form_save
+from casebook.visits import visit_not_done, visit_record
 from demo.synthetic.plan import Event, ParticipantPlan, SyntheticError, TrialContext
 from trials.models import Cohort, Participant
 from trials.services import (
@@ -28,7 +29,7 @@ from trials.services import (
     safety_review_record,
 )
 from visits.models import Visit
-from visits.services import participant_register, participant_set_day0, visit_not_done, visit_record
+from visits.services import participant_register, participant_set_day0
 
 CONSENT_FORM_VERSION = "1.0"
 _CLOCK: ContextVar[datetime | None] = ContextVar("synthetic_history_clock", default=None)

@@ -13,11 +13,11 @@ from alerts.late_report_flagging import late_reports_flag_all
 from alerts.models import Alert, AlertKind, AlertStatus
 from alerts.services import AlertSpec, alerts_raise
 from alerts.visit_flagging import visits_flag_all
+from casebook.visits import visit_record
 from safety.services import sae_mark_reported
 from tests.safety.conftest import data_manager, enter, follow_up
 from tests.trials.conftest import Team
 from trials.models import Participant
-from visits.services import visit_record
 
 
 def at(text: str) -> datetime:

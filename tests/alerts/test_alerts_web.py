@@ -9,6 +9,7 @@ import pytest
 
 from alerts.models import Alert, AlertKind, AlertStatus
 from alerts.visit_flagging import visits_flag_all
+from casebook.visits import visit_record
 from tests.alerts.test_alerts_api import (
     LATER,
     OVERDUE_AT,
@@ -18,7 +19,6 @@ from tests.alerts.test_alerts_api import (
 )
 from tests.safety.conftest import data_manager
 from tests.trials.conftest import register
-from visits.services import visit_record
 
 
 @pytest.fixture(autouse=True)

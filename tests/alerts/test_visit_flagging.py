@@ -11,8 +11,8 @@ from django.core.management import call_command
 from alerts.models import Alert, AlertKind, AlertStatus
 from alerts.visit_flagging import visits_flag_all, visits_flag_step
 from assessments.models import ProtocolDeviation
+from casebook.visits import visit_record
 from visits.models import Visit
-from visits.services import visit_record
 
 
 def at(text: str) -> datetime:

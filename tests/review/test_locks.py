@@ -12,6 +12,7 @@ from alerts.models import Alert
 from alerts.visit_flagging import visits_flag_all
 from assessments.models import SledaiAssessment
 from assessments.services import form_not_done
+from casebook.visits import visit_record
 from ecrf.audit import audited_save
 from ecrf.errors import DomainError, InvalidTransitionError, PermissionDeniedError
 from review.locks import LockedError
@@ -38,7 +39,6 @@ from trials.services import (
 )
 from trials.services.participants import eligibility_outcome
 from visits.models import Visit, VisitStatus
-from visits.services import visit_record
 
 pytestmark = pytest.mark.usefixtures("after_week24")
 
