@@ -1,4 +1,4 @@
-"""API for participants with their visits: the list, registration, Day 0, the schedule."""
+"""API for participants with their visits: list, registration, Day 0, schedule, unscheduled."""
 
 from __future__ import annotations
 
