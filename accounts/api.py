@@ -13,7 +13,6 @@ from accounts.models import ApiToken
 from accounts.selectors import token_list
 from accounts.services import token_create, token_revoke
 from accounts.two_factor import session_verified, two_factor_required
-from ecrf.access import active_memberships
 from ecrf.errors import PermissionDeniedError
 
 
@@ -38,7 +37,11 @@ class MeView(APIView):
             "username": user.username,
             "display_name": user.display_name(),  # type: ignore[union-attr]
             "language": user.language,  # type: ignore[union-attr]
-            "memberships": list(active_memberships(user)),
+            # Memberships are rows of trials, which sits above accounts: read through the
+            # relation trials declares on the user rather than by importing it.
+            "memberships": list(
+                user.memberships.active().select_related("trial", "site")  # type: ignore[union-attr,misc]
+            ),
         }
         return Response(MeOutput(data).data)
 

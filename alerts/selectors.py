@@ -8,8 +8,9 @@ from django.db.models import BooleanField, Case, Q, QuerySet, Value, When
 
 from alerts.models import Alert, AlertStatus
 from alerts.services import SPONSOR_KINDS
-from ecrf.access import SITE_STAFF_ROLES, Role, active_memberships
+from ecrf.access import SITE_STAFF_ROLES, Role
 from ecrf.errors import NotFoundError
+from trials.access import active_memberships
 from trials.models import Site, Trial
 
 # Site staff and monitors read their sites' alerts; data management and safety read all sites.

@@ -16,10 +16,11 @@ from django.db.models import Q, QuerySet
 from simple_history.utils import bulk_create_with_history
 
 from alerts.models import Alert, AlertKind, AlertStatus
-from ecrf.access import SITE_STAFF_ROLES, Role, require_role
+from ecrf.access import SITE_STAFF_ROLES, Role
 from ecrf.audit import audited_save
 from ecrf.bulk import Among, Stamp, insert_from
 from ecrf.errors import InvalidTransitionError
+from trials.access import require_role
 from trials.models import Membership, Participant, Site
 
 logger = logging.getLogger(__name__)

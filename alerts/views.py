@@ -22,10 +22,10 @@ from django.views.decorators.http import require_GET, require_POST
 from alerts.models import AlertKind, AlertStatus
 from alerts.selectors import ALERT_READER_ROLES, alert_get, alert_list, open_alert_count
 from alerts.services import alert_acknowledge
+from ecrf.access import SAE_CLOCK_ROLES
 from ecrf.errors import InvalidTransitionError, PermissionDeniedError
 from ecrf.redirects import safe_next_url
-from ecrf.workspace import current_membership
-from safety.selectors import SAE_CLOCK_ROLES
+from trials.workspace import current_membership
 
 PAGE_SIZE = 50
 

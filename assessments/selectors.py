@@ -9,8 +9,9 @@ from typing import Any
 from django.utils import timezone
 
 from assessments.forms_kit import FormScope, FormType
-from ecrf.access import Role, user_roles
+from ecrf.access import Role
 from ecrf.errors import NotFoundError
+from trials.access import user_roles
 from trials.blinding import ArmAccess, arm_access
 from trials.definitions import definition_of
 from trials.models import Participant

@@ -25,17 +25,17 @@ TARGET_RATIO = 1.5
 BASELINE_RUNS = 3
 # The job's functions timed as phases: (module, name), wrapped where the job looks them up.
 PHASES = (
-    ("visits.flagging", "visits_flag_step"),
-    ("visits.flagging", "_claim"),
-    ("visits.flagging", "_apply"),
-    ("visits.flagging", "_compare_and_set"),
+    ("flagging.visits", "visits_flag_step"),
+    ("flagging.visits", "_claim"),
+    ("flagging.visits", "_apply"),
+    ("flagging.visits", "_compare_and_set"),
     ("alerts.services", "_messages"),
-    ("visits.flagging", "alerts_raise_from"),
-    ("visits.flagging", "deviations_draft_from"),
+    ("flagging.visits", "alerts_raise_from"),
+    ("flagging.visits", "deviations_draft_from"),
     ("alerts.services", "_send"),
-    ("visits.flagging", "alerts_email_pending"),
-    ("visits.flagging", "heartbeat_record"),
-    ("visits.flagging", "system_actor"),
+    ("flagging.visits", "alerts_email_pending"),
+    ("flagging.visits", "heartbeat_record"),
+    ("flagging.visits", "system_actor"),
 )
 OPEN = "('scheduled', 'open', 'overdue')"
 # The all-writes reference runs on the first due visits only (per visit in the report): on all
@@ -176,7 +176,7 @@ def machine(pg_url: str) -> dict[str, Any]:
 
 # The job's code, fingerprinted in the results: the tree may change between runs.
 JOB_SOURCES = (
-    "visits/flagging.py",
+    "flagging/visits.py",
     "alerts/services.py",
     "assessments/deviations.py",
     "review/locks.py",
@@ -390,7 +390,7 @@ def _all_writes_sql() -> str:
     of each) as one hand-written statement: the floor for any implementation of the job."""
     from alerts.models import Alert
     from assessments.models import ProtocolDeviation
-    from visits.flagging import ACTIVE
+    from flagging.visits import ACTIVE
     from visits.models import Visit
 
     active = ", ".join(f"'{status}'" for status in ACTIVE)
@@ -458,7 +458,7 @@ def measure(*, now: datetime, batch: int, budget: float, explain: bool) -> dict[
     from django.db import connection
 
     from accounts.services import system_actor
-    from visits.flagging import REASONS, visits_flag_all
+    from flagging.visits import REASONS, visits_flag_all
 
     with connection.cursor() as cursor:
         cursor.execute(

@@ -10,7 +10,7 @@ from django.db.models import Count
 from assessments.forms_kit import FormScope, FormType
 from assessments.selectors import can_read, readable_with
 from casebook.catalogue import form_types
-from ecrf.access import user_roles
+from trials.access import user_roles
 from trials.models import Participant
 from visits.models import Visit
 

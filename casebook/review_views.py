@@ -37,7 +37,6 @@ from casebook.review_selectors import (
 )
 from casebook.review_services import audit_trail_shown
 from ecrf.errors import DomainError, NotFoundError, PermissionDeniedError
-from ecrf.workspace import current_membership
 from review.models import SIGNATURE_MEANING, ResponseCode, SignatureScope
 from review.services import (
     query_answer,
@@ -49,6 +48,7 @@ from review.services import (
     signature_sign,
 )
 from trials.selectors import participant_get, trial_sites
+from trials.workspace import current_membership
 
 
 def _attempt(request: HttpRequest, action: Callable[[], Any], done: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -57,22 +58,22 @@ def audited_save(
     return instance
 
 
-def _refuse_anonymous_write(
-    sender: type[models.Model], instance: models.Model, update_fields: Any = None, **_: Any
-) -> None:
+def _guarded(sender: type[models.Model]) -> bool:
+    """Whether saves of `sender` pass the write guards: audited models, but not the user model
+    (accounts are also created and changed on the command line, createsuperuser and
+    changepassword, where no one is signed in; their history then names no actor)."""
     if not _is_audited(sender) or getattr(sender._meta, "auto_created", False):
-        return
-    if sender._meta.label == settings.AUTH_USER_MODEL:
-        # Accounts are also created and changed on the command line (createsuperuser,
-        # changepassword), where no one is signed in; their history then names no actor.
+        return False
+    return sender._meta.label != settings.AUTH_USER_MODEL
+
+
+def _refuse_anonymous_write(sender: type[models.Model], instance: models.Model, **_: Any) -> None:
+    if not _guarded(sender):
         return
     if getattr(instance, "_history_user", None) is None and _request_user(instance) is None:
         raise MissingActorError(
             f"A change to {sender._meta.verbose_name} was refused: it names no actor."
         )
-    from review.locks import refuse_locked_write
-
-    refuse_locked_write(instance, update_fields)
 
 
 def install_guard() -> None:
@@ -82,3 +83,19 @@ def install_guard() -> None:
     pre_create_historical_record.connect(
         stamp_actor_names, dispatch_uid="ecrf.audit.stamp_actor_names"
     )
+
+
+def guard_writes(check: Callable[[Any, Any], None], *, dispatch_uid: str) -> None:
+    """Run `check(instance, update_fields)` before every save the actor guard covers, after it:
+    a write that names no actor is refused as such before `check` looks at anything."""
+    # Connecting the actor guard first (a second call is a no-op) keeps that order whatever
+    # the order of the apps that add their checks.
+    install_guard()
+
+    def guard(
+        sender: type[models.Model], instance: Any, update_fields: Any = None, **_: Any
+    ) -> None:
+        if _guarded(sender):
+            check(instance, update_fields)
+
+    pre_save.connect(guard, dispatch_uid=dispatch_uid, weak=False)

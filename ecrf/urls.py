@@ -5,9 +5,20 @@ from django.urls import include, path
 
 from ecrf import api_docs, views
 
+# The pages under /trials/ keep one namespace though they live on different floors: the
+# participant pages with their visits (visits), visit recording (casebook) and the staff pages
+# (trials).
+trials_pages = [
+    path("", include("visits.urls")),
+    path("", include("casebook.visit_urls")),
+    path("", include("trials.urls")),
+]
+
 api_v1 = [
     path("", include("accounts.api_urls")),
     path("", include("trials.api_urls")),
+    path("", include("visits.api_urls")),
+    path("", include("casebook.visit_api_urls")),
     path("", include("casebook.api_urls")),
     path("", include("alerts.api_urls")),
     path("", include("safety.api_urls")),
@@ -16,11 +27,10 @@ api_v1 = [
 ]
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("workspace/", views.choose_workspace, name="choose-workspace"),
+    path("", include("trials.workspace_urls")),
     path("health/", views.health, name="health"),
     path("accounts/", include("accounts.urls")),
-    path("trials/", include("trials.urls")),
+    path("trials/", include((trials_pages, "trials"))),
     path("casebook/", include("casebook.urls")),
     path("alerts/", include("alerts.urls")),
     path("safety/", include("safety.urls")),

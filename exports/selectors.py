@@ -10,9 +10,10 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Q, QuerySet
 
-from ecrf.access import Role, active_memberships, user_roles
+from ecrf.access import Role
 from ecrf.errors import NotFoundError
 from exports.models import Export
+from trials.access import active_memberships, user_roles
 from trials.blinding import ArmAccess, trial_unblinding
 from trials.models import ArmGround, DsmbRelease, Trial
 

@@ -14,10 +14,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from ecrf.errors import DomainError, PermissionDeniedError
-from ecrf.workspace import current_membership
 from exports.forms import ExportRequestForm
 from exports.selectors import EXPORT_ROLES, export_get, export_list, export_rights
 from exports.services import export_archive, export_request
+from trials.workspace import current_membership
 
 # The page lists this many of the newest exports; the API pages through all of them.
 LIST_SIZE = 100

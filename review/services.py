@@ -11,7 +11,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.http import HttpRequest
 
-from ecrf.access import QUERY_OPENER_ROLES, SITE_STAFF_ROLES, Role, require_role, user_roles
+from ecrf.access import QUERY_OPENER_ROLES, SITE_STAFF_ROLES, Role
 from ecrf.audit import audited_save
 from ecrf.errors import DomainError, InvalidTransitionError, PermissionDeniedError
 from review.locks import LockedError
@@ -28,6 +28,7 @@ from review.models import (
     SignatureScope,
     SourceVerification,
 )
+from trials.access import require_role, user_roles
 from trials.definitions import definition_of
 from trials.models import Participant, Site, Trial
 

@@ -16,6 +16,7 @@ from assessments.forms_kit import FormScope, FormType
 from assessments.models.base import PARTIAL_DATE
 from assessments.rules.base import OUTSIDE_CALENDAR, Checks, FormContext, within_calendar
 from ecrf.access import SITE_STAFF_ROLES, Role
+from ecrf.site_time import local_date
 from safety.models import (
     CODED_FIELDS,
     RELATED_CAUSALITY,
@@ -27,7 +28,6 @@ from safety.models import (
     Expectedness,
     Outcome,
 )
-from visits.schedule import local_date
 
 # Investigator -> sponsor, from the site's awareness (EU 536/2014 Art. 41).
 SAE_REPORT_WINDOW = timedelta(hours=24)

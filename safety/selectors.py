@@ -8,16 +8,12 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from ecrf.access import SITE_STAFF_ROLES, Role, scope_queryset
+from ecrf.access import SAE_CLOCK_ROLES
 from ecrf.errors import NotFoundError
 from safety.models import AdverseEvent
 from safety.rules import ADVERSE_EVENTS, ClockState, clock_state
+from trials.access import scope_queryset
 from trials.models import Participant, Trial
-
-# Who watches the reporting clocks: the site for its own events, the sponsor for all.
-SAE_CLOCK_ROLES = frozenset(
-    {*SITE_STAFF_ROLES, Role.MONITOR, Role.DATA_MANAGER, Role.MEDICAL_MONITOR}
-)
 
 
 def adverse_events(user: Any) -> QuerySet[AdverseEvent]:

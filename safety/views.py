@@ -14,10 +14,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
+from ecrf.access import SAE_CLOCK_ROLES
 from ecrf.errors import PermissionDeniedError
-from ecrf.workspace import current_membership
 from safety.rules import ClockState
-from safety.selectors import SAE_CLOCK_ROLES, SaeClock, sae_clock
+from safety.selectors import SaeClock, sae_clock
+from trials.workspace import current_membership
 
 # How close to its deadline an unreported clock is highlighted: a quarter of a day for the
 # 24-hour SAE report, two days for the 7- and 15-day SUSAR reports.

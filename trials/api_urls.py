@@ -1,18 +1,12 @@
-"""API routes for trials, their staff, participants, eligibility, allocation, cohorts, visits."""
+"""API routes for trials, their staff, participants, eligibility, allocation and cohorts."""
 
 from django.urls import path
 
 from trials.api import allocation, participants, protocol, staff
-from visits import api as visits_api
 
 urlpatterns = [
     path("trials/", protocol.TrialListView.as_view(), name="trial-list"),
     path("trials/<slug:code>/", protocol.TrialDetailView.as_view(), name="trial-detail"),
-    path(
-        "trials/<slug:code>/participants/",
-        participants.ParticipantListView.as_view(),
-        name="participant-list",
-    ),
     path(
         "trials/<slug:code>/memberships/",
         staff.MembershipListView.as_view(),
@@ -96,11 +90,6 @@ urlpatterns = [
         name="participant-enrol",
     ),
     path(
-        "participants/<int:participant_id>/day0/",
-        participants.Day0View.as_view(),
-        name="participant-day0",
-    ),
-    path(
         "participants/<int:participant_id>/withdraw/",
         participants.WithdrawView.as_view(),
         name="participant-withdraw",
@@ -124,24 +113,6 @@ urlpatterns = [
         "participants/<int:participant_id>/allocation/",
         allocation.AllocationView.as_view(),
         name="participant-allocation",
-    ),
-    path(
-        "participants/<int:participant_id>/visits/",
-        visits_api.ParticipantVisitsView.as_view(),
-        name="participant-visits",
-    ),
-    path(
-        "visits/<int:visit_id>/record/", visits_api.VisitRecordView.as_view(), name="visit-record"
-    ),
-    path(
-        "visits/<int:visit_id>/not-done/",
-        visits_api.VisitNotDoneView.as_view(),
-        name="visit-not-done",
-    ),
-    path(
-        "visits/<int:visit_id>/unscheduled/",
-        visits_api.VisitUnscheduledView.as_view(),
-        name="visit-unscheduled",
     ),
     path(
         "cohorts/<int:cohort_id>/safety-review/",

@@ -8,8 +8,9 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from ecrf.access import Role, active_memberships, user_roles
+from ecrf.access import Role
 from ecrf.errors import DomainError, NotFoundError, PermissionDeniedError
+from trials.access import active_memberships, user_roles
 from trials.definitions import definition_of
 from trials.models import (
     AllocationRead,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -9,7 +10,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from ecrf.access import Role
-from ecrf.errors import DomainError
+from ecrf.errors import DomainError, NotFoundError, PermissionDeniedError
 from trials.models import ParticipantStatus, Sex, Site, Trial
 
 
@@ -159,3 +160,20 @@ def attach_error(form: forms.Form, error: DomainError) -> None:
             for message in messages:
                 form.add_error(name, message)
     form.add_error(None, error.message)
+
+
+def submit(form: forms.Form, action: Callable[[dict[str, Any]], Any]) -> Any:
+    """Run `action` on a valid form; a refused rule becomes a message on the form.
+
+    Returns the action's result, or None when the form is to be shown again. A refusal for
+    the user's role or site is not a form problem: it goes on to the 403/404 error page.
+    """
+    if not form.is_valid():
+        return None
+    try:
+        return action(form.cleaned_data)
+    except (PermissionDeniedError, NotFoundError):
+        raise
+    except DomainError as error:
+        attach_error(form, error)
+        return None

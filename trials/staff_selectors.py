@@ -10,8 +10,9 @@ from django.db.models import F, QuerySet
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from ecrf.access import Role, active_memberships, is_operator, user_roles
+from ecrf.access import Role, is_operator
 from ecrf.errors import DomainError, NotFoundError, PermissionDeniedError
+from trials.access import active_memberships, user_roles
 from trials.models import Membership, RoleGrantRequest, RoleRequestStatus, Site, Trial
 
 

@@ -17,7 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from ecrf.errors import DomainError, NotFoundError, PermissionDeniedError
-from trials.forms import GrantForm, InviteForm, ReasonForm
+from trials.forms import GrantForm, InviteForm, ReasonForm, submit
 from trials.models import Membership, RoleGrantRequest, RoleRequestStatus, Trial
 from trials.services import (
     membership_end,
@@ -38,7 +38,6 @@ from trials.staff_selectors import (
     staff_trial_get,
     staff_user_get,
 )
-from trials.views import submit
 
 HISTORY_PAGE_SIZE = 50
 # The grant and invitation forms share field names; the prefix keeps their ids apart.

@@ -1,6 +1,8 @@
-"""API for visits: a participant's schedule, recording visits, not done, unscheduled visits."""
+"""API for participants with their visits: list, registration, Day 0, schedule, unscheduled."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
@@ -9,11 +11,108 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from trials.api.base import valid
-from trials.selectors import participant_get
+from ecrf.errors import DomainError
+from trials.api.base import PAGE_PARAMETERS, PageOutput, page, valid
+from trials.api.participants import ParticipantActionView, ParticipantOutput, action_schema
+from trials.models import Participant, ParticipantStatus, Sex
+from trials.selectors import participant_get, trial_get, trial_sites
 from visits.models import VisitStatus
-from visits.selectors import scheduled, visit_get, visit_schedule
-from visits.services import visit_add_unscheduled, visit_not_done, visit_record
+from visits.selectors import participant_list, scheduled, visit_get, visit_schedule
+from visits.services import (
+    participant_register,
+    participant_set_day0,
+    visit_add_unscheduled,
+)
+
+# Participants ------------------------------------------------------------------------------
+
+
+class ParticipantListOutput(ParticipantOutput):
+    overdue_visits = serializers.IntegerField(help_text="Visits past their target date.")
+    missed_visits = serializers.IntegerField(help_text="Visits whose window closed undone.")
+
+
+class ParticipantPageOutput(PageOutput):
+    results = ParticipantListOutput(many=True)
+
+
+class ParticipantFilterInput(serializers.Serializer):
+    status = serializers.ChoiceField(choices=ParticipantStatus.choices, required=False)
+    site = serializers.CharField(required=False, help_text="Site code.")
+
+
+class RegisterInput(serializers.Serializer):
+    site = serializers.CharField(help_text="Code of the site registering the participant.")
+    sex = serializers.ChoiceField(choices=Sex.choices)
+    date_of_birth = serializers.DateField()
+
+
+class ParticipantListView(APIView):
+    @extend_schema(
+        parameters=[ParticipantFilterInput, *PAGE_PARAMETERS],
+        responses=ParticipantPageOutput,
+        operation_id="trials_participants_list",
+        summary="Participants of a trial at the sites I work at",
+        tags=["participants"],
+    )
+    def get(self, request: Request, code: str) -> Response:
+        trial = trial_get(request.user, code)
+        filters = valid(ParticipantFilterInput, request.query_params)
+        rows = participant_list(
+            request.user, trial, status=filters.get("status"), site=filters.get("site")
+        )
+        return page(request, self, rows, ParticipantListOutput)
+
+    @extend_schema(
+        request=RegisterInput,
+        responses={201: ParticipantOutput},
+        summary="Register a person at screening (gives the next screening number of the site)",
+        tags=["participants"],
+    )
+    def post(self, request: Request, code: str) -> Response:
+        trial = trial_get(request.user, code)
+        params = valid(RegisterInput, request.data)
+        site = trial_sites(trial).filter(code=params["site"]).first()
+        if site is None:
+            raise DomainError(
+                f"{trial.code} has no site {params['site']}.", fields={"site": ["Unknown site."]}
+            )
+        participant = participant_register(
+            actor=request.user,
+            site=site,
+            sex=params["sex"],
+            date_of_birth=params["date_of_birth"],
+            now=timezone.now(),
+        )
+        return Response(ParticipantOutput(participant).data, status=status.HTTP_201_CREATED)
+
+
+class Day0Input(serializers.Serializer):
+    day0 = serializers.DateField(help_text="Date of the first infusion at the site.")
+    reason = serializers.CharField(
+        required=False, allow_blank=True, default="", help_text="Required to move Day 0."
+    )
+
+
+@action_schema(
+    "Set Day 0 (first infusion) and create the visit schedule; again to move it", Day0Input
+)
+class Day0View(ParticipantActionView):
+    input_class = Day0Input
+
+    def perform(
+        self, request: Request, participant: Participant, params: dict[str, Any]
+    ) -> Participant:
+        return participant_set_day0(
+            actor=request.user,
+            participant=participant,
+            day0=params["day0"],
+            reason=params["reason"],
+            now=timezone.now(),
+        )
+
+
+# Visits ------------------------------------------------------------------------------------
 
 
 class VisitOutput(serializers.Serializer):
@@ -61,47 +160,6 @@ class ParticipantVisitsView(APIView):
         participant = participant_get(request.user, participant_id)
         # A schedule is bounded by the protocol (a dozen visits or so): no pagination.
         return Response(VisitOutput(visit_schedule(request.user, participant), many=True).data)
-
-
-class VisitRecordInput(serializers.Serializer):
-    actual_date = serializers.DateField(help_text="Local date of the visit at the site.")
-    reason = serializers.CharField(
-        required=False, allow_blank=True, default="", help_text="Required to change the date."
-    )
-
-
-class VisitRecordView(APIView):
-    @extend_schema(
-        request=VisitRecordInput,
-        responses=VisitOutput,
-        summary="Record that a visit took place (flagged when outside its window)",
-        tags=["visits"],
-    )
-    def post(self, request: Request, visit_id: int) -> Response:
-        visit = visit_get(request.user, visit_id)
-        params = valid(VisitRecordInput, request.data)
-        recorded = visit_record(actor=request.user, visit=visit, now=timezone.now(), **params)
-        return Response(VisitOutput(scheduled(recorded)).data)
-
-
-class VisitNotDoneInput(serializers.Serializer):
-    reason = serializers.CharField(allow_blank=True)
-
-
-class VisitNotDoneView(APIView):
-    @extend_schema(
-        request=VisitNotDoneInput,
-        responses=VisitOutput,
-        summary="Record that a visit was not done, with the reason",
-        tags=["visits"],
-    )
-    def post(self, request: Request, visit_id: int) -> Response:
-        visit = visit_get(request.user, visit_id)
-        params = valid(VisitNotDoneInput, request.data)
-        changed = visit_not_done(
-            actor=request.user, visit=visit, reason=params["reason"], now=timezone.now()
-        )
-        return Response(VisitOutput(scheduled(changed)).data)
 
 
 class UnscheduledInput(serializers.Serializer):

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
+
+from ecrf.site_time import local_midnight
 
 
 @dataclass(frozen=True)
@@ -20,11 +21,6 @@ class Window:
         return self.opens_at <= start < self.closes_at
 
 
-def local_midnight(day: date, time_zone: str) -> datetime:
-    """The instant a local calendar day starts at the site, in UTC."""
-    return datetime.combine(day, time.min, tzinfo=ZoneInfo(time_zone)).astimezone(UTC)
-
-
 def visit_window(
     *, day0: date, day: int, window_before: int, window_after: int, time_zone: str
 ) -> Window:
@@ -35,7 +31,3 @@ def visit_window(
     closes = local_midnight(target + timedelta(days=window_after + 1), time_zone)
     overdue = local_midnight(target + timedelta(days=1), time_zone)
     return Window(target_date=target, opens_at=opens, closes_at=closes, overdue_at=overdue)
-
-
-def local_date(instant: datetime, time_zone: str) -> date:
-    return instant.astimezone(ZoneInfo(time_zone)).date()

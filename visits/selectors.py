@@ -1,18 +1,30 @@
-"""Reads for visits: a participant's schedule with windows as local dates at the site."""
+"""Reads for visits: a participant's schedule, participant lists with visit counts, the page."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 
-from ecrf.access import scope_queryset
 from ecrf.errors import NotFoundError
-from trials.models import Participant
-from visits.models import OPEN_STATUSES, Visit
-from visits.schedule import local_date
+from ecrf.site_time import local_date
+from trials.access import scope_queryset
+from trials.blinding import ArmAccess, arm_access
+from trials.models import ArmGround, Cohort, Participant, ParticipantStatus, Site, Trial
+from trials.selectors import (
+    Checklist,
+    ParticipantAbilities,
+    eligibility_checklist,
+    participant_abilities,
+    visible_participants,
+)
+from trials.services import active_cohort, dose_escalation_running
+from trials.services.participants import ENDED, TRANSITIONS
+from visits.models import OPEN_STATUSES, Visit, VisitStatus
 
 
 def _visits(user: Any) -> QuerySet[Visit]:
@@ -61,3 +73,169 @@ def visit_get(user: Any, pk: Any) -> Visit:
     if visit is None:
         raise NotFoundError("No such visit.")
     return visit
+
+
+# Participants with their visits ------------------------------------------------------------
+
+
+def participant_list(
+    user: Any, trial: Trial, *, status: str | None = None, site: Site | str | None = None
+) -> QuerySet[Participant]:
+    """Participants of `trial` at the sites the user works at (all sites for all-site roles),
+    each with `overdue_visits` and `missed_visits` counts."""
+    participants = visible_participants(user).filter(trial=trial)
+    if status:
+        participants = participants.filter(status=status)
+    if isinstance(site, Site):
+        participants = participants.filter(site=site)
+    elif site:
+        participants = participants.filter(site__code=site)
+    # Correlated subqueries, not a join: still one query for the page, and the paginator's
+    # count drops them.
+    return participants.annotate(
+        overdue_visits=_visit_count(VisitStatus.OVERDUE),
+        missed_visits=_visit_count(VisitStatus.MISSED),
+    ).order_by("site__code", "screening_number")
+
+
+def _visit_count(status: str) -> Coalesce:
+    """How many of the participant's visits are in `status`, for annotating participants."""
+    counted = (
+        Visit.objects.filter(participant=OuterRef("pk"), status=status)
+        .order_by()
+        .values("participant")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+@dataclass(frozen=True)
+class ParticipantOverview:
+    """Everything the participant page shows, and which of its actions the user may take."""
+
+    participant: Participant
+    abilities: ParticipantAbilities
+    checklist: Checklist
+    schedule: list[ScheduledVisit]
+    escalation_running: bool
+    open_cohort: Cohort | None
+    # The ground on which the user may see the arm (the gate's answer); the arm itself is
+    # read, and the read recorded, only by the service the page calls when it shows it.
+    arm_access: ArmAccess | None
+
+    def _can_become(self, status: str) -> bool:
+        return status in TRANSITIONS.get(self.participant.status, frozenset())
+
+    @property
+    def is_active(self) -> bool:
+        return self.participant.status not in ENDED
+
+    @property
+    def has_consent(self) -> bool:
+        return bool(self.participant.consents.all())
+
+    @property
+    def can_consent(self) -> bool:
+        return self.abilities.is_staff and self.is_active
+
+    @property
+    def can_answer(self) -> bool:
+        screening = self.participant.status == ParticipantStatus.SCREENING
+        return self.abilities.is_staff and screening and self.has_consent
+
+    @property
+    def can_confirm(self) -> bool:
+        return self.abilities.is_investigator and self._can_become(ParticipantStatus.ELIGIBLE)
+
+    @property
+    def can_screen_fail(self) -> bool:
+        return self.abilities.is_staff and self._can_become(ParticipantStatus.SCREEN_FAILED)
+
+    @property
+    def can_randomize(self) -> bool:
+        allowed = self._can_become(ParticipantStatus.RANDOMIZED)
+        return self.abilities.is_staff and allowed and not self.escalation_running
+
+    @property
+    def can_enrol(self) -> bool:
+        allowed = self._can_become(ParticipantStatus.ENROLLED)
+        return self.abilities.is_staff and allowed and self.open_cohort is not None
+
+    @property
+    def waits_for_cohort(self) -> bool:
+        """Eligible while escalation runs but no cohort is open (awaiting a safety review)."""
+        allowed = self._can_become(ParticipantStatus.ENROLLED)
+        return allowed and self.escalation_running and self.open_cohort is None
+
+    @property
+    def can_set_day0(self) -> bool:
+        status = self.participant.status
+        started = status in (ParticipantStatus.RANDOMIZED, ParticipantStatus.ENROLLED)
+        on_study = status == ParticipantStatus.ON_STUDY
+        return self.abilities.is_staff and (started or on_study)
+
+    @property
+    def can_record_visits(self) -> bool:
+        return self.abilities.is_staff and self.is_active
+
+    @property
+    def can_withdraw(self) -> bool:
+        return self.abilities.is_staff and self._can_become(ParticipantStatus.WITHDRAWN)
+
+    @property
+    def can_mark_lost(self) -> bool:
+        return self.abilities.is_staff and self._can_become(ParticipantStatus.LOST_TO_FOLLOW_UP)
+
+    @property
+    def can_complete(self) -> bool:
+        return self.abilities.is_staff and self._can_become(ParticipantStatus.COMPLETED)
+
+    @property
+    def is_allocated(self) -> bool:
+        # The randomization number says a concealed slot was taken, without reading the slot.
+        return bool(self.participant.randomization_number or self.participant.cohort_id)
+
+    @property
+    def shows_treatment(self) -> bool:
+        """The pharmacist sees the product to prepare on the page itself."""
+        access = self.arm_access
+        return self.is_allocated and access is not None and access.ground == ArmGround.PHARMACY
+
+    @property
+    def offers_arm(self) -> bool:
+        """Any other unblinded reader asks for the arm on a page of its own, deliberately."""
+        return self.is_allocated and self.arm_access is not None and not self.shows_treatment
+
+    @property
+    def can_unblind(self) -> bool:
+        # The randomization number says a concealed slot was taken, without reading the slot.
+        return self.abilities.is_investigator and bool(self.participant.randomization_number)
+
+
+def participant_overview(
+    user: Any,
+    participant: Participant,
+    *,
+    checklist_only: bool = False,
+    now: datetime | None = None,
+) -> ParticipantOverview:
+    """The participant page's content for `user`; `participant` comes from participant_get.
+
+    `checklist_only` leaves out the schedule, cohorts and allocation: refreshing one answered
+    criterion needs only the checklist and what the user may do with it.
+    """
+    abilities = participant_abilities(user, participant)
+    checklist = eligibility_checklist(participant)
+    if checklist_only:
+        return ParticipantOverview(participant, abilities, checklist, [], False, None, None)
+    running = dose_escalation_running(participant.trial)
+    return ParticipantOverview(
+        participant=participant,
+        abilities=abilities,
+        checklist=checklist,
+        schedule=visit_schedule(user, participant),
+        escalation_running=running,
+        open_cohort=active_cohort(participant.trial) if running else None,
+        arm_access=arm_access(user, participant, now=now or timezone.now()),
+    )

@@ -1,4 +1,4 @@
-"""Writes for visits: the schedule from Day 0, rescheduling, recording and unscheduled visits."""
+"""Writes for visits: registration, the schedule from Day 0, rescheduling, unscheduled visits."""
 
 from __future__ import annotations
 
@@ -10,16 +10,25 @@ from typing import Any
 
 from django.db import transaction
 
-from ecrf.access import SITE_STAFF_ROLES, require_role
+from ecrf.access import SITE_STAFF_ROLES
 from ecrf.audit import audited_save
 from ecrf.errors import DomainError, InvalidTransitionError
-from trials.definitions import definition_of
-from trials.models import Participant
+from ecrf.site_time import local_date, local_midnight
+from trials.access import require_role
+from trials.definitions import current_version, definition_of
+from trials.identifiers import screening_number
+from trials.models import Participant, Site
 from trials.protocol import ProtocolDefinition
 from trials.protocol import Visit as VisitDefinition
-from trials.services.participants import S, lock_participant, transition
+from trials.services.participants import (
+    S,
+    age_on,
+    lock_participant,
+    next_site_number,
+    transition,
+)
 from visits.models import OPEN_STATUSES, Visit, VisitStatus
-from visits.schedule import Window, local_date, local_midnight, visit_window
+from visits.schedule import Window, visit_window
 
 
 def initial_status(window: Window, now: datetime) -> str:
@@ -75,6 +84,50 @@ def visits_create_screening(*, actor: Any, participant: Participant, now: dateti
     definition = definition_of(participant.protocol_version)
     rows = screening_rows(participant, definition, time_zone=participant.site.time_zone, now=now)
     return [audited_save(row, actor=actor) for row in rows]
+
+
+def participant_register(
+    *, actor: Any, site: Site, sex: str, date_of_birth: date, now: datetime
+) -> Participant:
+    """Register a person at screening with the next screening number of the site."""
+    require_role(
+        actor, trial=site.trial, site=site, roles=SITE_STAFF_ROLES, action="register participants"
+    )
+    version = current_version(site.trial_id)
+    eligibility = definition_of(version).eligibility
+    # Ages and "the future" are judged on the site's calendar, not UTC's.
+    today = local_date(now, site.time_zone)
+    if date_of_birth > today:
+        raise DomainError(
+            "Date of birth is in the future.", fields={"date_of_birth": ["In the future."]}
+        )
+    age = age_on(date_of_birth, today)
+    if eligibility.min_age_years is not None and age < eligibility.min_age_years:
+        raise DomainError(
+            f"Age {age} is below the protocol minimum of {eligibility.min_age_years}.",
+            fields={"date_of_birth": [f"Age {age} < {eligibility.min_age_years}."]},
+        )
+    if eligibility.max_age_years is not None and age > eligibility.max_age_years:
+        raise DomainError(
+            f"Age {age} is above the protocol maximum of {eligibility.max_age_years}.",
+            fields={"date_of_birth": [f"Age {age} > {eligibility.max_age_years}."]},
+        )
+    with transaction.atomic():
+        number = next_site_number(site, "screening")
+        participant = audited_save(
+            Participant(
+                trial=site.trial,
+                site=site,
+                protocol_version=version,
+                screening_number=screening_number(site.code, number),
+                sex=sex,
+                date_of_birth=date_of_birth,
+                registered_at=now,
+            ),
+            actor=actor,
+        )
+        visits_create_screening(actor=actor, participant=participant, now=now)
+        return participant
 
 
 def _dosing_recorded(participant: Participant) -> bool:
@@ -198,101 +251,6 @@ def _move_schedule(participant: Participant, *, actor: Any, reason: str, now: da
         elif visit.actual_date is not None:
             visit.out_of_window = not window.contains(visit.actual_date, tz)
         audited_save(visit, actor=actor, reason=reason)
-
-
-def visit_record(
-    *, actor: Any, visit: Visit, actual_date: date, reason: str = "", now: datetime
-) -> Visit:
-    """Record that a visit took place on `actual_date`; outside its window it is flagged."""
-    participant = visit.participant
-    require_role(
-        actor,
-        trial=participant.trial,
-        site=participant.site,
-        roles=SITE_STAFF_ROLES,
-        action="record visits",
-    )
-    tz = participant.site.time_zone
-    if actual_date > local_date(now, tz):
-        raise DomainError(
-            "The visit date is in the future.", fields={"actual_date": ["In the future."]}
-        )
-    with transaction.atomic():
-        locked = (
-            Visit.objects.select_for_update().select_related("participant__site").get(pk=visit.pk)
-        )
-        if locked.participant.status not in (
-            S.SCREENING,
-            S.ELIGIBLE,
-            S.RANDOMIZED,
-            S.ENROLLED,
-            S.ON_STUDY,
-        ):
-            raise InvalidTransitionError(f"{locked.participant.identifier} has left the study.")
-        if locked.status == VisitStatus.NOT_DONE:
-            raise InvalidTransitionError("This visit was recorded as not done.")
-        if locked.status == VisitStatus.COMPLETED and locked.actual_date == actual_date:
-            return locked
-        changing = locked.status == VisitStatus.COMPLETED
-        if locked.window_opens_at is not None and locked.window_closes_at is not None:
-            window = Window(
-                locked.target_date or actual_date, locked.window_opens_at, locked.window_closes_at
-            )
-            locked.out_of_window = not window.contains(actual_date, tz)
-        locked.actual_date = actual_date
-        locked.status = VisitStatus.COMPLETED
-        saved = audited_save(locked, actor=actor, reason=reason, require_reason=changing)
-        _answer_flags(saved, actor=actor, now=now)
-        return saved
-
-
-def _answer_flags(visit: Visit, *, actor: Any, now: datetime) -> None:
-    """A visit recorded late resolves its alerts; outside its window it drafts a deviation."""
-    from alerts.services import alerts_resolve
-    from assessments.deviations import DeviationSpec, deviations_draft
-    from assessments.models.deviation import DeviationCategory
-
-    alerts_resolve(
-        actor=actor,
-        alerts=visit.alerts.all(),
-        resolution=f"Visit recorded on {visit.actual_date:%Y-%m-%d}",
-        now=now,
-    )
-    if visit.out_of_window and visit.actual_date is not None:
-        deviations_draft(
-            [
-                DeviationSpec(
-                    visit=visit,
-                    category=DeviationCategory.VISIT_WINDOW,
-                    source_key=f"visit_window:{visit.pk}",
-                    occurred_on=visit.actual_date,
-                    description=f"Visit {visit.code} ({visit.name}) took place on "
-                    f"{visit.actual_date:%Y-%m-%d}, outside its window.",
-                )
-            ],
-            actor=actor,
-            now=now,
-        )
-
-
-def visit_not_done(*, actor: Any, visit: Visit, reason: str, now: datetime) -> Visit:
-    participant = visit.participant
-    require_role(
-        actor,
-        trial=participant.trial,
-        site=participant.site,
-        roles=SITE_STAFF_ROLES,
-        action="record visits",
-    )
-    if not reason.strip():
-        raise DomainError("Say why the visit was not done.", fields={"reason": ["Required."]})
-    with transaction.atomic():
-        locked = Visit.objects.select_for_update().get(pk=visit.pk)
-        if locked.status == VisitStatus.COMPLETED:
-            raise InvalidTransitionError("This visit was recorded as done.")
-        locked.status = VisitStatus.NOT_DONE
-        locked.reason = reason.strip()
-        return audited_save(locked, actor=actor, reason=reason)
 
 
 def visit_add_unscheduled(

@@ -7,10 +7,10 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ecrf.site_time import local_date
 from trials.models import Participant
 from trials.protocol import ProtocolDefinition
 from visits.models import Visit
-from visits.schedule import local_date
 
 OUTSIDE_CALENDAR = "The date and time lie outside the calendar."
 

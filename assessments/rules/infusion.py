@@ -16,10 +16,10 @@ from assessments.scoring import (
     target_dose,
 )
 from ecrf.access import SITE_STAFF_ROLES, Role
+from ecrf.site_time import local_date
 from trials.definitions import definition_of
 from trials.models import AllocationSlot, Participant
 from trials.protocol import ProtocolDefinition
-from visits.schedule import local_date
 
 SITE_FIELDS: tuple[str, ...] = (
     "weight_kg",

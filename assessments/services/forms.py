@@ -17,16 +17,18 @@ from assessments.rules.conmed import CONMED
 from assessments.rules.infusion import INFUSION
 from assessments.rules.renal import RENAL
 from assessments.services.renal import renal_responses_recompute
-from ecrf.access import SITE_STAFF_ROLES, require_role, user_roles
+from assessments.services.visits import visit_record
+from ecrf.access import SITE_STAFF_ROLES
 from ecrf.audit import audited_save
 from ecrf.errors import ConflictError, DomainError, InvalidTransitionError, PermissionDeniedError
+from ecrf.site_time import local_date
 from review.locks import require_unlocked
+from review.services import queries_from_warnings, review_record_changed
+from trials.access import require_role, user_roles
 from trials.definitions import definition_of
 from trials.models import Participant
 from trials.services.participants import require_consent
 from visits.models import Visit
-from visits.schedule import local_date
-from visits.services import visit_record
 
 
 def _context(
@@ -274,8 +276,5 @@ def _infusion_visit_record(
 def _review_after_change(record: Any, ftype: FormType, *, actor: Any, now: datetime) -> None:
     """A change voids the verification and signatures covering the record, and each kept
     warning becomes an automatic query for the site."""
-    from accounts.services import system_actor
-    from review.services import queries_from_warnings, review_record_changed
-
     review_record_changed(actor=actor, record=record, now=now)
     queries_from_warnings(actor=system_actor(), form_code=ftype.code, record=record, now=now)

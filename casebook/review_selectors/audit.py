@@ -21,7 +21,7 @@ from assessments.selectors import (
 )
 from casebook.catalogue import form_types
 from casebook.review_selectors.record import field_labels, model_labels
-from ecrf.access import user_roles
+from trials.access import user_roles
 from trials.models import Consent, EligibilityAnswer, Participant
 from visits.models import Visit
 

@@ -8,10 +8,8 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from casebook.review_selectors.scope import (
     REVIEW_ROLES,
-    _memberships,
     _participant_filter,
     _site_filter,
-    _where,
 )
 from ecrf.access import (
     Role,
@@ -22,16 +20,17 @@ from review.models import (
     Lock,
     QueryMessage,
 )
+from trials.access import membership_scope, scope_condition
 from trials.models import Participant, Site, Trial
 
 # Queries ------------------------------------------------------------------------------------
 
 
 def _queries(user: Any) -> QuerySet[DataQuery]:
-    scope = _memberships(user, REVIEW_ROLES)
-    return DataQuery.objects.filter(_where(scope, trial="trial_id", site="site_id")).select_related(
-        "trial", "site", "participant", "opened_by"
-    )
+    scope = membership_scope(user, REVIEW_ROLES)
+    return DataQuery.objects.filter(
+        scope_condition(scope, trial="trial_id", site="site_id")
+    ).select_related("trial", "site", "participant", "opened_by")
 
 
 def query_list(
@@ -85,7 +84,7 @@ def _locks(user: Any) -> QuerySet[Lock]:
     """Locks of the trials the user works in: all of them for all-site roles; the trial's
     and their own sites' for site roles."""
     condition = Q(pk__in=[])
-    for trial_id, site_id in _memberships(user, [r.value for r in Role]):
+    for trial_id, site_id in membership_scope(user, [r.value for r in Role]):
         if site_id is None:
             condition |= Q(trial_id=trial_id)
         else:

@@ -12,10 +12,8 @@ from django.utils import timezone
 from casebook.catalogue import form_types
 from casebook.review_selectors.scope import (
     REVIEW_ROLES,
-    _memberships,
     _participant_filter,
     _site_filter,
-    _where,
     age_days,
 )
 from ecrf.errors import PermissionDeniedError
@@ -27,6 +25,7 @@ from review.models import (
     SourceVerification,
 )
 from review.services import sdv_plan
+from trials.access import membership_scope, scope_condition
 from trials.models import Participant, ProtocolVersion, Site, Trial
 from visits.models import Visit, VisitStatus
 
@@ -162,7 +161,7 @@ def _queued_queries(
     labels = {code: ftype.label for code, ftype in form_types().items()}
     queries = (
         DataQuery.objects.filter(
-            _where(scope, trial="trial_id", site="site_id"),
+            scope_condition(scope, trial="trial_id", site="site_id"),
             _site_filter(site, "site"),
             _participant_filter(participant, "participant"),
             status__in=[QueryStatus.OPEN, QueryStatus.ANSWERED],
@@ -209,13 +208,13 @@ def review_queue(
     now = now or timezone.now()
     scope = [
         (trial_id, site_id)
-        for trial_id, site_id in _memberships(user, REVIEW_ROLES)
+        for trial_id, site_id in membership_scope(user, REVIEW_ROLES)
         if trial_id == trial.pk
     ]
     if not scope:
         raise PermissionDeniedError("Your role does not allow you to review data in this trial.")
     by_participant = (
-        _where(scope, trial="participant__trial_id", site="participant__site_id")
+        scope_condition(scope, trial="participant__trial_id", site="participant__site_id")
         & _site_filter(site, "participant__site")
         & _participant_filter(participant, "participant")
     )

@@ -23,7 +23,6 @@ from ecrf.access import (
     QUERY_OPENER_ROLES,
     SITE_STAFF_ROLES,
     Role,
-    user_roles,
 )
 from ecrf.errors import NotFoundError
 from review.locks import active_lock
@@ -37,6 +36,7 @@ from review.models import (
     SourceVerification,
 )
 from review.services import LOCK_ROLES, REOPENER_ROLES, SDV_ROLES, sdv_plan
+from trials.access import user_roles
 from trials.models import Participant
 
 # One record under review --------------------------------------------------------------------

@@ -1,18 +1,12 @@
-"""Who reads review data: the memberships and filters every review selector starts from."""
+"""Who reads review data, and the filters every review selector shares (scope: trials.access)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
 
 from django.db.models import Q
 
-from ecrf.access import (
-    SITE_STAFF_ROLES,
-    Role,
-    active_memberships,
-)
+from ecrf.access import SITE_STAFF_ROLES, Role
 from review.models import (
     DataQuery,
 )
@@ -23,28 +17,7 @@ from trials.models import Participant, Site
 REVIEW_ROLES = frozenset({*SITE_STAFF_ROLES, Role.MONITOR, Role.DATA_MANAGER, Role.MEDICAL_MONITOR})
 
 
-# Scope --------------------------------------------------------------------------------------
-
-
-def _memberships(user: Any, roles: Iterable[str]) -> list[tuple[int, int | None]]:
-    """(trial, site or None for all sites) of the user's memberships in `roles`: one query."""
-    return list(
-        active_memberships(user)
-        .filter(role__in=list(roles))
-        .values_list("trial_id", "site_id")
-        .distinct()
-    )
-
-
-def _where(scope: list[tuple[int, int | None]], *, trial: str, site: str) -> Q:
-    """Rows of the trials and sites in `scope`; `trial` and `site` are lookups to their ids."""
-    condition = Q(pk__in=[])
-    for trial_id, site_id in scope:
-        if site_id is None:
-            condition |= Q(**{trial: trial_id})
-        else:
-            condition |= Q(**{trial: trial_id, site: site_id})
-    return condition
+# Filters ------------------------------------------------------------------------------------
 
 
 def _site_filter(site: Site | str | None, lookup: str) -> Q:

@@ -42,11 +42,13 @@ INSTALLED_APPS = [
     "trials",
     "visits",
     "assessments",
-    "alerts",
     "safety",
+    "alerts",
+    "flagging",
     "review",
     "casebook",
     "exports",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -83,7 +85,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "ecrf.context_processors.workspace",
+                "trials.context_processors.workspace",
             ],
         },
     },

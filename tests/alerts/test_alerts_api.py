@@ -11,13 +11,13 @@ from accounts.models import User
 from accounts.services import system_actor
 from alerts.models import Alert, AlertKind, AlertStatus
 from alerts.services import AlertSpec, alerts_raise
-from safety.flagging import late_reports_flag_all
+from assessments.services.visits import visit_record
+from flagging.late_reports import late_reports_flag_all
+from flagging.visits import visits_flag_all
 from safety.services import sae_mark_reported
 from tests.safety.conftest import data_manager, enter, follow_up
 from tests.trials.conftest import Team
 from trials.models import Participant
-from visits.flagging import visits_flag_all
-from visits.services import visit_record
 
 
 def at(text: str) -> datetime:

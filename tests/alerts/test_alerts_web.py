@@ -8,6 +8,8 @@ from datetime import date
 import pytest
 
 from alerts.models import Alert, AlertKind, AlertStatus
+from assessments.services.visits import visit_record
+from flagging.visits import visits_flag_all
 from tests.alerts.test_alerts_api import (
     LATER,
     OVERDUE_AT,
@@ -17,8 +19,6 @@ from tests.alerts.test_alerts_api import (
 )
 from tests.safety.conftest import data_manager
 from tests.trials.conftest import register
-from visits.flagging import visits_flag_all
-from visits.services import visit_record
 
 
 @pytest.fixture(autouse=True)

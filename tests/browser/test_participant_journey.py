@@ -8,10 +8,10 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from ecrf.site_time import local_date
 from tests.browser.conftest import screenshot, sign_in
 from tests.trials.conftest import load, make_team, with_allocation
 from trials.definitions import current_version, definition_of
-from visits.schedule import local_date
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

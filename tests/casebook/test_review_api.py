@@ -11,12 +11,12 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from assessments.models import SledaiAssessment
+from assessments.services.visits import visit_record
 from review.models import DataQuery, Lock, QueryStatus, Signature, SourceVerification
 from tests.review.conftest import ENTERED, enter_sledai
 from tests.trials.conftest import NOW, Team, make_eligible, register
 from trials.models import Participant
 from visits.models import Visit, VisitStatus
-from visits.services import visit_record
 
 QUERIES = "/api/v1/queries/"
 

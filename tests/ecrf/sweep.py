@@ -24,9 +24,9 @@ from accounts.models import ApiToken, User
 from accounts.services import system_actor
 from assessments.selectors import revealing_fields
 from casebook.catalogue import form_types
+from demo.synthetic import Mix, generate_synthetic
 from ecrf.access import SITE_ROLES, Role
 from ecrf.audit import audited_save
-from ecrf.synthetic import Mix, generate_synthetic
 from review.models import DataQuery
 from tests.factories import DEFAULT_PASSWORD, MembershipFactory, SiteFactory, UserFactory
 from tests.trials.conftest import load

@@ -11,9 +11,10 @@ from rest_framework.test import APIClient
 
 from accounts.models import ApiToken, User
 from accounts.services import token_create, token_revoke
-from ecrf.access import Role, user_roles
+from ecrf.access import Role
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 from tests.staff_world import StaffWorld, staff_world
+from trials.access import user_roles
 from trials.models import Membership
 
 NOW = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)

@@ -5,10 +5,15 @@ from __future__ import annotations
 import pytest
 from django.db import transaction
 
+from accounts.services import system_actor
 from ecrf.access import Role
 from ecrf.audit import MissingActorError, audited_save
 from ecrf.errors import DomainError
-from trials.models import Membership, Site
+from review.locks import LockedError
+from review.models import LockLevel
+from review.services import lock_apply
+from tests.trials.conftest import NOW, load, make_team, register
+from trials.models import Membership, Participant, Site
 
 
 @pytest.mark.django_db(transaction=True)
@@ -62,3 +67,25 @@ def test_audited_save_runs_model_validation(personas) -> None:
     membership = Membership(user=personas.outsider, trial=personas.trial, role=Role.COORDINATOR)
     with pytest.raises(Exception, match="works at a named site"):
         audited_save(membership, actor=personas.trial_admin)
+
+
+def test_on_locked_data_a_write_naming_no_actor_is_refused_for_that_first(db) -> None:
+    """The actor guard runs before the lock guard that review adds: the missing actor is the
+    error reported; with an actor, the lock refuses the write."""
+    team = make_team(load("nct03673748.yaml"))
+    # Read afresh: the instance the service saved still carries its actor.
+    participant = Participant.objects.get(pk=register(team).pk)
+    lock_apply(
+        actor=system_actor(),
+        level=LockLevel.TRIAL,
+        trial=team.trial,
+        reason="Database lock",
+        now=NOW,
+    )
+    participant.sex = "M"
+    with pytest.raises(MissingActorError):
+        participant.save()
+    with pytest.raises(LockedError):
+        audited_save(participant, actor=team.coordinator, reason="Sex corrected")
+    participant.refresh_from_db()
+    assert participant.sex == "F"

@@ -28,6 +28,7 @@ import pytest
 import time_machine
 
 from assessments.services import form_save
+from assessments.services.visits import visit_record
 from ecrf.errors import DomainError
 from exports.base import ExportContext, WrittenFile
 from exports.datasets import exported_datasets
@@ -40,11 +41,10 @@ from trials.services import (
     eligibility_answer,
     eligibility_confirm,
     participant_randomize,
-    participant_register,
     participant_screen_fail,
 )
 from trials.services.participants import eligibility_outcome
-from visits.services import participant_set_day0, visit_add_unscheduled, visit_record
+from visits.services import participant_register, participant_set_day0, visit_add_unscheduled
 
 SETUP = NOW
 DAY0 = date(2026, 3, 4)

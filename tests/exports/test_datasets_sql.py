@@ -30,7 +30,7 @@ from assessments.models import (
     SledaiAssessment,
     VitalSigns,
 )
-from ecrf.synthetic import generate_synthetic
+from demo.synthetic import generate_synthetic
 from exports.base import ExportContext, Variable
 from exports.datasets import exported_datasets, sql
 from exports.datasets.common import decimal_text, dtc_day, iso_datetime, study_day

@@ -32,12 +32,12 @@ def seed(out: Path) -> dict[str, Any]:
     from alerts.models import Alert, AlertKind
     from alerts.services import AlertSpec, alerts_raise
     from casebook.catalogue import form_type, form_types
-    from ecrf.access import active_memberships, scope_queryset
-    from ecrf.demo import demo_load
+    from demo.seed import demo_load
     from exports.models import DsmbRelease, Export
     from exports.services import export_request
     from review.models import DataQuery, Lock, LockLevel
     from review.services import lock_apply, query_open
+    from trials.access import active_memberships, scope_queryset
     from trials.models import Cohort, Participant, Trial
     from visits.models import Visit
 

@@ -11,9 +11,11 @@ from rest_framework.test import APIClient
 from alerts.models import Alert
 from assessments.models import SledaiAssessment
 from assessments.services import form_not_done
+from assessments.services.visits import visit_record
 from casebook.catalogue import form_type
 from ecrf.audit import audited_save
 from ecrf.errors import DomainError, InvalidTransitionError, PermissionDeniedError
+from flagging.visits import visits_flag_all
 from review.locks import LockedError
 from review.models import DataQuery, Lock, QueryStatus, ResponseCode
 from review.services import (
@@ -37,9 +39,7 @@ from trials.services import (
     participant_withdraw,
 )
 from trials.services.participants import eligibility_outcome
-from visits.flagging import visits_flag_all
 from visits.models import Visit, VisitStatus
-from visits.services import visit_record
 
 pytestmark = pytest.mark.usefixtures("after_week24")
 

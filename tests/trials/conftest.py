@@ -21,10 +21,10 @@ from trials.services import (
     dsmb_release_grant,
     eligibility_answer,
     eligibility_confirm,
-    participant_register,
     protocol_load,
 )
 from trials.services.participants import eligibility_outcome
+from visits.services import participant_register
 
 PROTOCOLS = Path(__file__).resolve().parents[2] / "protocols"
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)

@@ -14,8 +14,9 @@ from accounts.services import system_actor
 from ecrf.errors import DomainError
 from trials.models import Cohort, CohortStatus, Participant, ProtocolVersion, Site, Trial
 from trials.protocol import parse_protocol_file
-from trials.services import participant_register, protocol_load
+from trials.services import protocol_load
 from visits.models import Visit
+from visits.services import participant_register
 
 from .conftest import NOW, PROTOCOLS, make_team
 

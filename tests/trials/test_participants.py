@@ -1,4 +1,4 @@
-"""The participant lifecycle: registration, consent, eligibility, transitions, site scoping."""
+"""The participant lifecycle: consent, eligibility, transitions, site scoping."""
 
 from __future__ import annotations
 
@@ -18,36 +18,8 @@ from trials.services import (
     participant_withdraw,
 )
 from trials.services.participants import eligibility_outcome
-from visits.models import Visit
 
 from .conftest import NOW, make_eligible, register, with_allocation
-
-
-def test_registration_gives_sequential_site_screening_numbers_and_screening_visit(msvle) -> None:
-    first, second = register(msvle), register(msvle)
-    assert (first.screening_number, second.screening_number) == ("VA01-S001", "VA01-S002")
-    assert first.status == ParticipantStatus.SCREENING
-    visit = Visit.objects.get(participant=first)
-    assert (visit.code, visit.status) == ("SEL", "open")
-    history = first.history.get()
-    assert history.history_user == msvle.coordinator
-
-
-def test_registration_refuses_age_below_protocol_minimum(msvle) -> None:
-    with pytest.raises(DomainError, match="Age 17 is below the protocol minimum of 18") as caught:
-        register(msvle, born=date(2008, 6, 1))
-    assert "date_of_birth" in caught.value.fields
-    assert not msvle.trial.participants.exists()
-
-
-def test_wrong_site_and_wrong_role_cannot_register(msvle) -> None:
-    from trials.services import participant_register
-
-    for actor in (msvle.other_coordinator, msvle.monitor, msvle.statistician, msvle.pharmacist):
-        with pytest.raises(PermissionDeniedError):
-            participant_register(
-                actor=actor, site=msvle.site, sex="F", date_of_birth=date(1990, 1, 1), now=NOW
-            )
 
 
 def test_no_study_data_before_consent(msvle) -> None:
@@ -259,29 +231,4 @@ def test_site_b_coordinator_cannot_act_on_site_a_participant(msvle) -> None:
     with pytest.raises(PermissionDeniedError):
         participant_withdraw(
             actor=msvle.other_coordinator, participant=participant, reason="x", now=NOW
-        )
-
-
-def test_age_is_judged_on_the_site_calendar(msvle) -> None:
-    from datetime import UTC, datetime
-
-    from trials.services import participant_register
-
-    # 23:30 UTC on 31 May is already 1 June in Madrid: she turns 18 there that day.
-    late_evening = datetime(2026, 5, 31, 23, 30, tzinfo=UTC)
-    participant = participant_register(
-        actor=msvle.coordinator,
-        site=msvle.site,
-        sex="F",
-        date_of_birth=date(2008, 6, 1),
-        now=late_evening,
-    )
-    assert participant.screening_number == "VA01-S001"
-    with pytest.raises(DomainError, match="Age 17"):
-        participant_register(
-            actor=msvle.coordinator,
-            site=msvle.site,
-            sex="F",
-            date_of_birth=date(2008, 6, 2),
-            now=late_evening,
         )

@@ -9,9 +9,10 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from accounts.services import system_actor, token_create
-from ecrf.access import Role, user_roles
+from ecrf.access import Role
 from tests.factories import DEFAULT_PASSWORD
 from tests.staff_world import StaffWorld, staff_world
+from trials.access import user_roles
 from trials.models import Membership, RoleGrantRequest, RoleRequestStatus
 from trials.services import membership_grant
 

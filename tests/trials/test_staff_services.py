@@ -9,10 +9,11 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import ApiToken
 from accounts.services import system_actor, token_create
-from ecrf.access import Role, user_roles
+from ecrf.access import Role
 from ecrf.errors import ConflictError, DomainError, InvalidTransitionError, PermissionDeniedError
 from tests.factories import DEFAULT_PASSWORD
 from tests.staff_world import StaffWorld, staff_world
+from trials.access import user_roles
 from trials.models import Membership, RoleGrantRequest, RoleRequestStatus
 from trials.services import (
     membership_end,

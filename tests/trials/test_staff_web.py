@@ -8,8 +8,9 @@ import re
 import pytest
 
 from accounts.models import User
-from ecrf.access import Role, user_roles
+from ecrf.access import Role
 from tests.staff_world import StaffWorld, staff_world
+from trials.access import user_roles
 from trials.models import Membership, RoleGrantRequest, RoleRequestStatus
 
 STAFF = "/trials/DEMO/staff/"

@@ -6,7 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from visits.schedule import local_date, local_midnight, visit_window
+from ecrf.site_time import local_date, local_midnight
+from visits.schedule import visit_window
 
 MADRID = "Europe/Madrid"
 SANTIAGO = "America/Santiago"

@@ -1,4 +1,4 @@
-"""API for participants: registration, consent, eligibility and lifecycle transitions."""
+"""API for participants: one participant, consent, eligibility and lifecycle transitions."""
 
 from __future__ import annotations
 
@@ -11,15 +11,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ecrf.errors import DomainError
-from trials.api.base import PAGE_PARAMETERS, PageOutput, page, valid
-from trials.models import CriterionKind, Participant, ParticipantStatus, Sex
+from trials.api.base import valid
+from trials.models import CriterionKind, Participant, ParticipantStatus
 from trials.selectors import (
     eligibility_checklist,
     participant_get,
-    participant_list,
-    trial_get,
-    trial_sites,
 )
 from trials.services import (
     consent_record,
@@ -29,11 +25,9 @@ from trials.services import (
     participant_enrol,
     participant_lost_to_follow_up,
     participant_randomize,
-    participant_register,
     participant_screen_fail,
     participant_withdraw,
 )
-from visits.services import participant_set_day0
 
 # Participants ------------------------------------------------------------------------------
 
@@ -80,66 +74,6 @@ class ConsentOutput(serializers.Serializer):
 
 class ParticipantDetailOutput(ParticipantOutput):
     consents = ConsentOutput(many=True)
-
-
-class ParticipantListOutput(ParticipantOutput):
-    overdue_visits = serializers.IntegerField(help_text="Visits past their target date.")
-    missed_visits = serializers.IntegerField(help_text="Visits whose window closed undone.")
-
-
-class ParticipantPageOutput(PageOutput):
-    results = ParticipantListOutput(many=True)
-
-
-class ParticipantFilterInput(serializers.Serializer):
-    status = serializers.ChoiceField(choices=ParticipantStatus.choices, required=False)
-    site = serializers.CharField(required=False, help_text="Site code.")
-
-
-class RegisterInput(serializers.Serializer):
-    site = serializers.CharField(help_text="Code of the site registering the participant.")
-    sex = serializers.ChoiceField(choices=Sex.choices)
-    date_of_birth = serializers.DateField()
-
-
-class ParticipantListView(APIView):
-    @extend_schema(
-        parameters=[ParticipantFilterInput, *PAGE_PARAMETERS],
-        responses=ParticipantPageOutput,
-        operation_id="trials_participants_list",
-        summary="Participants of a trial at the sites I work at",
-        tags=["participants"],
-    )
-    def get(self, request: Request, code: str) -> Response:
-        trial = trial_get(request.user, code)
-        filters = valid(ParticipantFilterInput, request.query_params)
-        rows = participant_list(
-            request.user, trial, status=filters.get("status"), site=filters.get("site")
-        )
-        return page(request, self, rows, ParticipantListOutput)
-
-    @extend_schema(
-        request=RegisterInput,
-        responses={201: ParticipantOutput},
-        summary="Register a person at screening (gives the next screening number of the site)",
-        tags=["participants"],
-    )
-    def post(self, request: Request, code: str) -> Response:
-        trial = trial_get(request.user, code)
-        params = valid(RegisterInput, request.data)
-        site = trial_sites(trial).filter(code=params["site"]).first()
-        if site is None:
-            raise DomainError(
-                f"{trial.code} has no site {params['site']}.", fields={"site": ["Unknown site."]}
-            )
-        participant = participant_register(
-            actor=request.user,
-            site=site,
-            sex=params["sex"],
-            date_of_birth=params["date_of_birth"],
-            now=timezone.now(),
-        )
-        return Response(ParticipantOutput(participant).data, status=status.HTTP_201_CREATED)
 
 
 class ParticipantDetailView(APIView):
@@ -273,13 +207,6 @@ class RandomizeInput(serializers.Serializer):
     )
 
 
-class Day0Input(serializers.Serializer):
-    day0 = serializers.DateField(help_text="Date of the first infusion at the site.")
-    reason = serializers.CharField(
-        required=False, allow_blank=True, default="", help_text="Required to move Day 0."
-    )
-
-
 class ParticipantActionView(APIView):
     """Fetch the participant through the scoped selector, then run one service on it."""
 
@@ -297,7 +224,8 @@ class ParticipantActionView(APIView):
         return Response(ParticipantOutput(changed).data)
 
 
-def _schema(summary: str, request: Any = None) -> Any:
+def action_schema(summary: str, request: Any = None) -> Any:
+    """The schema of a participant action: its input, and the participant as it answers."""
     return extend_schema_view(
         post=extend_schema(
             request=request, responses=ParticipantOutput, summary=summary, tags=["participants"]
@@ -305,7 +233,7 @@ def _schema(summary: str, request: Any = None) -> Any:
     )
 
 
-@_schema("Confirm eligibility (investigator; the checklist must show the person eligible)")
+@action_schema("Confirm eligibility (investigator; the checklist must show the person eligible)")
 class ConfirmEligibilityView(ParticipantActionView):
     def perform(
         self, request: Request, participant: Participant, params: dict[str, Any]
@@ -313,7 +241,7 @@ class ConfirmEligibilityView(ParticipantActionView):
         return eligibility_confirm(actor=request.user, participant=participant, now=timezone.now())
 
 
-@_schema("Record a screen failure", ReasonInput)
+@action_schema("Record a screen failure", ReasonInput)
 class ScreenFailView(ParticipantActionView):
     input_class = ReasonInput
 
@@ -325,7 +253,7 @@ class ScreenFailView(ParticipantActionView):
         )
 
 
-@_schema("Randomize (answers only the randomization number, never the arm)", RandomizeInput)
+@action_schema("Randomize (answers only the randomization number, never the arm)", RandomizeInput)
 class RandomizeView(ParticipantActionView):
     input_class = RandomizeInput
 
@@ -340,7 +268,7 @@ class RandomizeView(ParticipantActionView):
         )
 
 
-@_schema("Enrol in the open dose-escalation cohort")
+@action_schema("Enrol in the open dose-escalation cohort")
 class EnrolView(ParticipantActionView):
     def perform(
         self, request: Request, participant: Participant, params: dict[str, Any]
@@ -348,23 +276,7 @@ class EnrolView(ParticipantActionView):
         return participant_enrol(actor=request.user, participant=participant, now=timezone.now())
 
 
-@_schema("Set Day 0 (first infusion) and create the visit schedule; again to move it", Day0Input)
-class Day0View(ParticipantActionView):
-    input_class = Day0Input
-
-    def perform(
-        self, request: Request, participant: Participant, params: dict[str, Any]
-    ) -> Participant:
-        return participant_set_day0(
-            actor=request.user,
-            participant=participant,
-            day0=params["day0"],
-            reason=params["reason"],
-            now=timezone.now(),
-        )
-
-
-@_schema("Withdraw (all data collected so far is kept)", ReasonInput)
+@action_schema("Withdraw (all data collected so far is kept)", ReasonInput)
 class WithdrawView(ParticipantActionView):
     input_class = ReasonInput
 
@@ -376,7 +288,7 @@ class WithdrawView(ParticipantActionView):
         )
 
 
-@_schema("Record loss to follow-up", ReasonInput)
+@action_schema("Record loss to follow-up", ReasonInput)
 class LostToFollowUpView(ParticipantActionView):
     input_class = ReasonInput
 
@@ -388,7 +300,7 @@ class LostToFollowUpView(ParticipantActionView):
         )
 
 
-@_schema("Record that the participant completed the study")
+@action_schema("Record that the participant completed the study")
 class CompleteView(ParticipantActionView):
     def perform(
         self, request: Request, participant: Participant, params: dict[str, Any]

@@ -26,7 +26,6 @@ from trials.services.participants import (
     eligibility_outcome,
     participant_complete,
     participant_lost_to_follow_up,
-    participant_register,
     participant_screen_fail,
     participant_withdraw,
 )
@@ -66,7 +65,6 @@ __all__ = [
     "participant_enrol",
     "participant_lost_to_follow_up",
     "participant_randomize",
-    "participant_register",
     "participant_screen_fail",
     "participant_unblind",
     "participant_withdraw",

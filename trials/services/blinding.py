@@ -9,9 +9,10 @@ from typing import Any
 from django.db import transaction
 from django.db.models import QuerySet
 
-from ecrf.access import Role, user_roles
+from ecrf.access import Role
 from ecrf.audit import audited_save
 from ecrf.errors import DomainError, InvalidTransitionError, PermissionDeniedError
+from trials.access import user_roles
 from trials.blinding import (
     Allocation,
     ArmAccess,

@@ -1,4 +1,4 @@
-"""Writes for the participant lifecycle: registration, consent, eligibility, Day 0, ending."""
+"""Writes for the participant lifecycle: consent, eligibility, ending (registration: visits)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ from typing import Any
 
 from django.db import transaction
 
-from ecrf.access import SITE_STAFF_ROLES, Role, require_role
+from ecrf.access import SITE_STAFF_ROLES, Role
 from ecrf.audit import audited_save
 from ecrf.errors import DomainError, InvalidTransitionError
-from trials.definitions import current_version, definition_of
-from trials.identifiers import screening_number
+from ecrf.site_time import local_date
+from trials.access import require_role
+from trials.definitions import definition_of
 from trials.models import (
     Consent,
     CriterionKind,
@@ -21,7 +22,6 @@ from trials.models import (
     Site,
     SiteCounter,
 )
-from visits.schedule import local_date
 
 S = ParticipantStatus
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -64,52 +64,6 @@ def transition(participant: Participant, target: str) -> None:
 
 def age_on(birth: date, day: date) -> int:
     return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
-
-
-def participant_register(
-    *, actor: Any, site: Site, sex: str, date_of_birth: date, now: datetime
-) -> Participant:
-    """Register a person at screening with the next screening number of the site."""
-    require_role(
-        actor, trial=site.trial, site=site, roles=SITE_STAFF_ROLES, action="register participants"
-    )
-    version = current_version(site.trial_id)
-    eligibility = definition_of(version).eligibility
-    # Ages and "the future" are judged on the site's calendar, not UTC's.
-    today = local_date(now, site.time_zone)
-    if date_of_birth > today:
-        raise DomainError(
-            "Date of birth is in the future.", fields={"date_of_birth": ["In the future."]}
-        )
-    age = age_on(date_of_birth, today)
-    if eligibility.min_age_years is not None and age < eligibility.min_age_years:
-        raise DomainError(
-            f"Age {age} is below the protocol minimum of {eligibility.min_age_years}.",
-            fields={"date_of_birth": [f"Age {age} < {eligibility.min_age_years}."]},
-        )
-    if eligibility.max_age_years is not None and age > eligibility.max_age_years:
-        raise DomainError(
-            f"Age {age} is above the protocol maximum of {eligibility.max_age_years}.",
-            fields={"date_of_birth": [f"Age {age} > {eligibility.max_age_years}."]},
-        )
-    with transaction.atomic():
-        from visits.services import visits_create_screening
-
-        number = next_site_number(site, "screening")
-        participant = audited_save(
-            Participant(
-                trial=site.trial,
-                site=site,
-                protocol_version=version,
-                screening_number=screening_number(site.code, number),
-                sex=sex,
-                date_of_birth=date_of_birth,
-                registered_at=now,
-            ),
-            actor=actor,
-        )
-        visits_create_screening(actor=actor, participant=participant, now=now)
-        return participant
 
 
 def consent_record(

@@ -14,10 +14,11 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.http import HttpRequest
 
-from ecrf.access import SITE_STAFF_ROLES, Role, require_role
+from ecrf.access import SITE_STAFF_ROLES, Role
 from ecrf.audit import audited_save
 from ecrf.errors import DomainError, InvalidTransitionError
 from trials import allocation
+from trials.access import require_role
 from trials.blinding import ArmAccess
 from trials.definitions import current_version, definition_of
 from trials.identifiers import subject_identifier

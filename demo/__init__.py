@@ -1,0 +1,1 @@
+"""The demo set-up and the synthetic-trial generator, with their management commands."""

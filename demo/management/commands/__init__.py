@@ -1,0 +1,1 @@
+"""Commands that load the demo and generate synthetic trials; never for real data."""

@@ -1,0 +1,1 @@
+"""The periodic jobs that flag overdue and missed visits and late SAE reports, raising alerts."""

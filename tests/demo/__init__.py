@@ -1,0 +1,1 @@
+"""Tests of the demo set-up and the synthetic-trial generator with their commands."""
