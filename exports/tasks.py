@@ -7,6 +7,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from exports.services import export_run, exports_fail_stale
+from exports.services.requests import RUN_EXPORT_TASK
 
 # A large export may take long; the project's default limits suit short periodic jobs.
 SOFT_TIME_LIMIT = settings.EXPORT_TASK_SOFT_TIME_LIMIT
@@ -14,7 +15,7 @@ HARD_TIME_LIMIT = SOFT_TIME_LIMIT + 120
 
 
 @shared_task(
-    name="exports.run_export",
+    name=RUN_EXPORT_TASK,
     soft_time_limit=SOFT_TIME_LIMIT,
     time_limit=HARD_TIME_LIMIT,
 )

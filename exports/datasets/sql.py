@@ -6,7 +6,7 @@ streams it with `COPY (...) TO STDOUT` instead of building each row in Python. S
 transport, ODM and EX still use the rows. Tests on PostgreSQL hold every statement's file
 byte-identical to the file its `rows` give.
 
-Every cell follows `exports.tabular.csv_converter`: texts cleaned and cut as `_text_cell` does,
+Every cell follows `exports.cells.csv_converter`: texts cleaned and cut as `_text_cell` does,
 numbers as `number_text` writes them, and an empty cell is NULL (COPY writes NULL as an empty
 field and '' as `""`). Subjects come from `subjects(ctx)`, so USUBJID, the site's time zone
 and the Python order of subjects are shared with the rows.
@@ -22,6 +22,7 @@ from typing import Any
 from django.db import connection, models, transaction
 
 from exports.base import ExportContext, Progress, Variable
+from exports.cells import _text_cell
 from exports.datasets.common import subjects
 from visits.models import Visit
 
@@ -95,12 +96,6 @@ class Statement:
         """A text[] of constant cells, stored as Python stores them (NULL for an empty one):
         `texts(...)[i + 1]` is the cell of the i-th."""
         return f"{self.param([_stored(value, length) or None for value in values])}::text[]"
-
-
-def _text_cell(variable: Variable) -> Callable[[object], Any]:
-    from exports.tabular import _text_cell as text_cell
-
-    return text_cell(variable)
 
 
 def _stored(value: str, length: int) -> str:

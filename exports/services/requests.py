@@ -6,6 +6,7 @@ import logging
 from datetime import UTC, date, datetime
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -88,13 +89,16 @@ def _protocol_version_at(trial: Trial, as_of: datetime) -> ProtocolVersion:
     return version
 
 
+# The task that runs an export (exports.tasks.run_export), sent by name: the task calls the
+# services, so the services do not import it back.
+RUN_EXPORT_TASK = "exports.run_export"
+
+
 def _enqueue(export_id: int) -> None:
     """Send the job to settings.EXPORT_QUEUE when set (long exports can have workers of their
     own, so they never hold up the periodic jobs), else to the default queue."""
-    from exports.tasks import run_export
-
     queue = settings.EXPORT_QUEUE
-    run_export.apply_async(args=[export_id], **({"queue": queue} if queue else {}))
+    current_app.send_task(RUN_EXPORT_TASK, args=[export_id], **({"queue": queue} if queue else {}))
 
 
 def export_request(

@@ -32,9 +32,10 @@ from assessments.models import (
 )
 from demo.synthetic import generate_synthetic
 from exports.base import ExportContext, Variable
+from exports.cells import _text_cell, csv_converter
 from exports.datasets import exported_datasets, sql
 from exports.datasets.common import decimal_text, dtc_day, iso_datetime, study_day
-from exports.tabular import _text_cell, csv_converter, write_csv, write_csv_rows
+from exports.tabular import write_csv, write_csv_rows
 from safety.models import AdverseEvent
 from tests.exports.dataset_fixtures import AS_OF, LATEST, Trial, sdtm_trial  # noqa: F401
 from tests.trials.conftest import load

@@ -16,15 +16,13 @@ import pytest
 
 from exports import tabular
 from exports.base import Dataset, ExportContext, Variable
+from exports.cells import cell, converter, csv_converter, number_text
 from exports.datasets import DATASETS, ExportedDataset
 from exports.datasets.common import Layout
 from exports.tabular import (
     XPT_STAMPS,
-    cell,
     check_xpt_limits,
-    csv_converter,
     normalized,
-    number_text,
     stamp_xpt_header,
     write_csv,
     write_xpt,
@@ -173,7 +171,7 @@ def test_csv_cells_are_the_stored_values_as_text() -> None:
 def test_remembered_texts_give_the_same_cells(monkeypatch) -> None:
     monkeypatch.setattr(tabular, "TEXT_MEMO", 3)
     short = VARIABLES[4]
-    convert = tabular.converter(short)
+    convert = converter(short)
     values = ["a\nb", "x" * 20, "é" * 9, "plain", "a\nb", "x" * 20, "more\tthan ten chars", "é" * 9]
     expected = ["a b", "x" * 10, "é" * 5, "plain", "a b", "x" * 10, "more than", "é" * 5]
     assert [convert(value) for value in values] == expected
