@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import models
 
 from ecrf.access import SITE_STAFF_ROLES
-from ecrf.errors import NotFoundError
 
 Rule = Callable[..., None]
 
@@ -62,23 +61,3 @@ class FormType:
     derive: Rule = _nothing
     explain: Callable[[Any], str] = _no_explanation
     fieldsets: tuple[tuple[str, tuple[str, ...]], ...] = ()
-
-
-# The catalogue of every form type, handed down at start-up by the app that assembles it
-# (it holds forms of apps above this one, such as the adverse event form), so that the form
-# services find a form by the code their callers name.
-_installed: dict[str, FormType] = {}
-
-
-def form_types_install(form_types: Iterable[FormType]) -> None:
-    """Make `form_types` the forms the form services know by code."""
-    _installed.clear()
-    _installed.update({ftype.code: ftype for ftype in form_types})
-
-
-def form_type_of(code: str) -> FormType:
-    """The installed form type with this code."""
-    found = _installed.get(code)
-    if found is None:
-        raise NotFoundError(f"There is no form {code!r}.")
-    return found

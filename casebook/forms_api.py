@@ -96,7 +96,7 @@ class FormRecordsView(FormView):
         visit_id = params.validated_data.get("visit")
         instance = form_save(
             actor=request.user,
-            form_code=ftype.code,
+            ftype=ftype,
             participant=participant,
             visit=visit_get(request.user, visit_id) if visit_id else None,
             data=params.validated_data["data"],
@@ -126,7 +126,7 @@ class FormRecordView(FormView):
         params.is_valid(raise_exception=True)
         saved = form_save(
             actor=request.user,
-            form_code=ftype.code,
+            ftype=ftype,
             participant=participant,
             visit=instance.visit,
             record_id=instance.pk,
@@ -147,7 +147,7 @@ class FormNotDoneView(FormView):
         params.is_valid(raise_exception=True)
         saved = form_not_done(
             actor=request.user,
-            form_code=ftype.code,
+            ftype=ftype,
             participant=participant,
             visit=visit_get(request.user, params.validated_data["visit"]),
             reason=params.validated_data["reason"],

@@ -148,7 +148,7 @@ def _entry_save(
     there is one."""
     return form_save(
         actor=request.user,
-        form_code=ftype.code,
+        ftype=ftype,
         participant=participant,
         visit=visit,
         record_id=instance.pk if instance is not None and ftype.scope in MANY_RECORDS else None,
@@ -221,7 +221,7 @@ def not_done(request: HttpRequest, participant_id: int, form_code: str) -> HttpR
         try:
             form_not_done(
                 actor=request.user,
-                form_code=ftype.code,
+                ftype=ftype,
                 participant=participant,
                 visit=visit,
                 reason=form.cleaned_data["reason"],

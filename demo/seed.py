@@ -16,6 +16,7 @@ from accounts.models import User
 from accounts.services import system_actor
 from assessments.services import form_save
 from assessments.services.visits import visit_record
+from casebook.catalogue import form_type
 from ecrf.access import SITE_ROLES, Role
 from trials.models import AllocationList, Participant, Trial
 from trials.protocol import parse_protocol_file
@@ -227,7 +228,7 @@ def _record_visits(
         if "sledai2k" in visit.forms:
             form_save(
                 actor=investigator,
-                form_code="sledai2k",
+                ftype=form_type("sledai2k"),
                 participant=participant,
                 visit=visit,
                 data={

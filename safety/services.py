@@ -8,6 +8,7 @@ from typing import Any
 from assessments.services import form_save
 from ecrf.errors import InvalidTransitionError
 from safety.models import AdverseEvent
+from safety.rules import ADVERSE_EVENTS
 
 
 def _mark(
@@ -16,7 +17,7 @@ def _mark(
     # The version the caller read guards against recording over someone else's follow-up.
     saved: AdverseEvent = form_save(
         actor=actor,
-        form_code="adverse_events",
+        ftype=ADVERSE_EVENTS,
         participant=ae.participant,
         record_id=ae.pk,
         expected_version=ae.row_version,

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 
 from accounts.services import system_actor
-from assessments.forms_kit import AT_A_VISIT, FormScope, FormType, form_type_of
+from assessments.forms_kit import AT_A_VISIT, FormScope, FormType
 from assessments.models import EntryStatus, Infusion
 from assessments.rules.base import Checks, FormContext
 from assessments.rules.conmed import CONMED
@@ -111,7 +111,7 @@ def _check_version(existing: Any, expected_version: int | None) -> None:
 def form_save(
     *,
     actor: Any,
-    form_code: str,
+    ftype: FormType,
     participant: Participant,
     data: dict[str, Any],
     visit: Visit | None = None,
@@ -121,7 +121,6 @@ def form_save(
     now: datetime,
 ) -> Any:
     """Enter or change a form. A change after first entry needs the version read and a reason."""
-    ftype = form_type_of(form_code)
     roles = _actor_roles(actor, ftype, participant, list(data))
     unknown = sorted(set(data) - set(ftype.fields))
     if unknown:
@@ -186,7 +185,7 @@ def form_checks(ftype: FormType, instance: Any, ctx: FormContext) -> Checks:
 def form_not_done(
     *,
     actor: Any,
-    form_code: str,
+    ftype: FormType,
     participant: Participant,
     visit: Visit,
     reason: str,
@@ -194,7 +193,6 @@ def form_not_done(
     now: datetime,
 ) -> Any:
     """Record that an expected form was not done, and why."""
-    ftype = form_type_of(form_code)
     require_role(
         actor,
         trial=participant.trial,

@@ -197,7 +197,7 @@ class ServiceWriter:
         version = existing.values_list("row_version", flat=True).first()
         saved = form_save(
             actor=self.ctx.staff.actor(event.actor, plan.site),
-            form_code=event.form,
+            ftype=form_type(event.form),
             participant=participant,
             data=dict(event.data),
             visit=visit,

@@ -21,7 +21,7 @@ NOW = datetime(2026, 9, 1, 10, 0, tzinfo=UTC)
 def save(team, participant, data, *, actor=None, **kwargs):
     return form_save(
         actor=actor or team.coordinator,
-        form_code="conmed",
+        ftype=form_type("conmed"),
         participant=participant,
         data=data,
         now=NOW,

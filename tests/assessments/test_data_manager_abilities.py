@@ -11,7 +11,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from assessments.services import form_save
-from casebook.catalogue import form_types
+from casebook.catalogue import form_type, form_types
 from ecrf.access import ROLE_ABILITIES, Role
 from ecrf.errors import DomainError, PermissionDeniedError
 from safety.models import CODED_FIELDS as AE_CODED_FIELDS
@@ -59,7 +59,7 @@ def data_manager(msvle: Team) -> Any:
 
 def save(actor: Any, participant: Any, code: str, data: dict[str, Any], **kwargs: Any) -> Any:
     return form_save(
-        actor=actor, form_code=code, participant=participant, data=data, now=NOW, **kwargs
+        actor=actor, ftype=form_type(code), participant=participant, data=data, now=NOW, **kwargs
     )
 
 

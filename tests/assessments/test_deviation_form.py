@@ -9,6 +9,7 @@ import pytest
 from accounts.services import system_actor
 from assessments.models import ProtocolDeviation
 from assessments.services import form_save
+from casebook.catalogue import form_type
 from ecrf.access import Role
 from ecrf.errors import DomainError, PermissionDeniedError
 from tests.factories import MembershipFactory, UserFactory
@@ -26,7 +27,7 @@ MANUAL = {
 def save(team, participant, data, *, actor=None, visit=None, **kwargs):
     return form_save(
         actor=actor or team.coordinator,
-        form_code="deviation",
+        ftype=form_type("deviation"),
         participant=participant,
         visit=visit,
         data=data,

@@ -8,6 +8,7 @@ import pytest
 
 from assessments.models import EndOfStudy
 from assessments.services import form_save
+from casebook.catalogue import form_type
 from casebook.grid import casebook_grid
 from ecrf.errors import ConflictError, DomainError, PermissionDeniedError
 from trials.services import participant_complete, participant_withdraw
@@ -19,7 +20,7 @@ COMPLETED = {"status": "completed", "last_contact_date": date(2026, 8, 19)}
 def save(team, participant, data, *, actor=None, **kwargs):
     return form_save(
         actor=actor or team.investigator,
-        form_code="end_of_study",
+        ftype=form_type("end_of_study"),
         participant=participant,
         data=data,
         now=NOW,

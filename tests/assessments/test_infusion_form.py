@@ -45,7 +45,7 @@ UNBLINDED = ("pharmacist", "unblinded_statistician")
 def save(team, participant, data, *, actor=None, **kwargs):
     return form_save(
         actor=actor or team.coordinator,
-        form_code="infusion",
+        ftype=form_type("infusion"),
         participant=participant,
         visit=participant.visits.get(code=kwargs.pop("code", "D0")),
         data=data,

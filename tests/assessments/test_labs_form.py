@@ -44,7 +44,7 @@ PANEL = {
 def save(team, participant, code, data, *, actor=None, form="labs", **kwargs):
     return form_save(
         actor=actor or team.coordinator,
-        form_code=form,
+        ftype=form_type(form),
         participant=participant,
         visit=participant.visits.get(code=code),
         data=data,

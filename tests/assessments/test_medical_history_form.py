@@ -8,6 +8,7 @@ import pytest
 
 from assessments.models import MedicalHistory
 from assessments.services import form_save
+from casebook.catalogue import form_type
 from ecrf.errors import DomainError, PermissionDeniedError
 from tests.assessments.test_renal_form import enrolled_in_cohort
 
@@ -25,7 +26,7 @@ HISTORY = {
 def save(team, participant, data, *, code="SEL", actor=None, **kwargs):
     return form_save(
         actor=actor or team.investigator,
-        form_code="medical_history",
+        ftype=form_type("medical_history"),
         participant=participant,
         visit=participant.visits.get(code=code),
         data=data,

@@ -8,6 +8,7 @@ import pytest
 
 from assessments.models import PregnancyTest
 from assessments.services import form_save
+from casebook.catalogue import form_type
 from ecrf.errors import DomainError, PermissionDeniedError
 from tests.assessments.conftest import DAY0
 from tests.trials.conftest import NOW as SETUP_NOW
@@ -27,7 +28,7 @@ NEGATIVE = {
 def save(team, participant, data, *, code="D0", actor=None, **kwargs):
     return form_save(
         actor=actor or team.coordinator,
-        form_code="pregnancy",
+        ftype=form_type("pregnancy"),
         participant=participant,
         visit=participant.visits.get(code=code),
         data=data,

@@ -42,7 +42,7 @@ M12_DAY = date(2027, 3, 4)  # Day 365
 def save(team, participant, code, data, *, form="renal", now=NOW, **kwargs):
     return form_save(
         actor=kwargs.pop("actor", team.investigator),
-        form_code=form,
+        ftype=form_type(form),
         participant=participant,
         visit=participant.visits.get(code=code) if code else None,
         data=data,
@@ -341,7 +341,7 @@ def test_the_last_assessment_before_day0_is_the_baseline(msvle, participant) -> 
     )
     form_save(
         actor=msvle.investigator,
-        form_code="renal",
+        ftype=form_type("renal"),
         participant=participant,
         visit=unscheduled,
         data=renal(BASELINE_DAY, "3.2", "g/g", "0.97"),

@@ -23,7 +23,7 @@ def visit(participant, code):
 def save(team, participant, code, data, **kwargs):
     return form_save(
         actor=kwargs.pop("actor", team.investigator),
-        form_code="sledai2k",
+        ftype=form_type("sledai2k"),
         participant=participant,
         visit=visit(participant, code),
         data=data,
@@ -164,7 +164,7 @@ def test_not_done_with_reason_and_not_over_data(msvle, participant) -> None:
     with pytest.raises(DomainError, match="why"):
         form_not_done(
             actor=msvle.coordinator,
-            form_code="sledai2k",
+            ftype=form_type("sledai2k"),
             participant=participant,
             visit=visit(participant, "W4"),
             reason="",
@@ -172,7 +172,7 @@ def test_not_done_with_reason_and_not_over_data(msvle, participant) -> None:
         )
     form = form_not_done(
         actor=msvle.coordinator,
-        form_code="sledai2k",
+        ftype=form_type("sledai2k"),
         participant=participant,
         visit=visit(participant, "W4"),
         reason="Patient too unwell for full exam",
@@ -191,7 +191,7 @@ def test_not_done_with_reason_and_not_over_data(msvle, participant) -> None:
     with pytest.raises(InvalidTransitionError):
         form_not_done(
             actor=msvle.coordinator,
-            form_code="sledai2k",
+            ftype=form_type("sledai2k"),
             participant=participant,
             visit=visit(participant, "W4"),
             reason="x",

@@ -29,7 +29,7 @@ NORMAL = {
 def save(team, participant, code, data, *, actor=None, **kwargs):
     return form_save(
         actor=actor or team.coordinator,
-        form_code="vitals",
+        ftype=form_type("vitals"),
         participant=participant,
         visit=participant.visits.get(code=code),
         data=data,

@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from assessments.services import form_save
+from casebook.catalogue import form_type
 from casebook.review_selectors import AUDIT_CSV_HEADER, audit_trail, audit_trail_csv
 from tests.assessments.test_infusion_form import ADMINISTRATION, PRODUCT
 from tests.review.conftest import ENTERED, enter_sledai
@@ -72,7 +73,7 @@ def infusion_with_product(team: Team, participant: Participant, clock: Any) -> A
     clock.shift(timedelta(hours=1))
     form_save(
         actor=team.coordinator,
-        form_code="infusion",
+        ftype=form_type("infusion"),
         participant=participant,
         visit=d0,
         data=ADMINISTRATION,
@@ -81,7 +82,7 @@ def infusion_with_product(team: Team, participant: Participant, clock: Any) -> A
     clock.shift(timedelta(hours=1))
     return form_save(
         actor=team.pharmacist,
-        form_code="infusion",
+        ftype=form_type("infusion"),
         participant=participant,
         visit=d0,
         data={**PRODUCT, "cell_count_1e6": CELLS},

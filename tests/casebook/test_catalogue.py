@@ -1,12 +1,11 @@
-"""The catalogue of forms: every form has its API serializers, the form services find it by its
-code, and a code that names no form is a 404 on every form route."""
+"""The catalogue of forms: every form has its API serializers, and a code that names no form is
+a 404 on every form route."""
 
 from __future__ import annotations
 
 import pytest
 from rest_framework.test import APIClient
 
-from assessments.forms_kit import form_type_of
 from casebook.catalogue import form_types
 from casebook.forms_serializers import SERIALIZERS
 from tests.assessments.conftest import participant  # noqa: F401 - fixtures
@@ -19,10 +18,6 @@ def test_every_form_has_its_serializers_over_its_model() -> None:
         assert SERIALIZERS[code].data.Meta.model is ftype.model
         assert SERIALIZERS[code].record.Meta.model is ftype.model
         assert tuple(SERIALIZERS[code].data.Meta.fields) == ftype.fields
-
-
-def test_the_form_services_know_every_form_of_the_catalogue() -> None:
-    assert all(form_type_of(code) is ftype for code, ftype in form_types().items())
 
 
 @pytest.mark.parametrize(

@@ -259,7 +259,7 @@ def test_infusion_review_page_is_blinded_for_the_monitor(client, msvle, particip
     d0 = participant.visits.get(code="D0")
     form_save(
         actor=msvle.coordinator,
-        form_code="infusion",
+        ftype=form_type("infusion"),
         participant=participant,
         visit=d0,
         data=ADMINISTRATION,
@@ -267,7 +267,7 @@ def test_infusion_review_page_is_blinded_for_the_monitor(client, msvle, particip
     )
     infusion = form_save(
         actor=msvle.pharmacist,
-        form_code="infusion",
+        ftype=form_type("infusion"),
         participant=participant,
         visit=d0,
         data={**PRODUCT, "cell_count_1e6": Decimal("127.35")},

@@ -29,6 +29,7 @@ import time_machine
 
 from assessments.services import form_save
 from assessments.services.visits import visit_record
+from casebook.catalogue import form_type
 from ecrf.errors import DomainError
 from exports.base import ExportContext, WrittenFile
 from exports.datasets import exported_datasets
@@ -121,7 +122,7 @@ def save(
         try:
             return form_save(
                 actor=actor or team.coordinator,
-                form_code=form,
+                ftype=form_type(form),
                 participant=participant,
                 visit=participant.visits.get(code=visit) if visit else None,
                 data=data,
@@ -249,7 +250,7 @@ def _after_day0(team: Team, p1: Participant, p2: Participant) -> None:
         )
         form_save(
             actor=team.coordinator,
-            form_code="labs",
+            ftype=form_type("labs"),
             participant=p1,
             visit=unscheduled,
             data={

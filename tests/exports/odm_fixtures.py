@@ -13,6 +13,7 @@ import time_machine
 from lxml import etree
 
 from assessments.services import form_not_done, form_save
+from casebook.catalogue import form_type
 from exports.base import ExportContext
 from tests.assessments.conftest import on_study
 from tests.trials.conftest import NOW, PROTOCOLS, Team, load, make_eligible, make_team, register
@@ -58,7 +59,7 @@ class Story:
 
 
 def _save(team: Team, actor: Any, code: str, subject: Participant, **kwargs: Any) -> Any:
-    return form_save(actor=actor, form_code=code, participant=subject, **kwargs)
+    return form_save(actor=actor, ftype=form_type(code), participant=subject, **kwargs)
 
 
 def build_story() -> Story:
@@ -208,7 +209,7 @@ def build_story() -> Story:
         )
         form_not_done(
             actor=team.coordinator,
-            form_code="labs",
+            ftype=form_type("labs"),
             participant=subject,
             visit=visits["W1"],
             reason="Sample haemolysed",
@@ -217,7 +218,7 @@ def build_story() -> Story:
         # Its SLEDAI-2K items are stored as "no" by default, but none was assessed.
         form_not_done(
             actor=team.coordinator,
-            form_code="sledai2k",
+            ftype=form_type("sledai2k"),
             participant=subject,
             visit=visits["W4"],
             reason="Investigator absent",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assessments.models import LabResults, RenalAssessment
+from casebook.catalogue import form_type
 from exports.datasets import DATASETS, exported_datasets
 from tests.exports.dataset_fixtures import AS_OF, LATEST, rows_of, save, sdtm_trial  # noqa: F401
 
@@ -150,7 +151,7 @@ def test_forms_marked_not_done_give_no_rows(sdtm_trial) -> None:  # noqa: F811
     with at(LATEST):
         form_not_done(
             actor=sdtm_trial.team.coordinator,
-            form_code="labs",
+            ftype=form_type("labs"),
             participant=p2,
             visit=p2.visits.get(code="W1"),
             reason="Sample haemolysed",

@@ -10,7 +10,7 @@ import time_machine
 
 from assessments.models import ConcomitantMedication, SledaiAssessment, VitalSigns
 from assessments.services import form_save
-from casebook.catalogue import form_types
+from casebook.catalogue import form_type, form_types
 from exports.base import ExportContext
 from exports.formats import total_units, write_export
 from exports.odm import clinicaldata, odm_total, write_odm
@@ -215,7 +215,7 @@ def test_the_same_as_of_gives_the_same_bytes_whenever_it_is_written(story, tmp_p
         sledai = SledaiAssessment.objects.get(visit__code="SEL")
         form_save(
             actor=story.team.investigator,
-            form_code="sledai2k",
+            ftype=form_type("sledai2k"),
             participant=story.subject,
             visit=sledai.visit,
             data={"prot": False},

@@ -16,6 +16,7 @@ from rest_framework.test import APIClient
 from alerts.models import Alert
 from assessments.models import ProtocolDeviation
 from assessments.services import form_save
+from casebook.catalogue import form_type
 from ecrf.selectors import system_health
 from flagging.late_reports import late_reports_flag_all
 from flagging.visits import visits_flag_all
@@ -111,7 +112,7 @@ def test_health_reports_the_last_job_run_and_warns_when_stale(participant, setti
 def _sae(team, participant, *, awareness: datetime):
     return form_save(
         actor=team.coordinator,
-        form_code="adverse_events",
+        ftype=form_type("adverse_events"),
         participant=participant,
         data={
             "verbatim_term": "Pneumonia",
@@ -144,7 +145,7 @@ def test_reported_sae_is_not_flagged(msvle, participant) -> None:
     ae = _sae(msvle, participant, awareness=awareness)
     form_save(
         actor=msvle.coordinator,
-        form_code="adverse_events",
+        ftype=form_type("adverse_events"),
         participant=participant,
         record_id=ae.pk,
         expected_version=ae.row_version,

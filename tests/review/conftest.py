@@ -9,6 +9,7 @@ import pytest
 
 from accounts.models import User
 from assessments.services import form_save
+from casebook.catalogue import form_type
 from ecrf.access import Role
 from tests.assessments.conftest import after_week24, participant  # noqa: F401
 from tests.assessments.test_sledai_form import EXAMPLE_1
@@ -37,7 +38,7 @@ def enter_sledai(
     """Enter (or, with `expected_version` and `reason`, change) the SLEDAI-2K of a visit."""
     return form_save(
         actor=actor or team.investigator,
-        form_code="sledai2k",
+        ftype=form_type("sledai2k"),
         participant=participant,
         visit=participant.visits.get(code=code),
         data=data if data is not None else {"assessment_date": date(2026, 4, 1), **EXAMPLE_1},

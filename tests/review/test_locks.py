@@ -71,7 +71,7 @@ def change_w4(msvle, participant, *, version=1, at=2, actor=None):
 def not_done(msvle, participant, code, *, version=None, at=0):
     return form_not_done(
         actor=msvle.coordinator,
-        form_code="sledai2k",
+        ftype=form_type("sledai2k"),
         participant=participant,
         visit=participant.visits.get(code=code),
         reason="Patient too unwell for a full exam",

@@ -9,6 +9,7 @@ from axes.models import AccessAttempt
 from django.test import RequestFactory
 
 from assessments.services import form_not_done, form_save
+from casebook.catalogue import form_type
 from ecrf.errors import DomainError, InvalidTransitionError, PermissionDeniedError
 from review.models import SIGNATURE_MEANING, Signature, SignatureScope, SourceVerification
 from review.services import sdv_plan, sdv_verify, signature_sign
@@ -80,7 +81,7 @@ def test_only_a_monitor_of_the_site_verifies(request, msvle, form, name) -> None
 def test_a_form_recorded_as_not_done_is_not_verified(msvle, participant) -> None:
     not_done = form_not_done(
         actor=msvle.coordinator,
-        form_code="sledai2k",
+        ftype=form_type("sledai2k"),
         participant=participant,
         visit=participant.visits.get(code="W4"),
         reason="Patient too unwell for a full exam",
@@ -121,7 +122,7 @@ def test_a_form_outside_the_sdv_plan_is_not_verified(msvle, planned) -> None:
     assert not SourceVerification.objects.exists()
     kidney = form_save(
         actor=msvle.investigator,
-        form_code="renal",
+        ftype=form_type("renal"),
         participant=planned,
         visit=planned.visits.get(code="W4"),
         data=renal(date(2026, 4, 1), "1.2", "g/g", "0.9"),

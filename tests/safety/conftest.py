@@ -9,6 +9,7 @@ import pytest
 
 from accounts.models import User
 from assessments.services import form_save
+from casebook.catalogue import form_type
 from ecrf.access import Role
 from safety.models import AdverseEvent
 from tests.assessments.conftest import after_week24, participant  # noqa: F401
@@ -31,7 +32,7 @@ def enter(
     """First entry of an adverse event, by the site coordinator unless told otherwise."""
     saved: AdverseEvent = form_save(
         actor=actor or team.coordinator,
-        form_code="adverse_events",
+        ftype=form_type("adverse_events"),
         participant=subject,
         data=data,
         now=now,
@@ -52,7 +53,7 @@ def follow_up(
     """A change to an entered event, based on the version in hand unless told otherwise."""
     saved: AdverseEvent = form_save(
         actor=actor or team.coordinator,
-        form_code="adverse_events",
+        ftype=form_type("adverse_events"),
         participant=ae.participant,
         record_id=ae.pk,
         expected_version=ae.row_version if version is None else version,
