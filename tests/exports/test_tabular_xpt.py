@@ -14,7 +14,7 @@ import pandas as pd
 import pyreadstat
 import pytest
 
-from exports import tabular
+from exports import cells, tabular
 from exports.base import Dataset, ExportContext, Variable
 from exports.cells import cell, converter, csv_converter, number_text
 from exports.datasets import DATASETS, ExportedDataset
@@ -169,7 +169,7 @@ def test_csv_cells_are_the_stored_values_as_text() -> None:
 
 
 def test_remembered_texts_give_the_same_cells(monkeypatch) -> None:
-    monkeypatch.setattr(tabular, "TEXT_MEMO", 3)
+    monkeypatch.setattr(cells, "TEXT_MEMO", 3)
     short = VARIABLES[4]
     convert = converter(short)
     values = ["a\nb", "x" * 20, "é" * 9, "plain", "a\nb", "x" * 20, "more\tthan ten chars", "é" * 9]
