@@ -50,7 +50,6 @@ EXPORT_SOURCES = (
     "exports/datasets/findings.py",
     "exports/datasets/responses.py",
     "exports/datasets/visits.py",
-    "exports/datasets/sql.py",
 )
 
 
@@ -628,11 +627,10 @@ def measure_memory(as_of: datetime, trace: bool) -> dict[str, Any]:
 
 def measure_stages(trial: Any, as_of: datetime, folder: Path) -> dict[str, dict[str, float]]:
     """Per dataset, without a profiler: the time to produce its rows (queries and Python), then
-    also to normalize them (`normalized`), then also to write them (`write_csv_rows`); and the
-    time of `write_csv`, which streams the dataset's statement with COPY where it has one."""
+    also to normalize them (`normalized`), then also to write them (`write_csv`)."""
     from exports.base import ExportContext
     from exports.datasets import exported_datasets
-    from exports.tabular import normalized, write_csv, write_csv_rows
+    from exports.tabular import normalized, write_csv
     from trials.models import ProtocolVersion
 
     versions = ProtocolVersion.objects.filter(trial=trial, loaded_at__lte=as_of)
@@ -649,15 +647,11 @@ def measure_stages(trial: Any, as_of: datetime, folder: Path) -> dict[str, dict[
             pass
         normal = time.perf_counter() - started
         started = time.perf_counter()
-        write_csv_rows(ctx, exported, folder / f"{exported.name}.csv", lambda _: None)
-        written = time.perf_counter() - started
-        started = time.perf_counter()
         write_csv(ctx, exported, folder / f"{exported.name}.csv", lambda _: None)
         found[exported.name] = {
             "rows": rows,
             "normalized": normal,
-            "written": written,
-            "statement": time.perf_counter() - started,
+            "written": time.perf_counter() - started,
         }
     shutil.rmtree(folder, ignore_errors=True)
     return found
@@ -774,10 +768,10 @@ def summary(result: dict[str, Any]) -> dict[str, Any]:
 def _profile_lines(profile: dict[str, Any], top: int) -> list[str]:
     lines = [
         "",
-        "| dataset | rows() s | + normalized s | + written (write_csv_rows) s | write_csv s |",
-        "|---|---:|---:|---:|---:|",
+        "| dataset | rows() s | + normalized s | + written (write_csv) s |",
+        "|---|---:|---:|---:|",
     ]
-    keys = ("rows", "normalized", "written", "statement")
+    keys = ("rows", "normalized", "written")
     stages = {**profile["stages"]}
     stages["all"] = {key: sum(stage[key] for stage in profile["stages"].values()) for key in keys}
     for name, stage in stages.items():

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from trials.models import ProtocolVersion, Trial
@@ -57,9 +57,6 @@ class Dataset:
     # Only in unblinded exports (EX); EC is its blinded counterpart.
     unblinded_only: bool = False
     keys: tuple[str, ...] = field(default=("USUBJID",))
-    # On PostgreSQL, the same CSV cells as one statement (see exports.datasets.sql): takes a
-    # `Statement`, gives a `Query`.
-    sql: Callable[[Any], Any] | None = None
 
 
 @dataclass(frozen=True)

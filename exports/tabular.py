@@ -18,7 +18,6 @@ from exports.base import ExportContext, Format, Progress, Variable, WrittenFile
 from exports.cells import XPT_CHAR_MAX, Row, _converted, csv_converter, normalized
 from exports.datasets import ExportedDataset, exported_datasets
 from exports.datasets.common import shared_subjects
-from exports.datasets.sql import copy_available, copy_csv
 
 # Progress is reported after about this many rows of a dataset, and at its end.
 PROGRESS_EVERY = 500
@@ -92,17 +91,7 @@ class _Counter:
 
 def write_csv(ctx: ExportContext, exported: ExportedDataset, path: Path, progress: Progress) -> int:
     """Write one dataset as UTF-8 CSV, streamed in chunks of PROGRESS_EVERY rows; return the
-    number of data rows. On PostgreSQL a dataset with a statement is streamed by COPY."""
-    if exported.dataset.sql is not None and copy_available():
-        names = [variable.name for variable in exported.variables]
-        return copy_csv(ctx, exported.dataset.sql, names, path, progress)
-    return write_csv_rows(ctx, exported, path, progress)
-
-
-def write_csv_rows(
-    ctx: ExportContext, exported: ExportedDataset, path: Path, progress: Progress
-) -> int:
-    """`write_csv` from the dataset's rows, whatever the database."""
+    number of data rows."""
     variables = exported.variables
     rows = _converted([csv_converter(variable) for variable in variables], exported.rows(ctx))
     total = 0

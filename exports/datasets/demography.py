@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
-from typing import Any
 
 from assessments.models import Infusion
 from exports.base import Dataset, ExportContext
-from exports.datasets import sql
 from exports.datasets.allocation import allocations
 from exports.datasets.common import (
     Definitions,
@@ -137,74 +135,6 @@ def _alpha3(country: str) -> str:
     return ALPHA3.get(country.upper(), country.upper())
 
 
-def _sql(st: sql.Statement) -> sql.Query:
-    """DM as one statement: what each subject's own record gives is handed over per subject
-    (as `_rows` derives it); the first consent and the infusions given are aggregated here."""
-    ctx = st.ctx
-    found = sql.subjects(ctx)
-    # Allocation is read only for an unblinded export, for all subjects in one query.
-    arms = {} if ctx.blinded else allocations(ctx, found, Definitions(ctx))
-    extra: dict[str, tuple[str, list[Any]]] = {
-        "subjid": ("text", [subject.subjid for subject in found]),
-        "site": ("text", [subject.site_code for subject in found]),
-        "sex": ("text", [subject.sex for subject in found]),
-        "birth": ("date", [subject.date_of_birth for subject in found]),
-        "registered": ("date", [subject.local_date(subject.registered_at) for subject in found]),
-        "ended": ("date", [subject.local_date(subject.ended_at) for subject in found]),
-        "country": ("text", [_alpha3(subject.country) for subject in found]),
-        "reason_untreated": ("text", [_null_arm_reason(subject, False) for subject in found]),
-        "reason_treated": ("text", [_null_arm_reason(subject, True) for subject in found]),
-        "armcd": ("text", [getattr(arms.get(subject.pk), "code", None) for subject in found]),
-        "arm": ("text", [getattr(arms.get(subject.pk), "name", None) for subject in found]),
-    }
-    consents = sql.records_sql(Consent, ("consent_date",), st, entered=False)
-    infusions = sql.records_sql(Infusion, ("given", "start_time", "stop_time"), st)
-    aggregates = (
-        f"con AS (SELECT participant_id, min(consent_date) AS first FROM {consents} AS x "
-        "GROUP BY participant_id), "
-        f"inf AS (SELECT participant_id, min(start_time) AS first_start, max(stop_time) AS "
-        f"last_stop FROM {infusions} AS x WHERE x.given GROUP BY participant_id), "
-        "dm AS MATERIALIZED (SELECT s.*, con.first AS consent, inf.participant_id IS NOT NULL "
-        "AS treated, inf.first_start, inf.last_stop, COALESCE(con.first, s.registered) AS "
-        "age_day FROM subj AS s LEFT JOIN con ON con.participant_id = s.id "
-        "LEFT JOIN inf ON inf.participant_id = s.id)"
-    )
-    age = (
-        "(date_part('year', o.age_day)::int - date_part('year', o.birth)::int - "
-        "CASE WHEN to_char(o.age_day, 'MMDD') < to_char(o.birth, 'MMDD') THEN 1 ELSE 0 END)"
-    )
-    columns = {
-        "STUDYID": st.constant(ctx.trial.code),
-        "DOMAIN": st.constant("DM"),
-        "USUBJID": "o.usubjid",
-        "SUBJID": st.text("o.subjid"),
-        "RFSTDTC": "o.day0::text",
-        "RFXSTDTC": sql.local_dtc("o.first_start", "o.tz"),
-        "RFXENDTC": sql.local_dtc("o.last_stop", "o.tz"),
-        "RFICDTC": "o.consent::text",
-        "RFPENDTC": "o.ended::text",
-        "SITEID": st.text("o.site"),
-        "AGE": sql.integer(age),
-        "AGEU": st.constant("YEARS"),
-        "SEX": st.text("o.sex"),
-        "RACE": "NULL::text",
-        "ETHNIC": "NULL::text",
-        "ARMCD": st.text("o.armcd"),
-        "ARM": st.text("o.arm"),
-        "ACTARMCD": f"CASE WHEN o.treated THEN {st.text('o.armcd')} END",
-        "ACTARM": f"CASE WHEN o.treated THEN {st.text('o.arm')} END",
-        "ARMNRS": "CASE WHEN o.treated THEN "
-        f"{st.text('o.reason_treated')} ELSE {st.text('o.reason_untreated')} END",
-        "COUNTRY": st.text("o.country"),
-    }
-    return sql.Query(
-        with_=(sql.subjects_sql(st, **extra), aggregates),
-        columns=columns,
-        source="dm AS o",
-        order="o.ord",
-    )
-
-
 def _count(ctx: ExportContext) -> int:
     return subject_ids(ctx).count()
 
@@ -215,6 +145,5 @@ DM = Dataset(
     variables=VARIABLES,
     rows=_rows,
     count=_count,
-    sql=_sql,
     keys=("USUBJID",),
 )

@@ -9,7 +9,6 @@ from assessments.models import ConcomitantMedication, ProtocolDeviation
 from assessments.models.conmed import Frequency, MedicationCategory, Route
 from assessments.models.deviation import DeviationCategory, DeviationState, Severity
 from exports.base import Dataset, ExportContext
-from exports.datasets import sql
 from exports.datasets.common import (
     YES_NO,
     Layout,
@@ -139,70 +138,6 @@ def _ae_rows(ctx: ExportContext) -> Iterator[tuple[object, ...]]:
                 )
 
 
-def _ae_sql(st: sql.Statement) -> sql.Query:
-    """AE as one statement: each subject's events by onset date, then record."""
-    fields = (
-        "verbatim_term",
-        "llt_name",
-        "llt_code",
-        "pt_name",
-        "pt_code",
-        "soc_name",
-        "soc_code",
-        "dictionary_version",
-        "ctcae_grade",
-        "serious",
-        *(field for _, _, field in SERIOUSNESS),
-        "investigator_causality",
-        "sponsor_causality",
-        "expectedness",
-        "action_taken",
-        "outcome",
-        "special_interest",
-        "aesi_category",
-        "onset_date",
-        "end_date",
-        "ongoing",
-    )
-    rows = sql.records_sql(AdverseEvent, fields, st)
-    events = sql.dated("ev", rows, "onset_date", "end_date")
-    order = 'o.onset_date COLLATE "C", o.id'
-    columns = {
-        **sql.key_columns(st, "AE", sql.numbered(order)),
-        **{
-            name: st.text(f"o.{field}")
-            for name, field in (
-                ("AETERM", "verbatim_term"),
-                ("AELLT", "llt_name"),
-                ("AELLTCD", "llt_code"),
-                ("AEDECOD", "pt_name"),
-                ("AEPTCD", "pt_code"),
-                ("AEBODSYS", "soc_name"),
-                ("AEBDSYCD", "soc_code"),
-                ("AEDICT", "dictionary_version"),
-            )
-        },
-        "AETOXGR": "o.ctcae_grade::text",
-        "AESER": sql.yes_no(st, "o.serious"),
-        **{name: sql.yes_no(st, f"o.{field}") for name, _, field in SERIOUSNESS},
-        "AEREL": sql.coded(st, CAUSALITY, "o.investigator_causality"),
-        "AESPREL": sql.coded(st, CAUSALITY, "o.sponsor_causality"),
-        "AEEXPECT": st.text("upper(o.expectedness)"),
-        "AEACN": sql.coded(st, ACTIONS, "o.action_taken"),
-        "AEOUT": sql.coded(st, OUTCOMES, "o.outcome"),
-        "AESI": sql.yes_no(st, "o.special_interest"),
-        "AESICAT": st.text("upper(o.aesi_category)"),
-        **sql.partial_period(st, "AE"),
-        "AEENRF": f"CASE WHEN o.ongoing THEN {st.constant(ONGOING)} END",
-    }
-    return sql.Query(
-        with_=(sql.subjects_sql(st), events),
-        columns=columns,
-        source="ev AS o",
-        order=f"o.sord, {order}",
-    )
-
-
 def _ae_count(ctx: ExportContext) -> int:
     return int(records(AdverseEvent, ctx).count())
 
@@ -213,7 +148,6 @@ AE = Dataset(
     variables=AE_VARIABLES,
     rows=_ae_rows,
     count=_ae_count,
-    sql=_ae_sql,
     keys=("USUBJID", "AESEQ"),
 )
 
@@ -294,51 +228,6 @@ def _cm_rows(ctx: ExportContext) -> Iterator[tuple[object, ...]]:
                 )
 
 
-def _cm_sql(st: sql.Statement) -> sql.Query:
-    """CM as one statement: each subject's medications by start date, name, then record."""
-    fields = (
-        "medication",
-        "coded_term",
-        "category",
-        "dose",
-        "dose_unit",
-        "frequency",
-        "route",
-        "indication",
-        "dictionary_version",
-        "prednisone_equivalent_mg_day",
-        "is_rescue",
-        "start_date",
-        "end_date",
-        "ongoing",
-    )
-    rows = sql.records_sql(ConcomitantMedication, fields, st)
-    medications = sql.dated("med", rows, "start_date", "end_date")
-    order = 'o.start_date COLLATE "C", o.medication COLLATE "C", o.id'
-    columns = {
-        **sql.key_columns(st, "CM", sql.numbered(order)),
-        "CMTRT": st.text("o.medication"),
-        "CMDECOD": st.text("o.coded_term"),
-        "CMCAT": sql.coded(st, CATEGORIES, "o.category"),
-        "CMDOSE": sql.number("o.dose"),
-        "CMDOSU": st.text("o.dose_unit"),
-        "CMDOSFRQ": sql.coded(st, FREQUENCIES, "o.frequency"),
-        "CMROUTE": sql.coded(st, ROUTES, "o.route"),
-        "CMINDC": st.text("o.indication"),
-        "CMDICT": st.text("o.dictionary_version"),
-        "CMPREDEQ": sql.number("o.prednisone_equivalent_mg_day"),
-        "CMRESCUE": sql.yes_no(st, "o.is_rescue"),
-        **sql.partial_period(st, "CM"),
-        "CMENRF": f"CASE WHEN o.ongoing THEN {st.constant(ONGOING)} END",
-    }
-    return sql.Query(
-        with_=(sql.subjects_sql(st), medications),
-        columns=columns,
-        source="med AS o",
-        order=f"o.sord, {order}",
-    )
-
-
 def _cm_count(ctx: ExportContext) -> int:
     return int(records(ConcomitantMedication, ctx).count())
 
@@ -349,7 +238,6 @@ CM = Dataset(
     variables=CM_VARIABLES,
     rows=_cm_rows,
     count=_cm_count,
-    sql=_cm_sql,
     keys=("USUBJID", "CMSEQ"),
 )
 
@@ -405,36 +293,6 @@ def _dv_rows(ctx: ExportContext) -> Iterator[tuple[object, ...]]:
                 )
 
 
-def _dv_sql(st: sql.Statement) -> sql.Query:
-    """DV as one statement: each subject's confirmed deviations by date, visit, then record."""
-    rows = sql.records_sql(
-        ProtocolDeviation,
-        ("visit_id", "state", "description", "category", "severity", "occurred_on"),
-        st,
-    )
-    deviations = (
-        f"dev AS (SELECT x.id AS rid, x.description, x.category, x.severity, x.occurred_on, "
-        f"{sql.CARRIED} FROM {rows} AS x {sql.SUBJECT_AND_VISIT} "
-        f"WHERE x.state = {sql.quoted(DeviationState.CONFIRMED)})"
-    )
-    order = "o.occurred_on NULLS FIRST, o.visitnum NULLS LAST, o.rid"
-    columns = {
-        **sql.key_columns(st, "DV", sql.numbered(order)),
-        "DVTERM": st.text("o.description"),
-        "DVDECOD": sql.coded(st, DEVIATIONS, "o.category"),
-        "DVCAT": sql.coded(st, SEVERITIES, "o.severity"),
-        **sql.VISIT_COLUMNS,
-        "DVSTDTC": "o.occurred_on::text",
-        "DVSTDY": sql.integer(sql.study_day("o.occurred_on", "o.day0")),
-    }
-    return sql.Query(
-        with_=(sql.subjects_sql(st), sql.visits_sql(st), deviations),
-        columns=columns,
-        source="dev AS o",
-        order=f"o.sord, {order}",
-    )
-
-
 def _dv_count(ctx: ExportContext) -> int:
     return int(_confirmed(ctx).count())
 
@@ -445,6 +303,5 @@ DV = Dataset(
     variables=DV_VARIABLES,
     rows=_dv_rows,
     count=_dv_count,
-    sql=_dv_sql,
     keys=("USUBJID", "DVSEQ"),
 )

@@ -7,7 +7,6 @@ from decimal import Decimal
 
 from assessments.models import Infusion
 from exports.base import Dataset, ExportContext
-from exports.datasets import sql
 from exports.datasets.allocation import allocations
 from exports.datasets.common import (
     YES_NO,
@@ -91,53 +90,6 @@ def _ec_rows(ctx: ExportContext) -> Iterator[tuple[object, ...]]:
                 )
 
 
-def _ec_sql(st: sql.Statement) -> sql.Query:
-    """EC as one statement: each subject's infusions by visit, then record."""
-    fields = (
-        "visit_id",
-        "given",
-        "not_given_reason",
-        "volume_ml",
-        "interrupted",
-        "interruption_details",
-        "start_time",
-        "stop_time",
-    )
-    rows = sql.records_sql(Infusion, fields, st)
-    start, stop = sql.local_dtc("x.start_time", "s.tz"), sql.local_dtc("x.stop_time", "s.tz")
-    infusions = (
-        "inf AS MATERIALIZED (SELECT x.id AS rid, x.given, x.not_given_reason, x.volume_ml, "
-        "x.interrupted, x.interruption_details, "
-        f"{start} AS start_dtc, {stop} AS end_dtc, "
-        "(x.start_time AT TIME ZONE s.tz)::date AS start_day, "
-        f"(x.stop_time AT TIME ZONE s.tz)::date AS end_day, {sql.CARRIED} "
-        f"FROM {rows} AS x {sql.SUBJECT_AND_VISIT})"
-    )
-    order = "o.visitnum NULLS LAST, o.rid"
-    columns = {
-        **sql.key_columns(st, "EC", sql.numbered(order)),
-        "ECTRT": st.constant(BLINDED_TREATMENT),
-        "ECMOOD": st.constant("PERFORMED"),
-        "ECOCCUR": sql.yes_no(st, "o.given"),
-        "ECREASOC": st.text("o.not_given_reason"),
-        "ECDOSE": sql.number("o.volume_ml"),
-        "ECDOSU": f"CASE WHEN o.volume_ml IS NOT NULL THEN {st.constant('mL')} END",
-        "ECROUTE": st.constant(INTRAVENOUS),
-        "ECADJ": f"CASE WHEN o.interrupted THEN {st.text('o.interruption_details')} END",
-        **sql.VISIT_COLUMNS,
-        "ECSTDTC": "o.start_dtc",
-        "ECENDTC": "o.end_dtc",
-        "ECSTDY": sql.integer(sql.study_day("o.start_day", "o.day0")),
-        "ECENDY": sql.integer(sql.study_day("o.end_day", "o.day0")),
-    }
-    return sql.Query(
-        with_=(sql.subjects_sql(st), sql.visits_sql(st), infusions),
-        columns=columns,
-        source="inf AS o",
-        order=f"o.sord, {order}",
-    )
-
-
 def _ec_count(ctx: ExportContext) -> int:
     return int(records(Infusion, ctx).count())
 
@@ -148,7 +100,6 @@ EC = Dataset(
     variables=EC_VARIABLES,
     rows=_ec_rows,
     count=_ec_count,
-    sql=_ec_sql,
     keys=("USUBJID", "ECSEQ"),
 )
 

@@ -22,7 +22,6 @@ from assessments.models.labs import (
 from assessments.models.renal import SpecimenType
 from assessments.models.vitals import INFUSION_TIMEPOINTS, Timepoint
 from exports.base import Dataset, ExportContext, Variable
-from exports.datasets import sql
 from exports.datasets.common import (
     Layout,
     Subject,
@@ -300,173 +299,6 @@ def _lb_rows(ctx: ExportContext) -> Iterator[tuple[object, ...]]:
                 )
 
 
-def _lb_sql(st: sql.Statement) -> sql.Query:
-    """LB as one statement: a row per result that is not empty, numbered and flagged per
-    subject in the order `_subject_lab_rows` sorts them. A test is carried as its index `t`
-    in ALL_LAB_TESTS (TEST_ORDER), its texts taken from arrays at the end."""
-    index = {test: TEST_ORDER[(test.code, test.specimen)] for test in ALL_LAB_TESTS}
-    assert list(index.values()) == list(range(len(ALL_LAB_TESTS))), "TEST_ORDER follows the list"
-
-    def texts(values: Any, length: int = 200) -> str:
-        return st.texts(list(values), length)
-
-    codes = texts((test.code for test in ALL_LAB_TESTS), 8)
-    names = texts(test.name for test in ALL_LAB_TESTS)
-    categories = texts(test.category for test in ALL_LAB_TESTS)
-    specimens = texts(test.specimen for test in ALL_LAB_TESTS)
-    canonical = {LAB_TESTS[analyte.code]: analyte.canonical for analyte in ANALYTES}
-    renal_units = {
-        UPCR: "g/g",
-        CREATININE: "mg/dL",
-        URINE_RBC: "/HPF",
-        URINE_WBC: "/HPF",
-        EGFR: EGFR_UNIT,
-    }
-    standard_units = texts(canonical.get(test, renal_units.get(test, "")) for test in ALL_LAB_TESTS)
-    fixed_units = texts(
-        {URINE_RBC: "/HPF", URINE_WBC: "/HPF", EGFR: EGFR_UNIT}.get(test, "")
-        for test in ALL_LAB_TESTS
-    )
-    lab_rows: list[str] = []
-    for analyte in ANALYTES:
-        unit = f"x.{unit_field(analyte.code)}"
-        factors = [
-            (sql.quoted(u), f"{sql.quoted(str(f))}::numeric") for u, f in analyte.units.items()
-        ]
-        lab_rows.append(
-            f"({index[LAB_TESTS[analyte.code]]}, x.{value_field(analyte.code)}::numeric, {unit}, "
-            f"x.{lln_field(analyte.code)}::numeric, x.{uln_field(analyte.code)}::numeric, "
-            f"x.{flag_field(analyte.code)}, {sql.when(factors, unit)}, "
-            f"x.lasts[{len(lab_rows) + 1}])"
-        )
-    lab_columns = tuple(
-        field(analyte.code)
-        for analyte in ANALYTES
-        for field in (value_field, unit_field, lln_field, uln_field, flag_field)
-    )
-    ws = st.param(sql.WHITESPACE)
-    methods = [(sql.quoted(str(kind)), st.constant(text)) for kind, text in SPECIMEN_METHOD.items()]
-    equation = (
-        "CASE WHEN strpos(x.egfr_equation, x.egfr_version) > 0 THEN x.egfr_equation "
-        f"ELSE rtrim(ltrim(x.egfr_equation || ' ' || x.egfr_version, {ws}), {ws}) END"
-    )
-    # The results of a renal record, in RENAL_TESTS order: each is there when its field is.
-    renal_values = (
-        f"{index[UPCR]}, x.upcr_value::numeric, x.upcr_unit, x.upcr_g_g::numeric, NULL::boolean, "
-        f"{sql.when(methods, 'x.specimen_type')}",
-        f"{index[CREATININE]}, x.serum_creatinine_value::numeric, x.creatinine_unit, "
-        "x.creatinine_mg_dl::numeric, NULL, NULL",
-        *(
-            f"{index[test]}, x.{field}::numeric, NULL, x.{field}::numeric, NULL, NULL"
-            for test, field in ((URINE_RBC, "urine_rbc_hpf"), (URINE_WBC, "urine_wbc_hpf"))
-        ),
-        f"{index[RBC_CASTS]}, NULL, NULL, NULL, x.rbc_casts, NULL",
-        f"{index[CELL_CASTS]}, NULL, NULL, NULL, x.cellular_casts, NULL",
-        f"{index[EGFR]}, x.egfr::numeric, NULL, x.egfr::numeric, NULL, {equation}",
-    )
-    renal_fields = tuple(RENAL_FIELDS[test] for test in RENAL_TESTS)
-    renal_rows = tuple(
-        f"({values}, x.lasts[{n}])" for n, values in enumerate(renal_values, start=1)
-    )
-    renal_columns = (
-        "specimen_type",
-        "upcr_value",
-        "upcr_unit",
-        "upcr_g_g",
-        "serum_creatinine_value",
-        "creatinine_unit",
-        "creatinine_mg_dl",
-        "urine_rbc_hpf",
-        "urine_wbc_hpf",
-        "rbc_casts",
-        "cellular_casts",
-        "egfr",
-        "egfr_equation",
-        "egfr_version",
-    )
-    # Within one test, results follow their records in (VISITNUM, date, record).
-    record_order = "z.visitnum NULLS LAST, z.day NULLS FIRST, z.id"
-    lab_records = sql.last_before(
-        "lab",
-        f"(SELECT x.*, {sql.CARRIED}, x.sample_date AS day FROM "
-        f"{sql.records_sql(LabResults, ('visit_id', 'sample_date', *lab_columns), st)} AS x "
-        f"{sql.SUBJECT_AND_VISIT})",
-        order=record_order,
-        before="z.day <= z.day0",
-        present=[f"y.{value_field(analyte.code)} IS NOT NULL" for analyte in ANALYTES],
-    )
-    renal = sql.records_sql(RenalAssessment, ("visit_id", "assessment_date", *renal_columns), st)
-    renal_records = sql.last_before(
-        "renal",
-        f"(SELECT x.*, {sql.CARRIED}, x.assessment_date AS day FROM {renal} AS x "
-        f"{sql.SUBJECT_AND_VISIT})",
-        order=record_order,
-        before="z.day <= z.day0",
-        present=[f"y.{field} IS NOT NULL" for field in renal_fields],
-    )
-    carried = "x.sord, x.usubjid, x.day0, x.visitnum, x.visitnum_text, x.visit"
-    results = (
-        f"res AS (SELECT {carried}, x.day, 0 AS source, r.t, x.id AS rid, "
-        "r.value, r.unit, r.lln, r.uln, r.flag, r.factor, r.value * r.factor AS std, "
-        "NULL::boolean AS present, NULL::text AS method, x.rn = r.last AS last_before "
-        f"FROM lab AS x CROSS JOIN LATERAL (VALUES {', '.join(lab_rows)}) "
-        "AS r(t, value, unit, lln, uln, flag, factor, last) WHERE r.value IS NOT NULL "
-        "UNION ALL "
-        f"SELECT {carried}, x.day, 1, r.t, x.id, r.value, r.unit, NULL, NULL, "
-        "NULL, NULL, r.std, r.present, r.method, x.rn = r.last "
-        f"FROM renal AS x CROSS JOIN LATERAL (VALUES {', '.join(renal_rows)}) "
-        "AS r(t, value, unit, std, present, method, last) "
-        "WHERE r.value IS NOT NULL OR r.present IS NOT NULL)"
-    )
-    order = "r.visitnum NULLS LAST, r.day NULLS FIRST, r.source, r.t, r.rid"
-    numbered = (
-        f"num AS (SELECT r.*, row_number() OVER (PARTITION BY r.sord ORDER BY {order}) AS seq "
-        "FROM res AS r)"
-    )
-    flags = sql.when(
-        [(sql.quoted(flag), st.constant(text)) for flag, text in RANGE_FLAGS.items()], "o.flag"
-    )
-    positive, negative = st.constant("POSITIVE"), st.constant("NEGATIVE")
-    presence = f"CASE WHEN o.present THEN {positive} WHEN NOT o.present THEN {negative} END"
-    yes = st.constant("Y")
-    columns = {
-        **sql.key_columns(st, "LB", "o.seq"),
-        "LBTESTCD": f"({codes})[o.t + 1]",
-        "LBTEST": f"({names})[o.t + 1]",
-        "LBCAT": f"({categories})[o.t + 1]",
-        "LBORRES": f"COALESCE({presence}, {sql.decimal('o.value')})",
-        "LBORRESU": f"COALESCE({st.text('o.unit')}, ({fixed_units})[o.t + 1])",
-        "LBORNRLO": sql.decimal("o.lln"),
-        "LBORNRHI": sql.decimal("o.uln"),
-        "LBSTRESC": f"COALESCE({presence}, {sql.decimal('o.std')})",
-        "LBSTRESN": sql.number("o.std"),
-        "LBSTRESU": f"CASE WHEN o.std IS NOT NULL THEN ({standard_units})[o.t + 1] END",
-        "LBSTNRLO": sql.number("o.lln * o.factor"),
-        "LBSTNRHI": sql.number("o.uln * o.factor"),
-        "LBNRIND": flags,
-        "LBSPEC": f"({specimens})[o.t + 1]",
-        "LBMETHOD": st.text("o.method"),
-        "LBLOBXFL": f"CASE WHEN o.last_before THEN {yes} END",
-        "LBDRVFL": f"CASE WHEN o.t = {index[EGFR]} THEN {yes} END",
-        **sql.VISIT_COLUMNS,
-        "LBDTC": "o.day::text",
-        "LBDY": sql.integer(sql.study_day("o.day", "o.day0")),
-    }
-    return sql.Query(
-        with_=(
-            sql.subjects_sql(st),
-            sql.visits_sql(st),
-            lab_records,
-            renal_records,
-            results,
-            numbered,
-        ),
-        columns=columns,
-        source="num AS o",
-        order="o.sord, " + order.replace("r.", "o."),
-    )
-
-
 def count_filled(queryset: Any, fields: tuple[str, ...]) -> int:
     """How many of `fields` are not empty, summed over the rows of `queryset`."""
     if not fields:
@@ -488,7 +320,6 @@ LB = Dataset(
     variables=LB_VARIABLES,
     rows=_lb_rows,
     count=_lb_count,
-    sql=_lb_sql,
     keys=("USUBJID", "LBSEQ"),
 )
 
@@ -609,86 +440,11 @@ def _vs_count(ctx: ExportContext) -> int:
     return count_filled(records(VitalSigns, ctx), tuple(field for field, _, _ in VITALS))
 
 
-def _vs_sql(st: sql.Statement) -> sql.Query:
-    """VS as one statement, in the order `_subject_vital_rows` sorts the results. A test is
-    carried as its index `t` in VITALS, a timepoint as its VSTPTNUM `pos`."""
-    tests = ", ".join(
-        f"({n}, x.{field}::numeric, x.lasts[{n + 1}])" for n, (field, _, _) in enumerate(VITALS)
-    )
-    points = [
-        (sql.quoted(str(key)), str(number)) for key, (_, number, _) in TIMEPOINTS.items() if number
-    ]
-    by_position = {
-        number: (name, elapsed) for name, number, elapsed in TIMEPOINTS.values() if number
-    }
-    positions = range(1, max(by_position) + 1)
-    point_names = st.texts([by_position.get(n, ("", ""))[0] for n in positions])
-    elapsed = st.texts([by_position.get(n, ("", ""))[1] for n in positions])
-    codes = st.texts([test.code for _, test, _ in VITALS], 8)
-    names = st.texts([test.name for _, test, _ in VITALS])
-    units = st.texts([unit for _, _, unit in VITALS])
-    fields = tuple(field for field, _, _ in VITALS)
-    vitals = sql.records_sql(VitalSigns, ("visit_id", "timepoint", "measured_at", *fields), st)
-    measured = ", ".join(f"x.{field}" for field in fields)
-    measurements = (
-        f"(SELECT {sql.CARRIED}, x.id AS rid, {sql.when(points, 'x.timepoint')} AS pos, "
-        f"{sql.local_dtc('x.measured_at', 's.tz')} AS dtc, "
-        f"(x.measured_at AT TIME ZONE s.tz)::date AS day, {measured} "
-        f"FROM {vitals} AS x {sql.SUBJECT_AND_VISIT})"
-    )
-    recorded = sql.last_before(
-        "rec",
-        measurements,
-        order="z.visitnum NULLS LAST, COALESCE(z.pos, 0), COALESCE(z.dtc, '') COLLATE \"C\", z.rid",
-        before="COALESCE(z.pos, 0) <= 1 AND z.day <= z.day0",
-        present=[f"y.{field} IS NOT NULL" for field in fields],
-    )
-    moment = "COALESCE(x.dtc, '') COLLATE \"C\""
-    results = (
-        "res AS (SELECT x.sord, x.usubjid, x.day0, x.visitnum, x.visitnum_text, x.visit, "
-        "x.rid, x.pos, x.dtc, x.day, r.t, r.value, COALESCE(x.pos, 0) AS point, "
-        f"{moment} AS moment, x.rn = r.last AS last_before "
-        f"FROM rec AS x CROSS JOIN LATERAL (VALUES {tests}) AS r(t, value, last) "
-        "WHERE r.value IS NOT NULL)"
-    )
-    order = "r.visitnum NULLS LAST, r.point, r.moment, r.t, r.rid"
-    numbered = (
-        f"num AS (SELECT r.*, row_number() OVER (PARTITION BY r.sord ORDER BY {order}) AS seq "
-        "FROM res AS r)"
-    )
-    yes = st.constant("Y")
-    columns = {
-        **sql.key_columns(st, "VS", "o.seq"),
-        "VSTESTCD": f"({codes})[o.t + 1]",
-        "VSTEST": f"({names})[o.t + 1]",
-        "VSORRES": sql.decimal("o.value"),
-        "VSORRESU": f"({units})[o.t + 1]",
-        "VSSTRESC": sql.decimal("o.value"),
-        "VSSTRESN": sql.number("o.value"),
-        "VSSTRESU": f"({units})[o.t + 1]",
-        "VSLOBXFL": f"CASE WHEN o.last_before THEN {yes} END",
-        **sql.VISIT_COLUMNS,
-        "VSTPT": f"({point_names})[o.pos]",
-        "VSTPTNUM": sql.integer("o.pos"),
-        "VSELTM": f"({elapsed})[o.pos]",
-        "VSTPTREF": f"CASE WHEN o.pos IS NOT NULL THEN {st.constant(START_OF_INFUSION)} END",
-        "VSDTC": "o.dtc",
-        "VSDY": sql.integer(sql.study_day("o.day", "o.day0")),
-    }
-    return sql.Query(
-        with_=(sql.subjects_sql(st), sql.visits_sql(st), recorded, results, numbered),
-        columns=columns,
-        source="num AS o",
-        order="o.sord, " + order.replace("r.", "o."),
-    )
-
-
 VS = Dataset(
     name="VS",
     label="Vital Signs",
     variables=VS_VARIABLES,
     rows=_vs_rows,
     count=_vs_count,
-    sql=_vs_sql,
     keys=("USUBJID", "VSSEQ"),
 )

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from exports.base import Dataset, ExportContext
-from exports.datasets import sql
 from exports.datasets.common import (
     Layout,
     char,
@@ -75,50 +74,6 @@ def _rows(ctx: ExportContext) -> Iterator[tuple[object, ...]]:
                 )
 
 
-def _sql(st: sql.Statement) -> sql.Query:
-    """SV as one statement: each subject's completed visits by visit number, then record."""
-    rows = sql.as_of_sql(
-        Visit,
-        (
-            "participant_id",
-            "visit_number",
-            "name",
-            "day",
-            "actual_date",
-            "status",
-            "parent_id",
-            "reason",
-        ),
-        st,
-    )
-    done = (
-        f"done AS (SELECT x.*, s.usubjid, s.ord AS sord, s.day0 FROM {rows} AS x "
-        "JOIN subj AS s ON s.id = x.participant_id "
-        f"WHERE x.status = {sql.quoted(VisitStatus.COMPLETED)} AND x.actual_date IS NOT NULL)"
-    )
-    day = sql.integer(sql.study_day("o.actual_date", "o.day0"))
-    planned = "CASE WHEN o.day >= 0 THEN o.day + 1 ELSE o.day END"
-    columns = {
-        "STUDYID": st.constant(st.ctx.trial.code),
-        "DOMAIN": st.constant("SV"),
-        "USUBJID": "o.usubjid",
-        "VISITNUM": sql.number("o.visit_number"),
-        "VISIT": st.text("o.name"),
-        "VISITDY": f"CASE WHEN o.parent_id IS NULL THEN {sql.integer(planned)} END",
-        "SVSTDTC": "o.actual_date::text",
-        "SVENDTC": "o.actual_date::text",
-        "SVSTDY": day,
-        "SVENDY": day,
-        "SVUPDES": f"CASE WHEN o.parent_id IS NOT NULL THEN {st.text('o.reason')} END",
-    }
-    return sql.Query(
-        with_=(sql.subjects_sql(st), done),
-        columns=columns,
-        source="done AS o",
-        order="o.sord, o.visit_number, o.id",
-    )
-
-
 def _count(ctx: ExportContext) -> int:
     return int(_done(ctx).count())
 
@@ -129,6 +84,5 @@ SV = Dataset(
     variables=VARIABLES,
     rows=_rows,
     count=_count,
-    sql=_sql,
     keys=("USUBJID", "VISITNUM"),
 )

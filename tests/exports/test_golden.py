@@ -26,6 +26,7 @@ from exports.odm import write_odm
 from exports.tabular import write_tabular
 from tests.exports.dataset_fixtures import AS_OF, LATEST, Trial, build_trial
 from tests.exports.odd_trial import AFTER, BEFORE, build_odd_trial, odd_ctx
+from tests.factories import SiteFactory, TrialFactory, UserFactory
 from trials.models import Trial as TrialModel
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -92,6 +93,9 @@ def assert_golden(case: str, ctx: ExportContext, fmt: str, tmp_path: Path) -> No
 
 @pytest.fixture
 def services_trial(db: None) -> Trial:
+    # The ODM file names the users; their names are numbered by the factories' sequences.
+    for made in (UserFactory, TrialFactory, SiteFactory):
+        made.reset_sequence()
     return build_trial()
 
 
