@@ -1,4 +1,4 @@
-"""API for the signed-in user: who am I, and my API tokens."""
+"""API for the signed-in user: my API tokens."""
 
 from __future__ import annotations
 
@@ -14,36 +14,6 @@ from accounts.selectors import token_list
 from accounts.services import token_create, token_revoke
 from accounts.two_factor import session_verified, two_factor_required
 from ecrf.errors import PermissionDeniedError
-
-
-class MembershipOutput(serializers.Serializer):
-    trial = serializers.CharField(source="trial.code")
-    site = serializers.CharField(source="site.code", allow_null=True, default=None)
-    role = serializers.CharField()
-
-
-class MeOutput(serializers.Serializer):
-    username = serializers.CharField()
-    name = serializers.CharField(source="display_name")
-    language = serializers.CharField()
-    memberships = MembershipOutput(many=True)
-
-
-class MeView(APIView):
-    @extend_schema(responses=MeOutput, summary="The signed-in user and their memberships")
-    def get(self, request: Request) -> Response:
-        user = request.user
-        data = {
-            "username": user.username,
-            "display_name": user.display_name(),  # type: ignore[union-attr]
-            "language": user.language,  # type: ignore[union-attr]
-            # Memberships are rows of trials, which sits above accounts: read through the
-            # relation trials declares on the user rather than by importing it.
-            "memberships": list(
-                user.memberships.active().select_related("trial", "site")  # type: ignore[union-attr,misc]
-            ),
-        }
-        return Response(MeOutput(data).data)
 
 
 class TokenOutput(serializers.ModelSerializer):

@@ -5,7 +5,6 @@ from django.urls import path
 from accounts import api
 
 urlpatterns = [
-    path("me/", api.MeView.as_view(), name="me"),
     path("tokens/", api.TokenListView.as_view(), name="token-list"),
     path("tokens/<int:token_id>/revoke/", api.TokenRevokeView.as_view(), name="token-revoke"),
 ]

@@ -38,15 +38,15 @@ from casebook.review_selectors import (
 from casebook.review_services import audit_trail_shown
 from ecrf.errors import DomainError, NotFoundError, PermissionDeniedError
 from review.models import SIGNATURE_MEANING, ResponseCode, SignatureScope
-from review.services import (
+from review.services.queries import (
     query_answer,
     query_close,
     query_open,
     query_reopen,
     query_requery,
-    sdv_verify,
-    signature_sign,
 )
+from review.services.sdv import sdv_verify
+from review.services.signatures import signature_sign
 from trials.selectors import participant_get, trial_sites
 from trials.workspace import current_membership
 

@@ -22,6 +22,11 @@ def active_memberships(user: Any) -> QuerySet[Membership]:
     return Membership.objects.active().filter(user=user).select_related("trial", "site")
 
 
+def holds_role(user: Any, roles: Iterable[str]) -> bool:
+    """Whether `user` holds one of `roles` by a membership in force, in any trial."""
+    return active_memberships(user).filter(role__in=roles).exists()
+
+
 def membership_scope(user: Any, roles: Iterable[str] | None = None) -> Scope:
     """Where the user's memberships (in `roles`, if given) reach: one query."""
     memberships = active_memberships(user)

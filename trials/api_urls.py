@@ -1,10 +1,11 @@
-"""API routes for trials, their staff, participants, eligibility, allocation and cohorts."""
+"""API routes for /me, trials, their staff, participants, eligibility, allocation and cohorts."""
 
 from django.urls import path
 
-from trials.api import allocation, participants, protocol, staff
+from trials.api import allocation, me, participants, protocol, staff
 
 urlpatterns = [
+    path("me/", me.MeView.as_view(), name="me"),
     path("trials/", protocol.TrialListView.as_view(), name="trial-list"),
     path("trials/<slug:code>/", protocol.TrialDetailView.as_view(), name="trial-detail"),
     path(

@@ -23,7 +23,8 @@ from ecrf.audit import audited_save
 from ecrf.errors import ConflictError, DomainError, InvalidTransitionError, PermissionDeniedError
 from ecrf.site_time import local_date
 from review.locks import require_unlocked
-from review.services import queries_from_warnings, review_record_changed
+from review.services.queries import queries_from_warnings
+from review.services.records import review_record_changed
 from trials.access import require_role, user_roles
 from trials.definitions import definition_of
 from trials.models import Participant

@@ -15,7 +15,7 @@ from casebook.review_api.shared import TAGS, ParticipantRefOutput
 from casebook.review_selectors import form_record_get, lock_get, lock_list
 from ecrf.errors import DomainError, NotFoundError
 from review.models import LockLevel
-from review.services import lock_apply, lock_release
+from review.services.locks import lock_apply, lock_release
 from trials.api.base import PAGE_PARAMETERS, PageOutput, page, valid
 from trials.selectors import participant_get, trial_get
 

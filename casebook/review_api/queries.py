@@ -15,7 +15,13 @@ from casebook.catalogue import form_type
 from casebook.review_api.shared import TAGS, ParticipantRefOutput, form_label
 from casebook.review_selectors import form_record_get, query_get, query_list
 from review.models import QueryAction, QueryStatus, ResponseCode
-from review.services import query_answer, query_close, query_open, query_reopen, query_requery
+from review.services.queries import (
+    query_answer,
+    query_close,
+    query_open,
+    query_reopen,
+    query_requery,
+)
 from trials.api.base import PAGE_PARAMETERS, PageOutput, page, valid
 
 QUERY_STATUSES = " | ".join(QueryStatus.values)

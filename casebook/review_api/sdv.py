@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from casebook.review_api.shared import TAGS
 from casebook.review_selectors import form_record_get
-from review.services import sdv_verify
+from review.services.sdv import sdv_verify
 
 
 class SourceVerificationOutput(serializers.Serializer):

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from casebook.review_api.shared import TAGS
 from casebook.review_selectors import form_record_get
 from review.models import SignatureScope
-from review.services import signature_sign
+from review.services.signatures import signature_sign
 from trials.api.base import valid
 from trials.selectors import participant_get
 from visits.selectors import visit_get

@@ -24,7 +24,7 @@ from review.models import (
     SignatureScope,
     SourceVerification,
 )
-from review.services import sdv_plan
+from review.services.sdv import sdv_plan
 from trials.access import membership_scope, scope_condition
 from trials.models import Participant, ProtocolVersion, Site, Trial
 from visits.models import Visit, VisitStatus

@@ -35,7 +35,9 @@ from review.models import (
     SignatureScope,
     SourceVerification,
 )
-from review.services import LOCK_ROLES, REOPENER_ROLES, SDV_ROLES, sdv_plan
+from review.services.locks import LOCK_ROLES
+from review.services.queries import REOPENER_ROLES
+from review.services.sdv import SDV_ROLES, sdv_plan
 from trials.access import user_roles
 from trials.models import Participant
 

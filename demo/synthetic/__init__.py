@@ -19,7 +19,7 @@ from demo.synthetic.staff import PREFIX, staff_ensure, synthetic_participants
 from demo.synthetic.story import participant_events
 from demo.synthetic.via_services import ServiceWriter
 from review.locks import active_lock
-from review.services import trial_is_locked
+from review.services.locks import trial_is_locked
 from trials.definitions import current_version, definition_of
 from trials.models import Site, Trial
 from trials.protocol import ProtocolDefinition

@@ -37,7 +37,7 @@ from demo.synthetic.bulk_people import Person, actor_of
 from demo.synthetic.plan import SyntheticError, TrialContext
 from ecrf.site_time import local_date
 from review.models import DataQuery, QueryAction, QueryMessage
-from review.services import automatic_query, automatic_query_key
+from review.services.queries import automatic_query, automatic_query_key
 from safety.models import AdverseEvent
 from trials.models import Participant
 

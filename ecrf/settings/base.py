@@ -145,6 +145,10 @@ TWO_FACTOR_REQUIRED_ROLES = env_list(
 )
 if [role.lower() for role in TWO_FACTOR_REQUIRED_ROLES] == ["none"]:
     TWO_FACTOR_REQUIRED_ROLES = []
+# Whether a user holds one of some roles, `(user, roles) -> bool`: roles come from memberships,
+# which live in trials, above accounts, so accounts calls it by this name (as the middleware
+# and the URLs are named), not by an import.
+TWO_FACTOR_ROLE_CHECK = "trials.access.holds_role"
 OTP_TOTP_ISSUER = "eCRF"
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 

@@ -1,0 +1,40 @@
+"""What a review mark points at, and what a change to form data voids."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+
+from ecrf.audit import audited_save
+from review.models import Signature, SignatureScope, SourceVerification
+
+
+def _record_ref(record: Any) -> dict[str, Any]:
+    return {
+        "content_type": ContentType.objects.get_for_model(type(record)),
+        "object_id": record.pk,
+    }
+
+
+def review_record_changed(*, actor: Any, record: Any, now: datetime) -> None:
+    """A change to form data voids the verification and the signatures that covered it."""
+    reason = f"Data changed after verification or signature (version {record.row_version})"
+    ref = _record_ref(record)
+    for sdv in SourceVerification.objects.select_for_update().filter(voided_at__isnull=True, **ref):
+        sdv.voided_at, sdv.void_reason = now, reason
+        audited_save(sdv, actor=actor, reason=reason)
+    signatures = Signature.objects.select_for_update().filter(
+        participant_id=record.participant_id, voided_at__isnull=True
+    )
+    covering = signatures.filter(scope=SignatureScope.CASEBOOK) | signatures.filter(
+        scope=SignatureScope.FORM, **ref
+    )
+    if getattr(record, "visit_id", None):
+        covering = covering | signatures.filter(
+            scope=SignatureScope.VISIT, visit_id=record.visit_id
+        )
+    for signature in covering:
+        signature.voided_at, signature.void_reason = now, reason
+        audited_save(signature, actor=actor, reason=reason)
