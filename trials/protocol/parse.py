@@ -180,99 +180,30 @@ def _limits(values: list[float]) -> tuple[float, float]:
 
 def build_definition(data: dict[str, Any], *, source: str) -> ProtocolDefinition:
     """Build the typed definition from data that passed schema and semantic checks."""
-    ids = data["identifiers"]
-    rand = data.get("randomization")
-    resp = data["response"]
-    dose = data["dosing"]
-    elig = data["eligibility"]
     visits = tuple(_visit(i, v) for i, v in enumerate(data["visits"], start=1))
-    cells = dose["cells_per_kg"]
     return ProtocolDefinition(
         format=data["format"],
         code=data["code"],
         version=data["version"],
         title=data["title"],
         short_title=data["short_title"],
-        identifiers=Identifiers(
-            nct=ids["nct"],
-            eudract=_opt(ids, "eudract"),
-            sponsor_code=_opt(ids, "sponsor_code"),
-            others=FrozenMap(ids.get("others", {})),
-        ),
+        identifiers=_identifiers(data["identifiers"]),
         phase=data["phase"],
         masking=data["masking"],
         masked_parties=tuple(data["masked_parties"]),
         planned_enrollment=data["planned_enrollment"],
         sponsor=data["sponsor"],
-        arms=tuple(
-            Arm(
-                code=a["code"],
-                name=a["name"],
-                type=a["type"],
-                ratio=a["ratio"],
-                description=a["description"],
-                product=a["product"],
-                assumption=_opt(a, "assumption"),
-            )
-            for a in data["arms"]
-        ),
+        arms=tuple(_arm(a) for a in data["arms"]),
         stages=tuple(_stage(i, s) for i, s in enumerate(data["stages"], start=1)),
-        randomization=None
-        if rand is None
-        else Randomization(
-            block_sizes=tuple(rand["block_sizes"]),
-            strata=tuple(rand["strata"]),
-            assumption=_opt(rand, "assumption"),
-        ),
-        sites=tuple(
-            Site(
-                code=s["code"],
-                name=s["name"],
-                city=s["city"],
-                country=s["country"],
-                time_zone=s["time_zone"],
-                assumption=_opt(s, "assumption"),
-            )
-            for s in data["sites"]
-        ),
+        randomization=_randomization(data.get("randomization")),
+        sites=tuple(_site(s) for s in data["sites"]),
         visits=visits,
-        eligibility=Eligibility(
-            inclusion=_criteria(elig["inclusion"]),
-            exclusion=_criteria(elig["exclusion"]),
-            min_age_years=_opt(elig, "min_age_years"),
-            max_age_years=_opt(elig, "max_age_years"),
-            sex=elig.get("sex", "all"),
-            accepts_healthy_volunteers=elig.get("accepts_healthy_volunteers", False),
-        ),
+        eligibility=_eligibility(data["eligibility"]),
         stratification_factors=tuple(
-            StratificationFactor(
-                code=f["code"],
-                name=f["name"],
-                source=f["source"],
-                levels=tuple(f["levels"]),
-                field=_opt(f, "field"),
-                assumption=_opt(f, "assumption"),
-            )
-            for f in data.get("stratification_factors", [])
+            _stratification_factor(f) for f in data.get("stratification_factors", [])
         ),
-        response=Response(
-            rule_set=resp["rule_set"],
-            params=freeze(resp.get("params", {})),
-            primary_visit=resp["primary_visit"],
-            timepoint_label=resp["timepoint_label"],
-            secondary_rule_sets=tuple(resp.get("secondary_rule_sets", [])),
-            assumption=_opt(resp, "assumption"),
-        ),
-        dosing=Dosing(
-            rule=dose["rule"],
-            cells_per_kg=None if cells is None else float(cells),
-            volume_ml=float(dose["volume_ml"]),
-            tolerance_pct=float(dose["tolerance_pct"]),
-            weight_hard_limits_kg=_limits(dose["weight_hard_limits_kg"]),
-            weight_soft_limits_kg=_limits(dose["weight_soft_limits_kg"]),
-            visit_codes=tuple(v.code for v in visits if v.dosing),
-            assumption=_opt(dose, "assumption"),
-        ),
+        response=_response(data["response"]),
+        dosing=_dosing(data["dosing"], visits),
         blinding=Blinding(
             allocation_revealing=freeze(data["blinding"]["allocation_revealing"]),
             assumption=_opt(data["blinding"], "assumption"),
@@ -280,20 +211,110 @@ def build_definition(data: dict[str, Any], *, source: str) -> ProtocolDefinition
         forms=tuple(data["forms"]),
         assumptions=tuple(data.get("assumptions", [])),
         parameters=FrozenMap(
-            {
-                name: Parameter(
-                    name=name,
-                    value=p["value"],
-                    unit=_opt(p, "unit"),
-                    note=_opt(p, "note"),
-                    assumption=_opt(p, "assumption"),
-                )
-                for name, p in data.get("parameters", {}).items()
-            }
+            {name: _parameter(name, p) for name, p in data.get("parameters", {}).items()}
         ),
         masking_note=_opt(data, "masking_note"),
         source=source,
         checksum=canonical_checksum(data),
         # A private copy, so a caller editing raw cannot drift from the checksum silently.
         raw=copy.deepcopy(data),
+    )
+
+
+def _identifiers(ids: dict[str, Any]) -> Identifiers:
+    return Identifiers(
+        nct=ids["nct"],
+        eudract=_opt(ids, "eudract"),
+        sponsor_code=_opt(ids, "sponsor_code"),
+        others=FrozenMap(ids.get("others", {})),
+    )
+
+
+def _arm(a: dict[str, Any]) -> Arm:
+    return Arm(
+        code=a["code"],
+        name=a["name"],
+        type=a["type"],
+        ratio=a["ratio"],
+        description=a["description"],
+        product=a["product"],
+        assumption=_opt(a, "assumption"),
+    )
+
+
+def _randomization(rand: dict[str, Any] | None) -> Randomization | None:
+    if rand is None:
+        return None
+    return Randomization(
+        block_sizes=tuple(rand["block_sizes"]),
+        strata=tuple(rand["strata"]),
+        assumption=_opt(rand, "assumption"),
+    )
+
+
+def _site(s: dict[str, Any]) -> Site:
+    return Site(
+        code=s["code"],
+        name=s["name"],
+        city=s["city"],
+        country=s["country"],
+        time_zone=s["time_zone"],
+        assumption=_opt(s, "assumption"),
+    )
+
+
+def _eligibility(elig: dict[str, Any]) -> Eligibility:
+    return Eligibility(
+        inclusion=_criteria(elig["inclusion"]),
+        exclusion=_criteria(elig["exclusion"]),
+        min_age_years=_opt(elig, "min_age_years"),
+        max_age_years=_opt(elig, "max_age_years"),
+        sex=elig.get("sex", "all"),
+        accepts_healthy_volunteers=elig.get("accepts_healthy_volunteers", False),
+    )
+
+
+def _stratification_factor(f: dict[str, Any]) -> StratificationFactor:
+    return StratificationFactor(
+        code=f["code"],
+        name=f["name"],
+        source=f["source"],
+        levels=tuple(f["levels"]),
+        field=_opt(f, "field"),
+        assumption=_opt(f, "assumption"),
+    )
+
+
+def _response(resp: dict[str, Any]) -> Response:
+    return Response(
+        rule_set=resp["rule_set"],
+        params=freeze(resp.get("params", {})),
+        primary_visit=resp["primary_visit"],
+        timepoint_label=resp["timepoint_label"],
+        secondary_rule_sets=tuple(resp.get("secondary_rule_sets", [])),
+        assumption=_opt(resp, "assumption"),
+    )
+
+
+def _dosing(dose: dict[str, Any], visits: tuple[Visit, ...]) -> Dosing:
+    cells = dose["cells_per_kg"]
+    return Dosing(
+        rule=dose["rule"],
+        cells_per_kg=None if cells is None else float(cells),
+        volume_ml=float(dose["volume_ml"]),
+        tolerance_pct=float(dose["tolerance_pct"]),
+        weight_hard_limits_kg=_limits(dose["weight_hard_limits_kg"]),
+        weight_soft_limits_kg=_limits(dose["weight_soft_limits_kg"]),
+        visit_codes=tuple(v.code for v in visits if v.dosing),
+        assumption=_opt(dose, "assumption"),
+    )
+
+
+def _parameter(name: str, p: dict[str, Any]) -> Parameter:
+    return Parameter(
+        name=name,
+        value=p["value"],
+        unit=_opt(p, "unit"),
+        note=_opt(p, "note"),
+        assumption=_opt(p, "assumption"),
     )
