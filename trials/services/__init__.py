@@ -37,9 +37,9 @@ from trials.services.randomization import (
     dose_escalation_running,
     participant_enrol,
     participant_randomize,
-    participant_unblind,
     safety_review_record,
 )
+from trials.services.unblinding import participant_unblind
 
 __all__ = [
     "ArmRead",
