@@ -37,8 +37,8 @@ from exports.datasets import exported_datasets, sql
 from exports.datasets.common import decimal_text, dtc_day, iso_datetime, study_day
 from exports.tabular import write_csv, write_csv_rows
 from safety.models import AdverseEvent
-from tests.exports.dataset_fixtures import AS_OF, LATEST, Trial, sdtm_trial  # noqa: F401
-from tests.trials.conftest import load
+from tests.exports.dataset_fixtures import AS_OF, LATEST, Trial
+from tests.personas import load
 from trials.models import ProtocolVersion
 from trials.models import Trial as TrialModel
 from visits.models import Visit
@@ -91,7 +91,7 @@ def assert_same(found: dict[str, tuple[Path, Path, int, int]]) -> None:
 class TestServicesTrial:
     def test_each_statement_writes_the_file_its_rows_write(
         self,
-        sdtm_trial: Trial,  # noqa: F811
+        sdtm_trial: Trial,
         tmp_path: Path,
     ) -> None:
         # One trial, four exports: before and after the later corrections, blinded or not.
