@@ -14,7 +14,7 @@ from simple_history.utils import bulk_create_with_history
 from accounts.models import User
 from accounts.services import system_actor
 from ecrf.access import Role
-from ecrf.bulk import history_columns
+from ecrf.bulk import history_copy_sql
 from ecrf.history import actor_names
 from trials.definitions import current_version, definition_of
 from trials.models import Membership, Participant, ParticipantStatus, ProtocolVersion, Site, Trial
@@ -292,19 +292,21 @@ def _copy_history(
     actor: Any,
 ) -> None:
     """The creation ("+") history rows of the rows just inserted, as a save would write them."""
-    columns = ", ".join(history_columns(model))
     username, full_name = actor_names(actor)
-    table = model._meta.db_table
-    history_table = model.history.model._meta.db_table
+    copy = history_copy_sql(
+        model,
+        model._meta.db_table,
+        {
+            "history_date": history_date,
+            "history_change_reason": "%(reason)s",
+            "history_type": "'+'",
+            "history_user_id": "%(actor)s",
+            "history_username": "%(username)s",
+            "history_user_full_name": "%(full_name)s",
+        },
+    )
     cursor.execute(
-        f"""
-        INSERT INTO {history_table} ({columns}, history_date, history_change_reason,
-            history_type, history_user_id, history_username, history_user_full_name)
-        SELECT {columns}, {history_date}, %(reason)s, '+', %(actor)s, %(username)s,
-            %(full_name)s
-        FROM {table} WHERE {where}
-        ORDER BY id
-        """,  # noqa: S608 (names from the model, values as parameters)
+        f"{copy} WHERE {where} ORDER BY id",
         {
             **params,
             "reason": CHANGE_REASON,

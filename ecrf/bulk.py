@@ -9,11 +9,15 @@ from typing import Any
 
 from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
 from django.db import connections
-from django.db.models import BooleanField, F, Func, Model, QuerySet, Value
+from django.db.models import NOT_PROVIDED, BooleanField, F, Func, Model, QuerySet, Value
+from django.db.models.fields import AutoFieldMixin
 from django.db.models.sql import UpdateQuery
 
 from ecrf.history import actor_names
 
+# The stamp of a history row: the columns a set-based insert fills from its `Stamp` (when, why,
+# what kind of change, who and the actor's names), not from the row. Every other column of a
+# history table is a copy of the row's own column of the same name.
 HISTORY_FIELDS = (
     "history_date",
     "history_change_reason",
@@ -32,8 +36,22 @@ class Stamp:
     reason: str
     now: datetime
 
+    def values(self, history_type: str) -> dict[str, Any]:
+        """The value of each stamp column (`HISTORY_FIELDS`) for a change of `history_type`."""
+        username, full_name = actor_names(self.actor)
+        return {
+            "history_date": self.now,
+            "history_change_reason": self.reason,
+            "history_type": history_type,
+            "history_user_id": self.actor.pk,
+            "history_username": username,
+            "history_user_full_name": full_name,
+        }
+
     def params(self, history_type: str) -> list[Any]:
-        return [self.now, self.reason, history_type, self.actor.pk, *actor_names(self.actor)]
+        """The stamp's values in the order of `HISTORY_FIELDS`."""
+        values = self.values(history_type)
+        return [values[column] for column in HISTORY_FIELDS]
 
 
 class Among(Func):
@@ -57,31 +75,71 @@ class Among(Func):
 
 
 def history_columns(model: type[Model]) -> list[str]:
-    """The columns a model's history table copies from the model's own table."""
-    own = {field.column for field in model._meta.concrete_fields}
+    """The columns a model's history table copies from the model's own table: every concrete
+    field of the history model but its key and the stamp's (`HISTORY_FIELDS`). A history
+    table without a stamp column, or with a column the row has not, is refused: the copy
+    would fail or leave it empty."""
     history = model.history.model  # type: ignore[attr-defined]
-    copied = [field.column for field in history._meta.concrete_fields if field.column in own]
-    other = {field.column for field in history._meta.concrete_fields if field.column not in own} - {
-        "history_id",
-        *HISTORY_FIELDS,
-    }
-    if other:
+    fields = history._meta.concrete_fields
+    if missing := set(HISTORY_FIELDS) - {field.column for field in fields}:
+        raise ImproperlyConfigured(f"{history._meta.label} has no fields {sorted(missing)}.")
+    copied = [
+        str(field.column)
+        for field in fields
+        if not field.primary_key and field.column not in HISTORY_FIELDS
+    ]
+    own = {field.column for field in model._meta.concrete_fields}
+    if other := [column for column in copied if column not in own]:
         # A history field this copy would leave empty: write the rows one by one instead.
         raise ImproperlyConfigured(f"{history._meta.label} has fields {sorted(other)}.")
     return copied
 
 
-def _history_sql(model: type[Model], source: str, using: str) -> str:
-    """`INSERT … SELECT` of history rows from `source` (a table or CTE of `model` rows); the
-    stamp's parameters follow: date, reason, type, user and the user's names."""
+def history_insert_columns(model: type[Model]) -> list[str]:
+    """Every column the set-based insert of `model`'s history rows names: the copied ones,
+    then the stamp's."""
+    return [*history_columns(model), *HISTORY_FIELDS]
+
+
+def history_columns_left_empty(model: type[Model], columns: Iterable[str]) -> list[str]:
+    """The columns of `model`'s history table that an insert naming only `columns` leaves to
+    the database, and that the database cannot fill: not null, without a database default and
+    not the generated key. (A field's `default` is Django's, not the database's: a raw insert
+    that leaves it out gets no value.)"""
+    named = set(columns)
+    history = model.history.model  # type: ignore[attr-defined]
+    return [
+        str(field.column)
+        for field in history._meta.concrete_fields
+        if field.column not in named
+        and not field.null
+        and field.db_default is NOT_PROVIDED
+        and not (field.primary_key and isinstance(field, AutoFieldMixin))
+    ]
+
+
+def history_copy_sql(
+    model: type[Model], source: str, stamps: Mapping[str, str], *, using: str = "default"
+) -> str:
+    """`INSERT … SELECT` of `model`'s history rows from `source` (its table, or a CTE of its
+    rows): the copied columns from the rows, each stamp column (`HISTORY_FIELDS`) from the SQL
+    expression `stamps` gives it (a parameter placeholder, say). No other column is written."""
+    if set(stamps) != set(HISTORY_FIELDS):
+        raise ValueError(f"Give the stamp columns {list(HISTORY_FIELDS)}, not {sorted(stamps)}.")
     quote = connections[using].ops.quote_name
     history = model.history.model  # type: ignore[attr-defined]
-    columns = ", ".join(quote(column) for column in history_columns(model))
-    stamps = ", ".join(quote(column) for column in HISTORY_FIELDS)
-    marks = ", ".join(["%s"] * len(HISTORY_FIELDS))
+    columns = [quote(column) for column in history_insert_columns(model)]
+    copied = columns[: -len(HISTORY_FIELDS)]
+    values = ", ".join([*copied, *(stamps[column] for column in HISTORY_FIELDS)])
     table = quote(history._meta.db_table)
-    # Names from the model, values as parameters.
-    return f"INSERT INTO {table} ({columns}, {stamps}) SELECT {columns}, {marks} FROM {source}"  # noqa: S608
+    # Names from the model, values as parameters or the caller's expressions.
+    return f"INSERT INTO {table} ({', '.join(columns)}) SELECT {values} FROM {source}"  # noqa: S608
+
+
+def _history_sql(model: type[Model], source: str, using: str) -> str:
+    """`INSERT … SELECT` of history rows from `source` (a table or CTE of `model` rows); the
+    stamp's parameters follow, in the order of `HISTORY_FIELDS` (`Stamp.params`)."""
+    return history_copy_sql(model, source, dict.fromkeys(HISTORY_FIELDS, "%s"), using=using)
 
 
 def _column(model: type[Model], name: str) -> str:

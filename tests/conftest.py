@@ -1,70 +1,66 @@
-"""Shared fixtures: named personas at two sites of one trial."""
+"""Fixtures shared by every package: the people (tests/personas.py) and a participant on study
+(tests/world.py)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
 
 import pytest
+import time_machine
 
 from accounts.models import User
 from ecrf.access import Role
-from tests.factories import (
-    DEFAULT_PASSWORD,
-    MembershipFactory,
-    SiteFactory,
-    TrialFactory,
-    UserFactory,
-)
-from trials.models import Site, Trial
-
-
-@dataclass
-class Personas:
-    trial: Trial
-    site_a: Site
-    site_b: Site
-    investigator_a: User
-    coordinator_a: User
-    coordinator_b: User
-    pharmacist_a: User
-    monitor_a: User
-    data_manager: User
-    medical_monitor: User
-    statistician: User
-    unblinded_statistician: User
-    trial_admin: User
-    outsider: User
-    password: str = DEFAULT_PASSWORD
-
-
-def _member(trial: Trial, role: str, site: Site | None, username: str) -> User:
-    user = UserFactory(username=username, printed_name=username.replace("_", " ").title())
-    MembershipFactory(user=user, trial=trial, site=site, role=role)
-    return user
+from tests.personas import Personas, Team, load, make_personas, make_team, member
+from tests.world import on_study
+from trials.models import Participant
 
 
 @pytest.fixture
 def personas(db: None) -> Personas:
-    trial = TrialFactory(code="DEMO")
-    site_a = SiteFactory(trial=trial, code="A01", name="Hospital A", time_zone="Europe/Madrid")
-    site_b = SiteFactory(
-        trial=trial, code="B01", name="Hospital B", country="CL", time_zone="America/Santiago"
+    """The DEMO trial's people, each named after their username (`coordinator_a`)."""
+    return make_personas()
+
+
+@pytest.fixture
+def msvle(db: None) -> Team:
+    """MSV_LE loaded from its protocol file, with a team at two sites."""
+    return make_team(load("nct03673748.yaml"))
+
+
+@pytest.fixture
+def mscrole(db: None) -> Team:
+    """MSC-ROLE loaded from its protocol file, with a team at two sites."""
+    return make_team(load("nct03917797.yaml"))
+
+
+@pytest.fixture
+def participant(msvle: Team) -> Participant:
+    """A participant of MSV_LE at the team's site, randomized, with Day 0 on 2026-03-04."""
+    return on_study(msvle)
+
+
+@pytest.fixture
+def after_week24() -> Iterator[None]:
+    """The clock at a time when every visit up to week 24 can have been done."""
+    with time_machine.travel("2026-09-01 10:00:00+00:00", tick=False):
+        yield
+
+
+@pytest.fixture
+def data_manager(msvle: Team) -> User:
+    """MSV_LE's trial-wide data manager."""
+    return member(
+        msvle.trial, Role.DATA_MANAGER, None, "msvle_data_manager", printed_name="Dana Manager"
     )
-    return Personas(
-        trial=trial,
-        site_a=site_a,
-        site_b=site_b,
-        investigator_a=_member(trial, Role.INVESTIGATOR, site_a, "investigator_a"),
-        coordinator_a=_member(trial, Role.COORDINATOR, site_a, "coordinator_a"),
-        coordinator_b=_member(trial, Role.COORDINATOR, site_b, "coordinator_b"),
-        pharmacist_a=_member(trial, Role.PHARMACIST, site_a, "pharmacist_a"),
-        monitor_a=_member(trial, Role.MONITOR, site_a, "monitor_a"),
-        data_manager=_member(trial, Role.DATA_MANAGER, None, "data_manager"),
-        medical_monitor=_member(trial, Role.MEDICAL_MONITOR, None, "medical_monitor"),
-        statistician=_member(trial, Role.STATISTICIAN, None, "statistician"),
-        unblinded_statistician=_member(
-            trial, Role.UNBLINDED_STATISTICIAN, None, "unblinded_statistician"
-        ),
-        trial_admin=_member(trial, Role.TRIAL_ADMIN, None, "trial_admin"),
-        outsider=UserFactory(username="outsider"),
+
+
+@pytest.fixture
+def monitor_b(msvle: Team) -> User:
+    """A monitor at MSV_LE's other site."""
+    return member(
+        msvle.trial,
+        Role.MONITOR,
+        msvle.other_site,
+        "msvle_monitor_b",
+        printed_name="Monitor Other Site",
     )

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from accounts.models import User
 from ecrf.access import Role
-from tests.conftest import Personas, _member
 from tests.factories import SiteFactory, TrialFactory, UserFactory
+from tests.personas import Personas, persona
 from trials.models import Site, Trial
 
 
@@ -28,10 +28,10 @@ def staff_world(personas: Personas) -> StaffWorld:
     other_site = SiteFactory(trial=other_trial, code="O01", name="Other hospital")
     return StaffWorld(
         p=personas,
-        second_admin=_member(personas.trial, Role.TRIAL_ADMIN, None, "second_admin"),
+        second_admin=persona(personas.trial, Role.TRIAL_ADMIN, None, "second_admin"),
         other_trial=other_trial,
         other_site=other_site,
-        other_admin=_member(other_trial, Role.TRIAL_ADMIN, None, "other_admin"),
-        other_investigator=_member(other_trial, Role.INVESTIGATOR, other_site, "other_inv"),
+        other_admin=persona(other_trial, Role.TRIAL_ADMIN, None, "other_admin"),
+        other_investigator=persona(other_trial, Role.INVESTIGATOR, other_site, "other_inv"),
         operator=UserFactory(username="operator", is_superuser=True, is_staff=True),
     )

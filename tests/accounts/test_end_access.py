@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 from accounts.models import ApiToken, User
 from accounts.services import token_create, user_deactivate, user_end_access
 from ecrf.errors import DomainError, PermissionDeniedError
-from tests.accounts.conftest import sign_in
+from tests.accounts.signing_in import sign_in
 from tests.factories import UserFactory
 
 

@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import ApiToken
 from accounts.services import token_create
-from tests.accounts.conftest import sign_in
+from tests.accounts.signing_in import sign_in
 
 T0 = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
 

@@ -19,7 +19,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import ApiToken
 from accounts.services import token_create
-from tests.accounts.conftest import code_now, enrol, sign_in
+from tests.accounts.signing_in import code_now, enrol, sign_in
 from tests.factories import UserFactory
 
 T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)

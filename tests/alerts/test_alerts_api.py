@@ -15,8 +15,8 @@ from assessments.services.visits import visit_record
 from flagging.late_reports import late_reports_flag_all
 from flagging.visits import visits_flag_all
 from safety.services import sae_mark_reported
-from tests.safety.conftest import data_manager, enter, follow_up
-from tests.trials.conftest import Team
+from tests.personas import Team
+from tests.safety.events import data_manager, enter, follow_up
 from trials.models import Participant
 
 

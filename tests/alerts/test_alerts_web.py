@@ -17,8 +17,8 @@ from tests.alerts.test_alerts_api import (
     susar_alert,
     visit_alerts,
 )
-from tests.safety.conftest import data_manager
-from tests.trials.conftest import register
+from tests.safety.events import data_manager
+from tests.world import register
 
 
 @pytest.fixture(autouse=True)

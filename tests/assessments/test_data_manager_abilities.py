@@ -16,9 +16,9 @@ from ecrf.access import ROLE_ABILITIES, Role
 from ecrf.errors import DomainError, PermissionDeniedError
 from safety.models import CODED_FIELDS as AE_CODED_FIELDS
 from tests.factories import MembershipFactory, UserFactory
-from tests.review.conftest import enter_sledai
+from tests.personas import Team
 from tests.safety.test_adverse_events import HEADACHE
-from tests.trials.conftest import Team
+from tests.world import enter_sledai
 
 pytestmark = pytest.mark.usefixtures("after_week24")
 

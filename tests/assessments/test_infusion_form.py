@@ -13,9 +13,8 @@ from assessments.selectors import form_history, form_values, revealing_fields
 from assessments.services import form_save
 from casebook.catalogue import form_type
 from ecrf.errors import DomainError, InvalidTransitionError, PermissionDeniedError
-from tests.assessments.conftest import on_study
 from tests.assessments.test_renal_form import enrolled_in_cohort
-from tests.trials.conftest import grant_release
+from tests.world import grant_release, on_study
 from trials.models import AllocationSlot
 from visits.models import VisitStatus
 from visits.services import participant_set_day0

@@ -10,9 +10,8 @@ from assessments.models import PregnancyTest
 from assessments.services import form_save
 from casebook.catalogue import form_type
 from ecrf.errors import DomainError, PermissionDeniedError
-from tests.assessments.conftest import DAY0
-from tests.trials.conftest import NOW as SETUP_NOW
-from tests.trials.conftest import make_eligible, register, with_allocation
+from tests.personas import NOW as SETUP_NOW
+from tests.world import DAY0, make_eligible, register, with_allocation
 from trials.services import participant_randomize
 from visits.services import participant_set_day0
 

@@ -14,18 +14,9 @@ from assessments.selectors import can_read, form_history, form_values
 from assessments.services import form_save, renal_responses_recompute
 from casebook.catalogue import form_type
 from ecrf.errors import DomainError, PermissionDeniedError
-from tests.assessments.conftest import DAY0, on_study
-from tests.trials.conftest import (
-    NOW as SETUP_NOW,
-)
-from tests.trials.conftest import (
-    PROTOCOLS,
-    Team,
-    make_eligible,
-    make_team,
-    register,
-    with_allocation,
-)
+from tests.personas import NOW as SETUP_NOW
+from tests.personas import PROTOCOLS, Team, make_team
+from tests.world import DAY0, make_eligible, on_study, register, with_allocation
 from trials.models import Participant
 from trials.protocol import parse_protocol_text
 from trials.services import participant_enrol, participant_randomize, protocol_load

@@ -14,9 +14,9 @@ from playwright.sync_api import Locator, Page, expect
 from assessments.models import RenalAssessment, SledaiAssessment
 from assessments.scoring import get_rule_set
 from ecrf.site_time import local_date
-from tests.assessments.conftest import on_study
-from tests.browser.conftest import screenshot, sign_in
-from tests.trials.conftest import load, make_team
+from tests.browser.pages import screenshot, sign_in
+from tests.personas import load, make_team
+from tests.world import on_study
 from trials.models import Participant
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

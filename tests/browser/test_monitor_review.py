@@ -9,10 +9,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from review.models import DataQuery, QueryStatus, ResponseCode, Signature, SourceVerification
-from tests.assessments.conftest import on_study
-from tests.browser.conftest import screenshot, sign_in
-from tests.review.conftest import enter_sledai
-from tests.trials.conftest import load, make_team
+from tests.browser.pages import screenshot, sign_in
+from tests.personas import load, make_team
+from tests.world import enter_sledai, on_study
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -9,8 +9,9 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from ecrf.site_time import local_date
-from tests.browser.conftest import screenshot, sign_in
-from tests.trials.conftest import load, make_team, with_allocation
+from tests.browser.pages import screenshot, sign_in
+from tests.personas import load, make_team
+from tests.world import with_allocation
 from trials.definitions import current_version, definition_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

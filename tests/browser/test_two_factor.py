@@ -9,8 +9,8 @@ import pytest
 from django_otp.oath import TOTP
 from playwright.sync_api import expect
 
-from tests.accounts.conftest import DEFAULT_REQUIRED
-from tests.browser.conftest import screenshot, sign_in
+from tests.accounts.signing_in import DEFAULT_REQUIRED
+from tests.browser.pages import screenshot, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

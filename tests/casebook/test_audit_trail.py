@@ -17,8 +17,8 @@ from assessments.services import form_save
 from casebook.catalogue import form_type
 from casebook.review_selectors import AUDIT_CSV_HEADER, audit_trail, audit_trail_csv
 from tests.assessments.test_infusion_form import ADMINISTRATION, PRODUCT
-from tests.review.conftest import ENTERED, enter_sledai
-from tests.trials.conftest import Team, grant_release
+from tests.personas import Team
+from tests.world import ENTERED, enter_sledai, grant_release
 from trials.models import Participant
 
 CELLS = Decimal("127.35")

@@ -4,144 +4,25 @@ its history or the casebook; the unblinded roles do."""
 
 from __future__ import annotations
 
-import re
-from typing import Any
-
 import pytest
 from rest_framework.test import APIClient
 
 from assessments.rules.infusion import REVEALING
-from ecrf.access import Role
-from tests.assessments.conftest import after_week24, participant  # noqa: F401 - fixtures
-from tests.factories import MembershipFactory, UserFactory
-from tests.openapi import assert_conforms, openapi
-from tests.trials.conftest import (
-    grant_release,
-    msvle,  # noqa: F401 - fixtures
+from tests.casebook.blinding import (
+    BLINDED,
+    RECOUNT,
+    REVEALING_NAMES,
+    REVEALING_VALUES,
+    UNBLINDED,
+    leaks,
+    read_all,
+    url,
 )
+from tests.openapi import assert_conforms, openapi
+from tests.world import grant_release
 from trials.models import AllocationSlot
 
 pytestmark = pytest.mark.usefixtures("after_week24")
-
-BLINDED = (
-    "investigator",
-    "coordinator",
-    "monitor",
-    "medical_monitor",
-    "statistician",
-    "data_manager",
-    "trial_admin",
-    # Before the trial lock and without a DSMB release, the unblinded statistician is blind.
-    "unblinded_statistician",
-)
-UNBLINDED = ("pharmacist", "unblinded_statistician")
-
-# 65.3 kg x 2 x 10^6 cells/kg: a target of 130.6 x 10^6 cells.
-ADMINISTRATION = {
-    "weight_kg": "65.3",
-    "weight_date": "2026-03-04",
-    "given": True,
-    "volume_ml": "100",
-    "start_time": "2026-03-04T09:00:00Z",
-    "stop_time": "2026-03-04T10:00:00Z",
-    "interrupted": False,
-}
-PRODUCT = {
-    "kit_number": "K-0042",
-    "product_lot": "LOT-7",
-    "cell_count_1e6": "125.5",
-    "viability_pct": "92.5",
-    "release_checks_passed": True,
-}
-RECOUNT = "131.5"
-# Each revealing value as it shows in a string or a number, whatever the decimal places:
-# kit, lot, the first and second cell counts, viability, the target and the dose per kg.
-REVEALING_VALUES = ("K-0042", "LOT-7", "125.5", RECOUNT, "92.5", "130.6", "2000000")
-# Every revealing name: the form's own, and those the protocol adds (e.g. the arm).
-REVEALING_NAMES = frozenset(REVEALING) | {"arm"}
-
-
-def leaks(payload: Any) -> set[str]:
-    """The revealing field names (as keys, or as values such as a history entry's `field`) and
-    the revealing values found anywhere in a JSON payload."""
-    found: set[str] = set()
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key in REVEALING_NAMES:
-                    found.add(key)
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-        elif node is not None and not isinstance(node, bool):
-            text = str(node)
-            # Whole words: "arm" inside a username such as "msvle_pharmacist" reveals nothing.
-            found.update(name for name in REVEALING_NAMES if re.search(rf"\b{name}\b", text))
-            found.update(value for value in REVEALING_VALUES if value in text)
-
-    walk(payload)
-    return found
-
-
-def url(participant, suffix: str = "") -> str:
-    return f"/api/v1/participants/{participant.pk}/forms/infusion/{suffix}"
-
-
-@pytest.fixture
-def users(msvle) -> dict[str, Any]:
-    data_manager = UserFactory(username="msvle_data_manager")
-    MembershipFactory(user=data_manager, trial=msvle.trial, site=None, role=Role.DATA_MANAGER)
-    return {
-        **{role: getattr(msvle, role) for role in {*BLINDED, *UNBLINDED} - {"data_manager"}},
-        "data_manager": data_manager,
-    }
-
-
-@pytest.fixture
-def infusion(msvle, participant) -> dict[str, Any]:
-    """Entered by the pharmacist, recounted by the pharmacist, then a site field changed by the
-    coordinator: the record and what each change returned."""
-    api = APIClient()
-    api.force_login(msvle.pharmacist)
-    visit = participant.visits.get(code="D0")
-    entered = api.post(
-        url(participant), {"visit": visit.pk, "data": {**ADMINISTRATION, **PRODUCT}}, format="json"
-    )
-    assert entered.status_code == 201, entered.json()
-    record = entered.json()
-    recount = api.put(
-        url(participant, f"{record['id']}/"),
-        {"version": 1, "reason": "Recount", "data": {"cell_count_1e6": RECOUNT}},
-        format="json",
-    )
-    assert recount.status_code == 200, recount.json()
-    api.force_login(msvle.coordinator)
-    volume = api.put(
-        url(participant, f"{record['id']}/"),
-        {"version": 2, "reason": "Volume read again from the pump", "data": {"volume_ml": "98"}},
-        format="json",
-    )
-    assert volume.status_code == 200, volume.json()
-    return {
-        "id": record["id"],
-        "entered": record,
-        "recount": recount.json(),
-        "coordinator_change": volume.json(),
-    }
-
-
-def read_all(api: APIClient, participant, record_id: int) -> dict[str, Any]:
-    responses = {
-        "list": api.get(url(participant)),
-        "detail": api.get(url(participant, f"{record_id}/")),
-        "history": api.get(url(participant, f"{record_id}/history/")),
-        "casebook": api.get(f"/api/v1/participants/{participant.pk}/casebook/"),
-    }
-    for name, response in responses.items():
-        assert response.status_code == 200, (name, response.json())
-    return {name: response.json() for name, response in responses.items()}
 
 
 def test_the_check_finds_every_revealing_name_and_value_in_the_pharmacists_view(

@@ -12,19 +12,8 @@ import time_machine
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from tests.assessments.conftest import after_week24, participant  # noqa: F401 - fixtures
-from tests.casebook.test_blinding_api import (  # noqa: F401 - fixtures, by name
-    REVEALING_NAMES,
-    infusion,
-    leaks,
-    read_all,
-    url,
-    users,
-)
-from tests.trials.conftest import (
-    grant_release,
-    msvle,  # noqa: F401 - fixtures
-)
+from tests.casebook.blinding import REVEALING_NAMES, leaks, read_all, url
+from tests.world import grant_release
 from trials.models import AllocationRead, ArmGround
 from trials.services import dsmb_release_revoke
 

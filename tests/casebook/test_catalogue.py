@@ -8,8 +8,6 @@ from rest_framework.test import APIClient
 
 from casebook.catalogue import form_types
 from casebook.forms_serializers import SERIALIZERS
-from tests.assessments.conftest import participant  # noqa: F401 - fixtures
-from tests.trials.conftest import msvle  # noqa: F401 - fixtures
 
 
 def test_every_form_has_its_serializers_over_its_model() -> None:

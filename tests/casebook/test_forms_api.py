@@ -5,11 +5,9 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from tests.assessments.conftest import after_week24, participant  # noqa: F401 - fixtures
 from tests.assessments.test_sledai_form import EXAMPLE_1
 from tests.factories import UserFactory
 from tests.openapi import assert_conforms
-from tests.trials.conftest import msvle  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.usefixtures("after_week24")
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import pytest
 
 from assessments.models import SledaiAssessment
-from tests.assessments.conftest import after_week24, participant  # noqa: F401 - fixtures
-from tests.trials.conftest import msvle  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.usefixtures("after_week24")
 

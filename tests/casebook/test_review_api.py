@@ -13,8 +13,8 @@ from accounts.models import User
 from assessments.models import SledaiAssessment
 from assessments.services.visits import visit_record
 from review.models import DataQuery, Lock, QueryStatus, Signature, SourceVerification
-from tests.review.conftest import ENTERED, enter_sledai
-from tests.trials.conftest import NOW, Team, make_eligible, register
+from tests.personas import NOW, Team
+from tests.world import ENTERED, enter_sledai, make_eligible, register
 from trials.models import Participant
 from visits.models import Visit, VisitStatus
 

@@ -18,8 +18,8 @@ from review.models import DataQuery, QueryStatus, Signature, SignatureScope, Sou
 from review.services import query_answer, query_open
 from tests.assessments.test_infusion_form import ADMINISTRATION, PRODUCT
 from tests.casebook.test_review_api import many_rows, sledai_elsewhere
-from tests.review.conftest import ENTERED, enter_sledai
-from tests.trials.conftest import Team
+from tests.personas import Team
+from tests.world import ENTERED, enter_sledai
 from trials.models import Participant
 
 

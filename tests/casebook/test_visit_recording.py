@@ -9,7 +9,7 @@ import pytest
 
 from assessments.services.visits import visit_not_done, visit_record
 from ecrf.errors import DomainError, InvalidTransitionError, PermissionDeniedError
-from tests.trials.conftest import NOW
+from tests.personas import NOW
 from tests.visits import test_visit_services as services
 from tests.visits.test_visit_services import randomized, record, set_day0, utc, visits
 from visits.models import Visit, VisitStatus

@@ -11,10 +11,8 @@ import time_machine
 from rest_framework.test import APIClient
 
 from assessments.models import RenalAssessment
-from tests.assessments.conftest import after_week24, participant  # noqa: F401 - fixtures
 from tests.assessments.test_renal_form import enrolled_in_cohort
 from tests.assessments.test_sledai_form import EXAMPLE_1, EXAMPLE_2, EXAMPLE_3
-from tests.trials.conftest import mscrole, msvle  # noqa: F401 - fixtures
 from trials.models import Participant
 
 BASELINE_DAY = "2026-03-03"  # selection, the day before Day 0 (2026-03-04)

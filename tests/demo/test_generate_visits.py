@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 
 from alerts.models import Alert
 from flagging.visits import visits_flag_all
-from tests.trials.conftest import load
+from tests.personas import load
 from trials.models import Participant
 from visits.models import Visit, VisitStatus
 

@@ -64,7 +64,7 @@ from ecrf.access import Role
 from review.models import DataQuery
 from review.services import lock_apply
 from tests.factories import MembershipFactory, UserFactory
-from tests.trials.conftest import NOW, load
+from tests.personas import NOW, load
 from trials.definitions import current_version, definition_of
 from trials.identifiers import is_valid_subject_identifier
 from trials.models import (

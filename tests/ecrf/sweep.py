@@ -29,7 +29,7 @@ from ecrf.access import SITE_ROLES, Role
 from ecrf.audit import audited_save
 from review.models import DataQuery
 from tests.factories import DEFAULT_PASSWORD, MembershipFactory, SiteFactory, UserFactory
-from tests.trials.conftest import load
+from tests.personas import load
 from trials.models import Participant, RoleGrantRequest, Site, Trial
 
 # Roles of the sweep: every trial role, someone with no membership, and a platform operator.

@@ -12,7 +12,8 @@ from ecrf.errors import DomainError
 from review.locks import LockedError
 from review.models import LockLevel
 from review.services import lock_apply
-from tests.trials.conftest import NOW, load, make_team, register
+from tests.personas import NOW, load, make_team
+from tests.world import register
 from trials.models import Membership, Participant, Site
 
 

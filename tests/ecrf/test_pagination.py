@@ -17,14 +17,8 @@ from casebook.catalogue import form_type
 from ecrf.pagination import MAX_PAGE_SIZE, Pagination
 from review.models import LockLevel
 from review.services import lock_apply, query_open
-from tests.review.conftest import (  # noqa: F401 - fixtures, by name
-    ENTERED,
-    data_manager,
-    enter_sledai,
-    msvle,
-    participant,
-)
-from tests.trials.conftest import Team
+from tests.personas import Team
+from tests.world import ENTERED, enter_sledai
 from trials.models import Participant
 
 # Past the largest signed 64-bit integer: the value that overflowed OFFSET/LIMIT.
@@ -37,7 +31,7 @@ def clock(time_machine):
 
 
 @pytest.fixture
-def rows(msvle: Team, participant: Participant, data_manager: User) -> Team:  # noqa: F811
+def rows(msvle: Team, participant: Participant, data_manager: User) -> Team:
     """One row in each list: the trial, a participant, a query, a lock and an alert."""
     form = enter_sledai(msvle, participant)
     query_open(
@@ -88,14 +82,14 @@ OTHER_LISTS = [
 ]
 
 
-def reader(team: Team, who: str, data_manager: User) -> APIClient:  # noqa: F811
+def reader(team: Team, who: str, data_manager: User) -> APIClient:
     api = APIClient()
     api.force_login(data_manager if who == "data_manager" else getattr(team, who))
     return api
 
 
 @pytest.mark.parametrize(("url", "who"), LISTS)
-def test_a_huge_limit_gives_the_largest_page(rows, data_manager, url, who) -> None:  # noqa: F811
+def test_a_huge_limit_gives_the_largest_page(rows, data_manager, url, who) -> None:
     api = reader(rows, who, data_manager)
     for query in (f"?limit={HUGE}", f"?limit={HUGE}&offset=0", "?limit=100000"):
         response = api.get(url + query)
@@ -122,7 +116,7 @@ OUT_OF_RANGE = [
 @pytest.mark.parametrize(("url", "who"), LISTS + OTHER_LISTS)
 def test_a_limit_or_offset_out_of_range_is_a_400_naming_it(
     rows,
-    data_manager,  # noqa: F811
+    data_manager,
     url,
     who,
 ) -> None:
@@ -134,7 +128,7 @@ def test_a_limit_or_offset_out_of_range_is_a_400_naming_it(
 
 
 @pytest.mark.parametrize(("url", "who"), LISTS)
-def test_an_offset_past_the_end_is_an_empty_page(rows, data_manager, url, who) -> None:  # noqa: F811
+def test_an_offset_past_the_end_is_an_empty_page(rows, data_manager, url, who) -> None:
     response = reader(rows, who, data_manager).get(f"{url}?offset={2**63 - 1}")
     assert response.status_code == 200, response.content
     assert response.json()["results"] == []

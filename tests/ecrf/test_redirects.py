@@ -8,8 +8,6 @@ from django.test import RequestFactory
 
 from ecrf.redirects import safe_next_url
 from tests.alerts.test_alerts_api import LATER, visit_alerts
-from tests.assessments.conftest import participant  # noqa: F401 - the fixture, by name
-from tests.trials.conftest import msvle  # noqa: F401 - the fixture, by name
 
 OFF_SITE = [
     "//evil.example",
@@ -74,8 +72,8 @@ def test_sign_in_follows_only_paths_of_this_site(client, personas) -> None:
 def test_acknowledging_an_alert_follows_only_paths_of_this_site(
     client,
     time_machine,
-    msvle,  # noqa: F811
-    participant,  # noqa: F811
+    msvle,
+    participant,
 ) -> None:
     time_machine.move_to(LATER, tick=False)
     alert = visit_alerts()[0]

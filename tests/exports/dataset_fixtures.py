@@ -24,7 +24,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pytest
 import time_machine
 
 from assessments.services import form_save
@@ -34,7 +33,8 @@ from ecrf.errors import DomainError
 from exports.base import ExportContext, WrittenFile
 from exports.datasets import exported_datasets
 from exports.tabular import write_tabular
-from tests.trials.conftest import NOW, Team, load, make_team, register
+from tests.personas import NOW, Team, load, make_team
+from tests.world import register
 from trials.models import Participant
 from trials.services import (
     allocation_import,
@@ -347,11 +347,6 @@ def build_trial() -> Trial:
     for participant in (p1, p2, p3, p4):
         participant.refresh_from_db()
     return Trial(team=team, p1=p1, p2=p2, p3=p3, p4=p4)
-
-
-@pytest.fixture
-def sdtm_trial(db: None) -> Trial:
-    return build_trial()
 
 
 def rows_of(ctx: ExportContext, name: str) -> list[dict[str, Any]]:

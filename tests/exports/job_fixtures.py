@@ -1,5 +1,6 @@
-"""Shared fixtures of the export job tests: a trial loaded at a known instant, its team, data
-entered at later instants, a folder of their own for export files, and a trial lock."""
+"""The world of the export job tests: a trial loaded at a known instant, its team, data entered
+at later instants, and a trial lock. The fixtures `world` and `exports_dir` (a folder of the
+test's own for export files) are in this folder's conftest."""
 
 from __future__ import annotations
 
@@ -9,10 +10,8 @@ import json
 import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import pytest
 import time_machine
 
 from accounts.models import User
@@ -21,8 +20,9 @@ from exports.models import Export
 from exports.services import export_request
 from review.models import Lock, LockLevel
 from review.services import lock_apply
-from tests.factories import MembershipFactory, UserFactory
-from tests.trials.conftest import NOW, Team, load, make_team
+from tests.factories import UserFactory
+from tests.personas import NOW, Team, load, make_team, member
+from tests.world import enter_sledai, on_study
 from trials.models import DsmbRelease, Participant
 from trials.services import dsmb_release_grant
 
@@ -45,30 +45,17 @@ class World:
         return self.team.trial
 
 
-@pytest.fixture
-def exports_dir(settings: Any, tmp_path: Path) -> Path:
-    """Export files of this test only, under its temporary folder."""
-    folder = tmp_path / "exports"
-    settings.EXPORTS_DIR = str(folder)
-    return folder
-
-
-@pytest.fixture
-def world(db: None, exports_dir: Path) -> World:
+def build_world() -> World:
     """MSVLE loaded at T0 with a team at two sites, a data manager and an outsider."""
     with time_machine.travel(T0, tick=False):
         team = make_team(load("nct03673748.yaml"))
-        data_manager = UserFactory(username="msvle_data_manager")
-        MembershipFactory(user=data_manager, trial=team.trial, site=None, role=Role.DATA_MANAGER)
+        data_manager = member(team.trial, Role.DATA_MANAGER, None, "msvle_data_manager")
         outsider = UserFactory(username="msvle_outsider")
     return World(team=team, data_manager=data_manager, outsider=outsider)
 
 
 def populate(world: World) -> Participant:
     """A participant on study from T1, and a SLEDAI-2K of week 4 entered at T2."""
-    from tests.assessments.conftest import on_study
-    from tests.review.conftest import enter_sledai
-
     with time_machine.travel(T1, tick=False):
         participant = on_study(world.team)
     with time_machine.travel(T2, tick=False):

@@ -26,7 +26,7 @@ from assessments.models import (
 from demo.synthetic import generate_synthetic
 from exports.base import ExportContext
 from safety.models import AdverseEvent
-from tests.trials.conftest import load
+from tests.personas import load
 from trials.models import ProtocolVersion, Trial
 from visits.models import Visit
 

@@ -15,8 +15,8 @@ from lxml import etree
 from assessments.services import form_not_done, form_save
 from casebook.catalogue import form_type
 from exports.base import ExportContext
-from tests.assessments.conftest import on_study
-from tests.trials.conftest import NOW, PROTOCOLS, Team, load, make_eligible, make_team, register
+from tests.personas import NOW, PROTOCOLS, Team, load, make_team
+from tests.world import make_eligible, on_study, register
 from trials.definitions import current_version
 from trials.models import Participant
 from visits.services import visit_add_unscheduled

@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from exports.tabular import tabular_total
-from tests.exports.dataset_fixtures import (  # noqa: F401
+from tests.exports.dataset_fixtures import (
     AS_OF,
     LATEST,
     SETUP,
     rows_of,
-    sdtm_trial,
     write,
 )
 
@@ -19,7 +18,7 @@ def _column(rows: list[dict], name: str, **match: object) -> list[object]:
     return [row[name] for row in rows if all(row[key] == value for key, value in match.items())]
 
 
-def test_an_edit_after_the_instant_is_not_seen(sdtm_trial) -> None:  # noqa: F811
+def test_an_edit_after_the_instant_is_not_seen(sdtm_trial) -> None:
     p1 = sdtm_trial.usubjid(sdtm_trial.p1)
     then, now = sdtm_trial.ctx(AS_OF), sdtm_trial.ctx(LATEST)
     assert _column(rows_of(then, "AE"), "AETERM", USUBJID=p1) == ["Fever"]
@@ -29,7 +28,7 @@ def test_an_edit_after_the_instant_is_not_seen(sdtm_trial) -> None:  # noqa: F81
     assert _column(rows_of(now, "LB"), "LBORRES", **week4) == ["13.1"]
 
 
-def test_a_participant_registered_after_the_instant_is_absent(sdtm_trial) -> None:  # noqa: F811
+def test_a_participant_registered_after_the_instant_is_absent(sdtm_trial) -> None:
     late = sdtm_trial.usubjid(sdtm_trial.p4)
     assert late not in _column(rows_of(sdtm_trial.ctx(AS_OF), "DM"), "USUBJID")
     dm_now = rows_of(sdtm_trial.ctx(LATEST), "DM")
@@ -37,7 +36,7 @@ def test_a_participant_registered_after_the_instant_is_absent(sdtm_trial) -> Non
     assert len(dm_now) == 4
 
 
-def test_forms_and_visits_entered_after_the_instant_are_absent(sdtm_trial) -> None:  # noqa: F811
+def test_forms_and_visits_entered_after_the_instant_are_absent(sdtm_trial) -> None:
     p1 = sdtm_trial.usubjid(sdtm_trial.p1)
     then, now = sdtm_trial.ctx(AS_OF), sdtm_trial.ctx(LATEST)
     assert 10.0 not in _column(rows_of(then, "SV"), "VISITNUM", USUBJID=p1)
@@ -53,7 +52,7 @@ def test_forms_and_visits_entered_after_the_instant_are_absent(sdtm_trial) -> No
     assert _column(rows_of(mid_march, "DV"), "USUBJID") == []
 
 
-def test_before_the_trial_had_participants_every_dataset_is_empty(sdtm_trial, tmp_path) -> None:  # noqa: F811
+def test_before_the_trial_had_participants_every_dataset_is_empty(sdtm_trial, tmp_path) -> None:
     ctx = sdtm_trial.ctx(SETUP - timedelta(seconds=1))
     assert tabular_total(ctx) == 0
     written, reports = write(ctx, "csv", tmp_path)
@@ -64,7 +63,7 @@ def test_before_the_trial_had_participants_every_dataset_is_empty(sdtm_trial, tm
     assert all(len(item.path.read_text().splitlines()) == 1 for item in data)
 
 
-def test_progress_adds_up_to_the_total_at_each_instant(sdtm_trial, tmp_path) -> None:  # noqa: F811
+def test_progress_adds_up_to_the_total_at_each_instant(sdtm_trial, tmp_path) -> None:
     totals = {}
     for as_of in (AS_OF, LATEST):
         ctx = sdtm_trial.ctx(as_of, blinded=False)

@@ -16,7 +16,7 @@ from exports.datasets.common import Definitions, subjects
 from exports.models import Export, ExportStatus
 from exports.selectors import exports_root
 from exports.services import export_request, export_run
-from tests.exports.dataset_fixtures import (  # noqa: F401
+from tests.exports.dataset_fixtures import (
     CELLS_MSC,
     KITS,
     LATEST,
@@ -25,7 +25,6 @@ from tests.exports.dataset_fixtures import (  # noqa: F401
     read_csv,
     read_xpt,
     rows_of,
-    sdtm_trial,
     write,
 )
 
@@ -68,7 +67,7 @@ def _assert_blinded_files(files: list[Path]) -> None:
             assert not ARM_VARIABLES & set(header), path.name
 
 
-def test_a_blinded_export_reveals_no_allocation(sdtm_trial, tmp_path) -> None:  # noqa: F811
+def test_a_blinded_export_reveals_no_allocation(sdtm_trial, tmp_path) -> None:
     ctx = sdtm_trial.ctx(LATEST)
     for fmt in ("csv", "xpt"):
         written, _ = write(ctx, fmt, tmp_path / fmt)
@@ -95,7 +94,7 @@ def test_variables_taken_from_revealing_fields_are_marked_revealing() -> None:
     assert all(dm[name].revealing for name in ARM_VARIABLES)
 
 
-def test_revealing_fields_come_from_form_types_and_the_protocol(sdtm_trial) -> None:  # noqa: F811
+def test_revealing_fields_come_from_form_types_and_the_protocol(sdtm_trial) -> None:
     sources = revealing_sources(sdtm_trial.ctx())
     # Named by the infusion form type ...
     assert {"infusion.kit_number", "infusion.cell_count_1e6", "infusion.dose_warnings"} <= sources
@@ -104,7 +103,7 @@ def test_revealing_fields_come_from_form_types_and_the_protocol(sdtm_trial) -> N
     assert "infusion.volume_ml" not in sources
 
 
-def test_a_field_the_protocol_calls_revealing_disappears(sdtm_trial, monkeypatch) -> None:  # noqa: F811
+def test_a_field_the_protocol_calls_revealing_disappears(sdtm_trial, monkeypatch) -> None:
     import exports.datasets as datasets
 
     ctx = sdtm_trial.ctx()
@@ -124,7 +123,7 @@ def test_a_field_the_protocol_calls_revealing_disappears(sdtm_trial, monkeypatch
     assert "ECDOSE" in [v.name for v in unblinded["EC"].variables]
 
 
-def test_allocation_is_never_read_for_a_blinded_export(sdtm_trial) -> None:  # noqa: F811
+def test_allocation_is_never_read_for_a_blinded_export(sdtm_trial) -> None:
     ctx = sdtm_trial.ctx()
     batch = subjects(ctx)
     with pytest.raises(BlindedExportError):
@@ -134,7 +133,7 @@ def test_allocation_is_never_read_for_a_blinded_export(sdtm_trial) -> None:  # n
     assert {arm.code for arm in found.values()} == {"MSC", "PLACEBO"}
 
 
-def test_the_unblinded_export_has_ex_with_the_dose(sdtm_trial, tmp_path) -> None:  # noqa: F811
+def test_the_unblinded_export_has_ex_with_the_dose(sdtm_trial, tmp_path) -> None:
     ctx = sdtm_trial.ctx(LATEST, blinded=False)
     written, _ = write(ctx, "xpt", tmp_path)
     assert "EX" in [item.dataset for item in written]
@@ -163,7 +162,7 @@ def test_the_unblinded_export_has_ex_with_the_dose(sdtm_trial, tmp_path) -> None
     assert arms[sdtm_trial.usubjid(sdtm_trial.p3)] == ""
 
 
-def test_the_blinded_statistician_gets_a_blinded_export(sdtm_trial, settings, tmp_path) -> None:  # noqa: F811
+def test_the_blinded_statistician_gets_a_blinded_export(sdtm_trial, settings, tmp_path) -> None:
     settings.EXPORTS_DIR = str(tmp_path / "exports")
     team = sdtm_trial.team
     now = LATEST + timedelta(hours=1)

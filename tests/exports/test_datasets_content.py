@@ -7,7 +7,7 @@ import pytest
 from assessments.models import LabResults, RenalAssessment
 from casebook.catalogue import form_type
 from exports.datasets import DATASETS, exported_datasets
-from tests.exports.dataset_fixtures import AS_OF, LATEST, rows_of, save, sdtm_trial  # noqa: F401
+from tests.exports.dataset_fixtures import AS_OF, LATEST, rows_of, save
 
 
 def _where(rows: list[dict], **match: object) -> list[dict]:
@@ -20,7 +20,7 @@ def test_datasets_are_in_the_agreed_order() -> None:
     ]  # fmt: skip
 
 
-def test_each_count_is_the_number_of_rows_in_key_order(sdtm_trial) -> None:  # noqa: F811
+def test_each_count_is_the_number_of_rows_in_key_order(sdtm_trial) -> None:
     for as_of in (AS_OF, LATEST):
         for blinded in (True, False):
             ctx = sdtm_trial.ctx(as_of, blinded=blinded)
@@ -35,7 +35,7 @@ def test_each_count_is_the_number_of_rows_in_key_order(sdtm_trial) -> None:  # n
                 assert identities == sorted(identities), f"{where}: not in key order"
 
 
-def test_lab_results_in_original_and_standard_units(sdtm_trial) -> None:  # noqa: F811
+def test_lab_results_in_original_and_standard_units(sdtm_trial) -> None:
     lb = rows_of(sdtm_trial.ctx(), "LB")
     p1 = sdtm_trial.usubjid(sdtm_trial.p1)
     c3 = _where(lb, USUBJID=p1, LBTESTCD="C3")[0]
@@ -63,7 +63,7 @@ def test_lab_results_in_original_and_standard_units(sdtm_trial) -> None:  # noqa
     assert stored.egfr_version in egfr["LBMETHOD"]
 
 
-def test_last_observation_before_exposure_per_test(sdtm_trial) -> None:  # noqa: F811
+def test_last_observation_before_exposure_per_test(sdtm_trial) -> None:
     ctx = sdtm_trial.ctx()
     p1 = sdtm_trial.usubjid(sdtm_trial.p1)
     haemoglobin = _where(rows_of(ctx, "LB"), USUBJID=p1, LBTESTCD="HGB")
@@ -86,7 +86,7 @@ def test_last_observation_before_exposure_per_test(sdtm_trial) -> None:  # noqa:
     assert {row["VSTPTREF"] for row in systolic[1:]} == {"START OF INFUSION"}
 
 
-def test_sledai_items_totals_and_window(sdtm_trial) -> None:  # noqa: F811
+def test_sledai_items_totals_and_window(sdtm_trial) -> None:
     rs = rows_of(sdtm_trial.ctx(), "RS")
     p1 = sdtm_trial.usubjid(sdtm_trial.p1)
     selection = _where(rs, USUBJID=p1, RSCAT="SLEDAI-2K", RSDTC="2026-03-02")
@@ -104,7 +104,7 @@ def test_sledai_items_totals_and_window(sdtm_trial) -> None:  # noqa: F811
     assert {row["RSEVLINT"] for row in week4} == {"-P30D"}
 
 
-def test_renal_response_with_its_rule_set_and_version(sdtm_trial) -> None:  # noqa: F811
+def test_renal_response_with_its_rule_set_and_version(sdtm_trial) -> None:
     rs = rows_of(sdtm_trial.ctx(), "RS")
     p1 = sdtm_trial.usubjid(sdtm_trial.p1)
     responses = _where(rs, USUBJID=p1, RSTESTCD="RENRESP")
@@ -116,7 +116,7 @@ def test_renal_response_with_its_rule_set_and_version(sdtm_trial) -> None:  # no
         assert row["RSDRVFL"] == "Y"
 
 
-def test_disposition_and_failed_criteria_only(sdtm_trial) -> None:  # noqa: F811
+def test_disposition_and_failed_criteria_only(sdtm_trial) -> None:
     ctx = sdtm_trial.ctx()
     p1 = sdtm_trial.usubjid(sdtm_trial.p1)
     ds = _where(rows_of(ctx, "DS"), USUBJID=p1)
@@ -131,7 +131,7 @@ def test_disposition_and_failed_criteria_only(sdtm_trial) -> None:  # noqa: F811
     assert ie[0]["IETEST"].startswith("Diagnosis of systemic lupus erythematosus")
 
 
-def test_only_confirmed_deviations(sdtm_trial) -> None:  # noqa: F811
+def test_only_confirmed_deviations(sdtm_trial) -> None:
     team, p2 = sdtm_trial.team, sdtm_trial.p2
     save(team, "deviation", p2, {
         "occurred_on": LATEST.date(), "category": "other", "description": "Still a draft",
@@ -143,7 +143,7 @@ def test_only_confirmed_deviations(sdtm_trial) -> None:  # noqa: F811
     ]
 
 
-def test_forms_marked_not_done_give_no_rows(sdtm_trial) -> None:  # noqa: F811
+def test_forms_marked_not_done_give_no_rows(sdtm_trial) -> None:
     from assessments.services import form_not_done
     from tests.exports.dataset_fixtures import at
 

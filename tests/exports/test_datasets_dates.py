@@ -8,7 +8,7 @@ import pytest
 
 from exports.datasets.common import dtc_day, iso_datetime, study_day
 from exports.datasets.visits import planned_study_day
-from tests.exports.dataset_fixtures import DAY0, rows_of, sdtm_trial  # noqa: F401
+from tests.exports.dataset_fixtures import DAY0, rows_of
 
 
 @pytest.mark.parametrize(
@@ -59,7 +59,7 @@ def _one(rows: list[dict], **match: object) -> dict:
     return found[0]
 
 
-def test_study_days_in_the_exported_datasets(sdtm_trial) -> None:  # noqa: F811 - fixture
+def test_study_days_in_the_exported_datasets(sdtm_trial) -> None:
     ctx = sdtm_trial.ctx()
     p1 = sdtm_trial.usubjid(sdtm_trial.p1)
 
@@ -90,7 +90,7 @@ def test_study_days_in_the_exported_datasets(sdtm_trial) -> None:  # noqa: F811 
     )
 
 
-def test_unscheduled_visit_is_numbered_after_its_parent(sdtm_trial) -> None:  # noqa: F811
+def test_unscheduled_visit_is_numbered_after_its_parent(sdtm_trial) -> None:
     ctx = sdtm_trial.ctx()
     p1 = sdtm_trial.usubjid(sdtm_trial.p1)
     visits = [row for row in rows_of(ctx, "SV") if row["USUBJID"] == p1]
@@ -103,7 +103,7 @@ def test_unscheduled_visit_is_numbered_after_its_parent(sdtm_trial) -> None:  # 
     assert (wbc["LBDTC"], wbc["LBDY"]) == ("2026-03-06", 3)
 
 
-def test_partial_dates_stay_partial_and_have_no_study_day(sdtm_trial) -> None:  # noqa: F811
+def test_partial_dates_stay_partial_and_have_no_study_day(sdtm_trial) -> None:
     ctx = sdtm_trial.ctx()
     p1 = sdtm_trial.usubjid(sdtm_trial.p1)
     fever = _one(rows_of(ctx, "AE"), USUBJID=p1)
@@ -119,7 +119,7 @@ def test_partial_dates_stay_partial_and_have_no_study_day(sdtm_trial) -> None:  
     assert (prednisone["CMSTDTC"], prednisone["CMSTDY"]) == ("2026-01", None)
 
 
-def test_screen_failure_has_no_reference_start_and_no_study_days(sdtm_trial) -> None:  # noqa: F811
+def test_screen_failure_has_no_reference_start_and_no_study_days(sdtm_trial) -> None:
     ctx = sdtm_trial.ctx()
     p3 = sdtm_trial.usubjid(sdtm_trial.p3)
     dm = _one(rows_of(ctx, "DM"), USUBJID=p3)

@@ -13,7 +13,6 @@ from accounts.models import User
 from accounts.services import token_create
 from exports.models import Export, ExportStatus
 from exports.services import export_run
-from tests.exports import job_fixtures
 from tests.exports.job_fixtures import (
     T1,
     World,
@@ -29,10 +28,6 @@ from trials.models import DsmbRelease
 
 EXPORTS = "/api/v1/exports/"
 RELEASES = "/api/v1/exports/releases/"
-
-# The shared fixtures (this folder has no conftest).
-exports_dir = job_fixtures.exports_dir
-world = job_fixtures.world
 
 
 def with_token(user: User) -> APIClient:

@@ -12,12 +12,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from exports.models import Export, ExportStatus
-from tests.exports import job_fixtures
 from tests.exports.job_fixtures import T2, World, after, lock_trial, populate
-
-# The shared fixtures (this folder has no conftest).
-exports_dir = job_fixtures.exports_dir
-world = job_fixtures.world
 
 
 def export(world: World, out: Path, *args: str) -> tuple[str, str]:

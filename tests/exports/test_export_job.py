@@ -12,7 +12,6 @@ from exports.models import Export, ExportStatus
 from exports.selectors import export_rights
 from exports.services import export_request, parse_as_of
 from review.services import lock_release
-from tests.exports import job_fixtures
 from tests.exports.job_fixtures import (
     LATER,
     T0,
@@ -36,10 +35,6 @@ REFUSED = [
     "medical_monitor",
     "trial_admin",
 ]
-
-# The shared fixtures (this folder has no conftest).
-exports_dir = job_fixtures.exports_dir
-world = job_fixtures.world
 
 
 @pytest.mark.parametrize("who", REFUSED)

@@ -15,7 +15,6 @@ import pytest
 from exports.models import Export, ExportStatus
 from exports.services import export_archive, export_run
 from exports.services.runs import sha256_of
-from tests.exports import job_fixtures
 from tests.exports.job_fixtures import (
     LATER,
     T1,
@@ -28,10 +27,6 @@ from tests.exports.job_fixtures import (
     read_zip,
     request,
 )
-
-# The shared fixtures (this folder has no conftest).
-exports_dir = job_fixtures.exports_dir
-world = job_fixtures.world
 
 FORMATS = ["csv", "xpt", "odm"]
 

@@ -18,7 +18,6 @@ from exports.base import ExportContext, WrittenFile
 from exports.models import Export, ExportStatus
 from exports.services import ProgressRecorder, export_archive, export_run, exports_fail_stale
 from exports.services.runs import STALE_MESSAGE, sha256_of
-from tests.exports import job_fixtures
 from tests.exports.job_fixtures import (
     LATER,
     T1,
@@ -28,10 +27,6 @@ from tests.exports.job_fixtures import (
 
 ROWS_PER_CALL = 10
 CALLS = 5
-
-# The shared fixtures (this folder has no conftest).
-exports_dir = job_fixtures.exports_dir
-world = job_fixtures.world
 
 
 class Writer:

@@ -15,16 +15,12 @@ from accounts.services import token_create
 from exports.models import ExportStatus
 from exports.selectors import exports_root
 from exports.services import export_request
-from tests.exports import job_fixtures
 from tests.exports.job_fixtures import T1, World, check_manifest_hashes, populate, read_zip
 from tests.factories import DEFAULT_PASSWORD
 from tests.processes import running, service_env, unique_queue, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 WORKER = ["scripts/serve.sh", "worker"]
-
-# The shared fixture (this folder has no conftest).
-world = job_fixtures.world
 
 
 @pytest.fixture

@@ -13,16 +13,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from exports.services import export_run
-from tests.assessments.conftest import on_study
-from tests.exports import job_fixtures
 from tests.exports.job_fixtures import T1, World, after, grant_release, lock_trial, request
-from tests.trials.conftest import make_eligible
+from tests.world import make_eligible, on_study
 from trials.models import AllocationRead, ArmGround
 from trials.services import dsmb_release_revoke, participant_randomize
-
-# The shared fixtures (this folder has no conftest).
-exports_dir = job_fixtures.exports_dir
-world = job_fixtures.world
 
 
 def randomized(world: World, count: int) -> list:

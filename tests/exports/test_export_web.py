@@ -12,7 +12,6 @@ from django.test import Client
 from accounts.models import User
 from exports.models import Export, ExportStatus
 from exports.services import export_run
-from tests.exports import job_fixtures
 from tests.exports.job_fixtures import (
     T1,
     World,
@@ -25,10 +24,6 @@ from tests.exports.job_fixtures import (
 
 PAGE = "/exports/"
 NAV_LINK = f'<a href="{PAGE}">Exports</a>'
-
-# The shared fixtures (this folder has no conftest).
-exports_dir = job_fixtures.exports_dir
-world = job_fixtures.world
 
 
 def signed_in(client: Client, user: User) -> Client:

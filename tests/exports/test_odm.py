@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 import time_machine
 
 from assessments.models import ConcomitantMedication, SledaiAssessment, VitalSigns
@@ -23,22 +22,17 @@ from tests.exports.odm_fixtures import (
     NS,
     RASH_REASON,
     audit,
-    build_story,
     dangling_references,
     item_data,
     parse,
     schema,
 )
-from tests.trials.conftest import NOW, load, make_eligible, make_team
+from tests.personas import NOW, load, make_team
+from tests.world import make_eligible
 from trials.definitions import current_version
 from trials.services import participant_enrol
 
 STATUS = ("entry_status", "not_done_reason")
-
-
-@pytest.fixture
-def story(db):
-    return build_story()
 
 
 def written(ctx: ExportContext, folder) -> tuple[Any, list[int], Any]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pytest
 import time_machine
 
 from accounts.services import system_actor
@@ -19,7 +18,6 @@ from tests.exports.odm_fixtures import (
     NS,
     PROTOCOLS_DIR,
     audit,
-    build_story,
     item_data,
     parse,
     schema,
@@ -28,11 +26,6 @@ from trials.definitions import current_version
 from trials.models import AllocationSlot, ProtocolVersion
 from trials.protocol import parse_protocol_text
 from trials.services import protocol_load
-
-
-@pytest.fixture
-def story(db):
-    return build_story()
 
 
 def export(ctx: ExportContext, folder):

@@ -5,17 +5,11 @@ from __future__ import annotations
 import tracemalloc
 from datetime import timedelta
 
-import pytest
 from simple_history.utils import bulk_create_with_history
 
 from exports.odm import history, odm_file_name, odm_total, write_odm
 from safety.models import AdverseEvent
-from tests.exports.odm_fixtures import AFTER_ALL, LOGS_ENTERED, NS, build_story, parse, schema
-
-
-@pytest.fixture
-def story(db):
-    return build_story()
+from tests.exports.odm_fixtures import AFTER_ALL, LOGS_ENTERED, NS, parse, schema
 
 
 def add_adverse_events(story, count: int) -> None:

@@ -10,7 +10,8 @@ from accounts.services import system_actor
 from exports.snapshot import as_of, batched, history_model, state_of, stream
 from tests.exports.dataset_fixtures import at
 from tests.factories import SiteFactory
-from tests.trials.conftest import NOW, make_eligible, msvle, register  # noqa: F401
+from tests.personas import NOW
+from tests.world import make_eligible, register
 from trials.models import AllocationSlot, Participant, Site
 from trials.services import participant_withdraw
 
@@ -18,7 +19,7 @@ T1 = NOW + timedelta(days=1)
 T2 = NOW + timedelta(days=2)
 
 
-def test_an_object_reads_as_its_latest_version_at_or_before_the_instant(msvle) -> None:  # noqa: F811 - the fixture, by name
+def test_an_object_reads_as_its_latest_version_at_or_before_the_instant(msvle) -> None:
     with at(NOW):
         participant = make_eligible(msvle)
     with at(T2):
@@ -40,7 +41,7 @@ def test_an_object_reads_as_its_latest_version_at_or_before_the_instant(msvle) -
     assert participant.status == "withdrawn"
 
 
-def test_versions_written_in_the_same_instant_resolve_to_the_last_written(msvle) -> None:  # noqa: F811 - the fixture, by name
+def test_versions_written_in_the_same_instant_resolve_to_the_last_written(msvle) -> None:
     # Registration, consent, eight answers and confirmation all happen at the frozen NOW:
     # the participant has several versions with one history date.
     with at(NOW):
@@ -53,7 +54,7 @@ def test_versions_written_in_the_same_instant_resolve_to_the_last_written(msvle)
     assert rows[0].history_id == max(versions.values_list("history_id", flat=True))
 
 
-def test_an_object_deleted_before_the_instant_is_absent(msvle) -> None:  # noqa: F811 - the fixture, by name
+def test_an_object_deleted_before_the_instant_is_absent(msvle) -> None:
     with at(NOW):
         site = SiteFactory(trial=msvle.trial, code="DEL1", name="Closed hospital")
         SiteFactory(trial=msvle.trial, code="KEEP1", name="Open hospital")
@@ -73,7 +74,7 @@ def test_an_object_deleted_before_the_instant_is_absent(msvle) -> None:  # noqa:
     assert history_model(Site).objects.filter(id=site_id, history_type="-").count() == 1
 
 
-def test_one_row_per_object_whatever_the_number_of_versions(msvle) -> None:  # noqa: F811 - the fixture, by name
+def test_one_row_per_object_whatever_the_number_of_versions(msvle) -> None:
     with at(NOW):
         first = make_eligible(msvle)
     with at(T1):

@@ -25,14 +25,13 @@ from exports import tabular
 from exports.datasets import exported_datasets
 from exports.tabular import normalized, tabular_total
 from safety.models import AdverseEvent
-from tests.exports.dataset_fixtures import (  # noqa: F401
+from tests.exports.dataset_fixtures import (
     AS_OF,
     LATEST,
     at,
     read_csv,
     read_xpt,
     save,
-    sdtm_trial,
     write,
 )
 from trials.models import Consent, EligibilityAnswer, Participant
@@ -87,7 +86,7 @@ def _expected_counts(trial) -> dict[str, int]:
     }
 
 
-def test_files_round_trip_to_the_database(sdtm_trial, tmp_path) -> None:  # noqa: F811
+def test_files_round_trip_to_the_database(sdtm_trial, tmp_path) -> None:
     ctx = sdtm_trial.ctx(LATEST, blinded=False)
     counts = _expected_counts(sdtm_trial.team.trial)
     assert all(counts.values()), counts  # every dataset has rows to compare
@@ -197,7 +196,7 @@ def _digests(folder: Path) -> dict[str, str]:
     }
 
 
-def test_the_same_as_of_gives_the_same_bytes_even_after_later_edits(sdtm_trial, tmp_path) -> None:  # noqa: F811
+def test_the_same_as_of_gives_the_same_bytes_even_after_later_edits(sdtm_trial, tmp_path) -> None:
     from safety.models import AdverseEvent
 
     first = {}
@@ -230,7 +229,7 @@ def test_the_same_as_of_gives_the_same_bytes_even_after_later_edits(sdtm_trial, 
     assert "Migraine" not in (tmp_path / "again-csv-True" / "AE.csv").read_text()
 
 
-def test_the_xpt_header_is_dated_at_the_as_of_instant(sdtm_trial, tmp_path) -> None:  # noqa: F811
+def test_the_xpt_header_is_dated_at_the_as_of_instant(sdtm_trial, tmp_path) -> None:
     ctx = sdtm_trial.ctx(AS_OF)
     write(ctx, "xpt", tmp_path)
     for path in sorted(tmp_path.glob("*.xpt")):
@@ -244,7 +243,7 @@ def test_the_xpt_header_is_dated_at_the_as_of_instant(sdtm_trial, tmp_path) -> N
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xpt"])
-def test_progress_is_reported_as_rows_are_written(sdtm_trial, tmp_path, monkeypatch, fmt) -> None:  # noqa: F811
+def test_progress_is_reported_as_rows_are_written(sdtm_trial, tmp_path, monkeypatch, fmt) -> None:
     monkeypatch.setattr(tabular, "PROGRESS_EVERY", 5)
     ctx = sdtm_trial.ctx(LATEST, blinded=False)
     written, reports = write(ctx, fmt, tmp_path)

@@ -33,7 +33,7 @@ def at(text: str) -> datetime:
 def test_two_workers_at_once_create_no_duplicates(
     msvle, django_capture_on_commit_callbacks
 ) -> None:
-    from tests.assessments.conftest import on_study
+    from tests.world import on_study
 
     participants = [on_study(msvle) for _ in range(6)]
     now = at("2026-06-01T09:00:00+02:00")
@@ -167,7 +167,7 @@ def test_beat_schedules_the_jobs() -> None:
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_real_worker_and_beat_flag_a_visit_whose_window_closes(msvle, tmp_path: Path) -> None:
-    from tests.assessments.conftest import on_study
+    from tests.world import on_study
 
     today = timezone.now().date()
     participant = on_study(msvle, day0=today - timedelta(days=3))

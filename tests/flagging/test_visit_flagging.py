@@ -137,7 +137,7 @@ def test_ended_participants_and_optional_visits(msvle, participant) -> None:
 
 
 def on_study_again(team):
-    from tests.assessments.conftest import on_study
+    from tests.world import on_study
 
     return on_study(team)
 
@@ -145,7 +145,7 @@ def on_study_again(team):
 def test_a_failing_visit_is_deferred_and_logged_without_stopping_others(
     msvle, participant, caplog
 ) -> None:
-    from tests.trials.conftest import make_eligible
+    from tests.world import make_eligible
     from trials.services import participant_randomize
     from visits.services import participant_set_day0
 
@@ -216,7 +216,7 @@ def test_late_recording_completes_with_deviation_and_resolves_alert(msvle, parti
     ],
 )
 def test_missed_at_local_midnight_across_dst(msvle, zone, last_local_second, midnight) -> None:
-    from tests.assessments.conftest import on_study
+    from tests.world import on_study
     from trials.models import Site
 
     Site.objects.filter(pk=msvle.site.pk).update(time_zone=zone)
@@ -254,7 +254,7 @@ def _queries_of_one_step(msvle, participants: int) -> tuple[int, int]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from tests.assessments.conftest import on_study
+    from tests.world import on_study
 
     for _ in range(participants):
         on_study(msvle, day0=date(2026, 3, 4))

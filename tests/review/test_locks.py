@@ -28,9 +28,7 @@ from review.services import (
     query_requery,
     trial_is_locked,
 )
-from tests.assessments.conftest import on_study
-from tests.review.conftest import ENTERED, enter_sledai, later
-from tests.trials.conftest import register
+from tests.world import ENTERED, enter_sledai, later, on_study, register
 from trials.models import Consent, EligibilityAnswer, Participant, ParticipantStatus
 from trials.services import (
     consent_record,

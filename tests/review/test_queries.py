@@ -25,7 +25,7 @@ from review.services import (
     query_requery,
 )
 from tests.assessments.test_sledai_form import EXAMPLE_3
-from tests.review.conftest import ENTERED, enter_sledai, later
+from tests.world import ENTERED, enter_sledai, later
 
 pytestmark = pytest.mark.usefixtures("after_week24")
 

@@ -13,11 +13,10 @@ from casebook.catalogue import form_type
 from ecrf.errors import DomainError, InvalidTransitionError, PermissionDeniedError
 from review.models import SIGNATURE_MEANING, Signature, SignatureScope, SourceVerification
 from review.services import sdv_plan, sdv_verify, signature_sign
-from tests.assessments.conftest import on_study
 from tests.assessments.test_renal_form import renal
-from tests.review.conftest import ENTERED, enter_sledai, later
-from tests.trials.conftest import NOW as SETUP_NOW
-from tests.trials.conftest import PROTOCOLS
+from tests.personas import NOW as SETUP_NOW
+from tests.personas import PROTOCOLS
+from tests.world import ENTERED, enter_sledai, later, on_study
 from trials.protocol import parse_protocol_text
 from trials.services import protocol_load
 

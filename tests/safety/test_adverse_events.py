@@ -11,7 +11,7 @@ from casebook.catalogue import form_type
 from ecrf.errors import ConflictError, DomainError, NotFoundError, PermissionDeniedError
 from safety.models import CODED_FIELDS, AdverseEvent
 from safety.selectors import adverse_event_get, ae_versions, participant_adverse_events
-from tests.safety.conftest import NOW, data_manager, enter, follow_up
+from tests.safety.events import NOW, data_manager, enter, follow_up
 
 AWARE = datetime(2026, 4, 18, 8, 30, tzinfo=UTC)
 SPONSOR_AWARE = datetime(2026, 4, 19, 7, 15, tzinfo=UTC)

@@ -9,7 +9,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from safety.services import sae_mark_reported, susar_mark_reported
-from tests.safety.conftest import data_manager, enter, follow_up
+from tests.safety.events import data_manager, enter, follow_up
 
 AWARE = datetime(2026, 4, 18, 8, 30, tzinfo=UTC)
 DUE = AWARE + timedelta(hours=24)

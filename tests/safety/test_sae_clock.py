@@ -12,7 +12,7 @@ from ecrf.errors import InvalidTransitionError, PermissionDeniedError
 from safety.rules import ClockState, clock_state
 from safety.selectors import ae_versions, sae_clock
 from safety.services import sae_mark_reported, susar_mark_reported
-from tests.safety.conftest import data_manager, enter, follow_up
+from tests.safety.events import data_manager, enter, follow_up
 
 AWARE = datetime(2026, 4, 18, 8, 30, tzinfo=UTC)
 DUE = AWARE + timedelta(hours=24)

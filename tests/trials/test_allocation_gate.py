@@ -16,8 +16,8 @@ from ecrf.audit import audited_save
 from ecrf.errors import PermissionDeniedError
 from review.models import LockLevel
 from review.services import lock_apply, lock_release
-from tests.conftest import Personas
 from tests.factories import MembershipFactory, SiteFactory, TrialFactory, UserFactory
+from tests.personas import Personas
 from trials.blinding import arm_access, require_arm_access, trial_unblinding
 from trials.models import ArmGround, Membership, Participant, ProtocolVersion, Site, Trial
 from trials.services import dsmb_release_grant, dsmb_release_revoke, membership_end

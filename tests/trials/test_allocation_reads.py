@@ -12,10 +12,10 @@ from ecrf.access import Role
 from review.models import LockLevel
 from review.services import lock_apply, lock_release
 from tests.factories import MembershipFactory, UserFactory
+from tests.personas import NOW, Team, make_team
+from tests.world import grant_release, make_eligible, with_allocation
 from trials.models import AllocationRead, AllocationSlot, ArmGround, Participant
 from trials.services import dsmb_release_revoke, participant_randomize
-
-from .conftest import NOW, Team, grant_release, make_eligible, make_team, with_allocation
 
 LATER = NOW + timedelta(days=30)
 
@@ -227,7 +227,7 @@ def test_the_reads_are_refused_to_other_roles_and_other_trials(
 
 
 def make_team_admin_elsewhere():
-    from tests.trials.conftest import load
+    from tests.personas import load
 
     return make_team(load("nct03917797.yaml")).trial_admin
 

@@ -10,11 +10,11 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from tests.factories import DEFAULT_PASSWORD, UserFactory
+from tests.personas import NOW
+from tests.world import make_eligible, register, with_allocation
 from trials.models import AllocationSlot, Cohort, CohortStatus, ParticipantStatus, Trial
 from trials.services import consent_record, eligibility_answer, participant_randomize
 from visits.models import Visit, VisitStatus
-
-from .conftest import NOW, make_eligible, register, with_allocation
 
 TODAY = NOW.date()
 

@@ -11,11 +11,11 @@ import pytest
 from rest_framework.test import APIClient
 
 from tests.factories import UserFactory
+from tests.personas import NOW
+from tests.world import make_eligible, with_allocation
 from trials.models import AllocationRead, AllocationSlot, ArmGround, Participant
 from trials.services import dsmb_release_grant, participant_randomize, participant_unblind
 from visits.services import participant_set_day0
-
-from .conftest import NOW, make_eligible, with_allocation
 
 ARM_NAMES = {"MSC": "Mesenchymal stem cells (MSC)", "PLACEBO": "Placebo"}
 BLINDED = [

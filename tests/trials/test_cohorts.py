@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from ecrf.errors import DomainError, InvalidTransitionError, PermissionDeniedError
+from tests.personas import NOW
+from tests.world import make_eligible, with_allocation
 from trials.models import Cohort, CohortStatus, ParticipantStatus, SafetyDecision, SafetyReview
 from trials.services import (
     active_cohort,
@@ -14,8 +16,6 @@ from trials.services import (
     participant_withdraw,
     safety_review_record,
 )
-
-from .conftest import NOW, make_eligible, with_allocation
 
 
 def cohort(code: str) -> Cohort:

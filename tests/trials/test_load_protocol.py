@@ -12,13 +12,12 @@ from django.core.management import CommandError, call_command
 
 from accounts.services import system_actor
 from ecrf.errors import DomainError
+from tests.personas import NOW, PROTOCOLS, make_team
 from trials.models import Cohort, CohortStatus, Participant, ProtocolVersion, Site, Trial
 from trials.protocol import parse_protocol_file
 from trials.services import protocol_load
 from visits.models import Visit
 from visits.services import participant_register
-
-from .conftest import NOW, PROTOCOLS, make_team
 
 MSVLE_FILE = PROTOCOLS / "nct03673748.yaml"
 MSCROLE_FILE = PROTOCOLS / "nct03917797.yaml"

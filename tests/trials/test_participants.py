@@ -7,6 +7,8 @@ from datetime import date
 import pytest
 
 from ecrf.errors import DomainError, InvalidTransitionError, PermissionDeniedError
+from tests.personas import NOW
+from tests.world import make_eligible, register, with_allocation
 from trials.identifiers import is_valid_subject_identifier
 from trials.models import ParticipantStatus
 from trials.services import (
@@ -18,8 +20,6 @@ from trials.services import (
     participant_withdraw,
 )
 from trials.services.participants import eligibility_outcome
-
-from .conftest import NOW, make_eligible, register, with_allocation
 
 
 def test_no_study_data_before_consent(msvle) -> None:

@@ -13,6 +13,8 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from ecrf.errors import DomainError, InvalidTransitionError, PermissionDeniedError
+from tests.personas import NOW, PROTOCOLS
+from tests.world import SEED, make_eligible, register, with_allocation
 from trials import allocation
 from trials.identifiers import is_valid_subject_identifier
 from trials.models import AllocationList, AllocationSlot, Participant, ParticipantStatus
@@ -23,8 +25,6 @@ from trials.services import (
     participant_randomize,
     protocol_load,
 )
-
-from .conftest import NOW, PROTOCOLS, SEED, make_eligible, register, with_allocation
 
 ARMS = [allocation.Arm("MSC", 1), allocation.Arm("PLACEBO", 1)]
 HEADER = "stratum,sequence,block_number,block_size,arm,randomization_number"

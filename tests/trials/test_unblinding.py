@@ -8,10 +8,10 @@ from django.core import mail
 from ecrf.access import Role
 from ecrf.errors import DomainError, PermissionDeniedError
 from tests.factories import DEFAULT_PASSWORD, MembershipFactory, UserFactory
+from tests.personas import NOW
+from tests.world import make_eligible, with_allocation
 from trials.models import AllocationRead, AllocationSlot, ArmGround, UnblindingEvent
 from trials.services import allocation_read, participant_randomize, participant_unblind
-
-from .conftest import NOW, make_eligible, with_allocation
 
 ARM_TEXTS = ("MSC", "PLACEBO", "Placebo", "Mesenchymal stem cells")
 PASSWORD = DEFAULT_PASSWORD

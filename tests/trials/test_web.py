@@ -8,11 +8,11 @@ from datetime import timedelta
 import pytest
 from rest_framework.test import APIClient
 
+from tests.personas import NOW
+from tests.world import make_eligible, register, with_allocation
 from trials.models import AllocationRead, Participant, ParticipantStatus
 from trials.services import consent_record, eligibility_answer, participant_randomize
 from trials.services.participants import eligibility_outcome
-
-from .conftest import NOW, make_eligible, register, with_allocation
 
 TODAY = NOW.date()
 

@@ -7,7 +7,8 @@ from datetime import date
 import pytest
 
 from ecrf.errors import DomainError, PermissionDeniedError
-from tests.trials.conftest import NOW, Team, load, make_team, register
+from tests.personas import NOW, Team, load, make_team
+from tests.world import register
 from trials.models import ParticipantStatus
 from visits.models import Visit
 from visits.services import participant_register

@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from assessments.services.visits import visit_record
 from ecrf.errors import DomainError, InvalidTransitionError, PermissionDeniedError
-from tests.trials.conftest import NOW, Team, load, make_eligible, make_team, with_allocation
+from tests.personas import NOW, Team, load, make_team
+from tests.world import make_eligible, with_allocation
 from trials.definitions import definition_of
 from trials.models import Participant, ParticipantStatus
 from trials.services import participant_enrol, participant_randomize
