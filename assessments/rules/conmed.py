@@ -233,10 +233,12 @@ class Exposure:
 
 
 def exposure_on(participant: Participant, day: date) -> Exposure:
-    """The highest systemic glucocorticoid dose (prednisone mg/day) taken on `day`, and whether
-    rescue therapy started on or before it. A partial date that may fall either side of `day`
-    is counted (the conservative reading) and makes the result uncertain; nothing is imputed.
-    The dose is unknown (None) when a glucocorticoid taken that day has no equivalent."""
+    """The systemic glucocorticoid dose taken on `day` (prednisone mg/day): the sum of the
+    prednisone equivalents of every glucocorticoid entry taken that day, and whether rescue
+    therapy started on or before it. An entry counts from its start to its end date, both days
+    included. A partial date that may fall either side of `day` is counted (the conservative
+    reading) and makes the result uncertain; nothing is imputed. The dose is unknown (None) when
+    a glucocorticoid taken that day has no equivalent."""
     doses: list[Decimal] = []
     unknown: list[str] = []
     rescue: list[str] = []
@@ -281,7 +283,7 @@ def exposure_on(participant: Participant, day: date) -> Exposure:
     if rescue:
         notes.append(f"Rescue therapy on or before {day}: {', '.join(rescue)}.")
     return Exposure(
-        prednisone_mg_day=None if unknown else max(doses, default=Decimal(0)),
+        prednisone_mg_day=None if unknown else sum(doses, Decimal(0)),
         rescue=bool(rescue),
         notes=notes,
         uncertain=uncertain,

@@ -3,6 +3,8 @@ change to form data voids."""
 
 from review.services.locks import LOCK_ROLES, lock_apply, lock_release, trial_is_locked
 from review.services.queries import (
+    CLOSED_BY_CHECK,
+    REOPENED_BY_CHECK,
     REOPENER_ROLES,
     FormKind,
     automatic_query,
@@ -19,7 +21,9 @@ from review.services.sdv import SDV_ROLES, sdv_plan, sdv_verify
 from review.services.signatures import signature_sign
 
 __all__ = [
+    "CLOSED_BY_CHECK",
     "LOCK_ROLES",
+    "REOPENED_BY_CHECK",
     "REOPENER_ROLES",
     "SDV_ROLES",
     "FormKind",

@@ -141,13 +141,28 @@ def automatic_query(
     )
 
 
+CLOSED_BY_CHECK = "Closed automatically: the check no longer fires after the correction."
+REOPENED_BY_CHECK = "Re-opened automatically: the check fires again."
+AUTOMATIC_ROLE = "system"
+
+
 def queries_from_warnings(
     *, actor: Any, form_code: str, record: Any, now: datetime
 ) -> list[DataQuery]:
-    """Every soft edit-check warning kept on a form becomes an automatic query, once."""
+    """Every soft edit-check warning kept on a form becomes an automatic query, once. The save
+    also settles the record's earlier automatic queries: one whose check no longer fires is
+    closed, and one closed that way is re-opened when its check fires again. Queries people
+    opened are left alone."""
+    warnings = {
+        automatic_query_key(form_code, record, warning): warning
+        for warning in record.warnings or []
+    }
+    content_type = ContentType.objects.get_for_model(type(record))
+    _automatic_queries_settle(
+        actor=actor, record=record, content_type=content_type, firing=set(warnings), now=now
+    )
     created = []
-    for warning in record.warnings or []:
-        key = automatic_query_key(form_code, record, warning)
+    for key, warning in warnings.items():
         if DataQuery.objects.filter(source_key=key).exists():
             continue
         query = audited_save(
@@ -157,13 +172,48 @@ def queries_from_warnings(
                 warning=warning,
                 actor=actor,
                 now=now,
-                content_type=ContentType.objects.get_for_model(type(record)),
+                content_type=content_type,
             ),
             actor=actor,
         )
-        _message(query, QueryAction.OPEN, actor, "system", warning["message"], now)
+        _message(query, QueryAction.OPEN, actor, AUTOMATIC_ROLE, warning["message"], now)
         created.append(query)
     return created
+
+
+def _automatic_queries_settle(
+    *, actor: Any, record: Any, content_type: ContentType, firing: set[str], now: datetime
+) -> None:
+    """Close the record's automatic queries whose check no longer fires, linked to the history
+    record of the save that corrected the data (the one just made); re-open those the check
+    itself closed once it fires again."""
+    queries = DataQuery.objects.select_for_update().filter(
+        content_type=content_type, object_id=record.pk, automatic=True
+    )
+    silenced = list(
+        queries.filter(status__in=(QueryStatus.OPEN, QueryStatus.ANSWERED)).exclude(
+            source_key__in=firing
+        )
+    )
+    correction = record.history.order_by("-history_id").first() if silenced else None
+    for query in silenced:
+        if query.correction_history_id is None and correction is not None:
+            query.correction_history_id = correction.history_id
+        query.status = QueryStatus.CLOSED
+        query.closed_at = now
+        _message(query, QueryAction.CLOSE, actor, AUTOMATIC_ROLE, CLOSED_BY_CHECK, now)
+        audited_save(query, actor=actor, reason=CLOSED_BY_CHECK)
+    refiring = queries.filter(status=QueryStatus.CLOSED, source_key__in=firing) if firing else []
+    for query in refiring:
+        last = query.messages.order_by("-at", "-pk").first()
+        if last is None or (last.action, last.role) != (QueryAction.CLOSE, AUTOMATIC_ROLE):
+            continue
+        query.status = QueryStatus.OPEN
+        query.closed_at = None
+        query.response_code = ""
+        query.correction_history_id = None
+        _message(query, QueryAction.REOPEN, actor, AUTOMATIC_ROLE, REOPENED_BY_CHECK, now)
+        audited_save(query, actor=actor, reason=REOPENED_BY_CHECK)
 
 
 def _locked_query(query: DataQuery) -> DataQuery:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
 from accounts.services import system_actor
 from assessments.models import RenalAssessment
+from assessments.rules.conmed import exposure_on
 from assessments.rules.renal import rule_set_parameters
 from assessments.selectors import can_read, form_history, form_values
 from assessments.services import form_save, renal_responses_recompute
@@ -469,6 +470,64 @@ def test_trial_b_needs_the_prednisone_dose_and_says_so(mscrole) -> None:
     assert "Prednisolone has no daily prednisone equivalent" in form.response_note
     # The secondary EULAR rule set does not need the dose.
     assert form.secondary_responses["eular2019"]["category"] == "CRR"
+
+
+def glucocorticoids_and_others_around(day: date) -> list[dict]:
+    """Prednisone 5 mg and methylprednisolone 6 mg (7.5 mg prednisone) taken on `day`; beside
+    them prednisone 20 mg that ended the day before and mycophenolate, which is no
+    glucocorticoid."""
+    return [
+        prednisone("5"),
+        {**prednisone("6"), "medication": "Methylprednisolone"},
+        {
+            **prednisone("20"),
+            "start_date": "2026-02-20",
+            "end_date": (day - timedelta(days=1)).isoformat(),
+            "ongoing": False,
+        },
+        {
+            "medication": "Mycophenolate mofetil",
+            "category": "immunosuppressant",
+            "dose": Decimal(1000),
+            "dose_unit": "mg",
+            "route": "oral",
+            "frequency": "daily",
+            "start_date": "2026-02",
+            "ongoing": True,
+        },
+    ]
+
+
+def test_the_prednisone_dose_of_a_day_sums_the_glucocorticoids_taken_that_day(
+    msvle, participant
+) -> None:
+    for data in glucocorticoids_and_others_around(W24_DAY):
+        save(msvle, participant, None, data, form="conmed")
+    assert exposure_on(participant, W24_DAY).prednisone_mg_day == Decimal("12.5")
+    # On its last day the 20 mg entry still counts.
+    assert exposure_on(participant, W24_DAY - timedelta(days=1)).prednisone_mg_day == Decimal(
+        "32.5"
+    )
+
+
+def test_trial_b_compares_the_summed_prednisone_dose_with_its_limit(mscrole) -> None:
+    participant = enrolled_in_cohort(mscrole)
+    for data in glucocorticoids_and_others_around(M12_DAY):
+        save(mscrole, participant, None, data, form="conmed", now=NOW_B)
+    form = enter_case(
+        mscrole,
+        participant,
+        {**CASES["P1"], "conmeds": []},
+        baseline_visit="SCR",
+        follow_up_visit="M12",
+        day=M12_DAY,
+        now=NOW_B,
+    )
+    # P1 is a complete response but for the dose: 5 + 7.5 = 12.5 mg/day is above 10.
+    cr_b = next(r for r in form.response_reasons if r["condition"] == "CR_B")
+    assert cr_b["held"] is False
+    assert "prednisone mg/day 12.5 <= 10.0: no" in [r["text"] for r in form.response_reasons]
+    assert form.response_category != "CR"
 
 
 def test_wrong_roles_and_other_site_cannot_enter(msvle, participant) -> None:

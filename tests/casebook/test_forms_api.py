@@ -5,6 +5,10 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
+from accounts.services import system_actor
+from assessments.models import SledaiAssessment
+from review.models import DataQuery
+from review.services import CLOSED_BY_CHECK
 from tests.assessments.test_sledai_form import EXAMPLE_1
 from tests.factories import UserFactory
 from tests.openapi import assert_conforms
@@ -207,3 +211,67 @@ def test_a_labs_record_not_done_is_what_the_schema_says(api, msvle, participant)
     assert_conforms(saved, "POST", template + "not-done/")
     assert_conforms(api.get(base), "GET", template)
     assert_conforms(api.get(f"{base}{saved.json()['id']}/"), "GET", template + "{record_id}/")
+
+
+def test_a_correction_through_the_api_closes_the_automatic_query_of_its_check(
+    api, msvle, participant
+) -> None:
+    api.force_login(msvle.investigator)
+    visit = participant.visits.get(code="W4")
+    # 10 April lies outside the window of visit W4: the edit check raises a query.
+    entered = api.post(
+        url(participant),
+        {"visit": visit.pk, "data": {"assessment_date": "2026-04-10", **EXAMPLE_1}},
+        format="json",
+    )
+    assert entered.status_code == 201, entered.json()
+    record = entered.json()
+    automatic = DataQuery.objects.get(automatic=True)
+    api.force_login(msvle.monitor)
+    asked = api.post(
+        "/api/v1/queries/",
+        {
+            "form_code": "sledai2k",
+            "record_id": record["id"],
+            "field_name": "assessment_date",
+            "text": "Is 10 April the date in the source?",
+        },
+        format="json",
+    )
+    assert asked.status_code == 201, asked.json()
+
+    api.force_login(msvle.investigator)
+    changed = api.put(
+        url(participant, f"{record['id']}/"),
+        {
+            "version": 1,
+            "reason": "Visit date typed wrong",
+            "data": {"assessment_date": "2026-04-01"},
+        },
+        format="json",
+    )
+    assert changed.status_code == 200, changed.json()
+    assert changed.json()["warnings"] == []
+
+    api.force_login(msvle.monitor)
+    closed = api.get(f"/api/v1/queries/{automatic.pk}/").json()
+    assert (closed["status"], closed["automatic"]) == ("closed", True)
+    assert closed["closed_at"] is not None
+    assert [(m["action"], m["role"], m["text"]) for m in closed["messages"]] == [
+        ("open", "system", "The date lies outside the window of visit W4."),
+        ("close", "system", CLOSED_BY_CHECK),
+    ]
+    correction = SledaiAssessment.history.get(history_id=closed["correction_history_id"])
+    assert (correction.history_user, correction.history_change_reason) == (
+        msvle.investigator,
+        "Visit date typed wrong",
+    )
+    audit = DataQuery.history.filter(id=automatic.pk).order_by("history_id").last()
+    assert (audit.status, audit.history_user, audit.history_change_reason) == (
+        "closed",
+        system_actor(),
+        CLOSED_BY_CHECK,
+    )
+    # The monitor's own question stays open until the monitor closes it.
+    still = api.get(f"/api/v1/queries/{asked.json()['id']}/").json()
+    assert (still["status"], [m["action"] for m in still["messages"]]) == ("open", ["open"])

@@ -7,6 +7,7 @@ from datetime import date
 
 import pytest
 
+from accounts.services import system_actor
 from assessments.models import SledaiAssessment
 from casebook.catalogue import form_type
 from casebook.review_selectors import query_get, query_list
@@ -18,6 +19,8 @@ from ecrf.errors import (
 )
 from review.models import DataQuery, QueryMessage, QueryStatus, ResponseCode
 from review.services import (
+    CLOSED_BY_CHECK,
+    REOPENED_BY_CHECK,
     query_answer,
     query_close,
     query_open,
@@ -519,3 +522,139 @@ def test_an_automatic_query_is_closed_by_a_reviewer_never_by_site_staff(msvle, p
     closed = query_close(actor=msvle.monitor, query=query, now=later(2))
     assert closed.status == QueryStatus.CLOSED
     assert steps(closed)[-1][:3] == ("close", msvle.monitor, "monitor")
+
+
+OUT_OF_WINDOW = ("assessment_date", "The date lies outside the window of visit W4.")
+
+
+def enter_out_of_window(msvle, participant, **items):
+    return enter_sledai(msvle, participant, data={"assessment_date": date(2026, 4, 10), **items})
+
+
+def change_date(msvle, participant, day, *, version, at, reason="Visit date typed wrong"):
+    return enter_sledai(
+        msvle,
+        participant,
+        data={"assessment_date": day},
+        expected_version=version,
+        reason=reason,
+        now=later(at),
+    )
+
+
+def answer_automatic(msvle, code, text):
+    """The coordinator answers the one automatic query, an hour after entry."""
+    return query_answer(
+        actor=msvle.coordinator,
+        query=DataQuery.objects.get(automatic=True),
+        response_code=code,
+        text=text,
+        now=later(1),
+    )
+
+
+def latest_history(query):
+    return query.history.order_by("history_id").last()
+
+
+@pytest.mark.parametrize("opener", ["monitor", "data_manager"])
+def test_a_correction_closes_the_automatic_query_of_its_check_but_not_a_persons(
+    request, msvle, participant, opener
+) -> None:
+    form = enter_out_of_window(msvle, participant)
+    automatic = DataQuery.objects.get(automatic=True)
+    assert (automatic.field_name, automatic.text) == OUT_OF_WINDOW
+    asked = open_query(
+        person(request, msvle, opener), form, field="assessment_date", text="Is 10 April right?"
+    )
+
+    form = change_date(msvle, participant, date(2026, 4, 1), version=1, at=2)
+    assert form.warnings == []
+
+    automatic.refresh_from_db()
+    system = system_actor()
+    assert (automatic.status, automatic.closed_at, automatic.response_code) == (
+        QueryStatus.CLOSED,
+        later(2),
+        "",
+    )
+    assert steps(automatic)[-1] == ("close", system, "system", CLOSED_BY_CHECK, "", later(2))
+    # The query's own history names the system and says why it closed.
+    audit = latest_history(automatic)
+    assert (audit.status, audit.history_user, audit.history_change_reason) == (
+        QueryStatus.CLOSED,
+        system,
+        CLOSED_BY_CHECK,
+    )
+    # It points at the save that corrected the data, made by the investigator.
+    correction = SledaiAssessment.history.get(history_id=automatic.correction_history_id)
+    assert (
+        correction.assessment_date,
+        correction.history_user,
+        correction.history_change_reason,
+    ) == (date(2026, 4, 1), msvle.investigator, "Visit date typed wrong")
+    # The question a person asked on the same field is theirs to close.
+    asked.refresh_from_db()
+    assert (asked.status, asked.closed_at) == (QueryStatus.OPEN, None)
+    assert [step[0] for step in steps(asked)] == ["open"]
+
+
+def test_a_check_still_firing_keeps_its_automatic_query_open(msvle, participant) -> None:
+    form = enter_out_of_window(msvle, participant, **EXAMPLE_3)
+    others = {(w["field"], w["message"]) for w in form.warnings} - {OUT_OF_WINDOW}
+    assert others
+    count = DataQuery.objects.count()
+
+    form = change_date(msvle, participant, date(2026, 4, 1), version=1, at=2)
+    assert {(w["field"], w["message"]) for w in form.warnings} == others
+
+    assert DataQuery.objects.count() == count
+    by_finding = {(q.field_name, q.text): q for q in DataQuery.objects.filter(automatic=True)}
+    assert by_finding.pop(OUT_OF_WINDOW).status == QueryStatus.CLOSED
+    assert set(by_finding) == others
+    for query in by_finding.values():
+        assert (query.status, query.closed_at) == (QueryStatus.OPEN, None)
+        assert [step[0] for step in steps(query)] == ["open"]
+
+
+def test_an_answered_automatic_query_closes_too_and_keeps_the_answer(msvle, participant) -> None:
+    enter_out_of_window(msvle, participant)
+    query = answer_automatic(msvle, ResponseCode.OTHER, "Checking the visit log.")
+    change_date(msvle, participant, date(2026, 4, 1), version=1, at=2)
+    query.refresh_from_db()
+    assert (query.status, query.response_code) == (QueryStatus.CLOSED, ResponseCode.OTHER)
+    assert [step[:3] for step in steps(query)] == [
+        ("open", system_actor(), "system"),
+        ("answer", msvle.coordinator, "coordinator"),
+        ("close", system_actor(), "system"),
+    ]
+
+
+def test_a_check_firing_again_reopens_the_query_it_closed(msvle, participant) -> None:
+    enter_out_of_window(msvle, participant)
+    change_date(msvle, participant, date(2026, 4, 1), version=1, at=2)
+    change_date(msvle, participant, date(2026, 4, 10), version=2, at=3, reason="Source re-read")
+    query = DataQuery.objects.get(automatic=True)
+    assert (query.status, query.closed_at, query.correction_history_id) == (
+        QueryStatus.OPEN,
+        None,
+        None,
+    )
+    assert [step[:4] for step in steps(query)] == [
+        ("open", system_actor(), "system", OUT_OF_WINDOW[1]),
+        ("close", system_actor(), "system", CLOSED_BY_CHECK),
+        ("reopen", system_actor(), "system", REOPENED_BY_CHECK),
+    ]
+    assert latest_history(query).history_change_reason == REOPENED_BY_CHECK
+
+
+def test_a_query_a_reviewer_closed_is_not_reopened_by_its_check(msvle, participant) -> None:
+    enter_out_of_window(msvle, participant)
+    query = answer_automatic(msvle, ResponseCode.CONFIRMED, "The visit was late.")
+    query_close(actor=msvle.monitor, query=query, now=later(2))
+    enter_sledai(
+        msvle, participant, data={"alop": True}, expected_version=1, reason="Alopecia", now=later(3)
+    )
+    query.refresh_from_db()
+    assert query.status == QueryStatus.CLOSED
+    assert [step[0] for step in steps(query)] == ["open", "answer", "close"]
