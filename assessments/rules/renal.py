@@ -64,12 +64,21 @@ DERIVED_FIELDS: tuple[str, ...] = (
 
 # The protocol file's `egfr_equation` parameter, as the calculator names the equation.
 EQUATIONS = {"ckd_epi_2021": "2021", "ckd_epi_2009": "2009"}
-# Protocol response parameters that a calculator takes, by their name in the protocol file.
-# The other parameters listed there (e.g. gfr_ok_egfr_min) document constants of the rule set.
+# Protocol response parameters that a calculator takes, by their name in the protocol file
+# (a name the calculator itself uses, such as cr_egfr_min, is passed as it is). The other
+# parameters listed there (e.g. prr_upcr_max_g_per_g) document constants of the rule set.
 PROTOCOL_PARAMETERS: Mapping[str, Mapping[str, str]] = {
-    "eular2019": {"crr_upcr_max_g_per_g": "t_cr", "rescue_is_non_response": "rescue_is_failure"},
+    "eular2019": {
+        "crr_upcr_max_g_per_g": "t_cr",
+        "rescue_is_non_response": "rescue_is_failure",
+        "gfr_ok_ratio_to_baseline_min": "gfr_ok_ratio_min",
+    },
     "bliss_ln": {"prednisone_max_mg_per_day": "prednisone_limit_mg"},
-    "nct03917797_cr": {"cr_prednisone_max_mg_per_day": "prednisone_limit_mg"},
+    "nct03917797_cr": {
+        "cr_prednisone_max_mg_per_day": "prednisone_limit_mg",
+        "cr_upcr_max_g_per_g": "cr_upcr_max",
+        "cr_egfr_ratio_to_baseline_min": "cr_egfr_ratio_min",
+    },
 }
 # Where a calculator's complaint belongs on the form.
 _INPUT_OF = {

@@ -107,6 +107,11 @@ def yes_no(held: bool) -> str:
     return "yes" if held else "no"
 
 
+def plain(value: Decimal) -> str:
+    """Render a threshold inside a definition as written: 90, 0.9, 0.8, 112.5."""
+    return format(value.normalize(), "f")
+
+
 def compare(left_label: str, left: Decimal, op: str, right_label: str, right: Decimal) -> Reason:
     """Compare two numbers and record the comparison with both values shown."""
     outcomes = {
@@ -129,6 +134,17 @@ def flag_reason(condition: str, held: bool) -> Reason:
 def combine(name: str, definition: str, held: bool) -> Reason:
     """Record a composite condition built from reasons listed before it."""
     return Reason(name, held, f"{name} := {definition}: {yes_no(held)}")
+
+
+def egfr_at_least_or_kept(
+    inputs: RenalInputs, *, name: str, egfr_min: Decimal, ratio_min: Decimal
+) -> tuple[bool, list[Reason]]:
+    """`name` := G1 >= egfr_min OR G1 >= ratio_min*G0, with the comparisons that decided it."""
+    high = compare("G1", inputs.g1, ">=", "", egfr_min)
+    kept = compare("G1", inputs.g1, ">=", f"{plain(ratio_min)}*G0", ratio_min * inputs.g0)
+    held = high.held or kept.held
+    definition = f"G1 >= {plain(egfr_min)} OR G1 >= {plain(ratio_min)}*G0"
+    return held, [high, kept, combine(name, definition, held)]
 
 
 def require(value: T | None, field_name: str, rule_set: str) -> T:

@@ -48,7 +48,7 @@ RULE_SETS: MappingProxyType[str, RuleSet] = MappingProxyType(
             EULAR_2019,
             ("NR", "PRR", "CRR"),
             frozenset({"PRR", "CRR"}),
-            frozenset({"t_cr", "rescue_is_failure"}),
+            frozenset({"t_cr", "rescue_is_failure", "gfr_ok_egfr_min", "gfr_ok_ratio_min"}),
             eular2019,
         ),
         "kdigo2021": RuleSet(
@@ -72,7 +72,7 @@ RULE_SETS: MappingProxyType[str, RuleSet] = MappingProxyType(
             NCT03917797_CR,
             ("NR", "PR", "CR"),
             frozenset({"PR", "CR"}),
-            frozenset({"prednisone_limit_mg"}),
+            frozenset({"prednisone_limit_mg", "cr_upcr_max", "cr_egfr_min", "cr_egfr_ratio_min"}),
             nct03917797_cr,
         ),
         "acr2006": RuleSet(
@@ -80,7 +80,7 @@ RULE_SETS: MappingProxyType[str, RuleSet] = MappingProxyType(
             ACR_2006,
             ("NR", "PR", "CR"),
             frozenset({"PR", "CR"}),
-            frozenset({"egfr_normal", "stable_tol", "improvement"}),
+            frozenset({"egfr_normal", "stable_tol", "improvement", "upcr_improvement"}),
             acr2006,
         ),
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from assessments.scoring.base import Calculator, NumberLike, fmt, non_negative
+from assessments.scoring.base import Calculator, NumberLike, fmt, non_negative, positive
 from assessments.scoring.errors import ScoringInputError
 from assessments.scoring.renal_common import (
     Reason,
@@ -12,16 +12,25 @@ from assessments.scoring.renal_common import (
     RenalResponseResult,
     combine,
     compare,
+    egfr_at_least_or_kept,
     flag_reason,
+    plain,
     require,
     result,
 )
-from assessments.scoring.renal_guidelines import eular_gfr_ok, eular_prr
+from assessments.scoring.renal_guidelines import (
+    eular_gfr_ok,
+    eular_prr_proteinuria,
+    ratio_to_baseline,
+)
 
 BLISS_LN = Calculator(name="BLISS-LN renal response", version="1.0")
-NCT03917797_CR = Calculator(name="NCT03917797 registered renal response", version="1.0")
+NCT03917797_CR = Calculator(name="NCT03917797 registered renal response", version="1.1")
 
 _PREDNISONE_LIMIT_MG = Decimal(10)
+_TRIAL_B_CR_UPCR_MAX = Decimal("0.5")
+_TRIAL_B_CR_EGFR_MIN = Decimal(120)
+_TRIAL_B_CR_EGFR_RATIO_MIN = Decimal("0.8")
 
 
 def _treatment_failure(
@@ -91,53 +100,112 @@ def bliss_ln(
     return result(BLISS_LN, "bliss_ln", category, reasons, flags, params, notes=notes)
 
 
-def _trial_b_cr(inputs: RenalInputs, limit: Decimal) -> tuple[bool, list[Reason]]:
+def nct03917797_cr(
+    inputs: RenalInputs,
+    *,
+    prednisone_limit_mg: NumberLike = _PREDNISONE_LIMIT_MG,
+    cr_upcr_max: NumberLike = _TRIAL_B_CR_UPCR_MAX,
+    cr_egfr_min: NumberLike = _TRIAL_B_CR_EGFR_MIN,
+    cr_egfr_ratio_min: NumberLike = _TRIAL_B_CR_EGFR_RATIO_MIN,
+) -> RenalResponseResult:
+    """CR_B as registered; PR_B on the EULAR 2019 PRR until the registry text is known.
+
+    Reading (domain.md 2.6, 2.2): the registered CR_B (P1 < 0.5, G1 >= 120 OR G1 >= 0.8*G0,
+    RBC < 10/hpf, no RBC casts, prednisone <= 10 mg/day) gains "AND NOT rescue", because
+    rescue therapy means non-response in every category (the EULAR trial rule). PR_B, the
+    provisional fallback, never asks more than CR_B does:
+
+        proteinuria_PR_B := P1 < 0.5 (CR_B's level) OR (P1 <= 0.5*P0 AND P1 < 3.0)  (PRR)
+        kidney_PR_B      := GFR_ok (G1 >= 90 OR G1 >= 0.9*G0) OR kidney_CR_B
+        PR_B             := NOT CR_B AND proteinuria_PR_B AND kidney_PR_B AND NOT rescue
+
+    So a participant who misses CR_B only on sediment or steroid dose, with eGFR at 80-89% of
+    baseline, is PR_B, not NR; and any eGFR good enough for CR_B is good enough for PR_B.
+    EULAR's GFR_ok is kept beside it, so no participant who met the EULAR PRR fallback loses
+    PR_B. CR_B's thresholds are the protocol's `cr_upcr_max_g_per_g`, `cr_egfr_min` and
+    `cr_egfr_ratio_to_baseline_min`. Any category other than CR depends on the fallback, so it
+    is flagged provisional.
+    """
     code = "nct03917797_cr"
+    limit = non_negative(prednisone_limit_mg, "prednisone_limit_mg")
+    upcr_max = positive(cr_upcr_max, "cr_upcr_max")
+    egfr_min = positive(cr_egfr_min, "cr_egfr_min")
+    ratio_min = ratio_to_baseline(cr_egfr_ratio_min, "cr_egfr_ratio_min")
     rbc_hpf = require(inputs.urine_rbc_hpf, "urine_rbc_hpf", code)
     rbc_casts = require(inputs.rbc_casts, "rbc_casts", code)
     dose = require(inputs.prednisone_mg_day, "prednisone_mg_day", code)
-    upcr = compare("P1", inputs.p1, "<", "", Decimal("0.5"))
-    high = compare("G1", inputs.g1, ">=", "", Decimal(120))
-    kept = compare("G1", inputs.g1, ">=", "0.8*G0", Decimal("0.8") * inputs.g0)
+    upcr = compare("P1", inputs.p1, "<", "", upcr_max)
+    # CR_B's kidney-function criterion: G1 >= 120 OR G1 >= 0.8*G0 as registered.
+    cr_kidney, kidney_reasons = egfr_at_least_or_kept(
+        inputs, name="kidney_CR_B", egfr_min=egfr_min, ratio_min=ratio_min
+    )
     rbc = compare("urine RBC/hpf", rbc_hpf, "<", "", Decimal(10))
     no_casts = flag_reason("no RBC casts", not rbc_casts)
     steroid = compare("prednisone mg/day", dose, "<=", "", limit)
-    held = upcr.held and (high.held or kept.held) and rbc.held and no_casts.held and steroid.held
-    definition = (
-        f"P1 < 0.5 AND (G1 >= 120 OR G1 >= 0.8*G0) AND RBC < 10/hpf AND no RBC casts "
-        f"AND prednisone <= {fmt(limit)} mg/day"
+    rescue = flag_reason("rescue therapy => NR", inputs.rescue)
+    cr = (
+        upcr.held
+        and cr_kidney
+        and rbc.held
+        and no_casts.held
+        and steroid.held
+        and not inputs.rescue
     )
-    return held, [upcr, high, kept, rbc, no_casts, steroid, combine("CR_B", definition, held)]
-
-
-def nct03917797_cr(
-    inputs: RenalInputs, *, prednisone_limit_mg: NumberLike = _PREDNISONE_LIMIT_MG
-) -> RenalResponseResult:
-    """CR_B as registered; PR_B falls back to EULAR 2019 PRR until the registry text is known.
-
-    Any category other than CR depends on that fallback, so it is flagged provisional.
-    """
-    limit = non_negative(prednisone_limit_mg, "prednisone_limit_mg")
-    cr, reasons = _trial_b_cr(inputs, limit)
+    cr_definition = (
+        f"P1 < {plain(upcr_max)} AND kidney_CR_B AND RBC < 10/hpf AND no RBC casts "
+        f"AND prednisone <= {fmt(limit)} mg/day AND NOT rescue"
+    )
     gfr_ok, gfr_reasons = eular_gfr_ok(inputs)
-    prr_met, prr_reasons = eular_prr(inputs, gfr_ok)
-    # EULAR counts rescue as NR; the fallback keeps that trial rule.
-    pr = not cr and prr_met and not inputs.rescue
-    reasons += [
+    prr_proteinuria, prr_reasons = eular_prr_proteinuria(inputs)
+    pr_proteinuria = upcr.held or prr_proteinuria
+    pr_kidney = gfr_ok or cr_kidney
+    pr = not cr and pr_proteinuria and pr_kidney and not inputs.rescue
+    reasons = [
+        upcr,
+        *kidney_reasons,
+        rbc,
+        no_casts,
+        steroid,
+        rescue,
+        combine("CR_B", cr_definition, cr),
         *gfr_reasons,
         *prr_reasons,
-        flag_reason("rescue therapy => not PR_B", inputs.rescue),
-        combine("PR_B", "NOT CR_B AND EULAR 2019 PRR (provisional)", pr),
+        combine(
+            "proteinuria_PR_B",
+            f"P1 < {plain(upcr_max)} OR (P1 <= 0.5*P0 AND P1 < 3.0)",
+            pr_proteinuria,
+        ),
+        combine("kidney_PR_B", "GFR_ok OR kidney_CR_B", pr_kidney),
+        combine(
+            "PR_B",
+            "NOT CR_B AND proteinuria_PR_B AND kidney_PR_B AND NOT rescue (provisional)",
+            pr,
+        ),
     ]
     category = "CR" if cr else "PR" if pr else "NR"
     notes: tuple[str, ...] = ()
     if category != "CR":
-        notes = ("PR_B uses EULAR 2019 PRR until the registered PR definition is confirmed",)
-    params = {"prednisone_limit_mg": fmt(limit), "pr_fallback": "eular2019"}
-    flags = {"CR": cr, "PR": pr, "GR": cr or pr}
+        notes = (
+            "PR_B uses EULAR 2019 PRR, never stricter than CR_B, until the registered PR "
+            "definition is confirmed",
+        )
+    params = {
+        "prednisone_limit_mg": fmt(limit),
+        "cr_upcr_max": fmt(upcr_max),
+        "cr_egfr_min": fmt(egfr_min),
+        "cr_egfr_ratio_min": fmt(ratio_min),
+        "pr_fallback": "eular2019",
+    }
+    flags = {
+        "CR": cr,
+        "PR": pr,
+        "GR": cr or pr,
+        "CR_kidney": cr_kidney,
+        "PR_kidney": pr_kidney,
+    }
     return result(
         NCT03917797_CR,
-        "nct03917797_cr",
+        code,
         category,
         reasons,
         flags,

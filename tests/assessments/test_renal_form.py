@@ -559,9 +559,29 @@ def test_protocol_parameters_reach_the_calculator_under_its_own_names() -> None:
         "rescue_is_non_response": False,
         "gfr_ok_egfr_min": 90,
     }
-    assert rule_set_parameters("eular2019", params) == {"t_cr": 0.7, "rescue_is_failure": False}
+    assert rule_set_parameters("eular2019", params) == {
+        "t_cr": 0.7,
+        "rescue_is_failure": False,
+        "gfr_ok_egfr_min": 90,
+    }
+    assert rule_set_parameters("eular2019", {"gfr_ok_ratio_to_baseline_min": 0.9}) == {
+        "gfr_ok_ratio_min": 0.9
+    }
     assert rule_set_parameters("nct03917797_cr", {"cr_prednisone_max_mg_per_day": 7.5}) == {
         "prednisone_limit_mg": 7.5
+    }
+    # Trial B's registered CR thresholds, which its partial response now also uses.
+    trial_b = {
+        "cr_upcr_max_g_per_g": 0.5,
+        "cr_egfr_min": 120,
+        "cr_egfr_ratio_to_baseline_min": 0.8,
+        "cr_egfr_unit_registered": "ml/min/m2",
+        "pr_rule": "eular2019_prr",
+    }
+    assert rule_set_parameters("nct03917797_cr", trial_b) == {
+        "cr_upcr_max": 0.5,
+        "cr_egfr_min": 120,
+        "cr_egfr_ratio_min": 0.8,
     }
     # A calculator's own parameter name is taken as it is.
     assert rule_set_parameters("kdigo2021", {"tol": 0.1, "cr_egfr_min": 120}) == {"tol": 0.1}

@@ -1,7 +1,9 @@
 """Property tests: unit invariance, monotonicity, SLEDAI bounds and eGFR ordering."""
 
 from decimal import Decimal
+from itertools import product
 
+import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -112,6 +114,71 @@ def test_lower_follow_up_proteinuria_never_worsens_the_category(
         better = evaluate(code, _with_p1(base, lower)).category
         worse = evaluate(code, _with_p1(base, higher)).category
         assert rule_set.rank(better) >= rule_set.rank(worse), (code, lower, higher)
+
+
+# Trial B: a grid of baseline eGFRs, and follow-up eGFRs both as absolute values around the
+# absolute thresholds (90, 120) and as fractions of baseline around the relative ones (0.8, 0.9).
+TRIAL_B_G0 = [
+    Decimal(v) for v in ("40", "60", "80", "100", "112.5", "113", "125", "150", "160", "200")
+]
+TRIAL_B_G1_ABSOLUTE = [
+    Decimal(v) for v in ("59.9", "60", "79.9", "80", "89.9", "90", "119.9", "120", "150")
+]
+TRIAL_B_G1_RATIO = [
+    Decimal(v) for v in ("0.75", "0.7999", "0.8", "0.85", "0.8999", "0.9", "1", "1.25")
+]
+TRIAL_B_UPCR = [("3.0", "0.3"), ("0.6", "0.45"), ("8.0", "0.2"), ("1.0", "0.4999")]
+# Ways of missing CR_B other than by proteinuria or kidney function.
+CR_B_MISSED_ELSEWHERE: list[dict[str, object]] = [
+    {"urine_rbc_hpf": Decimal(12)},
+    {"rbc_casts": True, "cellular_casts": True},
+    {"prednisone_mg_day": Decimal(15)},
+]
+
+
+def _trial_b_grid() -> list[tuple[Decimal, Decimal]]:
+    pairs = {(g0, g1) for g0, g1 in product(TRIAL_B_G0, TRIAL_B_G1_ABSOLUTE)}
+    pairs |= {(g0, g0 * ratio) for g0, ratio in product(TRIAL_B_G0, TRIAL_B_G1_RATIO)}
+    return sorted(pairs)
+
+
+def _trial_b(g0: Decimal, g1: Decimal, p0: str, p1: str, **overrides: object) -> RenalInputs:
+    values: dict[str, object] = {
+        "p0": p0,
+        "p1": p1,
+        "g0": g0,
+        "g1": g1,
+        "urine_rbc_hpf": Decimal(2),
+        "rbc_casts": False,
+        "prednisone_mg_day": Decimal(5),
+        "week": 52,
+    }
+    values.update(overrides)
+    return RenalInputs(**values)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("g0", "g1"), _trial_b_grid(), ids=lambda value: format(value.normalize(), "f")
+)
+def test_trial_b_kidney_function_good_enough_for_cr_is_good_enough_for_pr(
+    g0: Decimal, g1: Decimal
+) -> None:
+    # CR_B's registered kidney-function criterion, restated independently.
+    cr_kidney = g1 >= 120 or g1 >= Decimal("0.8") * g0
+    for p0, p1 in TRIAL_B_UPCR:  # every follow-up UPCR here is below CR_B's 0.5
+        complete = evaluate("nct03917797_cr", _trial_b(g0, g1, p0, p1))
+        assert (complete.category == "CR") is cr_kidney, (g0, g1, p0, p1)
+        for missed in CR_B_MISSED_ELSEWHERE:
+            partial = evaluate("nct03917797_cr", _trial_b(g0, g1, p0, p1, **missed))
+            if cr_kidney:
+                # Missing CR_B on anything but proteinuria or eGFR leaves a partial response.
+                assert partial.category == "PR", (g0, g1, p0, p1, missed)
+            rescued = evaluate("nct03917797_cr", _trial_b(g0, g1, p0, p1, rescue=True, **missed))
+            assert rescued.category == "NR"
+        assert evaluate("nct03917797_cr", _trial_b(g0, g1, p0, p1, rescue=True)).category == "NR"
+        # The calculator's own flags say the same: CR_B's kidney criterion implies PR_B's.
+        assert complete.flags["CR_kidney"] is cr_kidney
+        assert complete.flags["CR_kidney"] <= complete.flags["PR_kidney"], (g0, g1)
 
 
 descriptor_inputs = st.lists(

@@ -205,6 +205,92 @@ def test_trial_b_fallback_pr_excludes_rescue() -> None:
     assert category("nct03917797_cr", data) == "NR"
 
 
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        # Misses CR_B only on sediment or steroid dose, eGFR at 80-89% of baseline.
+        ({"g0": 100, "g1": 85, "urine_rbc_hpf": 12}, "PR"),
+        ({"g0": 100, "g1": 85, "prednisone_mg_day": 15}, "PR"),
+        ({"g0": 100, "g1": 85, "rbc_casts": True, "cellular_casts": True}, "PR"),
+        ({"g0": 100, "g1": "89.9", "urine_rbc_hpf": 12}, "PR"),
+        ({"g0": 100, "g1": 80, "urine_rbc_hpf": 12}, "PR"),  # exactly 0.8*G0
+        ({"g0": 100, "g1": "79.9", "urine_rbc_hpf": 12}, "NR"),
+        # CR_B's kidney criterion: 0.8*G0 on both sides.
+        ({"g0": 100, "g1": 80}, "CR"),
+        ({"g0": 100, "g1": "79.9"}, "NR"),  # below 0.8*G0, 0.9*G0, 90 and 120
+        # CR_B's absolute 120 on both sides; below it EULAR's 90 still gives PR_B.
+        ({"g0": 200, "g1": 120}, "CR"),
+        ({"g0": 200, "g1": "119.9"}, "PR"),
+        ({"g0": 200, "g1": 90}, "PR"),
+        ({"g0": 200, "g1": "89.9"}, "NR"),
+        # EULAR's 0.9*G0 on both sides, with CR_B missed on the RBC count.
+        ({"g0": 80, "g1": 72, "urine_rbc_hpf": 12}, "PR"),
+        ({"g0": 80, "g1": "71.9", "urine_rbc_hpf": 12}, "PR"),  # still >= 0.8*G0 = 64
+        # Proteinuria at the CR_B level needs no 50% fall for PR_B.
+        ({"p0": "0.6", "p1": "0.4", "urine_rbc_hpf": 12}, "PR"),
+        ({"p0": "0.6", "p1": "0.5", "urine_rbc_hpf": 12}, "NR"),  # neither < 0.5 nor halved
+        # Rescue means NR in every category.
+        ({"rescue": True}, "NR"),
+        ({"g0": 100, "g1": 85, "urine_rbc_hpf": 12, "rescue": True}, "NR"),
+        ({"p0": "4.0", "p1": "1.6", "rescue": True}, "NR"),
+    ],
+)
+def test_trial_b_categories_at_each_threshold(overrides: dict[str, object], expected: str) -> None:
+    assert category("nct03917797_cr", inputs(**overrides)) == expected
+
+
+def test_trial_b_rescue_voids_cr_and_the_reasons_say_so() -> None:
+    result = evaluate("nct03917797_cr", inputs(rescue=True))
+    assert result.flags["CR"] is False
+    assert result.flags["GR"] is False
+    texts = [reason.text for reason in result.reasons]
+    assert "rescue therapy => NR: yes" in texts
+    cr_b = [reason for reason in result.reasons if reason.condition == "CR_B"]
+    assert len(cr_b) == 1
+    assert cr_b[0].held is False
+    assert "NOT rescue" in cr_b[0].text
+    assert texts[-1].startswith("PR_B := NOT CR_B AND ")
+    assert texts[-1].endswith("AND NOT rescue (provisional): no")
+
+
+def test_trial_b_partial_response_explains_the_kidney_function_it_accepted() -> None:
+    result = evaluate("nct03917797_cr", inputs(g0=100, g1=85, urine_rbc_hpf=12))
+    texts = [reason.text for reason in result.reasons]
+    assert "G1 85.0 >= 0.8*G0 80.0: yes" in texts
+    assert "kidney_CR_B := G1 >= 120 OR G1 >= 0.8*G0: yes" in texts
+    assert "GFR_ok := G1 >= 90 OR G1 >= 0.9*G0: no" in texts
+    assert "kidney_PR_B := GFR_ok OR kidney_CR_B: yes" in texts
+    assert "urine RBC/hpf 12.0 < 10.0: no" in texts
+    assert (result.flags["CR_kidney"], result.flags["PR_kidney"]) == (True, True)
+    assert result.category == "PR"
+    assert result.provisional is True
+
+
+def test_trial_b_thresholds_come_from_the_parameters() -> None:
+    data = inputs(g0=200, g1=115)
+    assert category("nct03917797_cr", data) == "PR"
+    result = evaluate("nct03917797_cr", data, cr_egfr_min=110)
+    assert result.category == "CR"
+    assert result.parameters["cr_egfr_min"] == "110.0"
+    assert "kidney_CR_B := G1 >= 110 OR G1 >= 0.8*G0: yes" in result.explain().splitlines()
+    kept = inputs(g0=100, g1=75, urine_rbc_hpf=12)
+    assert category("nct03917797_cr", kept) == "NR"
+    assert category("nct03917797_cr", kept, cr_egfr_ratio_min="0.75") == "PR"
+    assert category("nct03917797_cr", inputs(p1="0.6"), cr_upcr_max="0.7") == "CR"
+    with pytest.raises(ScoringInputError) as excinfo:
+        evaluate("nct03917797_cr", data, cr_egfr_ratio_min="1.2")
+    assert excinfo.value.field == "cr_egfr_ratio_min"
+
+
+def test_eular_gfr_ok_thresholds_come_from_the_parameters() -> None:
+    data = inputs(g0=100, g1=85)
+    assert category("eular2019", data) == "NR"
+    assert category("eular2019", data, gfr_ok_egfr_min=85) == "CRR"
+    assert category("eular2019", data, gfr_ok_ratio_min="0.85") == "CRR"
+    result = evaluate("eular2019", data, gfr_ok_egfr_min=85)
+    assert "GFR_ok := G1 >= 85 OR G1 >= 0.9*G0: yes" in result.explain().splitlines()
+
+
 # ACR 2006
 
 
@@ -213,8 +299,8 @@ def test_trial_b_fallback_pr_excludes_rescue() -> None:
     [
         ({"p1": "0.1", "g0": 95, "g1": 95}, "CR"),
         ({"p1": "0.2", "g0": 95, "g1": 95}, "PR"),
-        ({"p1": "2.0", "g0": 95, "g1": 95}, "PR"),
-        ({"p1": "2.1", "g0": 95, "g1": 95}, "NR"),
+        ({"p0": "4.0", "p1": "2.0", "g0": 95, "g1": 95}, "PR"),  # halved and within 2.0
+        ({"p0": "4.2", "p1": "2.1", "g0": 95, "g1": 95}, "NR"),  # halved but above 2.0
         ({"p1": "0.1", "g0": 60, "g1": 75}, "CR"),  # abnormal baseline improved by 25%
         ({"p1": "0.1", "g0": 60, "g1": 74}, "NR"),  # abnormal and not improved enough
         ({"p1": "0.1", "g0": 95, "g1": 88}, "PR"),  # kept within 10% but not normal
@@ -227,6 +313,56 @@ def test_acr2006(overrides: dict[str, object], expected: str) -> None:
     base: dict[str, object] = {"g0": 95, "g1": 95}
     base.update(overrides)
     assert category("acr2006", inputs(**base)) == expected
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        # Proteinuria must improve by half: 1.5 -> 1.9 g/g is worse, not a partial response.
+        ({"p0": "1.5", "p1": "1.9"}, "NR"),
+        ({"p0": "1.5", "p1": "1.5"}, "NR"),  # unchanged
+        ({"p0": "3.0", "p1": "1.5"}, "PR"),  # exactly 50% lower
+        ({"p0": "3.0", "p1": "1.5001"}, "NR"),
+        ({"p0": "3.0", "p1": "2.0"}, "NR"),  # within 2.0 but only a third lower
+        ({"p0": "4.0", "p1": "2.0"}, "PR"),
+        ({"p0": "4.2", "p1": "2.0001"}, "NR"),  # halved but above 2.0
+        ({"p0": "0.3", "p1": "0.2"}, "NR"),  # neither halved nor below 0.2
+        ({"p0": "0.3", "p1": "0.15"}, "PR"),  # halved; kidney function short of CR
+        ({"p0": "0.3", "p1": "0.1999"}, "PR"),  # below the complete-response level
+        # Kidney function: stable within 10% when normal at baseline.
+        ({"p0": "3.0", "p1": "1.0", "g0": 95, "g1": "85.5"}, "PR"),  # exactly 0.9*G0
+        ({"p0": "3.0", "p1": "1.0", "g0": 95, "g1": "85.4"}, "NR"),
+        # Kidney function: improved by 25% when abnormal at baseline.
+        ({"p0": "3.0", "p1": "1.0", "g0": 60, "g1": 75}, "PR"),
+        ({"p0": "3.0", "p1": "1.0", "g0": 60, "g1": "74.9"}, "NR"),  # stable is not enough
+        ({"p0": "3.0", "p1": "1.0", "g0": 60, "g1": 90}, "PR"),  # normal
+        # Sediment must be inactive.
+        ({"p0": "3.0", "p1": "1.0", "urine_rbc_hpf": 5}, "NR"),
+        ({"p0": "3.0", "p1": "1.0", "urine_rbc_hpf": "4.9"}, "PR"),
+    ],
+)
+def test_acr2006_partial_response_needs_improvement_without_worsening(
+    overrides: dict[str, object], expected: str
+) -> None:
+    base: dict[str, object] = {"g0": 95, "g1": 88}
+    base.update(overrides)
+    assert category("acr2006", inputs(**base)) == expected
+
+
+def test_acr2006_partial_response_reasons_show_the_improvement() -> None:
+    result = evaluate("acr2006", inputs(p0="1.5", p1="1.9", g0=95, g1=95))
+    texts = result.explain().splitlines()
+    assert "P1 1.9 <= 0.5*P0 0.75: no" in texts
+    assert "proteinuria_PR := P1 < 0.2 OR (P1 <= 0.5*P0 AND P1 <= 2.0): no" in texts
+    assert texts[-1] == "PR := NOT CR AND proteinuria_PR AND renal_PR AND inactive_sediment: no"
+    assert result.category == "NR"
+    assert result.parameters["upcr_improvement"] == "0.5"
+
+
+def test_acr2006_upcr_improvement_is_a_parameter() -> None:
+    data = inputs(p0="2.0", p1="1.2", g0=95, g1=95)
+    assert category("acr2006", data) == "NR"
+    assert category("acr2006", data, upcr_improvement="0.4") == "PR"
 
 
 def test_acr2006_requires_sediment() -> None:
