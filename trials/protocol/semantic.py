@@ -8,7 +8,14 @@ from typing import Any
 
 from .errors import ProtocolIssue
 from .loader import line_for
-from .model import FORM_CODES, MASKING_LEVELS, PRE_TREATMENT_KINDS, RULE_SETS
+from .model import (
+    FORM_CODES,
+    MASKING_LEVELS,
+    PRE_TREATMENT_KINDS,
+    RESPONDER_CATEGORIES,
+    RESPONSE_PARAMETERS,
+    RULE_SETS,
+)
 
 
 class _Checker:
@@ -240,6 +247,7 @@ class _Checker:
                 self.add(path, f"unknown rule set {code!r}; known: {', '.join(RULE_SETS)}")
             elif code == response["rule_set"]:
                 self.add(path, f"{code!r} is already the primary rule set")
+        self.check_response_params(response)
         visits = self.data["visits"]
         target = response["primary_visit"]
         flagged = [i for i, v in enumerate(visits) if v.get("primary_endpoint")]
@@ -265,6 +273,31 @@ class _Checker:
             )
         if visits[index].get("optional"):
             self.add(f"visits[{index}].optional", "the primary endpoint visit cannot be optional")
+
+    def check_response_params(self, response: dict[str, Any]) -> None:
+        code = response["rule_set"]
+        if code not in RESPONSE_PARAMETERS:
+            return
+        accepted = RESPONSE_PARAMETERS[code]
+        for name, value in response.get("params", {}).items():
+            path = f"response.params.{name}"
+            if name not in accepted:
+                self.add(
+                    path,
+                    f"parameter {name!r} is not read by rule set {code!r}; accepted: "
+                    f"{', '.join(sorted(accepted))}",
+                )
+            elif name == "responder_categories":
+                expected = RESPONDER_CATEGORIES[code]
+                if (
+                    not isinstance(value, list)
+                    or set(value) != expected
+                    or (len(value) != len(expected))
+                ):
+                    self.add(
+                        path,
+                        f"rule set {code!r} counts {', '.join(sorted(expected))} as responders",
+                    )
 
     def check_forms(self) -> None:
         d = self.data
