@@ -11,6 +11,7 @@ from accounts.services import system_actor
 from assessments.rules.renal import PROTOCOL_PARAMETERS, rule_set_parameters
 from assessments.scoring import RenalInputs, evaluate, get_rule_set
 from assessments.scoring.renal_response import RULE_SETS as SCORING_RULE_SETS
+from assessments.scoring.renal_trials import EGFR_UNITS_REGISTERED, PR_RULES
 from tests.assessments.test_infusion_form import ADMINISTRATION, PRODUCT
 from tests.assessments.test_infusion_form import save as save_infusion
 from tests.personas import NOW as SETUP_NOW
@@ -18,6 +19,7 @@ from tests.personas import PROTOCOLS, make_team
 from tests.world import on_study
 from trials.protocol import (
     RESPONDER_CATEGORIES,
+    RESPONSE_PARAMETER_VALUES,
     RESPONSE_PARAMETERS,
     RULE_SETS,
     ProtocolDefinition,
@@ -52,6 +54,9 @@ def test_every_parameter_the_loader_accepts_reaches_its_calculator() -> None:
         for name in names - {"responder_categories"}:
             assert renamed.get(name, name) in accepted, (code, name)
         assert RESPONDER_CATEGORIES[code] == get_rule_set(code).responders
+    # The texts the loader accepts are those the calculator takes.
+    assert RESPONSE_PARAMETER_VALUES["pr_rule"] == PR_RULES
+    assert RESPONSE_PARAMETER_VALUES["cr_egfr_unit_registered"] == EGFR_UNITS_REGISTERED
 
 
 @pytest.mark.parametrize("path", [TRIAL_A, TRIAL_B], ids=["A", "B"])

@@ -65,6 +65,33 @@ RESPONSE_PARAMETERS: Mapping[str, frozenset[str]] = {
         {"responder_categories", "egfr_normal", "stable_tol", "improvement", "upcr_improvement"}
     ),
 }
+# What each response parameter's value must be: "number", "whole" (a whole number), "flag"
+# (true or false), or the tuple of the texts the calculator accepts.
+RESPONSE_PARAMETER_VALUES: Mapping[str, str | tuple[str, ...]] = {
+    "crr_upcr_max_g_per_g": "number",
+    "prr_upcr_reduction_min": "number",
+    "prr_upcr_max_g_per_g": "number",
+    "gfr_ok_egfr_min": "number",
+    "gfr_ok_ratio_to_baseline_min": "number",
+    "rescue_is_non_response": "flag",
+    "tol": "number",
+    "basis": ("egfr", "creatinine"),
+    "prednisone_max_mg_per_day": "number",
+    "steroid_from_week": "whole",
+    "cr_upcr_max_g_per_g": "number",
+    "cr_egfr_min": "number",
+    "cr_egfr_ratio_to_baseline_min": "number",
+    "cr_egfr_unit_registered": ("ml/min/m2", "ml/min/1.73m2"),
+    "cr_urine_rbc_max_per_hpf": "number",
+    "cr_rbc_casts_allowed": "flag",
+    "cr_prednisone_max_mg_per_day": "number",
+    "pr_rule": ("eular2019_prr",),
+    "pr_provisional": "flag",
+    "egfr_normal": "number",
+    "stable_tol": "number",
+    "improvement": "number",
+    "upcr_improvement": "number",
+}
 # The categories each rule set counts as responders; `responder_categories` must name them.
 RESPONDER_CATEGORIES: Mapping[str, frozenset[str]] = {
     "eular2019": frozenset({"CRR", "PRR"}),

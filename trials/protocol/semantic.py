@@ -13,6 +13,7 @@ from .model import (
     MASKING_LEVELS,
     PRE_TREATMENT_KINDS,
     RESPONDER_CATEGORIES,
+    RESPONSE_PARAMETER_VALUES,
     RESPONSE_PARAMETERS,
     RULE_SETS,
 )
@@ -287,6 +288,10 @@ class _Checker:
                     f"parameter {name!r} is not read by rule set {code!r}; accepted: "
                     f"{', '.join(sorted(accepted))}",
                 )
+            elif name in RESPONSE_PARAMETER_VALUES:
+                problem = _value_problem(value, RESPONSE_PARAMETER_VALUES[name])
+                if problem:
+                    self.add(path, f"parameter {name!r} {problem}")
             elif name == "responder_categories":
                 expected = RESPONDER_CATEGORIES[code]
                 if (
@@ -371,6 +376,22 @@ class _Checker:
                     "planned_enrollment",
                     f"stage sizes add up to {total}, not {d['planned_enrollment']}",
                 )
+
+
+def _value_problem(value: Any, expected: str | tuple[str, ...]) -> str | None:
+    """Why ``value`` is not what a response parameter takes, or None."""
+    if isinstance(expected, tuple):
+        if value not in expected:
+            return f"must be one of {', '.join(expected)}, got {value!r}"
+        return None
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    if expected == "flag" and not isinstance(value, bool):
+        return f"must be true or false, got {value!r}"
+    if expected == "number" and not is_number:
+        return f"must be a number, got {value!r}"
+    if expected == "whole" and not (is_number and float(value).is_integer()):
+        return f"must be a whole number, got {value!r}"
+    return None
 
 
 def _unknown_form(code: str) -> str:

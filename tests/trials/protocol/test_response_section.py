@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from accounts.services import system_actor
 from tests.personas import NOW
 from trials.definitions import definition_of
-from trials.protocol import parse_protocol_file, parse_protocol_text
+from trials.protocol import (
+    RESPONSE_PARAMETER_VALUES,
+    RESPONSE_PARAMETERS,
+    parse_protocol_file,
+    parse_protocol_text,
+)
 from trials.services import protocol_load
 
 from .support import MINIMAL, TRIAL_A, TRIAL_B, assert_only_issue, break_key, replace_once
@@ -107,3 +114,22 @@ def test_a_database_holding_version_1_0_loads_the_amended_files(db: None) -> Non
         assert (second.created, second.version.number, second.version.label) == (True, 2, "1.1")
         assert definition_of(first.version).response.rescue is None
         assert definition_of(second.version).response.rescue is not None
+
+
+@pytest.mark.parametrize(
+    ("written", "fragment"),
+    [
+        ("rescue_is_non_response: yes", "must be true or false, got 'yes'"),
+        ('crr_upcr_max_g_per_g: "0.5"', "must be a number, got '0.5'"),
+        ("gfr_ok_egfr_min: true", "must be a number, got True"),
+    ],
+)
+def test_a_parameter_value_the_calculator_cannot_take_is_refused(written, fragment) -> None:
+    text, line = break_key(PARAMS, PARAMS + f"    {written}  # HERE\n")
+    name = written.split(":")[0]
+    assert_only_issue(text, f"response.params.{name}", line, fragment)
+
+
+def test_every_accepted_parameter_has_a_value_rule() -> None:
+    names = {name for names in RESPONSE_PARAMETERS.values() for name in names}
+    assert names - {"responder_categories"} == set(RESPONSE_PARAMETER_VALUES)
