@@ -6,15 +6,15 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Q
-
 from assessments.forms_kit import FormScope, FormType
 from assessments.models import ConcomitantMedication, EntryStatus
 from assessments.models.conmed import DoseUnit, Frequency, MedicationCategory, Route
 from assessments.rules.base import Checks, FormContext
 from assessments.rules.common import check_partial_date, coerce, partial_bounds
 from ecrf.access import SITE_STAFF_ROLES, Role
+from trials.definitions import definition_of
 from trials.models import Participant
+from trials.protocol import Rescue
 
 # mg of prednisone per mg of the drug, from the usual equivalent anti-inflammatory doses
 # (prednisone 5 mg = prednisolone 5 mg = methylprednisolone 4 mg = dexamethasone 0.75 mg =
@@ -29,18 +29,6 @@ PREDNISONE_FACTORS: tuple[tuple[str, Decimal], ...] = (
 MG_PER_UNIT = {DoseUnit.MG: Decimal(1), DoseUnit.G: Decimal(1000)}
 # Inhaled and skin steroids do not count toward the systemic dose; rectal ones do.
 NON_SYSTEMIC_ROUTES = frozenset({Route.TOPICAL, Route.INHALED})
-# Agents that, started during the study, are rescue therapy unless the site says otherwise.
-RESCUE_AGENTS: tuple[str, ...] = (
-    "rituximab",
-    "belimumab",
-    "obinutuzumab",
-    "cyclophosphamide",
-    "ivig",
-    "immunoglobulin",
-    "immune globulin",
-    "plasmapheresis",
-    "plasma exchange",
-)
 UNUSUAL_PREDNISONE_MG_DAY = Decimal(1250)
 
 SITE_FIELDS: tuple[str, ...] = (
@@ -74,9 +62,28 @@ def glucocorticoid_of(cm: ConcomitantMedication) -> tuple[str, Decimal] | None:
     return None
 
 
-def rescue_agent_of(cm: ConcomitantMedication) -> str | None:
-    text = _drug_text(cm)
-    return next((agent for agent in RESCUE_AGENTS if agent in text), None)
+def rescue_agent_of(cm: ConcomitantMedication, rescue: Rescue | None) -> str | None:
+    """The drug of the protocol's rescue list the entry names, if any."""
+    return None if rescue is None else rescue.drug_in(_drug_text(cm))
+
+
+def marked_rescue(cm: ConcomitantMedication) -> bool:
+    """The site says the entry is rescue therapy (by its category or its answer)."""
+    return cm.category == MedicationCategory.RESCUE or cm.given_as_rescue is True
+
+
+def _listed_after_day0(
+    cm: ConcomitantMedication, rescue: Rescue | None, day0: date | None
+) -> str | None:
+    """The listed drug of an entry the site has not answered for that may have started after
+    Day 0 (a new entry, as a dose escalation is recorded, counts from its own start)."""
+    if cm.given_as_rescue is not None or day0 is None:
+        return None
+    agent = rescue_agent_of(cm, rescue)
+    start = _bounds(cm.start_date)
+    if agent is None or (start is not None and start[1] <= day0):
+        return None
+    return agent
 
 
 def counts_toward_prednisone(cm: ConcomitantMedication) -> bool:
@@ -98,10 +105,9 @@ def _prednisone_mg_day(cm: ConcomitantMedication) -> tuple[Decimal, Decimal] | N
     return cm.dose * MG_PER_UNIT[DoseUnit(cm.dose_unit)] * factor, factor
 
 
-def _is_rescue(cm: ConcomitantMedication) -> bool:
-    if cm.category == MedicationCategory.RESCUE or cm.given_as_rescue is True:
-        return True
-    return cm.given_as_rescue is None and rescue_agent_of(cm) is not None
+def _is_rescue(cm: ConcomitantMedication, ctx: FormContext) -> bool:
+    rescue = ctx.definition.response.rescue
+    return marked_rescue(cm) or _listed_after_day0(cm, rescue, ctx.participant.day0) is not None
 
 
 def validate(cm: ConcomitantMedication, ctx: FormContext, checks: Checks) -> None:
@@ -127,7 +133,7 @@ def validate(cm: ConcomitantMedication, ctx: FormContext, checks: Checks) -> Non
     if checks.errors:
         return
     _check_glucocorticoid(cm, checks)
-    _check_rescue(cm, checks)
+    _check_rescue(cm, ctx, checks)
 
 
 def _check_glucocorticoid(cm: ConcomitantMedication, checks: Checks) -> None:
@@ -170,23 +176,19 @@ def _check_glucocorticoid(cm: ConcomitantMedication, checks: Checks) -> None:
             )
 
 
-def _check_rescue(cm: ConcomitantMedication, checks: Checks) -> None:
+def _check_rescue(cm: ConcomitantMedication, ctx: FormContext, checks: Checks) -> None:
     if cm.category == MedicationCategory.RESCUE and cm.given_as_rescue is False:
         checks.error(
             "given_as_rescue",
             "The category is rescue therapy: answer yes, or choose another category.",
         )
-    agent = rescue_agent_of(cm)
-    if (
-        agent is not None
-        and cm.category != MedicationCategory.RESCUE
-        and cm.given_as_rescue is None
-    ):
+    agent = _listed_after_day0(cm, ctx.definition.response.rescue, ctx.participant.day0)
+    if agent is not None and cm.category != MedicationCategory.RESCUE:
         checks.warn(
             "given_as_rescue",
-            f"{agent.capitalize()} is on the list of rescue agents: it counts as rescue therapy "
-            "in the renal response (non-response). Choose category rescue to confirm, or answer "
-            "'given as rescue: no' if it was not (e.g. standard induction).",
+            f"{agent.capitalize()} is on the list of rescue agents: started after Day 0, it "
+            "counts as rescue therapy in the renal response (non-response). Choose category "
+            "rescue to confirm, or answer 'given as rescue: no' if it was not.",
         )
 
 
@@ -196,7 +198,11 @@ def derive(cm: ConcomitantMedication, ctx: FormContext) -> None:
         derived[0].quantize(Decimal("0.001")) if derived is not None else None
     )
     cm.prednisone_factor = derived[1] if derived is not None else None
-    cm.is_rescue = _is_rescue(cm)
+    cm.is_rescue = _is_rescue(cm, ctx)
+
+
+def _rescue_list(cm: ConcomitantMedication) -> Rescue | None:
+    return definition_of(cm.protocol_version).response.rescue
 
 
 def explain(cm: ConcomitantMedication) -> str:
@@ -216,7 +222,7 @@ def explain(cm: ConcomitantMedication) -> str:
             if cm.category == MedicationCategory.RESCUE
             else "confirmed by the site"
             if cm.given_as_rescue
-            else f"{rescue_agent_of(cm)} is on the rescue list"
+            else f"{rescue_agent_of(cm, _rescue_list(cm))} is on the rescue list"
         )
         parts.append(f"Rescue therapy: yes ({why})")
     return "; ".join(parts) + ("." if parts else "")
@@ -232,22 +238,23 @@ class Exposure:
     uncertain: bool = False
 
 
-def exposure_on(participant: Participant, day: date) -> Exposure:
+def exposure_on(participant: Participant, day: date, *, rescue: Rescue | None = None) -> Exposure:
     """The systemic glucocorticoid dose taken on `day` (prednisone mg/day): the sum of the
     prednisone equivalents of every glucocorticoid entry taken that day, and whether rescue
-    therapy started on or before it. An entry counts from its start to its end date, both days
-    included. A partial date that may fall either side of `day` is counted (the conservative
-    reading) and makes the result uncertain; nothing is imputed. The dose is unknown (None) when
-    a glucocorticoid taken that day has no equivalent."""
+    therapy started on or before it: an entry the site marks as rescue, or a drug of the
+    protocol's `rescue` list started after Day 0 that the site has not answered 'no' for. An
+    entry counts from its start to its end date, both days included. A partial date that may
+    fall either side of `day` (or of Day 0) is counted (the conservative reading) and makes the
+    result uncertain; nothing is imputed. The dose is unknown (None) when a glucocorticoid
+    taken that day has no equivalent."""
     doses: list[Decimal] = []
     unknown: list[str] = []
-    rescue: list[str] = []
+    found: list[str] = []
     notes: list[str] = []
     uncertain = False
+    day0 = participant.day0
     medications = ConcomitantMedication.objects.filter(
-        Q(category=MedicationCategory.GLUCOCORTICOID) | Q(is_rescue=True),
-        participant=participant,
-        entry_status=EntryStatus.ENTERED,
+        participant=participant, entry_status=EntryStatus.ENTERED
     ).order_by("pk")
     for cm in medications:
         start = _bounds(cm.start_date)
@@ -255,13 +262,19 @@ def exposure_on(participant: Participant, day: date) -> Exposure:
         if start is not None and start[0] > day:
             continue
         surely_started = start is not None and start[1] <= day
-        if cm.is_rescue:
-            rescue.append(cm.medication)
+        if marked_rescue(cm) or _listed_after_day0(cm, rescue, day0) is not None:
+            found.append(cm.medication)
             if not surely_started:
                 uncertain = True
                 notes.append(
                     f"{cm.medication} (start {cm.start_date or 'unknown'}) may have started "
                     f"after {day}; counted as rescue."
+                )
+            elif not marked_rescue(cm) and day0 is not None and (start is None or start[0] <= day0):
+                uncertain = True
+                notes.append(
+                    f"{cm.medication} (start {cm.start_date or 'unknown'}) may have started "
+                    f"on or before Day 0 ({day0}); counted as rescue."
                 )
         if not counts_toward_prednisone(cm) or (end is not None and end[1] < day):
             continue
@@ -280,11 +293,11 @@ def exposure_on(participant: Participant, day: date) -> Exposure:
             f"Prednisone dose unknown on {day}: {', '.join(unknown)} has no daily prednisone "
             "equivalent."
         )
-    if rescue:
-        notes.append(f"Rescue therapy on or before {day}: {', '.join(rescue)}.")
+    if found:
+        notes.append(f"Rescue therapy on or before {day}: {', '.join(found)}.")
     return Exposure(
         prednisone_mg_day=None if unknown else sum(doses, Decimal(0)),
-        rescue=bool(rescue),
+        rescue=bool(found),
         notes=notes,
         uncertain=uncertain,
     )

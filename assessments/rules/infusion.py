@@ -60,7 +60,6 @@ PHARMACY = frozenset({Role.PHARMACIST})
 EDITORS = SITE_STAFF_ROLES | PHARMACY
 # The Day-0 weight may be taken at most this many days before the infusion without a warning.
 WEIGHT_MAX_DAYS_BEFORE = 7
-VIABILITY_MIN_PCT = Decimal(70)
 VOLUME_TOLERANCE = Decimal("0.10")
 
 
@@ -75,6 +74,12 @@ def dose_cells_per_kg(participant: Participant, definition: ProtocolDefinition) 
 
 def _tolerance(definition: ProtocolDefinition) -> Decimal:
     return Decimal(repr(definition.dosing.tolerance_pct)) / 100
+
+
+def _viability_min(definition: ProtocolDefinition) -> Decimal | None:
+    """The protocol's lowest product viability (%); None when the version sets none."""
+    limit = definition.dosing.viability_min_pct
+    return None if limit is None else Decimal(repr(limit))
 
 
 def _placebo(participant: Participant, definition: ProtocolDefinition) -> bool:
@@ -222,9 +227,14 @@ def derive(instance: Infusion, ctx: FormContext) -> None:
     if instance.given and instance.release_checks_passed is False:
         deviation = True
         findings.append("The product was given although its release checks did not pass.")
-    if instance.viability_pct is not None and instance.viability_pct < VIABILITY_MIN_PCT:
+    viability_min = _viability_min(ctx.definition)
+    if (
+        viability_min is not None
+        and instance.viability_pct is not None
+        and instance.viability_pct < viability_min
+    ):
         findings.append(
-            f"Viability {show(instance.viability_pct)} % is below {show(VIABILITY_MIN_PCT)} %; "
+            f"Viability {show(instance.viability_pct)} % is below {show(viability_min)} %; "
             "check the release specification."
         )
     instance.within_tolerance = within

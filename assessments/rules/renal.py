@@ -64,20 +64,25 @@ DERIVED_FIELDS: tuple[str, ...] = (
 
 # The protocol file's `egfr_equation` parameter, as the calculator names the equation.
 EQUATIONS = {"ckd_epi_2021": "2021", "ckd_epi_2009": "2009"}
-# Protocol response parameters that a calculator takes, by their name in the protocol file
-# (a name the calculator itself uses, such as cr_egfr_min, is passed as it is). The other
-# parameters listed there (e.g. prr_upcr_max_g_per_g) document constants of the rule set.
+# Protocol response parameters by their name in the protocol file, as the calculator names
+# them (a name the calculator itself uses, such as cr_egfr_min, is passed as it is). The loader
+# accepts exactly the names trials.protocol.RESPONSE_PARAMETERS lists for each rule set, and
+# each of them reaches the calculator, except `responder_categories`, which the loader checks
+# against the rule set's responders.
 PROTOCOL_PARAMETERS: Mapping[str, Mapping[str, str]] = {
     "eular2019": {
         "crr_upcr_max_g_per_g": "t_cr",
         "rescue_is_non_response": "rescue_is_failure",
         "gfr_ok_ratio_to_baseline_min": "gfr_ok_ratio_min",
+        "prr_upcr_reduction_min": "prr_reduction_min",
+        "prr_upcr_max_g_per_g": "prr_upcr_max",
     },
     "bliss_ln": {"prednisone_max_mg_per_day": "prednisone_limit_mg"},
     "nct03917797_cr": {
         "cr_prednisone_max_mg_per_day": "prednisone_limit_mg",
         "cr_upcr_max_g_per_g": "cr_upcr_max",
         "cr_egfr_ratio_to_baseline_min": "cr_egfr_ratio_min",
+        "cr_urine_rbc_max_per_hpf": "cr_urine_rbc_max",
     },
 }
 # Where a calculator's complaint belongs on the form.
@@ -303,7 +308,7 @@ def _response(
     rule set and the secondary ones."""
     response = definition.response
     rule_set = response.rule_set
-    exposure = exposure_on(instance.participant, day)
+    exposure = exposure_on(instance.participant, day, rescue=response.rescue)
     week = (day - day0).days // 7
     inputs = _renal_inputs(instance, baseline, exposure, week)
     primary = _evaluate(rule_set, inputs, response.params)

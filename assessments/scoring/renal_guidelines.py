@@ -54,11 +54,22 @@ def eular_gfr_ok(
     return egfr_at_least_or_kept(inputs, name="GFR_ok", egfr_min=egfr_min, ratio_min=ratio_min)
 
 
-def eular_prr_proteinuria(inputs: RenalInputs) -> tuple[bool, list[Reason]]:
-    """The proteinuria part of PRR: a fall of at least 50% to sub-nephrotic levels."""
-    halved = compare("P1", inputs.p1, "<=", "0.5*P0", _HALF * inputs.p0)
-    sub_nephrotic = compare("P1", inputs.p1, "<", "", _NEPHROTIC_G_PER_G)
+def eular_prr_proteinuria(
+    inputs: RenalInputs,
+    *,
+    reduction_min: Decimal = _HALF,
+    upcr_max: Decimal = _NEPHROTIC_G_PER_G,
+) -> tuple[bool, list[Reason]]:
+    """The proteinuria part of PRR: a fall of at least 50% (`reduction_min`) to sub-nephrotic
+    levels (below `upcr_max`, 3.0 g/g)."""
+    remaining = 1 - reduction_min
+    halved = compare("P1", inputs.p1, "<=", f"{fmt(remaining)}*P0", remaining * inputs.p0)
+    sub_nephrotic = compare("P1", inputs.p1, "<", "", upcr_max)
     return halved.held and sub_nephrotic.held, [halved, sub_nephrotic]
+
+
+def prr_proteinuria_definition(reduction_min: Decimal, upcr_max: Decimal) -> str:
+    return f"P1 <= {fmt(1 - reduction_min)}*P0 AND P1 < {fmt(upcr_max)}"
 
 
 def eular2019(
@@ -68,20 +79,27 @@ def eular2019(
     rescue_is_failure: bool = True,
     gfr_ok_egfr_min: NumberLike = GFR_OK_EGFR_MIN,
     gfr_ok_ratio_min: NumberLike = GFR_OK_RATIO_MIN,
+    prr_reduction_min: NumberLike = _HALF,
+    prr_upcr_max: NumberLike = _NEPHROTIC_G_PER_G,
 ) -> RenalResponseResult:
     """CRR / PRR / NR; T_CR is 0.5 g/g by default and may be raised up to 0.7.
 
     GFR_ok's thresholds (90 and 0.9*G0 by default) are the protocol's `gfr_ok_egfr_min` and
-    `gfr_ok_ratio_to_baseline_min`.
+    `gfr_ok_ratio_to_baseline_min`; PRR's fall (50%) and ceiling (3.0 g/g) are its
+    `prr_upcr_reduction_min` and `prr_upcr_max_g_per_g`.
     """
     threshold = _bounded(t_cr, "t_cr", "0.5", "0.7")
     to_flag(rescue_is_failure, "rescue_is_failure")
     egfr_min = positive(gfr_ok_egfr_min, "gfr_ok_egfr_min")
     ratio_min = ratio_to_baseline(gfr_ok_ratio_min, "gfr_ok_ratio_min")
+    reduction = _bounded(prr_reduction_min, "prr_reduction_min", "0", "1")
+    upcr_max = positive(prr_upcr_max, "prr_upcr_max")
     gfr_ok, reasons = eular_gfr_ok(inputs, egfr_min=egfr_min, ratio_min=ratio_min)
     low = compare("P1", inputs.p1, "<", "T_CR", threshold)
     crr = low.held and gfr_ok
-    proteinuria_met, prr_reasons = eular_prr_proteinuria(inputs)
+    proteinuria_met, prr_reasons = eular_prr_proteinuria(
+        inputs, reduction_min=reduction, upcr_max=upcr_max
+    )
     prr = not crr and proteinuria_met and gfr_ok
     # Trial rule: rescue therapy makes the participant a non-responder whatever the numbers.
     failed = inputs.rescue and rescue_is_failure
@@ -89,7 +107,11 @@ def eular2019(
         low,
         combine("CRR", "P1 < T_CR AND GFR_ok", crr),
         *prr_reasons,
-        combine("PRR", "NOT CRR AND P1 <= 0.5*P0 AND P1 < 3.0 AND GFR_ok", prr),
+        combine(
+            "PRR",
+            f"NOT CRR AND {prr_proteinuria_definition(reduction, upcr_max)} AND GFR_ok",
+            prr,
+        ),
         flag_reason(
             "rescue therapy => NR" if rescue_is_failure else "rescue therapy (ignored)",
             inputs.rescue,
@@ -102,6 +124,8 @@ def eular2019(
         "rescue_is_failure": str(rescue_is_failure),
         "gfr_ok_egfr_min": fmt(egfr_min),
         "gfr_ok_ratio_min": fmt(ratio_min),
+        "prr_reduction_min": fmt(reduction),
+        "prr_upcr_max": fmt(upcr_max),
     }
     return result(EULAR_2019, "eular2019", category, reasons, flags, params)
 

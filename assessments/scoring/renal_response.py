@@ -48,7 +48,16 @@ RULE_SETS: MappingProxyType[str, RuleSet] = MappingProxyType(
             EULAR_2019,
             ("NR", "PRR", "CRR"),
             frozenset({"PRR", "CRR"}),
-            frozenset({"t_cr", "rescue_is_failure", "gfr_ok_egfr_min", "gfr_ok_ratio_min"}),
+            frozenset(
+                {
+                    "t_cr",
+                    "rescue_is_failure",
+                    "gfr_ok_egfr_min",
+                    "gfr_ok_ratio_min",
+                    "prr_reduction_min",
+                    "prr_upcr_max",
+                }
+            ),
             eular2019,
         ),
         "kdigo2021": RuleSet(
@@ -72,7 +81,19 @@ RULE_SETS: MappingProxyType[str, RuleSet] = MappingProxyType(
             NCT03917797_CR,
             ("NR", "PR", "CR"),
             frozenset({"PR", "CR"}),
-            frozenset({"prednisone_limit_mg", "cr_upcr_max", "cr_egfr_min", "cr_egfr_ratio_min"}),
+            frozenset(
+                {
+                    "prednisone_limit_mg",
+                    "cr_upcr_max",
+                    "cr_egfr_min",
+                    "cr_egfr_ratio_min",
+                    "cr_urine_rbc_max",
+                    "cr_rbc_casts_allowed",
+                    "cr_egfr_unit_registered",
+                    "pr_rule",
+                    "pr_provisional",
+                }
+            ),
             nct03917797_cr,
         ),
         "acr2006": RuleSet(

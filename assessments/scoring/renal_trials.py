@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from assessments.scoring.base import Calculator, NumberLike, fmt, non_negative, positive
+from assessments.scoring.base import (
+    Calculator,
+    NumberLike,
+    fmt,
+    non_negative,
+    positive,
+    to_flag,
+)
 from assessments.scoring.errors import ScoringInputError
 from assessments.scoring.renal_common import (
     Reason,
@@ -31,6 +38,11 @@ _PREDNISONE_LIMIT_MG = Decimal(10)
 _TRIAL_B_CR_UPCR_MAX = Decimal("0.5")
 _TRIAL_B_CR_EGFR_MIN = Decimal(120)
 _TRIAL_B_CR_EGFR_RATIO_MIN = Decimal("0.8")
+_TRIAL_B_CR_RBC_MAX_HPF = Decimal(10)
+# The eGFR unit the registry gives for CR_B's 120; both are compared as mL/min/1.73 m2.
+EGFR_UNITS_REGISTERED = ("ml/min/m2", "ml/min/1.73m2")
+# The partial-response fallbacks implemented; the registered PR_B text is not known yet.
+PR_RULES = ("eular2019_prr",)
 
 
 def _treatment_failure(
@@ -107,6 +119,11 @@ def nct03917797_cr(
     cr_upcr_max: NumberLike = _TRIAL_B_CR_UPCR_MAX,
     cr_egfr_min: NumberLike = _TRIAL_B_CR_EGFR_MIN,
     cr_egfr_ratio_min: NumberLike = _TRIAL_B_CR_EGFR_RATIO_MIN,
+    cr_urine_rbc_max: NumberLike = _TRIAL_B_CR_RBC_MAX_HPF,
+    cr_rbc_casts_allowed: bool = False,
+    cr_egfr_unit_registered: str = "ml/min/m2",
+    pr_rule: str = "eular2019_prr",
+    pr_provisional: bool = True,
 ) -> RenalResponseResult:
     """CR_B as registered; PR_B on the EULAR 2019 PRR until the registry text is known.
 
@@ -123,14 +140,25 @@ def nct03917797_cr(
     baseline, is PR_B, not NR; and any eGFR good enough for CR_B is good enough for PR_B.
     EULAR's GFR_ok is kept beside it, so no participant who met the EULAR PRR fallback loses
     PR_B. CR_B's thresholds are the protocol's `cr_upcr_max_g_per_g`, `cr_egfr_min` and
-    `cr_egfr_ratio_to_baseline_min`. Any category other than CR depends on the fallback, so it
-    is flagged provisional.
+    `cr_egfr_ratio_to_baseline_min`, `cr_urine_rbc_max_per_hpf` and `cr_rbc_casts_allowed`;
+    `cr_egfr_unit_registered` names the registered unit of the eGFR threshold (compared as
+    mL/min/1.73 m2) and `pr_rule` the fallback (only eular2019_prr). Any category other than
+    CR depends on the fallback, so it is flagged provisional while `pr_provisional` is true.
     """
     code = "nct03917797_cr"
     limit = non_negative(prednisone_limit_mg, "prednisone_limit_mg")
     upcr_max = positive(cr_upcr_max, "cr_upcr_max")
     egfr_min = positive(cr_egfr_min, "cr_egfr_min")
     ratio_min = ratio_to_baseline(cr_egfr_ratio_min, "cr_egfr_ratio_min")
+    rbc_max = positive(cr_urine_rbc_max, "cr_urine_rbc_max")
+    casts_allowed = to_flag(cr_rbc_casts_allowed, "cr_rbc_casts_allowed") is True
+    provisional_fallback = to_flag(pr_provisional, "pr_provisional") is True
+    if cr_egfr_unit_registered not in EGFR_UNITS_REGISTERED:
+        raise ScoringInputError(
+            "cr_egfr_unit_registered", f"must be one of {', '.join(EGFR_UNITS_REGISTERED)}"
+        )
+    if pr_rule not in PR_RULES:
+        raise ScoringInputError("pr_rule", f"must be one of {', '.join(PR_RULES)}")
     rbc_hpf = require(inputs.urine_rbc_hpf, "urine_rbc_hpf", code)
     rbc_casts = require(inputs.rbc_casts, "rbc_casts", code)
     dose = require(inputs.prednisone_mg_day, "prednisone_mg_day", code)
@@ -139,8 +167,12 @@ def nct03917797_cr(
     cr_kidney, kidney_reasons = egfr_at_least_or_kept(
         inputs, name="kidney_CR_B", egfr_min=egfr_min, ratio_min=ratio_min
     )
-    rbc = compare("urine RBC/hpf", rbc_hpf, "<", "", Decimal(10))
-    no_casts = flag_reason("no RBC casts", not rbc_casts)
+    rbc = compare("urine RBC/hpf", rbc_hpf, "<", "", rbc_max)
+    no_casts = (
+        flag_reason("RBC casts allowed", True)
+        if casts_allowed
+        else flag_reason("no RBC casts", not rbc_casts)
+    )
     steroid = compare("prednisone mg/day", dose, "<=", "", limit)
     rescue = flag_reason("rescue therapy => NR", inputs.rescue)
     cr = (
@@ -151,9 +183,10 @@ def nct03917797_cr(
         and steroid.held
         and not inputs.rescue
     )
+    casts_definition = "" if casts_allowed else " AND no RBC casts"
     cr_definition = (
-        f"P1 < {plain(upcr_max)} AND kidney_CR_B AND RBC < 10/hpf AND no RBC casts "
-        f"AND prednisone <= {fmt(limit)} mg/day AND NOT rescue"
+        f"P1 < {plain(upcr_max)} AND kidney_CR_B AND RBC < {plain(rbc_max)}/hpf"
+        f"{casts_definition} AND prednisone <= {fmt(limit)} mg/day AND NOT rescue"
     )
     gfr_ok, gfr_reasons = eular_gfr_ok(inputs)
     prr_proteinuria, prr_reasons = eular_prr_proteinuria(inputs)
@@ -178,13 +211,14 @@ def nct03917797_cr(
         combine("kidney_PR_B", "GFR_ok OR kidney_CR_B", pr_kidney),
         combine(
             "PR_B",
-            "NOT CR_B AND proteinuria_PR_B AND kidney_PR_B AND NOT rescue (provisional)",
+            "NOT CR_B AND proteinuria_PR_B AND kidney_PR_B AND NOT rescue"
+            + (" (provisional)" if provisional_fallback else ""),
             pr,
         ),
     ]
     category = "CR" if cr else "PR" if pr else "NR"
     notes: tuple[str, ...] = ()
-    if category != "CR":
+    if category != "CR" and provisional_fallback:
         notes = (
             "PR_B uses EULAR 2019 PRR, never stricter than CR_B, until the registered PR "
             "definition is confirmed",
@@ -194,7 +228,11 @@ def nct03917797_cr(
         "cr_upcr_max": fmt(upcr_max),
         "cr_egfr_min": fmt(egfr_min),
         "cr_egfr_ratio_min": fmt(ratio_min),
+        "cr_urine_rbc_max": fmt(rbc_max),
+        "cr_rbc_casts_allowed": str(casts_allowed),
+        "cr_egfr_unit_registered": cr_egfr_unit_registered,
         "pr_fallback": "eular2019",
+        "pr_provisional": str(provisional_fallback),
     }
     flags = {
         "CR": cr,
@@ -210,6 +248,6 @@ def nct03917797_cr(
         reasons,
         flags,
         params,
-        provisional=category != "CR",
+        provisional=category != "CR" and provisional_fallback,
         notes=notes,
     )

@@ -582,6 +582,8 @@ def test_protocol_parameters_reach_the_calculator_under_its_own_names() -> None:
         "cr_upcr_max": 0.5,
         "cr_egfr_min": 120,
         "cr_egfr_ratio_min": 0.8,
+        "cr_egfr_unit_registered": "ml/min/m2",
+        "pr_rule": "eular2019_prr",
     }
     # A calculator's own parameter name is taken as it is.
     assert rule_set_parameters("kdigo2021", {"tol": 0.1, "cr_egfr_min": 120}) == {"tol": 0.1}

@@ -28,6 +28,80 @@ FORM_CODES: tuple[str, ...] = (
 
 # Renal response rule sets implemented by the scoring package (see the domain specification).
 RULE_SETS: tuple[str, ...] = ("eular2019", "kdigo2021", "bliss_ln", "nct03917797_cr", "acr2006")
+# The `response.params` keys each rule set's calculator reads (assessments/rules/renal.py passes
+# them on under the calculator's own names); any other key is refused, so a threshold written
+# in a file is never silently ignored.
+RESPONSE_PARAMETERS: Mapping[str, frozenset[str]] = {
+    "eular2019": frozenset(
+        {
+            "responder_categories",
+            "crr_upcr_max_g_per_g",
+            "prr_upcr_reduction_min",
+            "prr_upcr_max_g_per_g",
+            "gfr_ok_egfr_min",
+            "gfr_ok_ratio_to_baseline_min",
+            "rescue_is_non_response",
+        }
+    ),
+    "kdigo2021": frozenset({"responder_categories", "tol", "basis"}),
+    "bliss_ln": frozenset(
+        {"responder_categories", "prednisone_max_mg_per_day", "steroid_from_week"}
+    ),
+    "nct03917797_cr": frozenset(
+        {
+            "responder_categories",
+            "cr_upcr_max_g_per_g",
+            "cr_egfr_min",
+            "cr_egfr_ratio_to_baseline_min",
+            "cr_egfr_unit_registered",
+            "cr_urine_rbc_max_per_hpf",
+            "cr_rbc_casts_allowed",
+            "cr_prednisone_max_mg_per_day",
+            "pr_rule",
+            "pr_provisional",
+        }
+    ),
+    "acr2006": frozenset(
+        {"responder_categories", "egfr_normal", "stable_tol", "improvement", "upcr_improvement"}
+    ),
+}
+# What each response parameter's value must be: "number", "whole" (a whole number), "flag"
+# (true or false), or the tuple of the texts the calculator accepts.
+RESPONSE_PARAMETER_VALUES: Mapping[str, str | tuple[str, ...]] = {
+    "crr_upcr_max_g_per_g": "number",
+    "prr_upcr_reduction_min": "number",
+    "prr_upcr_max_g_per_g": "number",
+    "gfr_ok_egfr_min": "number",
+    "gfr_ok_ratio_to_baseline_min": "number",
+    "rescue_is_non_response": "flag",
+    "tol": "number",
+    "basis": ("egfr", "creatinine"),
+    "prednisone_max_mg_per_day": "number",
+    "steroid_from_week": "whole",
+    "cr_upcr_max_g_per_g": "number",
+    "cr_egfr_min": "number",
+    "cr_egfr_ratio_to_baseline_min": "number",
+    "cr_egfr_unit_registered": ("ml/min/m2", "ml/min/1.73m2"),
+    "cr_urine_rbc_max_per_hpf": "number",
+    "cr_rbc_casts_allowed": "flag",
+    "cr_prednisone_max_mg_per_day": "number",
+    "pr_rule": ("eular2019_prr",),
+    "pr_provisional": "flag",
+    "egfr_normal": "number",
+    "stable_tol": "number",
+    "improvement": "number",
+    "upcr_improvement": "number",
+}
+# The categories each rule set counts as responders; `responder_categories` must name them.
+RESPONDER_CATEGORIES: Mapping[str, frozenset[str]] = {
+    "eular2019": frozenset({"CRR", "PRR"}),
+    "kdigo2021": frozenset({"CR", "PR"}),
+    "bliss_ln": frozenset({"CRR", "PERR"}),
+    "nct03917797_cr": frozenset({"CR", "PR"}),
+    "acr2006": frozenset({"CR", "PR"}),
+}
+# When a rescue drug must have started to count: only "day0" (after Day 0) is defined.
+RESCUE_FROM: tuple[str, ...] = ("day0",)
 
 MASKING_LEVELS: tuple[str, ...] = ("none", "single", "double", "triple", "quadruple")
 MASKED_PARTIES: tuple[str, ...] = (
@@ -221,8 +295,24 @@ class Eligibility:
 
 
 @dataclass(frozen=True)
+class Rescue:
+    """Rescue therapy: drugs on the list started after ``start_after`` (Day 0) count, matched
+    by name (lower case) in the coded term or the verbatim text."""
+
+    drugs: tuple[str, ...]
+    start_after: str = "day0"
+    assumption: str | None = None
+
+    def drug_in(self, text: str) -> str | None:
+        """The first listed drug named in ``text`` (any case), if any."""
+        lowered = text.lower()
+        return next((drug for drug in self.drugs if drug in lowered), None)
+
+
+@dataclass(frozen=True)
 class Response:
-    """How the primary renal response is derived, and when."""
+    """How the primary renal response is derived, and when; ``rescue`` is None in a version
+    that lists no rescue drugs (then only entries marked rescue by the site count)."""
 
     rule_set: str
     params: FrozenMap[Any]
@@ -230,6 +320,7 @@ class Response:
     timepoint_label: str
     secondary_rule_sets: tuple[str, ...] = ()
     assumption: str | None = None
+    rescue: Rescue | None = None
 
 
 @dataclass(frozen=True)
@@ -244,6 +335,7 @@ class Dosing:
     weight_soft_limits_kg: tuple[float, float]
     visit_codes: tuple[str, ...]
     assumption: str | None = None
+    viability_min_pct: float | None = None
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from .model import (
     Parameter,
     ProtocolDefinition,
     Randomization,
+    Rescue,
     Response,
     Site,
     Stage,
@@ -293,6 +294,17 @@ def _response(resp: dict[str, Any]) -> Response:
         timepoint_label=resp["timepoint_label"],
         secondary_rule_sets=tuple(resp.get("secondary_rule_sets", [])),
         assumption=_opt(resp, "assumption"),
+        rescue=_rescue(resp.get("rescue")),
+    )
+
+
+def _rescue(rescue: dict[str, Any] | None) -> Rescue | None:
+    if rescue is None:
+        return None
+    return Rescue(
+        drugs=tuple(rescue["drugs"]),
+        start_after=rescue["from"],
+        assumption=_opt(rescue, "assumption"),
     )
 
 
@@ -307,6 +319,7 @@ def _dosing(dose: dict[str, Any], visits: tuple[Visit, ...]) -> Dosing:
         weight_soft_limits_kg=_limits(dose["weight_soft_limits_kg"]),
         visit_codes=tuple(v.code for v in visits if v.dosing),
         assumption=_opt(dose, "assumption"),
+        viability_min_pct=_opt(dose, "viability_min_pct"),
     )
 
 

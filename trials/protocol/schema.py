@@ -10,6 +10,7 @@ from .model import (
     MASKED_PARTIES,
     MASKING_LEVELS,
     PHASES,
+    RESCUE_FROM,
     STAGE_KINDS,
     VISIT_KINDS,
 )
@@ -194,6 +195,25 @@ _FACTOR = _obj(
     ["code", "name", "source", "levels"],
 )
 
+_RESCUE = _obj(
+    "Rescue therapy for the renal response: a listed drug started after Day 0 and on or before "
+    "the assessment, or an entry the site marks as rescue.",
+    {
+        "drugs": _list(
+            "Drug names, lower case, matched in the coded term or the verbatim medication.",
+            _str("Drug name.", pattern=r"^[a-z0-9][a-z0-9 -]*$"),
+            minItems=1,
+            uniqueItems=True,
+        ),
+        "from": {
+            "enum": list(RESCUE_FROM),
+            "description": "A listed drug counts when started after this day (day0: Day 0).",
+        },
+        "assumption": _assumption(),
+    },
+    ["drugs", "from"],
+)
+
 _PARAMETER = _obj(
     "A named threshold or setting.",
     {
@@ -300,6 +320,7 @@ PROTOCOL_SCHEMA: Schema = {
                         _str("Rule-set code.", pattern=SNAKE_PATTERN),
                         uniqueItems=True,
                     ),
+                    "rescue": _RESCUE,
                     "assumption": _assumption(),
                 },
                 ["rule_set", "primary_visit", "timepoint_label"],
@@ -326,6 +347,12 @@ PROTOCOL_SCHEMA: Schema = {
                     "weight_hard_limits_kg": _limits("[min, max] weight accepted at all."),
                     "weight_soft_limits_kg": _limits(
                         "[min, max] weight accepted without confirmation."
+                    ),
+                    "viability_min_pct": _num(
+                        "Lowest viability of the cell product, in percent, given without a "
+                        "warning; absent: no viability check.",
+                        minimum=0,
+                        maximum=100,
                     ),
                     "assumption": _assumption(),
                 },

@@ -8,7 +8,15 @@ from typing import Any
 
 from .errors import ProtocolIssue
 from .loader import line_for
-from .model import FORM_CODES, MASKING_LEVELS, PRE_TREATMENT_KINDS, RULE_SETS
+from .model import (
+    FORM_CODES,
+    MASKING_LEVELS,
+    PRE_TREATMENT_KINDS,
+    RESPONDER_CATEGORIES,
+    RESPONSE_PARAMETER_VALUES,
+    RESPONSE_PARAMETERS,
+    RULE_SETS,
+)
 
 
 class _Checker:
@@ -240,6 +248,7 @@ class _Checker:
                 self.add(path, f"unknown rule set {code!r}; known: {', '.join(RULE_SETS)}")
             elif code == response["rule_set"]:
                 self.add(path, f"{code!r} is already the primary rule set")
+        self.check_response_params(response)
         visits = self.data["visits"]
         target = response["primary_visit"]
         flagged = [i for i, v in enumerate(visits) if v.get("primary_endpoint")]
@@ -265,6 +274,35 @@ class _Checker:
             )
         if visits[index].get("optional"):
             self.add(f"visits[{index}].optional", "the primary endpoint visit cannot be optional")
+
+    def check_response_params(self, response: dict[str, Any]) -> None:
+        code = response["rule_set"]
+        if code not in RESPONSE_PARAMETERS:
+            return
+        accepted = RESPONSE_PARAMETERS[code]
+        for name, value in response.get("params", {}).items():
+            path = f"response.params.{name}"
+            if name not in accepted:
+                self.add(
+                    path,
+                    f"parameter {name!r} is not read by rule set {code!r}; accepted: "
+                    f"{', '.join(sorted(accepted))}",
+                )
+            elif name in RESPONSE_PARAMETER_VALUES:
+                problem = _value_problem(value, RESPONSE_PARAMETER_VALUES[name])
+                if problem:
+                    self.add(path, f"parameter {name!r} {problem}")
+            elif name == "responder_categories":
+                expected = RESPONDER_CATEGORIES[code]
+                if (
+                    not isinstance(value, list)
+                    or set(value) != expected
+                    or (len(value) != len(expected))
+                ):
+                    self.add(
+                        path,
+                        f"rule set {code!r} counts {', '.join(sorted(expected))} as responders",
+                    )
 
     def check_forms(self) -> None:
         d = self.data
@@ -338,6 +376,22 @@ class _Checker:
                     "planned_enrollment",
                     f"stage sizes add up to {total}, not {d['planned_enrollment']}",
                 )
+
+
+def _value_problem(value: Any, expected: str | tuple[str, ...]) -> str | None:
+    """Why ``value`` is not what a response parameter takes, or None."""
+    if isinstance(expected, tuple):
+        if value not in expected:
+            return f"must be one of {', '.join(expected)}, got {value!r}"
+        return None
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    if expected == "flag" and not isinstance(value, bool):
+        return f"must be true or false, got {value!r}"
+    if expected == "number" and not is_number:
+        return f"must be a number, got {value!r}"
+    if expected == "whole" and not (is_number and float(value).is_integer()):
+        return f"must be a whole number, got {value!r}"
+    return None
 
 
 def _unknown_form(code: str) -> str:
