@@ -251,18 +251,20 @@ def history(
         f.name: f.verbose_name for f in ftype.model._meta.get_fields() if hasattr(f, "verbose_name")
     }
     form_shown(request, ftype, participant)
-    # The history is dated in UTC, as its heading says, like the audit trail.
-    return render(
-        request,
-        "assessments/history.html",
-        {
-            "participant": participant,
-            "ftype": ftype,
-            "instance": instance,
-            "entries": form_history(request.user, ftype, instance),
-            "labels": labels,
-        },
-    )
+    # The values changed are read on the site's clock; each change is dated in UTC, as the
+    # heading says, like the audit trail.
+    with site_time_zone(participant.site):
+        return render(
+            request,
+            "assessments/history.html",
+            {
+                "participant": participant,
+                "ftype": ftype,
+                "instance": instance,
+                "entries": form_history(request.user, ftype, instance),
+                "labels": labels,
+            },
+        )
 
 
 @login_required

@@ -293,3 +293,28 @@ def test_page_user_of_another_site_learns_nothing(client, msvle, participant):
     assert client.get(page_url(participant, "")).status_code == 404
     refused = client.post(page_url(participant), {**PNEUMONIA, "site_awareness_at": "x"})
     assert refused.status_code == 404
+
+
+def test_review_page_shows_the_values_on_the_site_clock(client, msvle, participant):
+    page_enter(client, msvle, participant, "2026-11-20T01:50")
+    ae = AdverseEvent.objects.get(participant=participant)
+    client.force_login(msvle.monitor)
+    page = client.get(f"/review/participants/{participant.pk}/adverse_events/{ae.pk}/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "Times are on the clock of the site (Europe/Madrid)." in text
+    awareness = re.search(
+        r'<tr id="field-site_awareness_at".*?<td class="value">(.*?)</td>', text, re.S
+    )
+    assert awareness is not None
+    assert "2026, 1:50 a.m." in awareness.group(1), awareness.group(1)
+
+
+def test_history_page_shows_changed_times_on_the_site_clock(client, msvle, participant):
+    saved = page_enter(client, msvle, participant, "2026-11-20T01:50")
+    page = client.get(saved["Location"] + "history/").content.decode()
+    assert "Times are on the clock of the site (Europe/Madrid)." in page
+    assert "2026, 1:50 a.m." in page
+    # The change itself is dated in UTC, as the heading says.
+    assert "When (UTC)" in page
+    assert "2026-11-20 00:55:00" in page
