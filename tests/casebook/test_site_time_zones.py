@@ -12,6 +12,9 @@ import pytest
 import time_machine
 from rest_framework.test import APIClient
 
+from assessments.services import form_save
+from casebook.catalogue import form_type
+from ecrf.errors import DomainError
 from exports.base import ExportContext
 from safety.models import AdverseEvent
 from tests.casebook.blinding import ADMINISTRATION, PRODUCT
@@ -318,3 +321,44 @@ def test_history_page_shows_changed_times_on_the_site_clock(client, msvle, parti
     # The change itself is dated in UTC, as the heading says.
     assert "When (UTC)" in page
     assert "2026-11-20 00:55:00" in page
+
+
+# The service ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "wall", "problem"),
+    [
+        ("site_awareness_at", datetime(2026, 3, 29, 2, 30), "does not exist in Europe/Madrid"),
+        ("site_awareness_at", datetime(2026, 10, 25, 2, 30), "(+02:00 or +01:00)"),
+    ],
+)
+def test_service_refuses_a_naive_time_the_clocks_skipped_or_showed_twice(
+    msvle, participant, name, wall, problem
+):
+    with pytest.raises(DomainError) as caught:
+        form_save(
+            actor=msvle.coordinator,
+            ftype=form_type("adverse_events"),
+            participant=participant,
+            data={**PNEUMONIA, name: wall},
+            now=LATE_2026,
+        )
+    assert problem in caught.value.fields[name][0]
+
+
+def test_service_refuses_a_naive_infusion_time_the_clocks_skipped(msvle, participant):
+    visit = participant.visits.get(code="D0")
+    with pytest.raises(DomainError) as caught:
+        form_save(
+            actor=msvle.pharmacist,
+            ftype=form_type("infusion"),
+            participant=participant,
+            visit=visit,
+            data={**ADMINISTRATION, **PRODUCT, "start_time": datetime(2026, 3, 29, 2, 30)},
+            now=LATE_2026,
+        )
+    assert (
+        "02:30 on 2026-03-29 does not exist in Europe/Madrid"
+        in caught.value.fields["start_time"][0]
+    )
