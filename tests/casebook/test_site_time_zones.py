@@ -82,6 +82,17 @@ def stored(participant) -> datetime:
     return ae.site_awareness_at.astimezone(UTC)
 
 
+def export_context(team) -> ExportContext:
+    """The blinded export of the team's trial as it stands now."""
+    trial = team.trial
+    return ExportContext(
+        trial=trial,
+        protocol_version=trial.protocol_versions.order_by("-number").first(),
+        as_of=LATE_2026,
+        blinded=True,
+    )
+
+
 def error_text(response) -> str:
     return str(response.json()["error"]["fields"])
 
@@ -210,14 +221,7 @@ def test_api_infusion_at_ten_is_exported_at_ten(api, msvle, participant):
     )
     assert response.status_code == 201, response.json()
     assert response.json()["start_time"] == "2026-03-04T10:00:00+01:00"
-    trial = msvle.trial
-    ctx = ExportContext(
-        trial=trial,
-        protocol_version=trial.protocol_versions.order_by("-number").first(),
-        as_of=LATE_2026,
-        blinded=True,
-    )
-    (ec,) = rows_of(ctx, "EC")
+    (ec,) = rows_of(export_context(msvle), "EC")
     assert (ec["ECSTDTC"], ec["ECENDTC"]) == ("2026-03-04T10:00", "2026-03-04T10:45")
 
 
@@ -249,6 +253,19 @@ def test_page_reads_and_shows_the_site_clock(client, msvle, participant):
     clock = client.get("/safety/clock/").content.decode()
     assert "2026-11-20 01:50 CET" in clock
     assert "2026-11-21 01:50 CET" in clock
+
+
+def test_page_infusion_at_ten_is_exported_at_ten(client, msvle, participant):
+    client.force_login(msvle.pharmacist)
+    visit = participant.visits.get(code="D0")
+    booleans = {"given": "true", "interrupted": "false", "release_checks_passed": "true"}
+    form = {**ADMINISTRATION, **PRODUCT, **booleans}
+    form.update(start_time="2026-03-04T10:00", stop_time="2026-03-04T10:45", visit=visit.pk)
+    saved = client.post(f"/casebook/{participant.pk}/infusion/new/?visit={visit.pk}", form)
+    assert saved.status_code == 302, saved.content.decode()
+    assert 'value="2026-03-04T10:00"' in client.get(saved["Location"]).content.decode()
+    (ec,) = rows_of(export_context(msvle), "EC")
+    assert (ec["ECSTDTC"], ec["ECENDTC"]) == ("2026-03-04T10:00", "2026-03-04T10:45")
 
 
 def test_page_at_the_clock_changes_of_madrid(client, msvle, participant):
