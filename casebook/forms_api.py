@@ -4,8 +4,10 @@ fields."""
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from typing import Any
 
+from django.http import HttpRequest
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -38,6 +40,7 @@ from casebook.reads import form_shown
 from ecrf.errors import NotFoundError
 from trials.models import Participant
 from trials.selectors import participant_get
+from trials.site_zone import TIME_ZONE_HEADER, site_time_zone
 from visits.selectors import visit_get
 
 
@@ -49,15 +52,6 @@ class CasebookView(APIView):
         participant = participant_get(request.user, participant_id)
         rows = casebook_grid(participant, user=request.user)
         return Response(GridRowOutput(rows, many=True).data)
-
-
-def _readable(user: Any, form_code: str, participant_id: int) -> tuple[FormType, Participant]:
-    """The form named in the path and the participant, when the user may read that form."""
-    ftype = form_type(form_code)
-    participant = participant_get(user, participant_id)
-    if not can_read(user, ftype, participant):
-        raise NotFoundError(f"{ftype.label} is not available to your role.")
-    return ftype, participant
 
 
 def _output(user: Any, ftype: FormType, instance: Any) -> dict[str, Any]:
@@ -77,12 +71,34 @@ class FormView(APIView):
     schema = FormOperationSchema()
     # The form a copy of the route documents, set by the schema's preprocessing hook.
     documented_form = ""
+    # The zone of the participant's site, once found: naive times in the body are read on its
+    # clock, times are answered with its offset, and the answer names it in a header.
+    time_zone = ""
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        with ExitStack() as self.zone:
+            response = super().dispatch(request, *args, **kwargs)
+        if self.time_zone:
+            response[TIME_ZONE_HEADER] = self.time_zone
+        return response
+
+    def _readable(
+        self, user: Any, form_code: str, participant_id: int
+    ) -> tuple[FormType, Participant]:
+        """The form named in the path and the participant, when the user may read that form;
+        from here on the site's zone is the current one."""
+        ftype = form_type(form_code)
+        participant = participant_get(user, participant_id)
+        if not can_read(user, ftype, participant):
+            raise NotFoundError(f"{ftype.label} is not available to your role.")
+        self.time_zone = self.zone.enter_context(site_time_zone(participant.site))
+        return ftype, participant
 
 
 class FormRecordsView(FormView):
     @form_operation("records of a participant", responses=FormRecord(many=True))
     def get(self, request: Request, participant_id: int, form_code: str) -> Response:
-        ftype, participant = _readable(request.user, form_code, participant_id)
+        ftype, participant = self._readable(request.user, form_code, participant_id)
         records = [_output(request.user, ftype, r) for r in form_records(ftype, participant)]
         if records:
             form_shown(request, ftype, participant)
@@ -90,7 +106,7 @@ class FormRecordsView(FormView):
 
     @form_operation("enter", request=FormCreateInput, responses={201: FormRecord})
     def post(self, request: Request, participant_id: int, form_code: str) -> Response:
-        ftype, participant = _readable(request.user, form_code, participant_id)
+        ftype, participant = self._readable(request.user, form_code, participant_id)
         params = FormCreateInput(data=request.data, ftype=ftype)
         params.is_valid(raise_exception=True)
         visit_id = params.validated_data.get("visit")
@@ -111,7 +127,7 @@ class FormRecordView(FormView):
     def get(
         self, request: Request, participant_id: int, form_code: str, record_id: int
     ) -> Response:
-        ftype, participant = _readable(request.user, form_code, participant_id)
+        ftype, participant = self._readable(request.user, form_code, participant_id)
         instance = form_record_get(ftype, participant, record_id)
         form_shown(request, ftype, participant)
         return Response(_output(request.user, ftype, instance))
@@ -120,7 +136,7 @@ class FormRecordView(FormView):
     def put(
         self, request: Request, participant_id: int, form_code: str, record_id: int
     ) -> Response:
-        ftype, participant = _readable(request.user, form_code, participant_id)
+        ftype, participant = self._readable(request.user, form_code, participant_id)
         instance = form_record_get(ftype, participant, record_id)
         params = FormChangeInput(data=request.data, ftype=ftype)
         params.is_valid(raise_exception=True)
@@ -142,7 +158,7 @@ class FormRecordView(FormView):
 class FormNotDoneView(FormView):
     @form_operation("mark not done", request=FormNotDoneInput, responses={200: FormRecord})
     def post(self, request: Request, participant_id: int, form_code: str) -> Response:
-        ftype, participant = _readable(request.user, form_code, participant_id)
+        ftype, participant = self._readable(request.user, form_code, participant_id)
         params = FormNotDoneInput(data=request.data)
         params.is_valid(raise_exception=True)
         saved = form_not_done(
@@ -167,7 +183,7 @@ class FormHistoryView(FormView):
     def get(
         self, request: Request, participant_id: int, form_code: str, record_id: int
     ) -> Response:
-        ftype, participant = _readable(request.user, form_code, participant_id)
+        ftype, participant = self._readable(request.user, form_code, participant_id)
         instance = form_record_get(ftype, participant, record_id)
         form_shown(request, ftype, participant)
         return Response(

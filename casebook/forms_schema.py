@@ -20,8 +20,21 @@ from casebook.forms_serializers import (
     serializers_of,
 )
 from ecrf.schema import AutoSchema
+from trials.site_zone import TIME_ZONE_HEADER
 
 FORM_CODE = "form_code"
+TIME_ZONE_PARAMETER = OpenApiParameter(
+    TIME_ZONE_HEADER,
+    str,
+    OpenApiParameter.HEADER,
+    response=True,
+    description=(
+        "The IANA time zone of the participant's site, e.g. Europe/Madrid. A date-time sent "
+        "without an offset is read as a time on that site's clock (refused when the clocks "
+        "skipped it or showed it twice that night: send it with its offset); one with an "
+        "offset is taken as given. Date-times are answered with that zone's offset."
+    ),
+)
 WITHHELD = "Left out for blinded roles: it would reveal the allocation."
 BLANK = {"type": "string", "enum": [""], "description": "Not worked out (yet)."}
 
@@ -101,7 +114,7 @@ class FormOperationSchema(AutoSchema):
         return ""
 
     def get_override_parameters(self) -> list[Any]:
-        return list(self._operation().parameters)
+        return [*self._operation().parameters, TIME_ZONE_PARAMETER]
 
     def get_request_serializer(self) -> Any:
         return self._of_form(self._operation().request)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from django.db import models
+from django.utils import timezone
 from rest_framework import serializers
 
 from assessments.forms_kit import AT_A_VISIT, FormType
@@ -30,6 +33,7 @@ from assessments.rules.pregnancy import PREGNANCY
 from assessments.rules.renal import RENAL
 from assessments.rules.sledai import SLEDAI
 from assessments.rules.vitals import VITALS
+from ecrf.site_time import AmbiguousLocalTime, NonexistentLocalTime, local_instant
 from safety.models import AdverseEvent
 from safety.rules import ADVERSE_EVENTS
 
@@ -50,6 +54,34 @@ def record_fields(ftype: FormType) -> tuple[str, ...]:
     return (*RECORD_FIELDS, *ftype.fields, *ftype.derived)
 
 
+class SiteDateTimeField(serializers.DateTimeField):
+    """A date-time with an offset taken as given; without one, a time on the clock of the
+    participant's site (the current time zone), refused when the clocks skipped it or showed it
+    twice. Answered with the site's offset."""
+
+    def enforce_timezone(self, value: datetime) -> datetime:
+        if timezone.is_naive(value):
+            zone = timezone.get_current_timezone_name()
+            try:
+                value = local_instant(value, zone)
+            except AmbiguousLocalTime as twice:
+                wall = value.isoformat(timespec="minutes")
+                raise serializers.ValidationError(
+                    f"{twice.message} Give the time with its offset: {wall}{twice.earlier} for "
+                    f"the first, {wall}{twice.later} for the second."
+                ) from None
+            except NonexistentLocalTime as skipped:
+                raise serializers.ValidationError(skipped.message) from None
+        return super().enforce_timezone(value)
+
+
+# Every date-time of a form's data and records is read and written on the site's clock.
+SITE_FIELD_MAPPING = {
+    **serializers.ModelSerializer.serializer_field_mapping,
+    models.DateTimeField: SiteDateTimeField,
+}
+
+
 # The serializers' docstrings would become descriptions in the OpenAPI schema: they are
 # comments here, so that the schema says what it always said.
 
@@ -57,6 +89,8 @@ def record_fields(ftype: FormType) -> tuple[str, ...]:
 # A form's inputs. Each is optional here: which are required is an edit check of the form
 # service, answered with the form's other checks.
 class FormData(serializers.ModelSerializer):
+    serializer_field_mapping = SITE_FIELD_MAPPING
+
     def get_extra_kwargs(self) -> dict[str, Any]:
         extra = super().get_extra_kwargs()
         for name in self.Meta.fields:
@@ -66,7 +100,7 @@ class FormData(serializers.ModelSerializer):
 
 # A form's record; the view takes out what would unblind the reader.
 class FormRecord(serializers.ModelSerializer):
-    pass
+    serializer_field_mapping = SITE_FIELD_MAPPING
 
 
 class MedicalHistoryData(FormData):

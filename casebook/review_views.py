@@ -48,6 +48,7 @@ from review.services.queries import (
 from review.services.sdv import sdv_verify
 from review.services.signatures import signature_sign
 from trials.selectors import participant_get, trial_sites
+from trials.site_zone import site_time_zone
 from trials.workspace import current_membership
 
 
@@ -118,15 +119,18 @@ def record_view(
         path=request.path,
         now=now,
     )
-    return render(
-        request,
-        "review/record.html",
-        {
-            "review": review,
-            "response_codes": ResponseCode.choices,
-            "meaning": SIGNATURE_MEANING,
-        },
-    )
+    # The record's values are read on the site's clock, as they were entered; the review marks
+    # keep their UTC times, labelled so.
+    with site_time_zone(record.participant.site):
+        return render(
+            request,
+            "review/record.html",
+            {
+                "review": review,
+                "response_codes": ResponseCode.choices,
+                "meaning": SIGNATURE_MEANING,
+            },
+        )
 
 
 @login_required

@@ -1,8 +1,9 @@
-"""A site's calendar: the local date of an instant, and the instant a local day starts (UTC)."""
+"""A site's calendar: the local date of an instant, the instant a local day starts (UTC), and
+the instant a wall-clock time at the site stands for."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 
@@ -14,3 +15,59 @@ def local_midnight(day: date, time_zone: str) -> datetime:
 def local_date(instant: datetime, time_zone: str) -> date:
     """The calendar day at the site when `instant` happened."""
     return instant.astimezone(ZoneInfo(time_zone)).date()
+
+
+def offset_text(offset: timedelta | None) -> str:
+    """A UTC offset as written in ISO 8601: +02:00, -03:00."""
+    minutes = int((offset or timedelta(0)).total_seconds() // 60)
+    sign = "-" if minutes < 0 else "+"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"{sign}{hours:02d}:{rest:02d}"
+
+
+class LocalTimeError(ValueError):
+    """A wall-clock time that names no single instant at the site: the clocks skipped it, or
+    showed it twice. `earlier` and `later` are the offsets before and after the change."""
+
+    def __init__(self, message: str, *, earlier: str, later: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.earlier = earlier
+        self.later = later
+
+
+class NonexistentLocalTime(LocalTimeError):
+    pass
+
+
+class AmbiguousLocalTime(LocalTimeError):
+    pass
+
+
+def local_instant(wall: datetime, time_zone: str) -> datetime:
+    """The instant a time read off the site's clock stands for, aware in the site's zone.
+
+    Raise NonexistentLocalTime for a time the clocks skipped when they went forward, and
+    AmbiguousLocalTime for one they showed twice when they went back: guessing would store an
+    instant an hour away from the one meant.
+    """
+    zone = ZoneInfo(time_zone)
+    first = wall.replace(tzinfo=zone, fold=0)
+    second = wall.replace(tzinfo=zone, fold=1)
+    if first.utcoffset() == second.utcoffset():
+        return first
+    earlier, later = offset_text(first.utcoffset()), offset_text(second.utcoffset())
+    shown = f"{wall:%H:%M} on {wall:%Y-%m-%d}"
+    if first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != wall.replace(tzinfo=None):
+        raise NonexistentLocalTime(
+            f"{shown} does not exist in {time_zone}: the clocks went forward that night "
+            f"(UTC{earlier} to UTC{later}) and skipped it. Check the time written down.",
+            earlier=earlier,
+            later=later,
+        )
+    raise AmbiguousLocalTime(
+        f"{shown} happens twice in {time_zone}: the clocks went back that night "
+        f"(UTC{earlier} to UTC{later}).",
+        earlier=earlier,
+        later=later,
+    )

@@ -6,17 +6,22 @@ import calendar
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.utils.dateparse import parse_datetime
-from django.utils.timezone import is_naive, make_aware
+from django.utils.timezone import is_naive
 
 from assessments.forms_kit import FormScope, FormType
 from assessments.models.base import PARTIAL_DATE
-from assessments.rules.base import OUTSIDE_CALENDAR, Checks, FormContext, within_calendar
+from assessments.rules.base import (
+    OUTSIDE_CALENDAR,
+    Checks,
+    FormContext,
+    local_time_problem,
+    within_calendar,
+)
 from ecrf.access import SITE_STAFF_ROLES, Role
-from ecrf.site_time import local_date
+from ecrf.site_time import LocalTimeError, local_date, local_instant
 from safety.models import (
     CODED_FIELDS,
     RELATED_CAUSALITY,
@@ -151,7 +156,12 @@ def _moment(ae: AdverseEvent, name: str, ctx: FormContext, checks: Checks) -> da
         checks.error(name, "Give a date and a time.")
         return None
     if is_naive(parsed):
-        parsed = make_aware(parsed, ZoneInfo(ctx.participant.site.time_zone))
+        try:
+            parsed = local_instant(parsed, ctx.participant.site.time_zone)
+        except LocalTimeError as error:
+            checks.error(name, local_time_problem(error))
+            setattr(ae, name, None)
+            return None
     if not within_calendar(parsed, ctx.participant.site.time_zone):
         checks.error(name, OUTSIDE_CALENDAR)
         setattr(ae, name, None)

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ecrf.site_time import local_date
+from ecrf.site_time import AmbiguousLocalTime, LocalTimeError, local_date
 from trials.models import Participant
 from trials.protocol import ProtocolDefinition
 from visits.models import Visit
@@ -24,6 +24,14 @@ def within_calendar(instant: datetime, time_zone: str) -> bool:
     except OverflowError:
         return False
     return True
+
+
+def local_time_problem(error: LocalTimeError) -> str:
+    """What to tell whoever gave a time without an offset that the site's clock skipped or
+    showed twice."""
+    if isinstance(error, AmbiguousLocalTime):
+        return f"{error.message} Give the time with its offset ({error.earlier} or {error.later})."
+    return error.message
 
 
 @dataclass

@@ -7,14 +7,20 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.utils.timezone import is_naive, make_aware
+from django.utils.timezone import is_naive
 
 from assessments.models.base import PARTIAL_DATE
-from assessments.rules.base import OUTSIDE_CALENDAR, Checks, FormContext, within_calendar
+from assessments.rules.base import (
+    OUTSIDE_CALENDAR,
+    Checks,
+    FormContext,
+    local_time_problem,
+    within_calendar,
+)
+from ecrf.site_time import LocalTimeError, local_instant
 
 
 def coerce(instance: Any, names: Iterable[str], ctx: FormContext, checks: Checks) -> bool:
@@ -42,7 +48,12 @@ def coerce(instance: Any, names: Iterable[str], ctx: FormContext, checks: Checks
             continue
         if isinstance(value, datetime):
             if is_naive(value):
-                value = make_aware(value, ZoneInfo(ctx.participant.site.time_zone))
+                try:
+                    value = local_instant(value, ctx.participant.site.time_zone)
+                except LocalTimeError as error:
+                    checks.error(name, local_time_problem(error))
+                    ok = False
+                    continue
             if not within_calendar(value, ctx.participant.site.time_zone):
                 checks.error(name, OUTSIDE_CALENDAR)
                 ok = False

@@ -12,6 +12,7 @@ from ecrf.errors import ConflictError, DomainError, NotFoundError, PermissionDen
 from safety.models import CODED_FIELDS, AdverseEvent
 from safety.selectors import adverse_event_get, ae_versions, participant_adverse_events
 from tests.safety.events import NOW, data_manager, enter, follow_up
+from tests.world import make_eligible
 
 AWARE = datetime(2026, 4, 18, 8, 30, tzinfo=UTC)
 SPONSOR_AWARE = datetime(2026, 4, 19, 7, 15, tzinfo=UTC)
@@ -461,11 +462,14 @@ def test_a_time_outside_the_calendar_is_refused_with_a_field_message(msvle, part
     assert not AdverseEvent.objects.exists()
 
 
-def test_the_page_refuses_a_time_outside_the_calendar(client, msvle, participant) -> None:
-    client.force_login(msvle.coordinator)
+def test_the_page_refuses_a_time_outside_the_calendar(client, mscrole) -> None:
+    """A time typed on the page is on the site's clock: in Santiago (UTC-03:00) the last hour
+    of the calendar is already past its end in UTC."""
+    participant = make_eligible(mscrole)
+    client.force_login(mscrole.coordinator)
     response = client.post(
         f"/casebook/{participant.pk}/adverse_events/new/",
-        {**HEADACHE, "site_awareness_at": "0001-01-01 00:00"},
+        {**HEADACHE, "site_awareness_at": "9999-12-31 23:00"},
     )
     assert response.status_code == 400
     assert "The date and time lie outside the calendar." in response.content.decode()
