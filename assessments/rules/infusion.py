@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from assessments.forms_kit import FormScope, FormType
-from assessments.models import Infusion
-from assessments.rules.base import Checks, FormContext, check_dates, check_range
+from assessments.models import Infusion, PregnancyTest
+from assessments.models.pregnancy import PregnancyResult
+from assessments.rules.base import (
+    Checks,
+    FormContext,
+    check_dates,
+    check_range,
+    within_calendar,
+)
 from assessments.rules.common import coerce, previous_values, show
 from assessments.scoring import (
     WEIGHT_BASED_DOSE,
@@ -109,6 +116,7 @@ def validate(instance: Infusion, ctx: FormContext, checks: Checks) -> None:
         unit="kg",
     )
     _check_administration(instance, ctx, checks)
+    _check_pregnancy_test(instance, ctx, checks)
     _check_product(instance, checks)
     if checks.errors:
         return
@@ -182,6 +190,42 @@ def _check_administration(instance: Infusion, ctx: FormContext, checks: Checks) 
         checks.error("interruption_details", "Describe the interruption.")
     if not instance.interrupted and instance.interruption_details.strip():
         checks.error("interruption_details", "Only for an interrupted infusion.")
+
+
+def _check_pregnancy_test(instance: Infusion, ctx: FormContext, checks: Checks) -> None:
+    """A participant of childbearing potential is given the infusion only after a negative
+    pregnancy test within the protocol's window; a positive one in the window refuses it."""
+    hours = ctx.definition.dosing.pregnancy_test_within_hours
+    if instance.given is not True or hours is None:
+        return
+    tests = PregnancyTest.objects.filter(participant=ctx.participant)
+    if not tests.filter(applicable=True).exists():
+        return
+    time_zone = ctx.participant.site.time_zone
+    start = instance.start_time
+    infusion_day = ctx.today
+    earliest = infusion_day - timedelta(hours=hours)
+    if start is not None and within_calendar(start, time_zone):
+        try:
+            earliest = local_date(start - timedelta(hours=hours), time_zone)
+        except OverflowError:
+            earliest = date.min
+        infusion_day = local_date(start, time_zone)
+    dated = tests.filter(applicable=True, test_date__isnull=False, test_date__lte=infusion_day)
+    in_window = dated.filter(test_date__gte=earliest)
+    positive = in_window.filter(result=PregnancyResult.POSITIVE).order_by("-test_date").first()
+    if positive is None and in_window.filter(result=PregnancyResult.NEGATIVE).exists():
+        return
+    last = positive or dated.exclude(result="").order_by("-test_date").first()
+    shown = (
+        "no test before the infusion"
+        if last is None
+        else f"last test: {last.result} on {last.test_date:%Y-%m-%d}"
+    )
+    checks.error(
+        "given",
+        f"No negative pregnancy test in the {hours} hours before the infusion ({shown}).",
+    )
 
 
 def _check_product(instance: Infusion, checks: Checks) -> None:

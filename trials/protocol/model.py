@@ -336,6 +336,7 @@ class Dosing:
     visit_codes: tuple[str, ...]
     assumption: str | None = None
     viability_min_pct: float | None = None
+    pregnancy_test_within_hours: int | None = None
 
 
 @dataclass(frozen=True)

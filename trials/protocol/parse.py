@@ -320,6 +320,7 @@ def _dosing(dose: dict[str, Any], visits: tuple[Visit, ...]) -> Dosing:
         visit_codes=tuple(v.code for v in visits if v.dosing),
         assumption=_opt(dose, "assumption"),
         viability_min_pct=_opt(dose, "viability_min_pct"),
+        pregnancy_test_within_hours=_opt(dose, "pregnancy_test_within_hours"),
     )
 
 

@@ -354,6 +354,13 @@ PROTOCOL_SCHEMA: Schema = {
                         minimum=0,
                         maximum=100,
                     ),
+                    "pregnancy_test_within_hours": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "description": "A participant of childbearing potential needs a "
+                        "negative pregnancy test this many hours before an infusion is recorded "
+                        "as given; absent: no such check.",
+                    },
                     "assumption": _assumption(),
                 },
                 [

@@ -93,8 +93,10 @@ def test_a_stored_version_without_rescue_list_or_viability_still_parses() -> Non
         data["version"] = "1.0"
         del data["response"]["rescue"]
         del data["dosing"]["viability_min_pct"]
+        del data["dosing"]["pregnancy_test_within_hours"]
         definition = parse_protocol_text(json.dumps(data), source="stored")
         assert (definition.response.rescue, definition.dosing.viability_min_pct) == (None, None)
+        assert definition.dosing.pregnancy_test_within_hours is None
 
 
 def test_a_database_holding_version_1_0_loads_the_amended_files(db: None) -> None:
@@ -103,6 +105,7 @@ def test_a_database_holding_version_1_0_loads_the_amended_files(db: None) -> Non
         data["version"] = "1.0"
         del data["response"]["rescue"]
         del data["dosing"]["viability_min_pct"]
+        del data["dosing"]["pregnancy_test_within_hours"]
         old = parse_protocol_text(json.dumps(data), source=path.name)
         first = protocol_load(actor=system_actor(), definition=old, source_name=path.name, now=NOW)
         second = protocol_load(
