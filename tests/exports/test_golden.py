@@ -5,7 +5,8 @@ Two trials built at fixed instants: the small trial entered through the services
 (`dataset_fixtures`), and a synthetic trial with values the forms would refuse (`odd_trial`).
 The suite runs on SQLite by default and on PostgreSQL in CI, and both runs compare against the
 same files. After a deliberate change to what an export writes, rewrite them with
-`ECRF_GOLDEN=write pytest tests/exports/test_golden.py` and read the difference in review.
+`ECRF_GOLDEN=write pytest tests/exports/test_golden.py` (every test of that run fails, as it
+compared nothing), read the difference, and run the tests again without the variable.
 """
 
 from __future__ import annotations
@@ -79,7 +80,8 @@ def assert_golden(case: str, ctx: ExportContext, fmt: str, tmp_path: Path) -> No
         kept.mkdir(parents=True)
         for path in folder.iterdir():
             (kept / path.name).write_bytes(_comparable(path))
-        pytest.skip(f"golden files of {case} rewritten")
+        # A rewriting run checks nothing, so it never passes: rerun without ECRF_GOLDEN.
+        pytest.fail(f"golden files of {case} rewritten; read the difference, then rerun")
     written = sorted(path.name for path in folder.iterdir())
     assert written == sorted(path.name for path in kept.iterdir()), case
     for name in written:
