@@ -13,6 +13,7 @@ from alerts.models import AlertKind, AlertStatus
 from alerts.selectors import alert_get, alert_list
 from alerts.services import alert_acknowledge
 from trials.api.base import PAGE_PARAMETERS, PageOutput, page, valid
+from trials.site_zone import SiteClockRow
 
 
 class AlertParticipantOutput(serializers.Serializer):
@@ -26,7 +27,8 @@ class AlertVisitOutput(serializers.Serializer):
     name = serializers.CharField()
 
 
-class AlertOutput(serializers.Serializer):
+class AlertOutput(SiteClockRow):
+    zone_source = "site.time_zone"
     id = serializers.IntegerField()
     trial = serializers.CharField(source="trial.code")
     site = serializers.CharField(source="site.code")

@@ -4,10 +4,8 @@ fields."""
 
 from __future__ import annotations
 
-from contextlib import ExitStack
 from typing import Any
 
-from django.http import HttpRequest
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -40,7 +38,6 @@ from casebook.reads import form_shown
 from ecrf.errors import NotFoundError
 from trials.models import Participant
 from trials.selectors import participant_get
-from trials.site_zone import TIME_ZONE_HEADER, site_time_zone
 from visits.selectors import visit_get
 
 
@@ -71,27 +68,16 @@ class FormView(APIView):
     schema = FormOperationSchema()
     # The form a copy of the route documents, set by the schema's preprocessing hook.
     documented_form = ""
-    # The zone of the participant's site, once found: naive times in the body are read on its
-    # clock, times are answered with its offset, and the answer names it in a header.
-    time_zone = ""
-
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        with ExitStack() as self.zone:
-            response = super().dispatch(request, *args, **kwargs)
-        if self.time_zone:
-            response[TIME_ZONE_HEADER] = self.time_zone
-        return response
 
     def _readable(
         self, user: Any, form_code: str, participant_id: int
     ) -> tuple[FormType, Participant]:
         """The form named in the path and the participant, when the user may read that form;
-        from here on the site's zone is the current one."""
+        the site's zone is the current one (casebook.site_clock)."""
         ftype = form_type(form_code)
         participant = participant_get(user, participant_id)
         if not can_read(user, ftype, participant):
             raise NotFoundError(f"{ftype.label} is not available to your role.")
-        self.time_zone = self.zone.enter_context(site_time_zone(participant.site))
         return ftype, participant
 
 

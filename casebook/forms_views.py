@@ -33,7 +33,6 @@ from casebook.reads import form_shown
 from ecrf.errors import DomainError, NotFoundError
 from trials.models import Participant
 from trials.selectors import participant_get
-from trials.site_zone import site_time_zone
 from visits.models import Visit
 from visits.selectors import visit_get
 
@@ -90,38 +89,34 @@ def entry(
 ) -> HttpResponse:
     """Enter a new form (visit given by ?visit=) or change an existing one."""
     participant, ftype = _participant_and_type(request, participant_id, form_code)
-    # Times are typed and shown on the clock of the participant's site.
-    with site_time_zone(participant.site):
-        visit, instance = _entry_target(request, ftype, participant, record_id)
-        editable = editable_fields(request.user, ftype, participant)
-        form_class = entry_form_class(ftype, editable)
-        status_code = 200
-        if request.method == "POST":
-            form = form_class(request.POST, instance=instance)
-            status_code = 400
-            if form.is_valid():
-                try:
-                    saved = _entry_save(
-                        request, form, ftype, participant, visit, instance, editable
-                    )
-                except DomainError as error:
-                    _apply_errors(form, error)
-                    status_code = error.status_code
-                else:
-                    return _saved(request, ftype, participant, saved)
-        else:
-            form = form_class(
-                instance=instance,
-                initial={"row_version": instance.row_version if instance else None},
-            )
-        if instance is not None:
-            form_shown(request, ftype, participant)
-        return render(
-            request,
-            "assessments/entry.html",
-            _entry_page(request, ftype, participant, visit, instance, form, editable),
-            status=status_code,
+    visit, instance = _entry_target(request, ftype, participant, record_id)
+    editable = editable_fields(request.user, ftype, participant)
+    form_class = entry_form_class(ftype, editable)
+    status_code = 200
+    if request.method == "POST":
+        form = form_class(request.POST, instance=instance)
+        status_code = 400
+        if form.is_valid():
+            try:
+                saved = _entry_save(request, form, ftype, participant, visit, instance, editable)
+            except DomainError as error:
+                _apply_errors(form, error)
+                status_code = error.status_code
+            else:
+                return _saved(request, ftype, participant, saved)
+    else:
+        form = form_class(
+            instance=instance,
+            initial={"row_version": instance.row_version if instance else None},
         )
+    if instance is not None:
+        form_shown(request, ftype, participant)
+    return render(
+        request,
+        "assessments/entry.html",
+        _entry_page(request, ftype, participant, visit, instance, form, editable),
+        status=status_code,
+    )
 
 
 def _entry_target(
@@ -251,20 +246,17 @@ def history(
         f.name: f.verbose_name for f in ftype.model._meta.get_fields() if hasattr(f, "verbose_name")
     }
     form_shown(request, ftype, participant)
-    # The values changed are read on the site's clock; each change is dated in UTC, as the
-    # heading says, like the audit trail.
-    with site_time_zone(participant.site):
-        return render(
-            request,
-            "assessments/history.html",
-            {
-                "participant": participant,
-                "ftype": ftype,
-                "instance": instance,
-                "entries": form_history(request.user, ftype, instance),
-                "labels": labels,
-            },
-        )
+    return render(
+        request,
+        "assessments/history.html",
+        {
+            "participant": participant,
+            "ftype": ftype,
+            "instance": instance,
+            "entries": form_history(request.user, ftype, instance),
+            "labels": labels,
+        },
+    )
 
 
 @login_required
@@ -278,15 +270,14 @@ def log(request: HttpRequest, participant_id: int, form_code: str) -> HttpRespon
     headers = [ftype.model._meta.get_field(name).verbose_name for name in shown]
     if records and set(shown) & revealing_fields(ftype, participant):
         form_shown(request, ftype, participant)
-    with site_time_zone(participant.site):
-        return render(
-            request,
-            "assessments/log.html",
-            {
-                "participant": participant,
-                "ftype": ftype,
-                "records": records,
-                "headers": headers,
-                "can_add": bool(editable_fields(request.user, ftype, participant)),
-            },
-        )
+    return render(
+        request,
+        "assessments/log.html",
+        {
+            "participant": participant,
+            "ftype": ftype,
+            "records": records,
+            "headers": headers,
+            "can_add": bool(editable_fields(request.user, ftype, participant)),
+        },
+    )

@@ -13,7 +13,7 @@ urlpatterns = [
     path(f"{_record}queries/", views.query_open_view, name="query-open"),
     path(f"{_record}sdv/", views.sdv_view, name="sdv"),
     path(f"{_record}sign/", views.sign_view, name="sign"),
-    path("queries/<int:pk>/<slug:step>/", views.query_step_view, name="query-step"),
+    path("queries/<int:query_id>/<slug:step>/", views.query_step_view, name="query-step"),
     path(
         "participants/<int:participant_id>/audit-trail/",
         views.audit_trail_view,

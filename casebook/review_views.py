@@ -48,7 +48,6 @@ from review.services.queries import (
 from review.services.sdv import sdv_verify
 from review.services.signatures import signature_sign
 from trials.selectors import participant_get, trial_sites
-from trials.site_zone import site_time_zone
 from trials.workspace import current_membership
 
 
@@ -119,18 +118,15 @@ def record_view(
         path=request.path,
         now=now,
     )
-    # The record's values are read on the site's clock, as they were entered; the review marks
-    # keep their UTC times, labelled so.
-    with site_time_zone(record.participant.site):
-        return render(
-            request,
-            "review/record.html",
-            {
-                "review": review,
-                "response_codes": ResponseCode.choices,
-                "meaning": SIGNATURE_MEANING,
-            },
-        )
+    return render(
+        request,
+        "review/record.html",
+        {
+            "review": review,
+            "response_codes": ResponseCode.choices,
+            "meaning": SIGNATURE_MEANING,
+        },
+    )
 
 
 @login_required
@@ -173,12 +169,12 @@ QUERY_STEPS: dict[str, tuple[Any, Any]] = {
 
 @login_required
 @require_POST
-def query_step_view(request: HttpRequest, pk: int, step: str) -> HttpResponse:
+def query_step_view(request: HttpRequest, query_id: int, step: str) -> HttpResponse:
     """Answer (site staff), close or re-query (the opener's role), re-open (monitor, data
     manager) one query."""
     if step not in QUERY_STEPS:
         raise NotFoundError(_("No such step."))
-    query = query_get(request.user, pk)
+    query = query_get(request.user, query_id)
     service, done = QUERY_STEPS[step]
     form: Any = QueryAnswerForm(request.POST) if step == "answer" else QueryTextForm(request.POST)
     if not form.is_valid():
@@ -192,7 +188,9 @@ def query_step_view(request: HttpRequest, pk: int, step: str) -> HttpResponse:
             str(done),
         )
     return redirect(
-        _record_url(query.participant_id, query.form_code, query.object_id or 0, f"query-{pk}")
+        _record_url(
+            query.participant_id, query.form_code, query.object_id or 0, f"query-{query_id}"
+        )
     )
 
 

@@ -5,5 +5,5 @@ from django.urls import path
 from casebook import visit_views
 
 urlpatterns = [
-    path("visits/<int:pk>/record/", visit_views.visit_record_view, name="visit-record"),
+    path("visits/<int:visit_id>/record/", visit_views.visit_record_view, name="visit-record"),
 ]

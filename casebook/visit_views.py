@@ -20,8 +20,8 @@ from visits.views import participant_page
 
 @login_required
 @require_POST
-def visit_record_view(request: HttpRequest, pk: int) -> HttpResponse:
-    visit = visit_get(request.user, pk)
+def visit_record_view(request: HttpRequest, visit_id: int) -> HttpResponse:
+    visit = visit_get(request.user, visit_id)
     prefix = f"visit-{visit.pk}"
     form = VisitRecordForm(request.POST, prefix=prefix)
     recorded = submit(

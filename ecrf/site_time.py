@@ -71,3 +71,10 @@ def local_instant(wall: datetime, time_zone: str) -> datetime:
         earlier=earlier,
         later=later,
     )
+
+
+def clock_text(instant: datetime, time_zone: str) -> str:
+    """An instant as read on the site's clock, for a sentence: 2026-11-20 01:55 Europe/Madrid
+    (UTC+01:00)."""
+    local = instant.astimezone(ZoneInfo(time_zone))
+    return f"{local:%Y-%m-%d %H:%M} {time_zone} (UTC{offset_text(local.utcoffset())})"

@@ -118,7 +118,7 @@ def participant_register_view(request: HttpRequest) -> HttpResponse:
         request,
         _("%(number)s registered.") % {"number": participant.screening_number},
     )
-    return redirect("trials:participant", pk=participant.pk)
+    return redirect("trials:participant", participant_id=participant.pk)
 
 
 # The participant page ----------------------------------------------------------------------
@@ -192,8 +192,8 @@ def participant_page(
 
 @login_required
 @require_GET
-def participant_view(request: HttpRequest, pk: int) -> HttpResponse:
-    return participant_page(request, participant_get(request.user, pk))
+def participant_view(request: HttpRequest, participant_id: int) -> HttpResponse:
+    return participant_page(request, participant_get(request.user, participant_id))
 
 
 def _participant_action(
@@ -213,8 +213,8 @@ def _participant_action(
 
     @login_required
     @require_POST
-    def view(request: HttpRequest, pk: int) -> HttpResponse:
-        participant = participant_get(request.user, pk)
+    def view(request: HttpRequest, participant_id: int) -> HttpResponse:
+        participant = participant_get(request.user, participant_id)
         form = form_class(request.POST, prefix=prefix)
         result = submit(
             form,
@@ -225,7 +225,7 @@ def _participant_action(
         if result is None:
             return participant_page(request, participant, bound={key: form}, status=400)
         messages.success(request, done)
-        return redirect(reverse("trials:participant", args=[pk]) + anchor)
+        return redirect(reverse("trials:participant", args=[participant_id]) + anchor)
 
     view.__name__ = f"participant_{key.replace('-', '_')}_view"
     return view
@@ -301,9 +301,9 @@ complete_view = _participant_action(
 
 @login_required
 @require_POST
-def eligibility_answer_view(request: HttpRequest, pk: int, code: str) -> HttpResponse:
+def eligibility_answer_view(request: HttpRequest, participant_id: int, code: str) -> HttpResponse:
     """Answer one criterion. With htmx only the criterion and the outcome are sent back."""
-    participant = participant_get(request.user, pk)
+    participant = participant_get(request.user, participant_id)
     form = AnswerForm(request.POST, prefix=code)
     saved = submit(
         form,
@@ -320,7 +320,7 @@ def eligibility_answer_view(request: HttpRequest, pk: int, code: str) -> HttpRes
             return participant_page(
                 request, participant, bound={f"answer-{code}": form}, status=400
             )
-        return redirect(reverse("trials:participant", args=[pk]) + f"#criterion-{code}")
+        return redirect(reverse("trials:participant", args=[participant_id]) + f"#criterion-{code}")
     overview = participant_overview(request.user, participant, checklist_only=True)
     item = overview.checklist.item(code)
     context = {
@@ -338,10 +338,10 @@ def eligibility_answer_view(request: HttpRequest, pk: int, code: str) -> HttpRes
 @never_cache
 @login_required
 @require_GET
-def allocation_view(request: HttpRequest, pk: int) -> HttpResponse:
+def allocation_view(request: HttpRequest, participant_id: int) -> HttpResponse:
     """The arm on a page of its own, asked for deliberately; the gate decides and every
     showing is recorded. Refused readers get the 403 page."""
-    participant = participant_get(request.user, pk)
+    participant = participant_get(request.user, participant_id)
     read = allocation_read(
         user=request.user,
         participant=participant,
@@ -357,10 +357,10 @@ def allocation_view(request: HttpRequest, pk: int) -> HttpResponse:
 @never_cache
 @login_required
 @require_POST
-def unblind_view(request: HttpRequest, pk: int) -> HttpResponse:
+def unblind_view(request: HttpRequest, participant_id: int) -> HttpResponse:
     """Emergency unblinding with the password entered again: the arm is shown on this
     response, and the unblinding and its read are recorded."""
-    participant = participant_get(request.user, pk)
+    participant = participant_get(request.user, participant_id)
     form = UnblindForm(request.POST)
     unblinding = submit(
         form,

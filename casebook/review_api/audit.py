@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from casebook.review_api.shared import TAGS
-from casebook.review_selectors import audit_trail, audit_trail_csv
+from casebook.review_selectors import audit_trail, audit_trail_csv, audit_value
 from casebook.review_services import audit_trail_shown
 from trials.api.base import valid
 from trials.selectors import participant_get
@@ -66,7 +66,7 @@ def _audit_rows(request: Request, participant_id: int) -> list[Any]:
 
 def _json_value(value: Any) -> Any:
     if isinstance(value, datetime):
-        return value.isoformat()
+        return audit_value(value)
     if value is None or isinstance(value, bool | int | float | list | dict):
         return value
     return str(value)

@@ -18,9 +18,11 @@ from review.models import LockLevel
 from review.services.locks import lock_apply, lock_release
 from trials.api.base import PAGE_PARAMETERS, PageOutput, page, valid
 from trials.selectors import participant_get, trial_get
+from trials.site_zone import SiteClockRow
 
 
-class LockOutput(serializers.Serializer):
+class LockOutput(SiteClockRow):
+    zone_source = "site.time_zone"
     id = serializers.IntegerField()
     level = serializers.ChoiceField(choices=LockLevel.choices)
     level_label = serializers.CharField(source="get_level_display")

@@ -23,6 +23,7 @@ from review.services.queries import (
     query_requery,
 )
 from trials.api.base import PAGE_PARAMETERS, PageOutput, page, valid
+from trials.site_zone import SiteClockRow
 
 QUERY_STATUSES = " | ".join(QueryStatus.values)
 
@@ -37,7 +38,8 @@ class QueryMessageOutput(serializers.Serializer):
     at = serializers.DateTimeField()
 
 
-class QueryOutput(serializers.Serializer):
+class QueryOutput(SiteClockRow):
+    zone_source = "site.time_zone"
     id = serializers.IntegerField()
     trial = serializers.CharField(source="trial.code")
     site = serializers.CharField(source="site.code")

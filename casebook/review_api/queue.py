@@ -12,6 +12,7 @@ from casebook.review_api.shared import TAGS, ParticipantRefOutput
 from casebook.review_selectors import review_queue
 from trials.api.base import valid
 from trials.selectors import trial_get
+from trials.site_zone import SiteClockRow
 
 
 class QueueFilterInput(serializers.Serializer):
@@ -19,7 +20,8 @@ class QueueFilterInput(serializers.Serializer):
     participant = serializers.IntegerField(required=False, help_text="Participant id.")
 
 
-class QueueFormOutput(serializers.Serializer):
+class QueueFormOutput(SiteClockRow):
+    zone_source = "time_zone"
     form_code = serializers.CharField()
     form_label = serializers.CharField()
     record_id = serializers.IntegerField()
@@ -31,7 +33,8 @@ class QueueFormOutput(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
 
-class QueueQueryOutput(serializers.Serializer):
+class QueueQueryOutput(SiteClockRow):
+    zone_source = "query.site.time_zone"
     id = serializers.IntegerField(source="query.pk")
     participant = ParticipantRefOutput(source="query.participant")
     site = serializers.CharField(source="query.site.code")

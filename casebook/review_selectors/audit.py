@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from assessments.selectors import (
@@ -54,7 +55,7 @@ class AuditRow:
 
 
 AUDIT_CSV_HEADER = (
-    "when_utc",
+    "when",
     "who",
     "username",
     "form_code",
@@ -298,6 +299,8 @@ def audit_value(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, datetime) and timezone.is_aware(value):
+        return timezone.localtime(value).isoformat()
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, Decimal | int | float):
@@ -318,7 +321,8 @@ def _cell(text: str) -> str:
 
 
 def audit_trail_csv(rows: Iterable[AuditRow]) -> str:
-    """The audit trail rows as CSV, with a header line."""
+    """The audit trail rows as CSV, with a header line; times on the current clock (the
+    participant's site), each with its offset."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(AUDIT_CSV_HEADER)
@@ -327,7 +331,7 @@ def audit_trail_csv(rows: Iterable[AuditRow]) -> str:
             [
                 _cell(cell)
                 for cell in (
-                    r.when.astimezone(ZoneInfo("UTC")).isoformat(),
+                    timezone.localtime(r.when).isoformat(),
                     r.who,
                     r.username,
                     r.form_code,

@@ -40,6 +40,7 @@ class FormToVerify:
     participant_id: int
     participant: str
     site: str
+    time_zone: str
     visit: str
     row_version: int
     updated_at: datetime
@@ -124,6 +125,7 @@ def _unverified_forms(where: Q, plans: dict[int, set[str] | None]) -> list[FormT
                 "participant__subject_id",
                 "participant__screening_number",
                 "participant__site__code",
+                "participant__site__time_zone",
                 "visit__code",
                 "row_version",
                 "updated_at",
@@ -142,6 +144,7 @@ def _unverified_forms(where: Q, plans: dict[int, set[str] | None]) -> list[FormT
             participant_id=row["participant_id"],
             participant=row["participant__subject_id"] or row["participant__screening_number"],
             site=row["participant__site__code"],
+            time_zone=row["participant__site__time_zone"],
             visit=row["visit__code"] or "",
             row_version=row["row_version"],
             updated_at=row["updated_at"],

@@ -65,6 +65,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     # After the user, their language and messages are known; before any page or API view.
     "accounts.middleware.TwoFactorMiddleware",
+    # Pages and API routes about one participant read and show times on their site's clock.
+    "casebook.site_clock.SiteClockMiddleware",
     "ecrf.errors.DomainErrorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",

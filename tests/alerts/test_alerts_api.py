@@ -135,7 +135,8 @@ def test_site_staff_and_their_monitor_list_their_sites_alerts(api, msvle, partic
     assert row["participant"] == {"id": participant.pk, "identifier": participant.identifier}
     assert (row["trial"], row["site"], row["status"]) == ("MSVLE", "VA01", "open")
     assert row["visit"]["code"] == "W1"
-    assert row["occurred_at"] == "2026-03-11T23:00:00Z"
+    # Midnight in Valladolid, the deadline that passed, on the site's clock.
+    assert (row["occurred_at"], row["time_zone"]) == ("2026-03-12T00:00:00+01:00", "Europe/Madrid")
 
 
 def test_other_site_and_roles_without_alerts_see_nothing(api, msvle, participant) -> None:
@@ -177,7 +178,8 @@ def test_site_staff_acknowledge_once(api, msvle, participant) -> None:
     body = response.json()
     assert body["status"] == "acknowledged"
     assert body["acknowledged_by"] == msvle.coordinator.display_name()
-    assert body["acknowledged_at"] == "2026-03-16T11:00:00Z"
+    assert body["acknowledged_at"] == "2026-03-16T12:00:00+01:00"
+    assert response["X-Time-Zone"] == "Europe/Madrid"
     assert body["can_acknowledge"] is False
     alert.refresh_from_db()
     assert (alert.status, alert.acknowledged_by) == (AlertStatus.ACKNOWLEDGED, msvle.coordinator)

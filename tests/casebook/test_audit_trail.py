@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from rest_framework.test import APIClient
@@ -157,7 +158,10 @@ def test_api_and_csv_give_the_same_rows_with_a_header(api, msvle, participant, c
         "true",
         msvle.coordinator.display_name(),
     )
-    assert arth["when_utc"] == (ENTERED + timedelta(days=3)).isoformat()
+    # On the clock of the site in Madrid, with its offset: the same instant.
+    when = datetime.fromisoformat(arth["when"])
+    assert when == ENTERED + timedelta(days=3)
+    assert when.utcoffset() == ZoneInfo("Europe/Madrid").utcoffset(when.replace(tzinfo=None))
     assert (body[-1]["form_code"], body[-1]["form"], body[-1]["kind"]) == (
         "sledai2k",
         "SLEDAI-2K",

@@ -346,7 +346,7 @@ def test_audit_trail_page_filters_and_links_the_csv(
             f"/review/participants/{participant.pk}/audit-trail.csv?form=sledai2k&since=2026-09-02"
         )
     )
-    assert csv_text.startswith("when_utc,who,username,form_code,form,record_id,visit,field")
+    assert csv_text.startswith("when,who,username,form_code,form,record_id,visit,field")
     assert "Arthritis at the visit" in csv_text
     other = signed_in(Client(), msvle.other_coordinator)
     assert other.get(url).status_code == 404

@@ -1,12 +1,16 @@
 """Date-times typed on a form are times on the clock of the participant's site, through the
 pages and through the API; storage is UTC; the clocks' changes of Madrid and Santiago refused or
-asked about, never guessed; another site's user learns nothing."""
+asked about, never guessed; another site's user learns nothing. Every page and API route about
+one participant answers on the site's clock and names the zone; lists that span sites show each
+row on its own site's clock; the audit trail dates changes, and the times changed, on it."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -16,10 +20,11 @@ from assessments.services import form_save
 from casebook.catalogue import form_type
 from ecrf.errors import DomainError
 from exports.base import ExportContext
+from review.services.queries import query_open
 from safety.models import AdverseEvent
 from tests.casebook.blinding import ADMINISTRATION, PRODUCT
 from tests.exports.dataset_fixtures import rows_of
-from tests.world import make_eligible
+from tests.world import make_eligible, register
 
 # Well after both 2026 clock changes of Madrid (29 March, 25 October) and of Santiago
 # (4 April back, 6 September forward).
@@ -335,9 +340,10 @@ def test_history_page_shows_changed_times_on_the_site_clock(client, msvle, parti
     page = client.get(saved["Location"] + "history/").content.decode()
     assert "Times are on the clock of the site (Europe/Madrid)." in page
     assert "2026, 1:50 a.m." in page
-    # The change itself is dated in UTC, as the heading says.
-    assert "When (UTC)" in page
-    assert "2026-11-20 00:55:00" in page
+    # The change itself is dated on the same clock, with the zone's abbreviation.
+    assert "When (site time)" in page
+    assert "2026-11-20 01:55:00 CET" in page
+    assert "00:55:00" not in page
 
 
 # The service ----------------------------------------------------------------------------------
@@ -379,3 +385,156 @@ def test_service_refuses_a_naive_infusion_time_the_clocks_skipped(msvle, partici
         "02:30 on 2026-03-29 does not exist in Europe/Madrid"
         in caught.value.fields["start_time"][0]
     )
+
+
+# Every route about one participant, lists across sites, the audit trail ---------------------
+# After the 2026 clock changes: Madrid on UTC+01:00, Santiago on summer time, UTC-03:00.
+MADRID = timedelta(hours=1)
+SANTIAGO = timedelta(hours=-3)
+
+
+@pytest.fixture
+def madrid(msvle):
+    """A consented participant of MSV_LE at its site in Valladolid."""
+    return make_eligible(msvle)
+
+
+@pytest.fixture
+def santiago(msvle):
+    """A consented participant of MSV_LE at the team's second site, in Santiago de Chile."""
+    return make_eligible(msvle, register(msvle, site=msvle.other_site))
+
+
+def offset(text: str) -> timedelta | None:
+    return datetime.fromisoformat(text).utcoffset()
+
+
+def pneumonia(team, participant, aware_at: datetime) -> AdverseEvent:
+    """An SAE entered through the service, with a date of onset before the visit."""
+    actor = team.coordinator if participant.site == team.site else team.other_coordinator
+    saved: AdverseEvent = form_save(
+        actor=actor,
+        ftype=form_type("adverse_events"),
+        participant=participant,
+        data={**PNEUMONIA, "onset_date": "2026-11-18", "site_awareness_at": aware_at},
+        now=LATE_2026,
+    )
+    return saved
+
+
+def ask(monitor, ae: AdverseEvent) -> None:
+    query_open(
+        actor=monitor,
+        ftype=form_type("adverse_events"),
+        record=ae,
+        field_name="verbatim_term",
+        text="Which organism?",
+        now=LATE_2026,
+    )
+
+
+def test_participant_api_answers_on_the_site_clock(api, msvle, madrid, santiago):
+    for participant, coordinator, zone, shift in (
+        (madrid, msvle.coordinator, "Europe/Madrid", MADRID),
+        (santiago, msvle.other_coordinator, "America/Santiago", SANTIAGO),
+    ):
+        api.force_login(coordinator)
+        response = api.get(f"/api/v1/participants/{participant.pk}/")
+        assert response.status_code == 200
+        assert response["X-Time-Zone"] == zone
+        registered = response.json()["registered_at"]
+        assert offset(registered) == shift
+        assert datetime.fromisoformat(registered) == participant.registered_at
+
+
+def test_another_site_learns_nothing_not_even_the_zone(api, msvle, santiago):
+    api.force_login(msvle.coordinator)
+    response = api.get(f"/api/v1/participants/{santiago.pk}/")
+    assert response.status_code == 404
+    assert "X-Time-Zone" not in response
+    page = api.get(f"/trials/participants/{santiago.pk}/")
+    assert page.status_code == 404
+    assert "X-Time-Zone" not in page
+
+
+def test_participant_page_names_the_zone(client, msvle, santiago):
+    client.force_login(msvle.other_coordinator)
+    response = client.get(f"/trials/participants/{santiago.pk}/")
+    assert response.status_code == 200
+    assert response["X-Time-Zone"] == "America/Santiago"
+
+
+def test_query_list_shows_each_row_on_its_own_site_clock(api, msvle, madrid, santiago):
+    for participant in (madrid, santiago):
+        ask(msvle.medical_monitor, pneumonia(msvle, participant, LATE_2026 - timedelta(hours=2)))
+    api.force_login(msvle.medical_monitor)
+    response = api.get("/api/v1/queries/", {"trial": msvle.trial.code})
+    assert response.status_code == 200
+    rows = {row["site"]: row for row in response.json()["results"]}
+    assert rows[msvle.site.code]["time_zone"] == "Europe/Madrid"
+    assert offset(rows[msvle.site.code]["opened_at"]) == MADRID
+    assert rows[msvle.other_site.code]["time_zone"] == "America/Santiago"
+    assert offset(rows[msvle.other_site.code]["opened_at"]) == SANTIAGO
+    for row in rows.values():
+        assert datetime.fromisoformat(row["opened_at"]) == LATE_2026
+    # The site's coordinator sees their own site's query only.
+    api.force_login(msvle.other_coordinator)
+    mine = api.get("/api/v1/queries/", {"trial": msvle.trial.code}).json()["results"]
+    assert [row["site"] for row in mine] == [msvle.other_site.code]
+
+
+def test_audit_trail_dates_changes_and_changed_times_on_the_site_clock(api, msvle, santiago):
+    ae = pneumonia(msvle, santiago, datetime(2026, 11, 19, 12, 0, tzinfo=UTC))
+    form_save(
+        actor=msvle.other_coordinator,
+        ftype=form_type("adverse_events"),
+        participant=santiago,
+        record_id=ae.pk,
+        expected_version=ae.row_version,
+        data={"site_awareness_at": datetime(2026, 11, 19, 13, 0, tzinfo=UTC)},
+        reason="Time corrected from the source notes",
+        now=LATE_2026,
+    )
+    api.force_login(msvle.monitor)
+    # The monitor of the first site does not see the second site's trail.
+    assert api.get(f"/api/v1/participants/{santiago.pk}/audit-trail/").status_code == 404
+    api.force_login(msvle.medical_monitor)
+    response = api.get(f"/api/v1/participants/{santiago.pk}/audit-trail/")
+    assert response.status_code == 200
+    assert response["X-Time-Zone"] == "America/Santiago"
+    change = next(
+        row
+        for row in response.json()
+        if row["field"] == "site_awareness_at" and row["kind"] == "changed"
+    )
+    assert (change["old"], change["new"]) == (
+        "2026-11-19T09:00:00-03:00",
+        "2026-11-19T10:00:00-03:00",
+    )
+    assert offset(change["when"]) == SANTIAGO
+    table = list(
+        csv.DictReader(
+            io.StringIO(
+                api.get(f"/api/v1/participants/{santiago.pk}/audit-trail.csv").content.decode()
+            )
+        )
+    )
+    row = next(r for r in table if r["field"] == "site_awareness_at" and r["kind"] == "changed")
+    assert (row["old"], row["new"]) == ("2026-11-19T09:00:00-03:00", "2026-11-19T10:00:00-03:00")
+    assert row["when"] == "2026-11-19T21:55:00-03:00"
+
+
+def test_review_pages_date_marks_on_the_site_clock(client, msvle, madrid):
+    ae = pneumonia(msvle, madrid, LATE_2026 - timedelta(hours=2))
+    ask(msvle.monitor, ae)
+    client.force_login(msvle.monitor)
+    page = client.get(f"/review/participants/{madrid.pk}/adverse_events/{ae.pk}/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    # Opened at 00:55 UTC, which is 01:55 in Valladolid.
+    assert "2026-11-20 01:55 CET" in text
+    assert "UTC" not in text
+    trail = client.get(f"/review/participants/{madrid.pk}/audit-trail/").content.decode()
+    assert "When (site time)" in trail
+    assert "2026-11-20 01:55:00 CET" in trail
+    assert "UTC" not in trail

@@ -16,6 +16,7 @@ from django.http import HttpRequest
 from ecrf.access import Role
 from ecrf.audit import audited_save
 from ecrf.errors import DomainError
+from ecrf.site_time import clock_text
 from trials.access import require_role
 from trials.blinding import ArmAccess
 from trials.definitions import definition_of
@@ -126,7 +127,8 @@ def _notify_unblinding(event_id: int) -> None:
         subject=f"[{participant.trial.code}] Emergency unblinding of {participant.identifier}",
         message=(
             f"Participant {participant.identifier} at site {participant.site.code} was unblinded "
-            f"by {event.requested_by.display_name()} at {event.created_at:%Y-%m-%d %H:%M} UTC.\n"
+            f"by {event.requested_by.display_name()} at "
+            f"{clock_text(event.created_at, participant.site.time_zone)}.\n"
             f"Reason: {event.reason}\n"
         ),
         from_email=settings.DEFAULT_FROM_EMAIL,

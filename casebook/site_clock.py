@@ -1,0 +1,71 @@
+"""The site's clock for every page and API route about one participant: while the view runs,
+the zone of the participant's site is the current one, so that times typed are read on that
+clock and times shown are shown on it; a successful answer names the zone in a header.
+
+The participant is found from the route's parameters: the participant, one of their visits,
+one query, lock or alert about them. Routes about a whole trial or about the user show each row
+on the clock of that row's site (see `trials.site_zone.site_clock_row`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db.models import Model
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+
+from alerts.models import Alert
+from review.models import DataQuery, Lock
+from trials.models import Participant
+from trials.site_zone import TIME_ZONE_HEADER
+from visits.models import Visit
+
+# A route parameter, and the model and path to the site's zone it names.
+_ZONE_OF: dict[str, tuple[type[Model], str]] = {
+    "participant_id": (Participant, "site__time_zone"),
+    "visit_id": (Visit, "participant__site__time_zone"),
+    "query_id": (DataQuery, "participant__site__time_zone"),
+    "lock_id": (Lock, "participant__site__time_zone"),
+    "alert_id": (Alert, "participant__site__time_zone"),
+}
+
+
+def _zone_of(view_kwargs: dict[str, Any]) -> str:
+    for param, (model, path) in _ZONE_OF.items():
+        if param in view_kwargs:
+            found = model._default_manager.filter(pk=view_kwargs[param]).values_list(path)
+            zone = found.first()
+            return (zone or ("",))[0] or ""
+    return ""
+
+
+class SiteClockMiddleware:
+    """Activate the zone of the participant's site for the view; the view still decides who
+    may see the participant, so a refused request learns nothing, not even the zone."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            response = self.get_response(request)
+        finally:
+            timezone.deactivate()
+        zone = getattr(request, "site_time_zone", "")
+        if zone and response.status_code < 400:
+            response[TIME_ZONE_HEADER] = zone
+        return response
+
+    def process_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., Any],
+        view_args: tuple[Any, ...],
+        view_kwargs: dict[str, Any],
+    ) -> None:
+        zone = _zone_of(view_kwargs)
+        if zone:
+            timezone.activate(ZoneInfo(zone))
+            request.site_time_zone = zone  # type: ignore[attr-defined]
