@@ -71,3 +71,9 @@ def local_instant(wall: datetime, time_zone: str) -> datetime:
         earlier=earlier,
         later=later,
     )
+
+
+def site_clock_text(instant: datetime, time_zone: str) -> str:
+    """An instant as read on the site's clock, with the zone named: 2026-04-19 09:30
+    (Europe/Madrid)."""
+    return f"{instant.astimezone(ZoneInfo(time_zone)):%Y-%m-%d %H:%M} ({time_zone})"
