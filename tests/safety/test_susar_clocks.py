@@ -309,3 +309,24 @@ def test_the_report_api_reads_a_naive_time_on_the_sites_clock_and_takes_an_offse
     )
     assert response.status_code == 400
     assert response.json()["error"]["fields"]["reported_at"] == ["Give a date and a time."]
+
+
+def test_the_clock_page_and_api_show_the_follow_up_clock(
+    client, api, msvle, participant, time_machine
+) -> None:
+    reported = SPONSOR_AWARE + timedelta(days=5)
+    ae = reported_fatal_susar(msvle, participant, reported=reported)
+    time_machine.move_to(reported + timedelta(days=8) + MINUTE, tick=False)
+    client.force_login(msvle.medical_monitor)
+    page = client.get("/safety/clock/").content.decode()
+    # Due 2026-05-02 07:15 UTC: 09:15 in Madrid (CEST).
+    assert "Follow-up report due 2026-05-02 09:15 CEST" in page
+    assert page.count('<span class="status status-missed">Overdue</span>') == 2  # SAE, follow-up
+    api.force_login(msvle.medical_monitor)
+    (row,) = api.get("/api/v1/trials/MSVLE/sae-clock/").json()["results"]
+    assert row["adverse_event"] == ae.pk
+    assert (row["susar_followup_due_at"], row["susar_followup_state"], row["pending"]) == (
+        "2026-05-02T09:15:00+02:00",
+        "overdue",
+        True,
+    )
