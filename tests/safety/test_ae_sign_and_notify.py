@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from assessments.services import form_save
+from casebook.catalogue import form_type
 from ecrf.access import Role
 from review.models import LockLevel, Signature, SignatureScope
 from review.services import lock_apply, signature_sign
@@ -68,6 +70,35 @@ def test_an_incomplete_event_is_not_signed_until_completed(msvle, participant) -
     ae = follow_up(msvle, ae, {"end_date": "2026-04-18"})
     assert sign(msvle, participant, SignatureScope.FORM, form_code="adverse_events", record=ae)
     assert sign(msvle, participant, SignatureScope.CASEBOOK)
+
+
+def test_a_visit_is_signed_only_when_its_events_are_complete(msvle, participant) -> None:
+    w1 = participant.visits.get(code="W1")
+    form_save(
+        actor=msvle.coordinator,
+        ftype=form_type("adverse_events"),
+        participant=participant,
+        visit=w1,
+        data={**BARE, **COMPLETE},
+        now=NOW,
+    )
+    open_one = form_save(
+        actor=msvle.coordinator,
+        ftype=form_type("adverse_events"),
+        participant=participant,
+        visit=w1,
+        data={"verbatim_term": "Rash", **COMPLETE, "outcome": ""},
+        now=NOW,
+    )
+    # An incomplete event recorded at no visit does not hold up the visit's signature.
+    enter(msvle, participant, {"verbatim_term": "Fatigue"})
+    with pytest.raises(NotReadyError) as error:
+        sign(msvle, participant, SignatureScope.VISIT, visit=w1)
+    assert error.value.message == (
+        "This cannot be signed yet. Adverse event 'Rash' lacks the outcome."
+    )
+    follow_up(msvle, open_one, {"outcome": "recovered"})
+    assert sign(msvle, participant, SignatureScope.VISIT, visit=w1)
 
 
 def test_an_ongoing_event_needs_no_end_date(msvle, participant) -> None:
