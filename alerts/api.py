@@ -37,6 +37,11 @@ class AlertOutput(SiteClockRow):
     adverse_event = serializers.IntegerField(
         source="adverse_event_id", allow_null=True, help_text="The adverse event, for SAE/SUSAR."
     )
+    pregnancy_report = serializers.IntegerField(
+        source="pregnancy_report_id",
+        allow_null=True,
+        help_text="The pregnancy report, for a late report or an outcome to follow up.",
+    )
     kind = serializers.ChoiceField(choices=AlertKind.choices)
     kind_label = serializers.CharField(source="get_kind_display")
     occurred_at = serializers.DateTimeField(help_text="When the deadline passed.")

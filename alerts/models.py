@@ -15,6 +15,9 @@ class AlertKind(models.TextChoices):
     VISIT_MISSED = "visit_missed", _("Visit missed")
     SAE_LATE = "sae_late", _("SAE report late")
     SUSAR_LATE = "susar_late", _("SUSAR report late")
+    SUSAR_FOLLOWUP_LATE = "susar_followup_late", _("SUSAR follow-up report late")
+    PREGNANCY_LATE = "pregnancy_late", _("Pregnancy report late")
+    PREGNANCY_OUTCOME = "pregnancy_outcome", _("Pregnancy outcome to follow up")
 
 
 class AlertStatus(models.TextChoices):
@@ -32,6 +35,13 @@ class Alert(models.Model):
     )
     adverse_event = models.ForeignKey(
         "safety.AdverseEvent",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="alerts",
+    )
+    pregnancy_report = models.ForeignKey(
+        "safety.PregnancyReport",
         on_delete=models.PROTECT,
         null=True,
         blank=True,

@@ -24,7 +24,7 @@ from trials.access import require_role
 from trials.models import Membership, Participant, Site
 
 logger = logging.getLogger(__name__)
-SPONSOR_KINDS = frozenset({AlertKind.SUSAR_LATE})
+SPONSOR_KINDS = frozenset({AlertKind.SUSAR_LATE, AlertKind.SUSAR_FOLLOWUP_LATE})
 RAISED = "Raised by job"
 
 
@@ -48,6 +48,7 @@ class AlertSpec:
     message: str
     visit_id: int | None = None
     adverse_event_id: int | None = None
+    pregnancy_report_id: int | None = None
 
 
 def alerts_raise(specs: list[AlertSpec], *, actor: Any, now: datetime) -> list[Alert]:
@@ -67,6 +68,7 @@ def alerts_raise(specs: list[AlertSpec], *, actor: Any, now: datetime) -> list[A
             participant=spec.participant,
             visit_id=spec.visit_id,
             adverse_event_id=spec.adverse_event_id,
+            pregnancy_report_id=spec.pregnancy_report_id,
             kind=spec.kind,
             source_key=spec.source_key,
             occurred_at=spec.occurred_at,

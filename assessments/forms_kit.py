@@ -36,6 +36,10 @@ def _no_explanation(instance: Any) -> str:
     return ""
 
 
+def _nothing_missing(instance: Any) -> list[str]:
+    return []
+
+
 @dataclass(frozen=True)
 class FormType:
     code: str
@@ -60,4 +64,11 @@ class FormType:
     validate: Rule = _nothing
     derive: Rule = _nothing
     explain: Callable[[Any], str] = _no_explanation
+    # ready_to_sign(instance) names what an entered record still lacks before the investigator
+    # may sign it or a data manager lock it ("the CTCAE grade"); nothing when it is ready.
+    ready_to_sign: Callable[[Any], list[str]] = _nothing_missing
+    # after_save(instance, before=…, actor=…, now=…) runs in the saving transaction once the
+    # record is saved; `before` holds the derived values the record had (empty when new). Side
+    # effects it starts (e-mail) wait for the commit.
+    after_save: Rule = _nothing
     fieldsets: tuple[tuple[str, tuple[str, ...]], ...] = ()

@@ -68,7 +68,8 @@ def editable_fields(user: Any, ftype: FormType, participant: Participant) -> lis
 def form_records(ftype: FormType, participant: Participant) -> Any:
     return (
         ftype.model.objects.filter(participant=participant)
-        .select_related("visit")
+        # The site's zone is read by explanations that give times on its clock.
+        .select_related("visit", "participant__site")
         .order_by("visit__visit_number", "pk")
     )
 

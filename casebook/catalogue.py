@@ -14,6 +14,7 @@ from assessments.rules.renal import RENAL
 from assessments.rules.sledai import SLEDAI
 from assessments.rules.vitals import VITALS
 from ecrf.errors import NotFoundError
+from safety.pregnancy import PREGNANCY_REPORT
 from safety.rules import ADVERSE_EVENTS
 
 CATALOGUE: tuple[FormType, ...] = (
@@ -26,6 +27,7 @@ CATALOGUE: tuple[FormType, ...] = (
     INFUSION,
     CONMED,
     ADVERSE_EVENTS,
+    PREGNANCY_REPORT,
     DEVIATION,
     END_OF_STUDY,
 )

@@ -34,7 +34,8 @@ from assessments.rules.renal import RENAL
 from assessments.rules.sledai import SLEDAI
 from assessments.rules.vitals import VITALS
 from ecrf.site_time import AmbiguousLocalTime, NonexistentLocalTime, local_instant
-from safety.models import AdverseEvent
+from safety.models import AdverseEvent, PregnancyReport
+from safety.pregnancy import PREGNANCY_REPORT
 from safety.rules import ADVERSE_EVENTS
 
 # What every record carries besides the form's own inputs and derived values.
@@ -235,6 +236,18 @@ class EndOfStudyRecord(FormRecord):
         fields = record_fields(END_OF_STUDY)
 
 
+class PregnancyReportData(FormData):
+    class Meta:
+        model = PregnancyReport
+        fields = PREGNANCY_REPORT.fields
+
+
+class PregnancyReportRecord(FormRecord):
+    class Meta:
+        model = PregnancyReport
+        fields = record_fields(PREGNANCY_REPORT)
+
+
 @dataclass(frozen=True)
 class FormSerializers:
     """The serializers of one form: its inputs and its records."""
@@ -258,6 +271,7 @@ SERIALIZERS: dict[str, FormSerializers] = {
     INFUSION.code: FormSerializers(InfusionData, InfusionRecord),
     CONMED.code: FormSerializers(ConmedData, ConmedRecord),
     ADVERSE_EVENTS.code: FormSerializers(AdverseEventsData, AdverseEventsRecord),
+    PREGNANCY_REPORT.code: FormSerializers(PregnancyReportData, PregnancyReportRecord),
     DEVIATION.code: FormSerializers(DeviationData, DeviationRecord),
     END_OF_STUDY.code: FormSerializers(EndOfStudyData, EndOfStudyRecord),
 }

@@ -73,8 +73,7 @@ def local_instant(wall: datetime, time_zone: str) -> datetime:
     )
 
 
-def clock_text(instant: datetime, time_zone: str) -> str:
-    """An instant as read on the site's clock, for a sentence: 2026-11-20 01:55 Europe/Madrid
-    (UTC+01:00)."""
-    local = instant.astimezone(ZoneInfo(time_zone))
-    return f"{local:%Y-%m-%d %H:%M} {time_zone} (UTC{offset_text(local.utcoffset())})"
+def site_clock_text(instant: datetime, time_zone: str) -> str:
+    """An instant as read on the site's clock, with the zone named: 2026-04-19 09:30
+    (Europe/Madrid)."""
+    return f"{instant.astimezone(ZoneInfo(time_zone)):%Y-%m-%d %H:%M} ({time_zone})"

@@ -1,62 +1,134 @@
-"""The late-report job: SAEs not reported to the sponsor within 24 hours of site awareness,
-and SUSARs not reported within 7 or 15 days, each raised once as an alert dated at its
-deadline."""
+"""The late-report job: SAEs and pregnancies not reported to the sponsor within 24 hours of
+site awareness, SUSARs not reported within 7 or 15 days, the follow-up of a fatal or
+life-threatening SUSAR not reported within 8 days of its initial report, and a pregnancy whose
+outcome is still unknown after its due date and a grace, each raised once as an alert dated at
+its deadline. Times in the messages are on the clock of the participant's site."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Model, Q
 
 from accounts.services import system_actor
 from alerts.models import Alert, AlertKind
 from alerts.services import AlertSpec, alerts_email_pending, alerts_raise
 from ecrf.services import heartbeat_record
-from safety.models import AdverseEvent
+from ecrf.site_time import site_clock_text
+from safety.models import AdverseEvent, PregnancyOutcome, PregnancyReport
 
 JOB_NAME = "flag_late_reports"
 
 
-def _late(kind: str, now: datetime) -> Any:
-    raised = Alert.objects.filter(kind=kind).values("adverse_event_id")
-    if kind == AlertKind.SAE_LATE:
-        events = AdverseEvent.objects.filter(
-            serious=True, sae_reported_at__isnull=True, sae_report_due_at__lte=now
-        ).order_by("sae_report_due_at", "pk")
-    else:
-        events = AdverseEvent.objects.filter(
-            susar=True, susar_reported_at__isnull=True, susar_due_at__lte=now
-        ).order_by("susar_due_at", "pk")
-    return events.exclude(pk__in=raised).select_related("participant")
+def _due(event: Any, field: str) -> str:
+    return site_clock_text(getattr(event, field), event.participant.site.time_zone)
+
+
+@dataclass(frozen=True)
+class LateReport:
+    """One kind of report that is late once its deadline passes without it."""
+
+    kind: str
+    model: type[Model]
+    # The alert's link to the record: "adverse_event".
+    link: str
+    due_field: str
+    pending: Q
+    message: Callable[[Any], str]
+
+
+LATE_REPORTS: tuple[LateReport, ...] = (
+    LateReport(
+        kind=AlertKind.SAE_LATE,
+        model=AdverseEvent,
+        link="adverse_event",
+        due_field="sae_report_due_at",
+        pending=Q(serious=True, sae_reported_at__isnull=True),
+        message=lambda event: (
+            f"SAE '{event.verbatim_term}' was not reported to the sponsor within 24 hours "
+            f"(due {_due(event, 'sae_report_due_at')})."
+        ),
+    ),
+    LateReport(
+        kind=AlertKind.SUSAR_LATE,
+        model=AdverseEvent,
+        link="adverse_event",
+        due_field="susar_due_at",
+        pending=Q(susar=True, susar_reported_at__isnull=True),
+        message=lambda event: (
+            f"SUSAR '{event.verbatim_term}' expedited report is overdue "
+            f"(due {_due(event, 'susar_due_at')})."
+        ),
+    ),
+    LateReport(
+        kind=AlertKind.SUSAR_FOLLOWUP_LATE,
+        model=AdverseEvent,
+        link="adverse_event",
+        due_field="susar_followup_due_at",
+        pending=Q(susar=True, susar_followup_reported_at__isnull=True),
+        message=lambda event: (
+            f"SUSAR '{event.verbatim_term}' follow-up report is overdue "
+            f"(due {_due(event, 'susar_followup_due_at')}, 8 days after the initial report)."
+        ),
+    ),
+    LateReport(
+        kind=AlertKind.PREGNANCY_LATE,
+        model=PregnancyReport,
+        link="pregnancy_report",
+        due_field="report_due_at",
+        pending=Q(sponsor_reported_at__isnull=True),
+        message=lambda report: (
+            "The pregnancy was not reported to the sponsor within 24 hours "
+            f"(due {_due(report, 'report_due_at')})."
+        ),
+    ),
+    LateReport(
+        kind=AlertKind.PREGNANCY_OUTCOME,
+        model=PregnancyReport,
+        link="pregnancy_report",
+        due_field="outcome_due_at",
+        pending=Q(outcome__in=("", PregnancyOutcome.ONGOING)),
+        message=lambda report: (
+            f"The pregnancy's estimated due date ({report.estimated_due_date:%Y-%m-%d}) has "
+            "passed and no outcome is recorded: follow it up and record the outcome."
+        ),
+    ),
+)
+
+
+def _late(report: LateReport, now: datetime) -> Any:
+    raised = Alert.objects.filter(kind=report.kind).values(f"{report.link}_id")
+    return (
+        report.model._default_manager.filter(report.pending, **{f"{report.due_field}__lte": now})
+        .exclude(pk__in=raised)
+        .order_by(report.due_field, "pk")
+        .select_related("participant", "participant__site")
+    )
 
 
 def late_reports_flag_step(*, now: datetime, limit: int = 500, actor: Any = None) -> int:
-    """One batch of overdue SAE or SUSAR reports turned into alerts; 0 when none is due."""
+    """One batch of overdue reports turned into alerts; 0 when none is due."""
     actor = actor or system_actor()
-    for kind in (AlertKind.SAE_LATE, AlertKind.SUSAR_LATE):
+    for report in LATE_REPORTS:
         with transaction.atomic():
             events = list(
-                _late(kind, now).select_for_update(skip_locked=True, of=("self",))[:limit]
+                _late(report, now).select_for_update(skip_locked=True, of=("self",))[:limit]
             )
             if not events:
                 continue
-            sae = kind == AlertKind.SAE_LATE
             alerts_raise(
                 [
                     AlertSpec(
-                        kind=kind,
-                        source_key=f"{kind}:{event.pk}",
+                        kind=report.kind,
+                        source_key=f"{report.kind}:{event.pk}",
                         participant=event.participant,
-                        adverse_event_id=event.pk,
-                        occurred_at=(event.sae_report_due_at if sae else event.susar_due_at) or now,
-                        message=(
-                            f"SAE '{event.verbatim_term}' was not reported to the sponsor "
-                            f"within 24 hours (due {event.sae_report_due_at:%Y-%m-%d %H:%M} UTC)."
-                            if sae
-                            else f"SUSAR '{event.verbatim_term}' expedited report is overdue "
-                            f"(due {event.susar_due_at:%Y-%m-%d %H:%M} UTC)."
-                        ),
+                        occurred_at=getattr(event, report.due_field) or now,
+                        message=report.message(event),
+                        **{f"{report.link}_id": event.pk},
                     )
                     for event in events
                 ],

@@ -1,4 +1,4 @@
-"""API routes for safety: the SAE and SUSAR reporting clocks."""
+"""API routes for safety: the SAE and SUSAR reporting clocks, and recording reports made."""
 
 from django.urls import path
 
@@ -6,4 +6,9 @@ from safety import api
 
 urlpatterns = [
     path("trials/<slug:code>/sae-clock/", api.SaeClockView.as_view(), name="sae-clock"),
+    path(
+        "adverse-events/<int:pk>/reports/",
+        api.ReportView.as_view(),
+        name="adverse-event-report",
+    ),
 ]

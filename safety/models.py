@@ -80,7 +80,9 @@ SPONSOR_FIELDS: tuple[str, ...] = (
     "sponsor_causality",
     "expectedness",
     "sponsor_awareness_at",
+    "sponsor_fatal_awareness_at",
     "susar_reported_at",
+    "susar_followup_reported_at",
 )
 
 
@@ -143,8 +145,16 @@ class AdverseEvent(LogForm):
     sponsor_awareness_at = models.DateTimeField(
         _("sponsor's first knowledge at"), null=True, blank=True
     )
+    # Left empty when the sponsor knew the event was fatal or life-threatening from first
+    # knowledge; set when that information came later (an upgrade).
+    sponsor_fatal_awareness_at = models.DateTimeField(
+        _("sponsor first knew it was fatal or life-threatening at"), null=True, blank=True
+    )
     susar_reported_at = models.DateTimeField(
         _("SUSAR expedited report submitted at"), null=True, blank=True
+    )
+    susar_followup_reported_at = models.DateTimeField(
+        _("SUSAR follow-up report submitted at"), null=True, blank=True
     )
 
     # Derived by the server on every save; never typed.
@@ -153,6 +163,9 @@ class AdverseEvent(LogForm):
     sae_report_due_at = models.DateTimeField(_("SAE report due at"), null=True, editable=False)
     susar = models.BooleanField(_("SUSAR"), default=False, editable=False)
     susar_due_at = models.DateTimeField(_("SUSAR report due at"), null=True, editable=False)
+    susar_followup_due_at = models.DateTimeField(
+        _("SUSAR follow-up report due at"), null=True, editable=False
+    )
 
     class Meta(LogForm.Meta):
         verbose_name = _("adverse event")
@@ -179,3 +192,53 @@ class AdverseEvent(LogForm):
 
     def __str__(self) -> str:
         return self.verbatim_term or f"AE {self.pk}"
+
+
+class PregnancyOutcome(models.TextChoices):
+    ONGOING = "ongoing", _("Ongoing")
+    LIVE_BIRTH = "live_birth", _("Live birth")
+    SPONTANEOUS_ABORTION = "spontaneous_abortion", _("Spontaneous abortion")
+    ELECTIVE_TERMINATION = "elective_termination", _("Elective termination")
+    STILLBIRTH = "stillbirth", _("Stillbirth")
+    ECTOPIC = "ectopic", _("Ectopic pregnancy")
+    CONGENITAL_ANOMALY = "congenital_anomaly", _("Congenital anomaly")
+    LOST_TO_FOLLOW_UP = "lost_to_follow_up", _("Lost to follow-up")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+class PregnancyReport(LogForm):
+    """A pregnancy of the participant during the study, reported to the sponsor within 24 hours
+    of the site's awareness and followed to its outcome. The exposure to study treatment is read
+    from the infusion forms (dates only: nothing reveals the arm)."""
+
+    site_awareness_at = models.DateTimeField(
+        _("site aware of the pregnancy at"), null=True, blank=True
+    )
+    last_menstrual_period = models.DateField(_("last menstrual period"), null=True, blank=True)
+    estimated_conception_date = models.DateField(
+        _("estimated conception date"), null=True, blank=True
+    )
+    estimated_due_date = models.DateField(_("estimated due date"), null=True, blank=True)
+    exposure_details = models.TextField(_("exposure to study treatment: details"), blank=True)
+    sponsor_reported_at = models.DateTimeField(
+        _("pregnancy report sent to the sponsor at"), null=True, blank=True
+    )
+    outcome = models.CharField(
+        _("outcome"), max_length=24, choices=PregnancyOutcome.choices, blank=True
+    )
+    outcome_date = models.DateField(_("outcome date"), null=True, blank=True)
+    outcome_details = models.TextField(_("outcome details"), blank=True)
+    follow_up = models.TextField(_("follow-up"), blank=True)
+
+    # Derived by the server on every save; never typed.
+    exposed_infusion_dates = models.CharField(
+        _("study infusions given (dates)"), max_length=200, blank=True, editable=False
+    )
+    report_due_at = models.DateTimeField(_("pregnancy report due at"), null=True, editable=False)
+    outcome_due_at = models.DateTimeField(_("outcome follow-up due at"), null=True, editable=False)
+
+    class Meta(LogForm.Meta):
+        verbose_name = _("pregnancy report")
+
+    def __str__(self) -> str:
+        return f"Pregnancy {self.pk}"

@@ -21,7 +21,7 @@ from assessments.rules.base import (
     within_calendar,
 )
 from ecrf.access import SITE_STAFF_ROLES, Role
-from ecrf.site_time import LocalTimeError, local_date, local_instant
+from ecrf.site_time import LocalTimeError, local_date, local_instant, site_clock_text
 from safety.models import (
     CODED_FIELDS,
     RELATED_CAUSALITY,
@@ -33,12 +33,15 @@ from safety.models import (
     Expectedness,
     Outcome,
 )
+from safety.notifications import sae_escalation_notify
 
 # Investigator -> sponsor, from the site's awareness (EU 536/2014 Art. 41).
 SAE_REPORT_WINDOW = timedelta(hours=24)
 # Sponsor -> regulators, from the sponsor's first knowledge (ICH E2A), in calendar days.
 SUSAR_FATAL_WINDOW = timedelta(days=7)
 SUSAR_OTHER_WINDOW = timedelta(days=15)
+# After a fatal or life-threatening SUSAR's 7-day report, its follow-up within 8 more days.
+SUSAR_FOLLOWUP_WINDOW = timedelta(days=8)
 
 SITE_FIELDS: tuple[str, ...] = (
     "verbatim_term",
@@ -59,7 +62,9 @@ MEDICAL_MONITOR_FIELDS: tuple[str, ...] = (
     "sponsor_causality",
     "expectedness",
     "sponsor_awareness_at",
+    "sponsor_fatal_awareness_at",
     "susar_reported_at",
+    "susar_followup_reported_at",
 )
 MEDICAL_MONITOR = frozenset({Role.MEDICAL_MONITOR})
 # Coding happens outside the eCRF; data management re-imports the codes.
@@ -125,9 +130,56 @@ def is_susar(ae: AdverseEvent) -> bool:
     )
 
 
+def fatal_or_life_threatening(ae: AdverseEvent) -> bool:
+    return bool(ae.death or ae.outcome == Outcome.FATAL or ae.life_threatening)
+
+
 def susar_window(ae: AdverseEvent) -> timedelta:
-    fatal_or_life_threatening = ae.death or ae.outcome == Outcome.FATAL or ae.life_threatening
-    return SUSAR_FATAL_WINDOW if fatal_or_life_threatening else SUSAR_OTHER_WINDOW
+    return SUSAR_FATAL_WINDOW if fatal_or_life_threatening(ae) else SUSAR_OTHER_WINDOW
+
+
+def fatal_knowledge_at(ae: AdverseEvent) -> datetime | None:
+    """When the sponsor first knew the event was fatal or life-threatening: the time the
+    medical monitor recorded, or, when none is recorded, the sponsor's first knowledge (the
+    event was fatal or life-threatening when the sponsor first heard of it)."""
+    if not fatal_or_life_threatening(ae):
+        return None
+    return ae.sponsor_fatal_awareness_at or ae.sponsor_awareness_at
+
+
+def susar_due(ae: AdverseEvent) -> datetime | None:
+    """When the expedited report of a SUSAR is due to the regulators (ICH E2A; EU CT-3).
+
+    A SUSAR that is not fatal or life-threatening is due 15 days after the sponsor's first
+    knowledge. A fatal or life-threatening one is due 7 days after the sponsor first knew
+    that it was so. When that knowledge came later than the first (a 15-day SUSAR upgraded),
+    the report is due at the earlier of the 15-day deadline still running and 7 days from
+    the upgrade: an upgrade never gives the sponsor more time than it had, and never less
+    than 7 days from learning of it (unless the 15 days end sooner).
+    """
+    if not ae.susar or ae.sponsor_awareness_at is None:
+        return None
+    other = ae.sponsor_awareness_at + SUSAR_OTHER_WINDOW
+    fatal_known = fatal_knowledge_at(ae)
+    if fatal_known is None:
+        return other
+    return min(other, fatal_known + SUSAR_FATAL_WINDOW)
+
+
+def susar_followup_due(ae: AdverseEvent) -> datetime | None:
+    """When the follow-up report of a fatal or life-threatening SUSAR is due: 8 days after its
+    initial (7-day) report was submitted.
+
+    When the initial report was submitted before the sponsor knew the event was fatal or
+    life-threatening (a 15-day report made before the upgrade), the new information is itself
+    the follow-up and is due 7 days after the sponsor learned it.
+    """
+    fatal_known = fatal_knowledge_at(ae)
+    if not ae.susar or ae.susar_reported_at is None or fatal_known is None:
+        return None
+    if ae.susar_reported_at < fatal_known:
+        return fatal_known + SUSAR_FATAL_WINDOW
+    return ae.susar_reported_at + SUSAR_FOLLOWUP_WINDOW
 
 
 def _partial_date(ae: AdverseEvent, name: str, checks: Checks) -> tuple[date, date] | None:
@@ -259,7 +311,33 @@ def _check_seriousness(
 def _check_sponsor(ae: AdverseEvent, ctx: FormContext, checks: Checks) -> None:
     serious = any(getattr(ae, name) for name in SERIOUSNESS_FIELDS)
     sponsor_aware = _moment(ae, "sponsor_awareness_at", ctx, checks)
+    fatal_aware = _moment(ae, "sponsor_fatal_awareness_at", ctx, checks)
     susar_reported = _moment(ae, "susar_reported_at", ctx, checks)
+    followup_reported = _moment(ae, "susar_followup_reported_at", ctx, checks)
+    if fatal_aware is not None:
+        if sponsor_aware is None:
+            checks.error(
+                "sponsor_fatal_awareness_at", "Record the sponsor's first knowledge of the event."
+            )
+        elif fatal_aware < sponsor_aware:
+            checks.error(
+                "sponsor_fatal_awareness_at",
+                "The sponsor cannot learn the event was fatal or life-threatening before it "
+                "first knew of the event.",
+            )
+        if not fatal_or_life_threatening(ae):
+            checks.warn(
+                "sponsor_fatal_awareness_at",
+                "The event is not fatal or life-threatening now; this time does not count.",
+            )
+    if followup_reported is not None:
+        if susar_reported is None:
+            checks.error("susar_followup_reported_at", "Record the initial expedited report first.")
+        elif followup_reported < susar_reported:
+            checks.error(
+                "susar_followup_reported_at",
+                "The follow-up report cannot precede the initial expedited report.",
+            )
     if (
         is_related(ae.investigator_causality)
         and ae.sponsor_causality
@@ -321,29 +399,59 @@ def derive(ae: AdverseEvent, ctx: FormContext) -> None:
         else None
     )
     ae.susar = is_susar(ae)
-    ae.susar_due_at = (
-        ae.sponsor_awareness_at + susar_window(ae)
-        if ae.susar and ae.sponsor_awareness_at is not None
-        else None
-    )
+    ae.susar_due_at = susar_due(ae)
+    ae.susar_followup_due_at = susar_followup_due(ae)
 
 
 def explain(ae: AdverseEvent) -> str:
     if not ae.serious:
         return "Not serious: no seriousness criterion ticked."
+    zone = ae.participant.site.time_zone
     criteria = ", ".join(name.replace("_", " ") for name in SERIOUSNESS_FIELDS if getattr(ae, name))
     parts = [f"Serious ({criteria})"]
     if ae.sae_report_due_at is not None:
-        parts.append(f"SAE report due {ae.sae_report_due_at:%Y-%m-%d %H:%M} UTC (awareness + 24 h)")
+        parts.append(
+            f"SAE report due {site_clock_text(ae.sae_report_due_at, zone)} (awareness + 24 h)"
+        )
     if ae.susar:
         days = susar_window(ae).days
+        upgraded = ae.sponsor_fatal_awareness_at is not None and fatal_or_life_threatening(ae)
+        start = (
+            "the earlier of the sponsor's first knowledge + 15 days and its knowledge that "
+            "the event is fatal or life-threatening + 7 days"
+            if upgraded
+            else f"sponsor's first knowledge + {days} days"
+        )
         parts.append(
-            f"SUSAR (serious, related, unexpected): due {ae.susar_due_at:%Y-%m-%d %H:%M} UTC "
-            f"(sponsor's first knowledge + {days} days)"
+            f"SUSAR (serious, related, unexpected): due {site_clock_text(ae.susar_due_at, zone)} "
+            f"({start})"
             if ae.susar_due_at is not None
             else f"SUSAR: {days}-day clock waits for the sponsor's first knowledge"
         )
+        if ae.susar_followup_due_at is not None:
+            parts.append(
+                "SUSAR follow-up report due "
+                f"{site_clock_text(ae.susar_followup_due_at, zone)} (initial report + 8 days)"
+            )
     return "; ".join(parts) + "."
+
+
+def ready_to_sign(ae: AdverseEvent) -> list[str]:
+    """What an adverse event lacks before the investigator signs it or it is locked: the
+    grade, the investigator's causality, the outcome, the onset date, and the end date when the
+    outcome says the event ended."""
+    missing = []
+    if ae.ctcae_grade is None:
+        missing.append("the CTCAE grade")
+    if not ae.investigator_causality:
+        missing.append("the investigator's causality")
+    if not ae.outcome:
+        missing.append("the outcome")
+    if not ae.onset_date:
+        missing.append("the onset date")
+    if ae.outcome in _ENDED_OUTCOMES and not ae.end_date:
+        missing.append(f"the end date (the outcome is {str(Outcome(ae.outcome).label).lower()})")
+    return missing
 
 
 ADVERSE_EVENTS = FormType(
@@ -354,7 +462,14 @@ ADVERSE_EVENTS = FormType(
     fields=(*SITE_FIELDS, *CODED_FIELDS, *MEDICAL_MONITOR_FIELDS),
     required=("verbatim_term",),
     date_fields=("onset_date", "end_date"),
-    derived=("serious", "related", "sae_report_due_at", "susar", "susar_due_at"),
+    derived=(
+        "serious",
+        "related",
+        "sae_report_due_at",
+        "susar",
+        "susar_due_at",
+        "susar_followup_due_at",
+    ),
     # Nothing on an AE reveals the arm; a SUSAR is unblinded by the sponsor outside this form.
     revealing=(),
     editors=SITE_STAFF_ROLES,
@@ -365,6 +480,8 @@ ADVERSE_EVENTS = FormType(
     validate=validate,
     derive=derive,
     explain=explain,
+    ready_to_sign=ready_to_sign,
+    after_save=sae_escalation_notify,
     fieldsets=(
         ("Event", ("verbatim_term", "onset_date", "end_date", "ongoing", "ctcae_grade")),
         ("Seriousness", SERIOUSNESS_FIELDS),

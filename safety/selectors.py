@@ -89,6 +89,9 @@ class SaeClock:
     susar: bool
     susar_due_at: datetime | None
     susar_state: ClockState | None
+    # The follow-up of a fatal or life-threatening SUSAR, 8 days after its initial report.
+    susar_followup_due_at: datetime | None = None
+    susar_followup_state: ClockState | None = None
 
     @property
     def participant(self) -> str:
@@ -101,10 +104,10 @@ class SaeClock:
     @property
     def pending(self) -> bool:
         """A report is still to be made by someone."""
-        return self.sae_state in (ClockState.DUE, ClockState.OVERDUE) or self.susar_state in (
-            ClockState.DUE,
-            ClockState.OVERDUE,
-            ClockState.NO_DEADLINE,
+        return (
+            self.sae_state in (ClockState.DUE, ClockState.OVERDUE)
+            or self.susar_state in (ClockState.DUE, ClockState.OVERDUE, ClockState.NO_DEADLINE)
+            or self.susar_followup_state in (ClockState.DUE, ClockState.OVERDUE)
         )
 
 
@@ -146,13 +149,26 @@ def sae_clock(
             susar_state=clock_state(ae.susar_due_at, ae.susar_reported_at, now)
             if ae.susar
             else None,
+            susar_followup_due_at=ae.susar_followup_due_at,
+            susar_followup_state=clock_state(
+                ae.susar_followup_due_at, ae.susar_followup_reported_at, now
+            )
+            if ae.susar and ae.susar_followup_due_at is not None
+            else None,
         )
         if row.pending or not pending_only:
             rows.append(row)
 
     def urgency(row: SaeClock) -> tuple[int, datetime, int]:
-        states = [row.sae_state, *([row.susar_state] if row.susar_state else [])]
-        dues = [due for due in (row.sae_due_at, row.susar_due_at) if due is not None]
+        states = [
+            row.sae_state,
+            *(s for s in (row.susar_state, row.susar_followup_state) if s is not None),
+        ]
+        dues = [
+            due
+            for due in (row.sae_due_at, row.susar_due_at, row.susar_followup_due_at)
+            if due is not None
+        ]
         return (min(_URGENCY[s] for s in states), min(dues, default=now), row.ae.pk)
 
     return sorted(rows, key=urgency)

@@ -7,13 +7,28 @@ from typing import Any
 
 from assessments.services import form_save
 from ecrf.errors import InvalidTransitionError
+from ecrf.site_time import site_clock_text
 from safety.models import AdverseEvent
 from safety.rules import ADVERSE_EVENTS
 
 
 def _mark(
-    *, actor: Any, ae: AdverseEvent, field: str, at: datetime, reason: str, now: datetime
+    *,
+    actor: Any,
+    ae: AdverseEvent,
+    field: str,
+    report: str,
+    at: datetime,
+    reason: str,
+    now: datetime,
 ) -> AdverseEvent:
+    """Record the time `field` once; a second time is a correction, made on the form."""
+    recorded = getattr(ae, field)
+    if recorded is not None:
+        shown = site_clock_text(recorded, ae.participant.site.time_zone)
+        raise InvalidTransitionError(
+            f"The {report} was recorded as made at {shown}; correct it on the form, with a reason."
+        )
     # The version the caller read guards against recording over someone else's follow-up.
     saved: AdverseEvent = form_save(
         actor=actor,
@@ -34,15 +49,11 @@ def sae_mark_reported(
     """Site staff record when their SAE report reached the sponsor."""
     if not ae.serious:
         raise InvalidTransitionError("Only a serious adverse event is reported as an SAE.")
-    if ae.sae_reported_at is not None:
-        raise InvalidTransitionError(
-            f"The SAE report was recorded as sent at {ae.sae_reported_at:%Y-%m-%d %H:%M} UTC; "
-            "correct it on the form, with a reason."
-        )
     return _mark(
         actor=actor,
         ae=ae,
         field="sae_reported_at",
+        report="SAE report",
         at=reported_at,
         reason="SAE report sent to the sponsor",
         now=now,
@@ -55,16 +66,33 @@ def susar_mark_reported(
     """The medical monitor records when the expedited SUSAR report was submitted."""
     if not ae.susar:
         raise InvalidTransitionError("The event is not a SUSAR; there is no expedited report.")
-    if ae.susar_reported_at is not None:
-        raise InvalidTransitionError(
-            "The SUSAR report was recorded as submitted at "
-            f"{ae.susar_reported_at:%Y-%m-%d %H:%M} UTC; correct it on the form, with a reason."
-        )
     return _mark(
         actor=actor,
         ae=ae,
         field="susar_reported_at",
+        report="SUSAR report",
         at=reported_at,
         reason="SUSAR expedited report submitted",
+        now=now,
+    )
+
+
+def susar_followup_mark_reported(
+    *, actor: Any, ae: AdverseEvent, reported_at: datetime, now: datetime
+) -> AdverseEvent:
+    """The medical monitor records when the follow-up report of a fatal or life-threatening
+    SUSAR was submitted (due 8 days after its initial report)."""
+    if ae.susar_followup_due_at is None:
+        raise InvalidTransitionError(
+            "There is no follow-up report due: it follows the initial expedited report of a "
+            "fatal or life-threatening SUSAR."
+        )
+    return _mark(
+        actor=actor,
+        ae=ae,
+        field="susar_followup_reported_at",
+        report="SUSAR follow-up report",
+        at=reported_at,
+        reason="SUSAR follow-up report submitted",
         now=now,
     )

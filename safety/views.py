@@ -70,16 +70,19 @@ class ClockRow:
     clock: SaeClock
     sae: ClockCell
     susar: ClockCell | None
+    susar_followup: ClockCell | None = None
+
+    @property
+    def cells(self) -> list[ClockCell]:
+        return [c for c in (self.sae, self.susar, self.susar_followup) if c is not None]
 
     @property
     def overdue(self) -> bool:
-        return self.sae.state == ClockState.OVERDUE or (
-            self.susar is not None and self.susar.state == ClockState.OVERDUE
-        )
+        return any(cell.state == ClockState.OVERDUE for cell in self.cells)
 
     @property
     def due_soon(self) -> bool:
-        return self.sae.due_soon or (self.susar is not None and self.susar.due_soon)
+        return any(cell.due_soon for cell in self.cells)
 
 
 def _row(clock: SaeClock, now: datetime) -> ClockRow:
@@ -88,6 +91,11 @@ def _row(clock: SaeClock, now: datetime) -> ClockRow:
         sae=_cell(clock.sae_due_at, clock.sae_state, now, SAE_DUE_SOON),
         susar=_cell(clock.susar_due_at, clock.susar_state, now, SUSAR_DUE_SOON)
         if clock.susar_state is not None
+        else None,
+        susar_followup=_cell(
+            clock.susar_followup_due_at, clock.susar_followup_state, now, SUSAR_DUE_SOON
+        )
+        if clock.susar_followup_state is not None
         else None,
     )
 

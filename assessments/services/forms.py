@@ -149,6 +149,7 @@ def form_save(
         else:
             instance = existing
             instance.row_version += 1
+        before = {name: getattr(existing, name) for name in ftype.derived} if existing else {}
         for name, value in data.items():
             setattr(instance, name, value)
         ctx = _context(locked, visit, now, roles)
@@ -168,6 +169,7 @@ def form_save(
             raise DomainError.from_validation_error(error) from None
         _update_dependents(saved, ftype, ctx, actor=actor, now=now)
         _review_after_change(saved, ftype, actor=actor, now=now)
+        ftype.after_save(saved, before=before, actor=actor, now=now)
         return saved
 
 

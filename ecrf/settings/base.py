@@ -151,6 +151,9 @@ if [role.lower() for role in TWO_FACTOR_REQUIRED_ROLES] == ["none"]:
 # which live in trials, above accounts, so accounts calls it by this name (as the middleware
 # and the URLs are named), not by an import.
 TWO_FACTOR_ROLE_CHECK = "trials.access.holds_role"
+# What the records a signature or a lock would cover still lack, as sentences (`(*,
+# participant, record, visit) -> list[str]`): the forms say it, and they live above review.
+REVIEW_READY_CHECK = "casebook.readiness.records_not_ready"
 OTP_TOTP_ISSUER = "eCRF"
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 

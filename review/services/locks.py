@@ -11,6 +11,7 @@ from ecrf.access import Role
 from ecrf.audit import audited_save
 from ecrf.errors import DomainError, InvalidTransitionError
 from review.models import Lock, LockLevel
+from review.services.readiness import require_ready
 from review.services.records import _record_ref
 from trials.access import require_role
 from trials.models import Participant, Site, Trial
@@ -71,6 +72,12 @@ def lock_apply(
     target = _lock_target(
         level, trial, site=site, participant=participant, form_code=form_code, record=record
     )
+    # A form or a participant is locked complete; a site or trial lock is the data manager's
+    # decision over many participants and is not held up here.
+    if level == LockLevel.FORM:
+        require_ready(action="locked", participant=record.participant, record=record)
+    elif level == LockLevel.PARTICIPANT:
+        require_ready(action="locked", participant=participant)
     with transaction.atomic():
         same = Lock.objects.filter(
             trial=trial,

@@ -13,6 +13,7 @@ from ecrf.access import Role
 from ecrf.audit import audited_save
 from ecrf.errors import DomainError
 from review.models import SIGNATURE_MEANING, Signature, SignatureScope
+from review.services.readiness import require_ready
 from review.services.records import _record_ref
 from trials.access import require_role
 from trials.models import Participant
@@ -58,6 +59,12 @@ def signature_sign(
         if visit is None or visit.participant_id != participant.pk:
             raise DomainError("Name the visit to sign.")
         ref = {"visit": visit}
+    require_ready(
+        action="signed",
+        participant=participant,
+        record=record if scope == SignatureScope.FORM else None,
+        visit=visit if scope == SignatureScope.VISIT else None,
+    )
     with transaction.atomic():
         return audited_save(
             Signature(

@@ -169,13 +169,13 @@ def test_grid_queries_do_not_grow_with_filled_visits(
 ) -> None:
     codes = list(FILLED)
     fill(msvle, participant, codes[:2])
-    # visits (1); one per form model (11); consent and eligibility counts (1).
-    with django_assert_num_queries(13):
+    # visits (1); one per form model (12); consent and eligibility counts (1).
+    with django_assert_num_queries(14):
         two = casebook_grid(participant)
     fill(msvle, participant, codes[2:])
     with CaptureQueriesContext(connection) as eight_filled:
         eight = casebook_grid(participant)
-    assert len(eight_filled) == 13
+    assert len(eight_filled) == 14
     statuses = {
         (row.visit.code, cell.form_code): cell.status for row in eight for cell in row.cells
     }

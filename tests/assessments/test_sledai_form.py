@@ -216,10 +216,10 @@ def test_grid_shows_states_in_constant_queries(
     msvle, participant, django_assert_num_queries
 ) -> None:
     save(msvle, participant, "W4", {"assessment_date": date(2026, 4, 1)})
-    # visits (1); one per form model (11: medical history, SLEDAI-2K, renal, labs, vital
-    # signs, pregnancy, infusion, concomitant medication, adverse events, deviations, end of
-    # study); consent and eligibility counts (1).
-    with django_assert_num_queries(13):
+    # visits (1); one per form model (12: medical history, SLEDAI-2K, renal, labs, vital
+    # signs, pregnancy, infusion, concomitant medication, adverse events, pregnancy reports,
+    # deviations, end of study); consent and eligibility counts (1).
+    with django_assert_num_queries(14):
         rows = casebook_grid(participant)
     cells = {(row.visit.code, cell.form_code): cell.status for row in rows for cell in row.cells}
     assert cells[("W4", "sledai2k")] == "entered"

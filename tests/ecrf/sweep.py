@@ -210,6 +210,7 @@ def _collect(scope: Scope, system: User) -> None:
     from alerts.models import Alert, AlertKind
     from exports.models import Export
     from review.models import Lock, LockLevel
+    from safety.models import AdverseEvent, PregnancyReport
     from visits.models import Visit
 
     now = timezone.now()
@@ -260,6 +261,22 @@ def _collect(scope: Scope, system: User) -> None:
         actor=system,
     )
     scope.objects["cohort"] = scope.trial.cohorts.order_by("pk").first()
+    scope.objects["adverse_event"] = (
+        AdverseEvent.objects.filter(participant__in=people).order_by("pk").first()
+    )
+    if not PregnancyReport.objects.filter(participant__in=people).exists():
+        # The synthetic data have no pregnancy: one for the routes that name a record.
+        audited_save(
+            PregnancyReport(
+                participant=person,
+                protocol_version=person.protocol_version,
+                site_awareness_at=now,
+                report_due_at=now,
+                entered_at=now,
+                updated_at=now,
+            ),
+            actor=system,
+        )
     member = UserFactory(username=f"sweep_{scope.name}_coordinator")
     membership = MembershipFactory(
         user=member, trial=scope.trial, site=scope.site, role=Role.COORDINATOR
@@ -399,6 +416,7 @@ RULES: dict[str, Rule] = {
     r"api:(token-list|token-revoke)": OWN,
     r"api:trial-(list|detail)": TRIAL,
     r"api:(participant-list|cohort-list|allocation-import|sae-clock|review-queue)": TRIAL,
+    r"api:adverse-event-report": Rule("trial", pk="adverse_event"),
     r"api:participant-[a-z0-9-]+": PARTICIPANT,
     r"api:visit-(record|not-done|unscheduled)": TRIAL,
     r"api:cohort-safety-review": TRIAL,

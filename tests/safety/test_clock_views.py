@@ -65,7 +65,7 @@ def test_medical_monitor_sees_an_overdue_sae_with_its_due_date(api, msvle, parti
         "2026-04-17",
     )
     assert (row["sae_due_at"], row["sae_state"], row["sae_reported_at"]) == (
-        "2026-04-19T08:30:00Z",
+        "2026-04-19T10:30:00+02:00",  # on the Madrid site's clock
         "overdue",
         None,
     )
@@ -120,7 +120,7 @@ def test_pending_only_and_susar_clock(api, msvle, participant) -> None:
         True,
         "report due",
     )
-    assert rows[1]["susar_due_at"] == "2026-05-04T07:15:00Z"
+    assert rows[1]["susar_due_at"] == "2026-05-04T09:15:00+02:00"
 
     submitted = SPONSOR_AWARE + timedelta(hours=2)
     susar_mark_reported(actor=msvle.medical_monitor, ae=susar, reported_at=submitted, now=NOW)

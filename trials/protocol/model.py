@@ -22,6 +22,7 @@ FORM_CODES: tuple[str, ...] = (
     "conmed",
     "pregnancy",
     "adverse_events",
+    "pregnancy_report",
     "deviation",
     "end_of_study",
 )

@@ -16,7 +16,7 @@ from django.http import HttpRequest
 from ecrf.access import Role
 from ecrf.audit import audited_save
 from ecrf.errors import DomainError
-from ecrf.site_time import clock_text
+from ecrf.site_time import site_clock_text
 from trials.access import require_role
 from trials.blinding import ArmAccess
 from trials.definitions import definition_of
@@ -128,7 +128,7 @@ def _notify_unblinding(event_id: int) -> None:
         message=(
             f"Participant {participant.identifier} at site {participant.site.code} was unblinded "
             f"by {event.requested_by.display_name()} at "
-            f"{clock_text(event.created_at, participant.site.time_zone)}.\n"
+            f"{site_clock_text(event.created_at, participant.site.time_zone)}.\n"
             f"Reason: {event.reason}\n"
         ),
         from_email=settings.DEFAULT_FROM_EMAIL,
