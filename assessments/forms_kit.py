@@ -36,6 +36,10 @@ def _no_explanation(instance: Any) -> str:
     return ""
 
 
+def _no_suggestion(visit: Any) -> str:
+    return ""
+
+
 @dataclass(frozen=True)
 class FormType:
     code: str
@@ -60,4 +64,6 @@ class FormType:
     validate: Rule = _nothing
     derive: Rule = _nothing
     explain: Callable[[Any], str] = _no_explanation
+    # suggest(visit) says what the visit's other forms suggest entering here (read-only).
+    suggest: Callable[[Any], str] = _no_suggestion
     fieldsets: tuple[tuple[str, tuple[str, ...]], ...] = ()
