@@ -65,7 +65,7 @@ def validate(instance: SledaiAssessment, ctx: FormContext, checks: Checks) -> No
             score_sledai2k(_inputs(instance), window_days=instance.window_days)
         except ScoringInputError as error:
             checks.error(error.field, error.message)
-    for name, message in contradictions(instance, visit_proposals(ctx.visit)):
+    for name, message in contradictions(instance, visit_proposals(ctx.visit, ctx.records)):
         checks.warn(name, message)
 
 

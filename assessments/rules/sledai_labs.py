@@ -3,6 +3,7 @@ serology items the laboratory and renal forms suggest, and the ticks that contra
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -31,6 +32,9 @@ CHECKED = ("CASTS", "HEMAT", "PROT", "PYUR", "LOWCOMP", "DNA", "THROMB", "LEUK")
 
 def _entered(model: Any, visit: Any) -> Any:
     return model.objects.filter(visit=visit, entry_status=EntryStatus.ENTERED).first()
+
+
+Records = Callable[[str, Any], Any]
 
 
 def _plain(value: Decimal) -> Decimal:
@@ -92,12 +96,15 @@ def _from_renal(renal: Any, *, has_24h_protein: bool) -> list[Proposal]:
     return found
 
 
-def visit_proposals(visit: Any) -> list[Proposal]:
-    """What the visit's entered laboratory and renal results suggest, one per descriptor."""
+def visit_proposals(visit: Any, records: Records | None = None) -> list[Proposal]:
+    """What the visit's entered laboratory and renal results suggest, one per descriptor;
+    `records` finds them where the caller holds them in memory."""
     if visit is None:
         return []
-    labs = _entered(LabResults, visit)
-    renal = _entered(RenalAssessment, visit)
+    if records is not None:
+        labs, renal = records("labs", visit), records("renal", visit)
+    else:
+        labs, renal = _entered(LabResults, visit), _entered(RenalAssessment, visit)
     found = _from_labs(labs) if labs is not None else []
     has_24h = any(p.code == "PROT" for p in found)
     if renal is not None:

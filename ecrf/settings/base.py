@@ -149,6 +149,9 @@ if [role.lower() for role in TWO_FACTOR_REQUIRED_ROLES] == ["none"]:
 # which live in trials, above accounts, so accounts calls it by this name (as the middleware
 # and the URLs are named), not by an import.
 TWO_FACTOR_ROLE_CHECK = "trials.access.holds_role"
+# The eligibility checklist (trials) checks its answers against the entered forms, which sit
+# above it: this names the function that reads them.
+ELIGIBILITY_SOURCE_CHECK = "assessments.eligibility.eligibility_source_checks"
 OTP_TOTP_ISSUER = "eCRF"
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 

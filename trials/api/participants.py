@@ -135,6 +135,15 @@ class OutcomeOutput(serializers.Serializer):
     unanswered = serializers.ListField(child=serializers.CharField())
     unmet_inclusions = serializers.ListField(child=serializers.CharField())
     applying_exclusions = serializers.ListField(child=serializers.CharField())
+    contradictions = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Answers the entered data contradict, as sentences; they block confirmation.",
+    )
+    unverified = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Criteria whose answer has no entered value to check against yet.",
+    )
+    unverified_notes = serializers.ListField(child=serializers.CharField())
 
 
 class ChecklistOutput(serializers.Serializer):
