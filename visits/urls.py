@@ -15,6 +15,7 @@ urlpatterns = [
         name="eligibility-answer",
     ),
     path("participants/<int:pk>/confirm/", views.confirm_view, name="confirm"),
+    path("participants/<int:pk>/reconfirm/", views.reconfirm_view, name="reconfirm"),
     path("participants/<int:pk>/screen-fail/", views.screen_fail_view, name="screen-fail"),
     path("participants/<int:pk>/randomize/", views.randomize_view, name="randomize"),
     path("participants/<int:pk>/enrol/", views.enrol_view, name="enrol"),

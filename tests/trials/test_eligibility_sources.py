@@ -280,3 +280,22 @@ def test_trial_b_asks_for_no_confirmation_on_the_day(mscrole) -> None:
             answer=False,
             now=NOW,
         )
+
+
+def test_the_api_refuses_confirmation_again_from_another_site(msvle, client) -> None:
+    participant = make_eligible(msvle, reconfirm=False)
+    client.force_login(msvle.other_coordinator)
+    answer = client.post(
+        f"/api/v1/participants/{participant.pk}/eligibility/reconfirm/",
+        {"criterion_code": "EX10", "answer": False},
+        content_type="application/json",
+    )
+    assert answer.status_code == 404
+    client.force_login(msvle.monitor)
+    answer = client.post(
+        f"/api/v1/participants/{participant.pk}/eligibility/reconfirm/",
+        {"criterion_code": "EX10", "answer": False},
+        content_type="application/json",
+    )
+    assert answer.status_code == 403
+    assert not EligibilityReconfirmation.objects.exists()

@@ -230,7 +230,7 @@ def eligibility_confirm(*, actor: Any, participant: Participant, now: datetime) 
 RECONFIRM_AT_RANDOMIZATION = "randomization"
 
 
-def _reconfirmed_criteria(participant: Participant, event: str) -> list[tuple[str, Any]]:
+def reconfirmed_criteria(participant: Participant, event: str) -> list[tuple[str, Any]]:
     """(kind, criterion) of each criterion the protocol asks to confirm again at `event`."""
     eligibility = definition_of(participant.protocol_version).eligibility
     return [
@@ -263,7 +263,7 @@ def eligibility_reconfirm(
         action="confirm eligibility criteria again",
     )
     kinds = {
-        c.code: kind for kind, c in _reconfirmed_criteria(participant, RECONFIRM_AT_RANDOMIZATION)
+        c.code: kind for kind, c in reconfirmed_criteria(participant, RECONFIRM_AT_RANDOMIZATION)
     }
     if criterion_code not in kinds:
         raise DomainError(
@@ -295,7 +295,7 @@ def require_reconfirmed(participant: Participant, *, now: datetime) -> None:
     """Refuse randomization until each criterion the protocol asks to confirm again on the day
     of randomization was confirmed on that day (the site's day), and still allows it."""
     today = local_date(now, participant.site.time_zone)
-    for kind, criterion in _reconfirmed_criteria(participant, RECONFIRM_AT_RANDOMIZATION):
+    for kind, criterion in reconfirmed_criteria(participant, RECONFIRM_AT_RANDOMIZATION):
         last = (
             participant.eligibility_reconfirmations.filter(criterion_code=criterion.code)
             .order_by("-confirmed_at", "-pk")
