@@ -40,6 +40,10 @@ def _nothing_missing(instance: Any) -> list[str]:
     return []
 
 
+def _no_suggestion(visit: Any) -> str:
+    return ""
+
+
 @dataclass(frozen=True)
 class FormType:
     code: str
@@ -71,4 +75,6 @@ class FormType:
     # record is saved; `before` holds the derived values the record had (empty when new). Side
     # effects it starts (e-mail) wait for the commit.
     after_save: Rule = _nothing
+    # suggest(visit) says what the visit's other forms suggest entering here (read-only).
+    suggest: Callable[[Any], str] = _no_suggestion
     fieldsets: tuple[tuple[str, tuple[str, ...]], ...] = ()

@@ -58,6 +58,9 @@ def _output(user: Any, ftype: FormType, instance: Any) -> dict[str, Any]:
     hidden = (set(ftype.fields) | set(ftype.derived)) - shown
     result = {key: value for key, value in data.items() if key not in hidden}
     result["derivation"] = ftype.explain(instance)
+    result["suggestion"] = (
+        ftype.suggest(instance.visit) if getattr(instance, "visit_id", None) else ""
+    )
     return result
 
 

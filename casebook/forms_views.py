@@ -203,6 +203,7 @@ def _entry_page(
         "fieldsets": [(title, fields) for title, fields in fieldsets if fields],
         "readonly": readonly,
         "derivation": ftype.explain(instance) if instance is not None else "",
+        "suggestion": ftype.suggest(visit) if visit is not None else "",
         "can_edit": bool(editable),
         "not_done_form": NotDoneForm(
             initial={"row_version": instance.row_version if instance else None}

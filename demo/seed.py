@@ -17,6 +17,7 @@ from accounts.services import system_actor
 from assessments.services import form_save
 from assessments.services.visits import visit_record
 from casebook.catalogue import form_type
+from demo.reconfirm import reconfirm_before_randomization
 from ecrf.access import SITE_ROLES, Role
 from trials.models import AllocationList, Participant, Trial
 from trials.protocol import parse_protocol_file
@@ -176,6 +177,7 @@ def demo_participants_create(trial: Trial, *, today: date) -> int:
         if open_label:
             participant_enrol(actor=coordinator, participant=participant, now=when)
         else:
+            reconfirm_before_randomization(actor=coordinator, participant=participant, now=when)
             participant_randomize(actor=coordinator, participant=participant, now=when)
         day0 = (when + timedelta(days=3)).date()
         participant_set_day0(actor=coordinator, participant=participant, day0=day0, now=when)
@@ -203,6 +205,7 @@ def demo_participants_create(trial: Trial, *, today: date) -> int:
         )
         when = _at(today - timedelta(days=88))
         _eligible(trial, withdrawn, when)
+        reconfirm_before_randomization(actor=coordinator, participant=withdrawn, now=when)
         participant_randomize(actor=coordinator, participant=withdrawn, now=when)
         participant_withdraw(
             actor=coordinator,
@@ -234,7 +237,9 @@ def _record_visits(
                 data={
                     "assessment_date": visit.target_date,
                     "window_days": 10,
+                    # 12 points: at least the 10 trial A asks at selection.
                     "prot": True,
+                    "arth": True,
                     "rash": True,
                     "lowcomp": True,
                 },

@@ -11,6 +11,7 @@ from assessments.services import form_save
 from casebook.catalogue import form_type
 from ecrf.access import Role
 from tests.personas import NOW, Team, member
+from trials.definitions import definition_of
 from trials.models import Participant, Site
 from trials.services import (
     allocation_generate,
@@ -18,6 +19,7 @@ from trials.services import (
     dsmb_release_grant,
     eligibility_answer,
     eligibility_confirm,
+    eligibility_reconfirm,
     participant_randomize,
 )
 from trials.services.participants import eligibility_outcome
@@ -45,7 +47,27 @@ def register(
     )
 
 
-def make_eligible(team: Team, participant: Participant | None = None) -> Participant:
+def reconfirm_for_randomization(
+    team: Team, participant: Participant, *, now: datetime = NOW, actor: Any = None
+) -> None:
+    """Confirm again, on the day of `now`, the criteria the protocol asks to hold on the day of
+    randomization (each inclusion still met, each exclusion not applying)."""
+    eligibility = definition_of(participant.protocol_version).eligibility
+    for criterion in (*eligibility.inclusion, *eligibility.exclusion):
+        if criterion.reconfirm_at == "randomization":
+            eligibility_reconfirm(
+                actor=actor
+                or (team.coordinator if participant.site == team.site else team.other_coordinator),
+                participant=participant,
+                criterion_code=criterion.code,
+                answer=criterion.code.startswith("IN"),
+                now=now,
+            )
+
+
+def make_eligible(
+    team: Team, participant: Participant | None = None, *, reconfirm: bool = True
+) -> Participant:
     participant = participant or register(team)
     actor = team.coordinator if participant.site == team.site else team.other_coordinator
     consent_record(
@@ -65,7 +87,10 @@ def make_eligible(team: Team, participant: Participant | None = None) -> Partici
         investigator = member(
             team.trial, Role.INVESTIGATOR, participant.site, f"{team.trial.code.lower()}_inv_other"
         )
-    return eligibility_confirm(actor=investigator, participant=participant, now=NOW)
+    participant = eligibility_confirm(actor=investigator, participant=participant, now=NOW)
+    if reconfirm:
+        reconfirm_for_randomization(team, participant)
+    return participant
 
 
 def with_allocation(team: Team) -> None:

@@ -76,6 +76,11 @@ urlpatterns = [
         name="participant-eligibility-confirm",
     ),
     path(
+        "participants/<int:participant_id>/eligibility/reconfirm/",
+        participants.ReconfirmEligibilityView.as_view(),
+        name="participant-eligibility-reconfirm",
+    ),
+    path(
         "participants/<int:participant_id>/screen-fail/",
         participants.ScreenFailView.as_view(),
         name="participant-screen-fail",

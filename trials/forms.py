@@ -72,6 +72,19 @@ class ConfirmForm(forms.Form):
     """Nothing to enter: the investigator confirms the checklist as it stands."""
 
 
+class ReconfirmForm(forms.Form):
+    """A criterion confirmed again on the day of randomization."""
+
+    criterion_code = forms.CharField(widget=forms.HiddenInput, max_length=10)
+    answer = forms.TypedChoiceField(
+        label=_("Answer today"),
+        choices=[("no", _("No")), ("yes", _("Yes"))],
+        coerce=lambda value: value == "yes",
+        widget=forms.RadioSelect,
+    )
+    comment = forms.CharField(label=_("Comment"), required=False, max_length=2000)
+
+
 class EnrolForm(forms.Form):
     """Nothing to enter: randomization and cohort enrolment use what is already recorded."""
 

@@ -23,7 +23,7 @@ from trials.selectors import (
     visible_participants,
 )
 from trials.services import active_cohort, dose_escalation_running
-from trials.services.participants import ENDED, TRANSITIONS
+from trials.services.participants import ENDED, TRANSITIONS, reconfirmed_criteria
 from visits.models import OPEN_STATUSES, Visit, VisitStatus
 
 
@@ -156,6 +156,13 @@ class ParticipantOverview:
     def can_randomize(self) -> bool:
         allowed = self._can_become(ParticipantStatus.RANDOMIZED)
         return self.abilities.is_staff and allowed and not self.escalation_running
+
+    @property
+    def reconfirm_criteria(self) -> list[tuple[str, Any]]:
+        """(kind, criterion) the protocol asks to confirm again on the day of randomization."""
+        if not self.can_randomize:
+            return []
+        return reconfirmed_criteria(self.participant, "randomization")
 
     @property
     def can_enrol(self) -> bool:

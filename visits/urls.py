@@ -15,6 +15,7 @@ urlpatterns = [
         name="eligibility-answer",
     ),
     path("participants/<int:participant_id>/confirm/", views.confirm_view, name="confirm"),
+    path("participants/<int:participant_id>/reconfirm/", views.reconfirm_view, name="reconfirm"),
     path(
         "participants/<int:participant_id>/screen-fail/", views.screen_fail_view, name="screen-fail"
     ),

@@ -29,6 +29,7 @@ from trials.forms import (
     EnrolForm,
     ParticipantFilterForm,
     ReasonForm,
+    ReconfirmForm,
     RegisterForm,
     UnblindForm,
     VisitRecordForm,
@@ -41,6 +42,7 @@ from trials.services import (
     consent_record,
     eligibility_answer,
     eligibility_confirm,
+    eligibility_reconfirm,
     participant_complete,
     participant_enrol,
     participant_lost_to_follow_up,
@@ -252,6 +254,13 @@ screen_fail_view = _participant_action(
     anchor="#status",
     done=gettext_lazy("Screen failure recorded."),
     service=participant_screen_fail,
+)
+reconfirm_view = _participant_action(
+    key="reconfirm",
+    form_class=ReconfirmForm,
+    anchor="#allocation",
+    done=gettext_lazy("Criterion confirmed again for today."),
+    service=eligibility_reconfirm,
 )
 randomize_view = _participant_action(
     key="enrol",

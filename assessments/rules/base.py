@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -42,6 +43,9 @@ class FormContext:
     now: datetime
     consent_date: date | None
     actor_roles: frozenset[str] = frozenset()
+    # The entered record of another form at a visit, `(form_code, visit) -> record or None`,
+    # for callers that hold the rows in memory; otherwise the rules read the database.
+    records: Callable[[str, Any], Any] | None = None
 
     @property
     def today(self) -> date:

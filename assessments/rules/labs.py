@@ -1,4 +1,5 @@
-"""Laboratory tests: units, normal ranges, plausibility, and the L/N/H flag from each range."""
+"""Laboratory tests: units, normal ranges, plausibility, the L/N/H flag from each range, and the
+qualitative results (ANA titre, viral serology, TB test, anti-HLA antibodies)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,18 @@ from decimal import Decimal
 from assessments.forms_kit import FormScope, FormType
 from assessments.models import LabResults
 from assessments.models.labs import (
+    ANA_DILUTIONS,
+    ANA_PLAUSIBLE_MAX,
     ANALYTES,
     ANALYTES_BY_CODE,
+    HLA_MFI_PLAUSIBLE_MAX,
+    HLA_MFI_POSSIBLE_MAX,
     LAB_FLAG_FIELDS,
     LAB_INPUT_FIELDS,
+    QUALITATIVE_FIELDS,
+    SEROLOGY_FIELDS,
     Analyte,
+    BinaryResult,
     RangeFlag,
     flag_field,
     lln_field,
@@ -57,6 +65,16 @@ def _check_analyte(instance: LabResults, analyte: Analyte, checks: Checks) -> No
     if value is None or not unit or checks.errors.get(value_field(analyte.code)):
         return
     canonical = value * analyte.units[unit]
+    if analyte.possible is not None:
+        least, most = analyte.possible
+        if not least <= canonical <= most:
+            checks.error(
+                value_field(analyte.code),
+                f"{analyte.label} {show(value)} {unit} is impossible (a result lies between "
+                f"{show(least)} and {show(most)} {analyte.canonical}); check the value and its "
+                "unit.",
+            )
+            return
     low, high = analyte.plausible
     if not low <= canonical <= high:
         checks.warn(
@@ -66,14 +84,76 @@ def _check_analyte(instance: LabResults, analyte: Analyte, checks: Checks) -> No
         )
 
 
+def titre_text(denominator: int) -> str:
+    """A titre as a person reads it: 160 is 1:160."""
+    return f"1:{denominator}"
+
+
+def _check_ana(instance: LabResults, checks: Checks) -> None:
+    result, titre = instance.ana_result, instance.ana_titre
+    if titre is not None and titre not in ANA_DILUTIONS:
+        shown = ", ".join(titre_text(step) for step in ANA_DILUTIONS[:6])
+        checks.error(
+            "ana_titre",
+            f"{titre_text(titre)} is not a dilution of the two-fold series ({shown} ...); give "
+            "the titre as the lab reported it.",
+        )
+        return
+    if result == BinaryResult.NEGATIVE and titre is not None:
+        checks.error("ana_titre", "A negative ANA has no titre; leave the titre empty.")
+    elif result == BinaryResult.POSITIVE and titre is None:
+        checks.error("ana_titre", "Give the titre of the positive ANA (1:N).")
+    elif not result and titre is not None:
+        checks.error("ana_result", "Say whether the ANA was positive.")
+    elif titre is not None and titre > ANA_PLAUSIBLE_MAX:
+        checks.warn(
+            "ana_titre",
+            f"An ANA titre of {titre_text(titre)} is unusual (expected up to "
+            f"{titre_text(ANA_PLAUSIBLE_MAX)}); please confirm.",
+        )
+
+
+def _check_tb(instance: LabResults, checks: Checks) -> None:
+    if instance.tb_result and not instance.tb_method:
+        checks.error("tb_method", "Say which tuberculosis test (IGRA or PPD) gave the result.")
+    elif instance.tb_method and not instance.tb_result:
+        checks.error("tb_result", "Give the result of the tuberculosis test.")
+
+
+def _check_anti_hla(instance: LabResults, checks: Checks) -> None:
+    result, mfi, dsa = instance.anti_hla_result, instance.anti_hla_mfi, instance.anti_hla_dsa
+    if not result and (mfi is not None or dsa is not None):
+        checks.error("anti_hla_result", "Say whether anti-HLA antibodies were found.")
+    if result == BinaryResult.NEGATIVE and dsa:
+        checks.error(
+            "anti_hla_dsa",
+            "Anti-HLA antibodies are negative, so none can be donor-specific.",
+        )
+    if mfi is not None and mfi > HLA_MFI_POSSIBLE_MAX:
+        checks.error(
+            "anti_hla_mfi",
+            f"An MFI of {mfi} is impossible (at most {HLA_MFI_POSSIBLE_MAX}); check the value.",
+        )
+    elif mfi is not None and mfi > HLA_MFI_PLAUSIBLE_MAX:
+        checks.warn(
+            "anti_hla_mfi",
+            f"An MFI of {mfi} is unusual (expected up to {HLA_MFI_PLAUSIBLE_MAX}); please confirm.",
+        )
+
+
 def validate(instance: LabResults, ctx: FormContext, checks: Checks) -> None:
     if not coerce(instance, ("sample_date", *LAB_INPUT_FIELDS), ctx, checks):
         return
     check_dates(instance, ("sample_date",), ctx, checks)
-    if all(getattr(instance, value_field(analyte.code)) is None for analyte in ANALYTES):
+    if all(getattr(instance, value_field(analyte.code)) is None for analyte in ANALYTES) and all(
+        getattr(instance, name) in (None, "") for name in QUALITATIVE_FIELDS
+    ):
         checks.error(value_field(ANALYTES[0].code), "Enter at least one result.")
     for analyte in ANALYTES:
         _check_analyte(instance, analyte, checks)
+    _check_ana(instance, checks)
+    _check_tb(instance, checks)
+    _check_anti_hla(instance, checks)
     if checks.errors:
         return
     wbc = instance.wbc_value
@@ -136,6 +216,10 @@ def _fieldsets() -> tuple[tuple[str, tuple[str, ...]], ...]:
             )
             for analyte in ANALYTES_BY_CODE.values()
         ),
+        ("Antinuclear antibodies", ("ana_result", "ana_titre")),
+        ("Viral serology", tuple(name for name, _label in SEROLOGY_FIELDS)),
+        ("Tuberculosis", ("tb_method", "tb_result")),
+        ("Anti-HLA antibodies", ("anti_hla_result", "anti_hla_mfi", "anti_hla_dsa")),
     )
 
 

@@ -11,6 +11,7 @@ from assessments.models.sledai import (
     item_field,
 )
 from assessments.rules.base import Checks, FormContext, check_dates
+from assessments.rules.sledai_labs import contradictions, suggestion, visit_proposals
 from assessments.scoring import ScoringInputError
 from assessments.scoring.sledai import DescriptorInput, score_sledai2k
 from assessments.scoring.sledai_descriptors import DESCRIPTORS
@@ -64,6 +65,8 @@ def validate(instance: SledaiAssessment, ctx: FormContext, checks: Checks) -> No
             score_sledai2k(_inputs(instance), window_days=instance.window_days)
         except ScoringInputError as error:
             checks.error(error.field, error.message)
+    for name, message in contradictions(instance, visit_proposals(ctx.visit, ctx.records)):
+        checks.warn(name, message)
 
 
 def derive(instance: SledaiAssessment, ctx: FormContext) -> None:
@@ -112,5 +115,6 @@ SLEDAI = FormType(
     validate=validate,
     derive=derive,
     explain=explain,
+    suggest=suggestion,
     fieldsets=_fieldsets(),
 )

@@ -158,3 +158,10 @@ def propose_arthritis(joint_count: int, *, rule: ArthritisRule = ">=2") -> Propo
     else:
         raise ScoringInputError("rule", f"arthritis rule must be '>=2' or '>2', got {rule!r}")
     return _proposal("ARTH", present, f"{count} joints {rule}")
+
+
+def propose_casts(rbc_casts: bool) -> Proposal:
+    """CASTS: red-cell (or heme-granular) casts seen in the urine sediment."""
+    if not isinstance(rbc_casts, bool):
+        raise ScoringInputError("rbc_casts", f"expected yes or no, got {rbc_casts!r}")
+    return _proposal("CASTS", rbc_casts, "RBC casts seen")

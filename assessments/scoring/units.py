@@ -123,3 +123,78 @@ def creatinine(value: NumberLike, unit: str, *, field: str = "creatinine") -> Cr
         mg_dl=mg_dl,
         umol_l=umol_l,
     )
+
+
+# Serum albumin: 1 g/L is 0.1 g/dL (canonical g/dL).
+ALBUMIN_CANONICAL_UNIT = "g/dL"
+ALBUMIN_FACTORS: MappingProxyType[str, Decimal] = MappingProxyType(
+    {"g/dL": Decimal(1), "g/L": Decimal("0.1")}
+)
+# 24-hour urine protein: 1 mg/day is 0.001 g/day (canonical g/day).
+PROTEINURIA_CANONICAL_UNIT = "g/day"
+PROTEINURIA_FACTORS: MappingProxyType[str, Decimal] = MappingProxyType(
+    {"g/day": Decimal(1), "mg/day": Decimal("0.001")}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CanonicalValue:
+    """A result in its canonical unit, with the value and unit as entered."""
+
+    calculator: str
+    version: str
+    original_value: Decimal
+    original_unit: str
+    value: Decimal
+    unit: str
+
+
+def _to_canonical(
+    value: NumberLike,
+    unit: str,
+    *,
+    field: str,
+    what: str,
+    factors: MappingProxyType[str, Decimal],
+    canonical: str,
+) -> CanonicalValue:
+    amount = non_negative(value, field)
+    factor = factors.get(unit)
+    if factor is None:
+        raise ScoringInputError(
+            f"{field}_unit", f"unknown {what} unit {unit!r}; expected one of {', '.join(factors)}"
+        )
+    return CanonicalValue(
+        calculator=UNIT_CONVERSION.name,
+        version=UNIT_CONVERSION.version,
+        original_value=amount,
+        original_unit=unit,
+        value=_CONTEXT.multiply(amount, factor),
+        unit=canonical,
+    )
+
+
+def albumin_to_g_dl(value: NumberLike, unit: str, *, field: str = "albumin") -> CanonicalValue:
+    """Convert a serum albumin entered in g/L or g/dL to canonical g/dL (g/L x 0.1)."""
+    return _to_canonical(
+        value,
+        unit,
+        field=field,
+        what="albumin",
+        factors=ALBUMIN_FACTORS,
+        canonical=ALBUMIN_CANONICAL_UNIT,
+    )
+
+
+def proteinuria_to_g_per_day(
+    value: NumberLike, unit: str, *, field: str = "proteinuria_24h"
+) -> CanonicalValue:
+    """Convert a 24-hour urine protein entered in mg/day or g/day to canonical g/day."""
+    return _to_canonical(
+        value,
+        unit,
+        field=field,
+        what="24-hour proteinuria",
+        factors=PROTEINURIA_FACTORS,
+        canonical=PROTEINURIA_CANONICAL_UNIT,
+    )

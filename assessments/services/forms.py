@@ -11,11 +11,13 @@ from django.db import transaction
 
 from accounts.services import system_actor
 from assessments.forms_kit import AT_A_VISIT, FormScope, FormType
-from assessments.models import EntryStatus, Infusion
+from assessments.models import EntryStatus, Infusion, SledaiAssessment
 from assessments.rules.base import Checks, FormContext
 from assessments.rules.conmed import CONMED
 from assessments.rules.infusion import INFUSION
+from assessments.rules.labs import LABS
 from assessments.rules.renal import RENAL
+from assessments.rules.sledai import SLEDAI
 from assessments.services.renal import renal_responses_recompute
 from assessments.services.visits import visit_record
 from ecrf.access import SITE_STAFF_ROLES
@@ -238,7 +240,10 @@ def _update_dependents(
     record: Any, ftype: FormType, ctx: FormContext, *, actor: Any, now: datetime
 ) -> None:
     """What a saved form changes beside itself, in the same transaction: the renal responses
-    read the baseline assessment and the medication log; a given infusion dates its visit."""
+    read the baseline assessment and the medication log; a given infusion dates its visit; the
+    visit's SLEDAI-2K is checked again against changed laboratory or renal results."""
+    if ftype.code in (LABS.code, RENAL.code) and record.visit_id is not None:
+        sledai_recheck(visit=record.visit, ctx=ctx, now=now)
     if ftype.code == RENAL.code:
         renal_responses_recompute(
             participant=ctx.participant,
@@ -256,6 +261,26 @@ def _update_dependents(
         )
     elif ftype.code == INFUSION.code:
         _infusion_visit_record(record, ctx, actor=actor, now=now)
+
+
+def sledai_recheck(*, visit: Visit, ctx: FormContext, now: datetime) -> None:
+    """Run the checks of the visit's SLEDAI-2K again after its laboratory or renal results
+    changed: the warnings kept on it follow, and so do their automatic queries (opened, or
+    closed once the results or the ticks agree). The SLEDAI-2K data are not changed, so its
+    version, verification and signatures stand."""
+    record = (
+        SledaiAssessment.objects.select_for_update()
+        .filter(visit=visit, entry_status=EntryStatus.ENTERED)
+        .first()
+    )
+    if record is None:
+        return
+    checks = form_checks(SLEDAI, record, ctx)
+    if checks.errors or checks.warnings == (record.warnings or []):
+        return
+    SledaiAssessment.objects.filter(pk=record.pk).update(warnings=checks.warnings)
+    record.warnings = checks.warnings
+    queries_from_warnings(actor=system_actor(), form_code=SLEDAI.code, record=record, now=now)
 
 
 def _infusion_visit_record(

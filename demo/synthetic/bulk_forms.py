@@ -29,7 +29,9 @@ from assessments.models import (
 )
 from assessments.models.deviation import DeviationCategory, DeviationState, Origin
 from assessments.rules.base import FormContext
-from assessments.rules.renal import RESPONSE_FIELDS, response_values
+from assessments.rules.labs import LABS
+from assessments.rules.renal import RENAL, RESPONSE_FIELDS, response_values
+from assessments.rules.sledai import SLEDAI
 from assessments.services import form_checks
 from casebook.catalogue import form_type
 from demo.synthetic.bulk_history import BATCH, INITIAL, History
@@ -54,6 +56,14 @@ FORM_MODELS: tuple[type[models.Model], ...] = (
     ProtocolDeviation,
     EndOfStudy,
 )
+
+
+def entered_record(person: Person, code: str, visit: Any) -> Any:
+    """The entered record of a once-per-visit form of `person` at `visit`, held in memory."""
+    record = person.records.get(f"{code}@{visit.code}")
+    if record is None or record.entry_status != EntryStatus.ENTERED:
+        return None
+    return record
 
 
 class FormRows:
@@ -160,6 +170,7 @@ class FormRows:
             now=at,
             consent_date=person.consent_date,
             actor_roles=frozenset({role}),
+            records=lambda code, at_visit: entered_record(person, code, at_visit),
         )
         checks = form_checks(ftype, instance, ctx)
         if checks.errors:
@@ -184,6 +195,27 @@ class FormRows:
         self.after_save(person, ftype, instance, state, at, user)
         for warning in instance.warnings:
             self.warned.append((ftype.code, instance, warning, at))
+        if ftype.code in (LABS.code, RENAL.code) and visit is not None:
+            self.sledai_recheck(person, visit, ctx, at)
+
+    def sledai_recheck(self, person: Person, visit: Any, ctx: FormContext, at: datetime) -> None:
+        """What `sledai_recheck` does after a laboratory or renal save: the visit's SLEDAI-2K
+        keeps the warnings of its checks run again (no new version), each one an automatic
+        query."""
+        record = entered_record(person, SLEDAI.code, visit)
+        if record is None:
+            return
+        checks = form_checks(SLEDAI, record, ctx)
+        if checks.errors or checks.warnings == (record.warnings or []):
+            return
+        if any(w not in checks.warnings for w in record.warnings or []):
+            raise SyntheticError("The bulk path does not close SLEDAI-2K queries its labs settle.")
+        record.warnings = checks.warnings
+        if record.pk is not None:
+            # Already written (a renal assessment deferred past the first flush).
+            type(record).objects.filter(pk=record.pk).update(warnings=checks.warnings)
+        for warning in checks.warnings:
+            self.warned.append((SLEDAI.code, record, warning, at))
 
     def after_save(
         self,

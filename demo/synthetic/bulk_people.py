@@ -9,12 +9,15 @@ from datetime import date, datetime
 from typing import Any
 
 from accounts.models import User
+from demo.reconfirm import COMMENT, reconfirmed_at_randomization
 from demo.synthetic.bulk_history import BATCH, INITIAL, History
 from demo.synthetic.plan import ParticipantPlan, SyntheticError, TrialContext
+from ecrf.site_time import local_date
 from trials.models import (
     AllocationSlot,
     Consent,
     EligibilityAnswer,
+    EligibilityReconfirmation,
     Participant,
     ParticipantStatus,
 )
@@ -129,6 +132,18 @@ class PeopleRows:
                 p.screen_failure_reason = event.reason.strip()
                 self.version(person, at, user, event.reason, "~")
             elif kind == "randomize":
+                for code, answer in reconfirmed_at_randomization(ctx.definition).items():
+                    again = EligibilityReconfirmation(
+                        participant=p,
+                        criterion_code=code,
+                        kind=self.kinds[code],
+                        answer=answer,
+                        comment=COMMENT,
+                        confirmed_at=at,
+                        site_date=local_date(at, tz),
+                        confirmed_by=user,
+                    )
+                    self.history.add(again, "+", at, user, COMMENT)
                 assert plan.slot_id is not None
                 self.slots.append(AllocationSlot(pk=plan.slot_id, participant=p, assigned_at=at))
                 p.status, p.subject_id = S.RANDOMIZED, plan.subject_id
@@ -181,10 +196,10 @@ class PeopleRows:
         Participant.objects.bulk_create(people, batch_size=BATCH)
         visits = [visit for person in self.people for visit in person.visits.values()]
         Visit.objects.bulk_create(visits, batch_size=BATCH)
-        for model in (Consent, EligibilityAnswer):
+        for model in (Consent, EligibilityAnswer, EligibilityReconfirmation):
             rows = [v.obj for v in self.history.pending[model]]
             model.objects.bulk_create(rows, batch_size=BATCH)  # type: ignore[attr-defined]
-        for logged in (Participant, Visit, Consent, EligibilityAnswer):
+        for logged in (Participant, Visit, Consent, EligibilityAnswer, EligibilityReconfirmation):
             self.history.flush(logged)
         if self.slots:
             AllocationSlot.objects.bulk_update(

@@ -14,6 +14,7 @@ from assessments.models import ProtocolDeviation
 from assessments.services import form_save
 from assessments.services.visits import visit_not_done, visit_record
 from casebook.catalogue import form_type
+from demo.reconfirm import reconfirm_before_randomization
 from demo.synthetic.plan import Event, ParticipantPlan, SyntheticError, TrialContext
 from trials.models import Cohort, Participant
 from trials.services import (
@@ -144,6 +145,7 @@ class ServiceWriter:
                 actor=actor, participant=participant, reason=event.reason, now=at
             )
         elif kind == "randomize":
+            reconfirm_before_randomization(actor=actor, participant=participant, now=at)
             done = participant_randomize(
                 actor=actor,
                 participant=participant,

@@ -154,6 +154,9 @@ TWO_FACTOR_ROLE_CHECK = "trials.access.holds_role"
 # What the records a signature or a lock would cover still lack, as sentences (`(*,
 # participant, record, visit) -> list[str]`): the forms say it, and they live above review.
 REVIEW_READY_CHECK = "casebook.readiness.records_not_ready"
+# The eligibility checklist (trials) checks its answers against the entered forms, which sit
+# above it: this names the function that reads them.
+ELIGIBILITY_SOURCE_CHECK = "assessments.eligibility.eligibility_source_checks"
 OTP_TOTP_ISSUER = "eCRF"
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 

@@ -13,6 +13,8 @@ from django.db.models import Count
 from assessments.models import LabResults, RenalAssessment, VitalSigns
 from assessments.models.labs import (
     ANALYTES,
+    SEROLOGY_FIELDS,
+    TbMethod,
     flag_field,
     lln_field,
     uln_field,
@@ -50,9 +52,11 @@ class Test:
     name: str
     category: str
     specimen: str
+    method: str = ""
 
 
-# Test codes follow CDISC controlled terminology where it has one; the casts are local names.
+# Test codes follow CDISC controlled terminology where it has one; the casts, the TB tests and
+# the anti-HLA details are local names.
 LAB_TESTS = {
     "haemoglobin": Test("HGB", "Hemoglobin", "HEMATOLOGY", "BLOOD"),
     "wbc": Test("WBC", "Leukocytes", "HEMATOLOGY", "BLOOD"),
@@ -62,7 +66,39 @@ LAB_TESTS = {
     "c3": Test("C3", "Complement C3", "IMMUNOLOGY", "SERUM"),
     "c4": Test("C4", "Complement C4", "IMMUNOLOGY", "SERUM"),
     "anti_dsdna": Test("DSDNAAB", "Anti-dsDNA Antibody", "IMMUNOLOGY", "SERUM"),
+    "ch50": Test("CH50", "Total Hemolytic Complement", "IMMUNOLOGY", "SERUM"),
+    "albumin": Test("ALB", "Albumin", "CHEMISTRY", "SERUM"),
+    "proteinuria_24h": Test(
+        "PROT", "Protein", "URINALYSIS", "URINE", method="24-HOUR URINE COLLECTION"
+    ),
 }
+ANA = Test("ANA", "Antinuclear Antibodies", "IMMUNOLOGY", "SERUM")
+SEROLOGY_TESTS = {
+    "hiv_result": Test("HIV12AB", "HIV-1/2 Antibody", "SEROLOGY", "SERUM"),
+    "hbsag_result": Test("HBSAG", "Hepatitis B Virus Surface Antigen", "SEROLOGY", "SERUM"),
+    "anti_hbc_result": Test("HBCAB", "Hepatitis B Virus Core Antibody", "SEROLOGY", "SERUM"),
+    "hcv_result": Test("HCAB", "Hepatitis C Virus Antibody", "SEROLOGY", "SERUM"),
+}
+TB_TESTS = {
+    TbMethod.IGRA: Test(
+        "MTBIGRA",
+        "M. tuberculosis IFN Gamma Release Assay",
+        "IMMUNOLOGY",
+        "BLOOD",
+        method="INTERFERON GAMMA RELEASE ASSAY",
+    ),
+    TbMethod.PPD: Test(
+        "TBSKNTST",
+        "Tuberculin Skin Test",
+        "IMMUNOLOGY",
+        "SKIN",
+        method="TUBERCULIN SKIN TEST",
+    ),
+}
+HLA_AB = Test("HLAAB", "HLA Antibody", "IMMUNOLOGY", "SERUM")
+HLA_MFI = Test("HLAABMFI", "HLA Antibody Highest MFI", "IMMUNOLOGY", "SERUM")
+HLA_DSA = Test("HLADSA", "Donor-Specific HLA Antibody", "IMMUNOLOGY", "SERUM")
+QUALITATIVE_TESTS = (ANA, *SEROLOGY_TESTS.values(), *TB_TESTS.values(), HLA_AB, HLA_MFI, HLA_DSA)
 UPCR = Test("PROTCRT", "Protein/Creatinine Ratio", "URINALYSIS", "URINE")
 CREATININE = Test("CREAT", "Creatinine", "CHEMISTRY", "SERUM")
 URINE_RBC = Test("RBC", "Erythrocytes", "URINALYSIS", "URINE")
@@ -86,12 +122,22 @@ RENAL_FIELDS = {
     CELL_CASTS: "cellular_casts",
     EGFR: "egfr",
 }
-ALL_LAB_TESTS = (*LAB_TESTS.values(), *RENAL_TESTS)
+ALL_LAB_TESTS = (*LAB_TESTS.values(), *QUALITATIVE_TESTS, *RENAL_TESTS)
+QUALITATIVE_SOURCES = (
+    "ana_result",
+    "ana_titre",
+    *SEROLOGY_TESTS,
+    "tb_result",
+    "anti_hla_result",
+    "anti_hla_mfi",
+    "anti_hla_dsa",
+)
 
 
 def _lab_sources() -> tuple[str, ...]:
     return (
         *(f"labs.{value_field(code)}" for code in LAB_TESTS),
+        *(f"labs.{name}" for name in QUALITATIVE_SOURCES),
         *(f"renal.{field}" for field in RENAL_FIELDS.values()),
     )
 
@@ -120,7 +166,7 @@ LB_VARIABLES: tuple[Variable, ...] = (
     num("LBSTNRLO", "Reference Range Lower Limit-Std Units"),
     num("LBSTNRHI", "Reference Range Upper Limit-Std Units"),
     char("LBNRIND", "Reference Range Indicator", codelist=tuple(sorted(RANGE_FLAGS.values()))),
-    char("LBSPEC", "Specimen Type", codelist=("BLOOD", "SERUM", "URINE")),
+    char("LBSPEC", "Specimen Type", codelist=("BLOOD", "SERUM", "SKIN", "URINE")),
     char("LBMETHOD", "Method of Test or Examination"),
     char("LBLOBXFL", "Last Observation Before Exposure Flag", codelist=("Y",)),
     char("LBDRVFL", "Derived Flag", codelist=("Y",)),
@@ -161,6 +207,32 @@ def _lab_results(row: Any) -> Iterator[tuple[Test, dict[str, object]]]:
                 "LBNRIND": RANGE_FLAGS.get(getattr(row, flag_field(analyte.code)), ""),
             },
         )
+    yield from _qualitative_results(row)
+
+
+def _text(text: str) -> dict[str, object]:
+    return {"LBORRES": text, "LBSTRESC": text}
+
+
+def _qualitative_results(row: Any) -> Iterator[tuple[Test, dict[str, object]]]:
+    """ANA as NEGATIVE or its titre 1:N, serology and TB as POSITIVE, NEGATIVE or
+    INDETERMINATE, anti-HLA antibodies with their highest MFI and donor-specificity."""
+    if row.ana_result == "negative":
+        yield ANA, _text("NEGATIVE")
+    elif row.ana_result and row.ana_titre is not None:
+        yield ANA, _text(f"1:{row.ana_titre}")
+    for name, _label in SEROLOGY_FIELDS:
+        if getattr(row, name):
+            yield SEROLOGY_TESTS[name], _text(getattr(row, name).upper())
+    if row.tb_method and row.tb_result:
+        yield TB_TESTS[row.tb_method], _text(row.tb_result.upper())
+    if row.anti_hla_result:
+        yield HLA_AB, _text(row.anti_hla_result.upper())
+    if row.anti_hla_mfi is not None:
+        mfi = Decimal(row.anti_hla_mfi)
+        yield HLA_MFI, _numeric(mfi, "MFI", mfi, "MFI")
+    if row.anti_hla_dsa is not None:
+        yield HLA_DSA, _presence(row.anti_hla_dsa)
 
 
 def _numeric(
@@ -176,8 +248,7 @@ def _numeric(
 
 
 def _presence(value: bool) -> dict[str, object]:
-    text = "POSITIVE" if value else "NEGATIVE"
-    return {"LBORRES": text, "LBSTRESC": text}
+    return _text("POSITIVE" if value else "NEGATIVE")
 
 
 def _equation(name: str, version: str) -> str:
@@ -265,6 +336,7 @@ def _subject_lab_rows(
                             "LBTEST": test.name,
                             "LBCAT": test.category,
                             "LBSPEC": test.specimen,
+                            **({"LBMETHOD": test.method} if test.method else {}),
                             **values,
                             **visit_values(visits, row.visit_id),
                             "LBDTC": dtc,

@@ -70,6 +70,9 @@ def test_msvle_participant_is_randomized_and_gets_a_schedule(page: Page, db) -> 
     page.click("#eligibility-outcome button[type=submit]")
     expect(page.locator("h1 .status")).to_have_text("Eligible")
 
+    # The ECG criterion must hold on the day of randomization: confirmed again first.
+    page.check("#allocation form.reconfirm input[value=no]")
+    page.click("#allocation button:has-text('Confirm again today')")
     page.click("#allocation button:has-text('Randomize')")
     expect(page.locator("#allocation")).to_contain_text("Randomization number R0001")
     expect(page.locator("body")).not_to_contain_text("Placebo")

@@ -34,7 +34,7 @@ from exports.base import ExportContext, WrittenFile
 from exports.datasets import exported_datasets
 from exports.tabular import write_tabular
 from tests.personas import NOW, Team, load, make_team
-from tests.world import register
+from tests.world import reconfirm_for_randomization, register
 from trials.models import Participant
 from trials.services import (
     allocation_import,
@@ -159,6 +159,7 @@ def _consented(team: Team, participant: Participant, *, fail: str = "") -> Parti
 
 def _randomized(team: Team, born: date, sex: str) -> Participant:
     participant = _consented(team, register(team, born=born, sex=sex))
+    reconfirm_for_randomization(team, participant, now=SETUP)
     participant = participant_randomize(actor=team.coordinator, participant=participant, now=SETUP)
     return participant_set_day0(
         actor=team.coordinator, participant=participant, day0=DAY0, now=SETUP

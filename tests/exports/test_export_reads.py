@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from exports.services import export_run
 from tests.exports.job_fixtures import T1, World, after, grant_release, lock_trial, request
-from tests.world import make_eligible, on_study
+from tests.world import make_eligible, on_study, reconfirm_for_randomization
 from trials.models import AllocationRead, ArmGround
 from trials.services import dsmb_release_revoke, participant_randomize
 
@@ -26,9 +26,9 @@ def randomized(world: World, count: int) -> list:
 
 def randomized_at(world: World, at) -> None:
     with time_machine.travel(at, tick=False):
-        participant_randomize(
-            actor=world.team.coordinator, participant=make_eligible(world.team), now=at
-        )
+        participant = make_eligible(world.team, reconfirm=False)
+        reconfirm_for_randomization(world.team, participant, now=at)
+        participant_randomize(actor=world.team.coordinator, participant=participant, now=at)
 
 
 def download(user, export) -> int:

@@ -208,6 +208,17 @@ def test_lifecycle_register_to_day0_and_visits(api, msvle) -> None:
     assert confirmed.status_code == 200
     assert confirmed.json()["status"] == "eligible"
 
+    refused = client.post(base + "randomize/", {}, format="json")
+    assert refused.status_code == 400
+    assert (
+        "Exclusion 10 must hold on the day of randomization" in refused.json()["error"]["message"]
+    )
+    reconfirmed = client.post(
+        base + "eligibility/reconfirm/",
+        {"criterion_code": "EX10", "answer": False, "comment": "ECG normal"},
+        format="json",
+    )
+    assert reconfirmed.status_code == 200, reconfirmed.json()
     randomized_ = client.post(base + "randomize/", {}, format="json")
     assert randomized_.status_code == 200, randomized_.json()
     body = randomized_.json()

@@ -212,6 +212,30 @@ BAD_FILES = [
         id="unknown-form",
     ),
     pytest.param(
+        ("{form: sledai2k, field: total,", "{form: sledai2k, field: score,"),
+        "field: score",
+        "eligibility.inclusion[4].sources[0].field",
+        "form 'sledai2k' has no field 'score' to check against",
+        id="unknown-source-field",
+    ),
+    pytest.param(
+        ("{form: sledai2k, field: total,", "{form: xray, field: total,"),
+        "form: xray",
+        "eligibility.inclusion[4].sources[0].form",
+        "unknown form code 'xray'",
+        id="unknown-source-form",
+    ),
+    pytest.param(
+        (
+            "parameter: sledai_min_at_selection, unit: points}",
+            "parameter: sledai_min, unit: points}",
+        ),
+        "parameter: sledai_min,",
+        "eligibility.inclusion[4].sources[0].parameter",
+        "unknown parameter 'sledai_min'",
+        id="unknown-source-parameter",
+    ),
+    pytest.param(
         ("short_title: MSV_LE", "short_title: MSV_LE\ntitle: Again"),
         "title: Again",
         "title",

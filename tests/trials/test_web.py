@@ -79,6 +79,14 @@ def test_journey_register_consent_checklist_confirm_randomize_day0(client, msvle
     client.force_login(msvle.coordinator)
     page = text(client.get(page_of(participant)))
     assert "Randomize" in page
+    assert "Does exclusion 10 apply today?" in page
+    refused = client.post(page_of(participant) + "randomize/")
+    assert refused.status_code == 400
+    assert "Exclusion 10 must hold on the day of randomization" in text(refused)
+    reconfirmed = client.post(
+        page_of(participant) + "reconfirm/", {"criterion_code": "EX10", "answer": "no"}
+    )
+    assert reconfirmed.status_code == 302
     assert client.post(page_of(participant) + "randomize/").status_code == 302
     page = text(client.get(page_of(participant)))
     assert "Randomization number <strong>R0001</strong>" in page

@@ -11,7 +11,7 @@ from django.utils import timezone
 from assessments.services.visits import visit_record
 from ecrf.errors import DomainError, InvalidTransitionError, PermissionDeniedError
 from tests.personas import NOW, Team, load, make_team
-from tests.world import make_eligible, with_allocation
+from tests.world import make_eligible, reconfirm_for_randomization, with_allocation
 from trials.definitions import definition_of
 from trials.models import Participant, ParticipantStatus
 from trials.services import participant_enrol, participant_randomize
@@ -41,7 +41,9 @@ def mscrole(db, clock) -> Team:
 
 def randomized(team: Team, *, at: datetime = NOW) -> Participant:
     with_allocation(team)
-    return participant_randomize(actor=team.coordinator, participant=make_eligible(team), now=at)
+    participant = make_eligible(team, reconfirm=False)
+    reconfirm_for_randomization(team, participant, now=at)
+    return participant_randomize(actor=team.coordinator, participant=participant, now=at)
 
 
 def set_day0(team: Team, participant: Participant, day0: date, reason: str = "") -> Participant:

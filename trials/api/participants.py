@@ -21,6 +21,7 @@ from trials.services import (
     consent_record,
     eligibility_answer,
     eligibility_confirm,
+    eligibility_reconfirm,
     participant_complete,
     participant_enrol,
     participant_lost_to_follow_up,
@@ -135,6 +136,15 @@ class OutcomeOutput(serializers.Serializer):
     unanswered = serializers.ListField(child=serializers.CharField())
     unmet_inclusions = serializers.ListField(child=serializers.CharField())
     applying_exclusions = serializers.ListField(child=serializers.CharField())
+    contradictions = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Answers the entered data contradict, as sentences; they block confirmation.",
+    )
+    unverified = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Criteria whose answer has no entered value to check against yet.",
+    )
+    unverified_notes = serializers.ListField(child=serializers.CharField())
 
 
 class ChecklistOutput(serializers.Serializer):
@@ -231,6 +241,41 @@ def action_schema(summary: str, request: Any = None) -> Any:
             request=request, responses=ParticipantOutput, summary=summary, tags=["participants"]
         )
     )
+
+
+class ReconfirmInput(serializers.Serializer):
+    criterion_code = serializers.CharField(max_length=10)
+    answer = serializers.BooleanField(
+        help_text="Inclusion: is the criterion still met? Exclusion: does the criterion apply now?"
+    )
+    comment = serializers.CharField(required=False, allow_blank=True, default="")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "answer" not in self.initial_data:
+            raise serializers.ValidationError({"answer": ["Answer yes or no."]})
+        return attrs
+
+
+@action_schema(
+    "Confirm again, on the day of randomization, a criterion the protocol says must hold then",
+    ReconfirmInput,
+)
+class ReconfirmEligibilityView(ParticipantActionView):
+    input_class = ReconfirmInput
+
+    def perform(
+        self, request: Request, participant: Participant, params: dict[str, Any]
+    ) -> Participant:
+        eligibility_reconfirm(
+            actor=request.user,
+            participant=participant,
+            criterion_code=params["criterion_code"],
+            answer=params["answer"],
+            comment=params["comment"],
+            now=timezone.now(),
+        )
+        participant.refresh_from_db()
+        return participant
 
 
 @action_schema("Confirm eligibility (investigator; the checklist must show the person eligible)")

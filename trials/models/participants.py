@@ -152,3 +152,32 @@ class EligibilityAnswer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.participant} {self.criterion_code}: {self.answer}"
+
+
+class EligibilityReconfirmation(models.Model):
+    """A criterion confirmed again on the day of an event (randomization) as the protocol
+    asks, e.g. an ECG criterion that must hold on the day of randomization."""
+
+    participant = models.ForeignKey(
+        Participant, on_delete=models.PROTECT, related_name="eligibility_reconfirmations"
+    )
+    criterion_code = models.CharField(max_length=10)
+    kind = models.CharField(max_length=10, choices=CriterionKind.choices)
+    answer = models.BooleanField(
+        help_text="Inclusion: criterion still met. Exclusion: criterion now applies."
+    )
+    comment = models.TextField(blank=True)
+    confirmed_at = models.DateTimeField()
+    # The day at the site: the protocol's "on the day of randomization" is the site's day.
+    site_date = models.DateField()
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    history = audit_history()
+
+    class Meta:
+        ordering = ["participant", "criterion_code", "confirmed_at"]
+
+    def __str__(self) -> str:
+        return f"{self.participant} {self.criterion_code} on {self.site_date}: {self.answer}"

@@ -27,6 +27,22 @@ FORM_CODES: tuple[str, ...] = (
     "end_of_study",
 )
 
+# The form fields an eligibility criterion may be checked against (`sources:`), per form.
+SOURCE_FIELDS: Mapping[str, tuple[str, ...]] = {
+    "sledai2k": ("total",),
+    "renal": ("upcr_g_g", "egfr", "urine_rbc_hpf", "urine_wbc_hpf"),
+    "labs": (
+        "ana_titre",
+        "hiv_result",
+        "hbsag_result",
+        "anti_hbc_result",
+        "hcv_result",
+        "tb_result",
+        "anti_hla_result",
+    ),
+    "medical_history": ("isn_rps_class", "biopsy_months_before_selection"),
+}
+
 # Renal response rule sets implemented by the scoring package (see the domain specification).
 RULE_SETS: tuple[str, ...] = ("eular2019", "kdigo2021", "bliss_ln", "nct03917797_cr", "acr2006")
 # The `response.params` keys each rule set's calculator reads (assessments/rules/renal.py passes
@@ -274,6 +290,22 @@ class Visit:
 
 
 @dataclass(frozen=True)
+class CriterionSource:
+    """An entered value the answer to a criterion is checked against; `value` is the limit,
+    read from `parameters:` when `parameter` names one."""
+
+    form: str
+    field: str
+    visit: str
+    op: str
+    value: Any
+    unit: str = ""
+    mode: str = "decides"
+    parameter: str | None = None
+    assumption: str | None = None
+
+
+@dataclass(frozen=True)
 class Criterion:
     """One eligibility criterion, with its registry text kept verbatim."""
 
@@ -281,6 +313,8 @@ class Criterion:
     code: str
     text: str
     group: str | None = None
+    sources: tuple[CriterionSource, ...] = ()
+    reconfirm_at: str | None = None
 
 
 @dataclass(frozen=True)

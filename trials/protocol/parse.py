@@ -18,6 +18,7 @@ from .model import (
     Blinding,
     Cohort,
     Criterion,
+    CriterionSource,
     Dosing,
     Eligibility,
     FrozenMap,
@@ -125,9 +126,32 @@ def _opt(mapping: dict[str, Any], key: str) -> Any:
     return mapping.get(key)
 
 
-def _criteria(items: list[dict[str, Any]]) -> tuple[Criterion, ...]:
+def _source(s: dict[str, Any], parameters: dict[str, Any]) -> CriterionSource:
+    parameter = _opt(s, "parameter")
+    value = parameters[parameter]["value"] if parameter is not None else s["value"]
+    return CriterionSource(
+        form=s["form"],
+        field=s["field"],
+        visit=s["visit"],
+        op=s["op"],
+        value=tuple(value) if isinstance(value, list) else value,
+        unit=s.get("unit", ""),
+        mode=s.get("mode", "decides"),
+        parameter=parameter,
+        assumption=_opt(s, "assumption"),
+    )
+
+
+def _criteria(items: list[dict[str, Any]], parameters: dict[str, Any]) -> tuple[Criterion, ...]:
     return tuple(
-        Criterion(number=c["number"], code=c["code"], text=c["text"], group=_opt(c, "group"))
+        Criterion(
+            number=c["number"],
+            code=c["code"],
+            text=c["text"],
+            group=_opt(c, "group"),
+            sources=tuple(_source(s, parameters) for s in c.get("sources", ())),
+            reconfirm_at=_opt(c, "reconfirm_at"),
+        )
         for c in items
     )
 
@@ -199,7 +223,7 @@ def build_definition(data: dict[str, Any], *, source: str) -> ProtocolDefinition
         randomization=_randomization(data.get("randomization")),
         sites=tuple(_site(s) for s in data["sites"]),
         visits=visits,
-        eligibility=_eligibility(data["eligibility"]),
+        eligibility=_eligibility(data["eligibility"], data.get("parameters", {})),
         stratification_factors=tuple(
             _stratification_factor(f) for f in data.get("stratification_factors", [])
         ),
@@ -264,10 +288,10 @@ def _site(s: dict[str, Any]) -> Site:
     )
 
 
-def _eligibility(elig: dict[str, Any]) -> Eligibility:
+def _eligibility(elig: dict[str, Any], parameters: dict[str, Any]) -> Eligibility:
     return Eligibility(
-        inclusion=_criteria(elig["inclusion"]),
-        exclusion=_criteria(elig["exclusion"]),
+        inclusion=_criteria(elig["inclusion"], parameters),
+        exclusion=_criteria(elig["exclusion"], parameters),
         min_age_years=_opt(elig, "min_age_years"),
         max_age_years=_opt(elig, "max_age_years"),
         sex=elig.get("sex", "all"),

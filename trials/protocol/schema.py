@@ -67,6 +67,32 @@ def _limits(description: str) -> Schema:
     return _list(description, _num("Kilograms."), minItems=2, maxItems=2)
 
 
+_SOURCE = _obj(
+    "An entered value that verifies the answer to a criterion: the criterion holds (an "
+    "inclusion is met, an exclusion applies) when `field` of `form` at `visit` compares with "
+    "the limit by `op`.",
+    {
+        "form": _str("Form code (from the trial's forms catalogue)."),
+        "field": _str("Field of the form the value is read from."),
+        "visit": _str("Visit code whose form holds the value."),
+        "op": _str("Comparison.", enum=[">=", ">", "<=", "<", "==", "in"]),
+        "value": {
+            "type": ["number", "string", "array"],
+            "description": "The limit (a list for `in`); or give `parameter`.",
+        },
+        "parameter": _str("Key of `parameters:` whose value is the limit."),
+        "unit": _str("Unit of the value and the limit, as shown in sentences."),
+        "mode": _str(
+            "decides (default): the value settles the criterion both ways; necessary: a value "
+            "that fails the comparison refutes the criterion, one that passes proves nothing; "
+            "sufficient: a value that passes proves the criterion, one that fails proves nothing.",
+            enum=["decides", "necessary", "sufficient"],
+        ),
+        "assumption": _assumption(),
+    },
+    ["form", "field", "visit", "op"],
+)
+
 _CRITERION = _obj(
     "One eligibility criterion.",
     {
@@ -77,6 +103,15 @@ _CRITERION = _obj(
         ),
         "text": _str("Criterion text, verbatim from the registry record."),
         "group": _str("Heading the criterion is listed under in the registry, verbatim."),
+        "sources": _list(
+            "Entered values the answer is checked against before eligibility is confirmed.",
+            _SOURCE,
+            minItems=1,
+        ),
+        "reconfirm_at": _str(
+            "The answer must be confirmed again on the day of this event before it happens.",
+            enum=["randomization"],
+        ),
     },
     ["number", "code", "text"],
 )

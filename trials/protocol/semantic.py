@@ -16,6 +16,7 @@ from .model import (
     RESPONSE_PARAMETER_VALUES,
     RESPONSE_PARAMETERS,
     RULE_SETS,
+    SOURCE_FIELDS,
 )
 
 
@@ -339,9 +340,45 @@ class _Checker:
                         f"{path}.code",
                         f"expected code {expected!r} for criterion {criterion['number']}",
                     )
+                for n, source in enumerate(criterion.get("sources", ())):
+                    self.check_source(f"{path}.sources[{n}]", source)
         low, high = eligibility.get("min_age_years"), eligibility.get("max_age_years")
         if low is not None and high is not None and low > high:
             self.add("eligibility.max_age_years", "max_age_years is below min_age_years")
+
+    def check_source(self, path: str, source: dict[str, Any]) -> None:
+        """A criterion's source names a form of the catalogue, a field the check can read, a
+        visit that collects the form, and exactly one limit fit for its comparison."""
+        d = self.data
+        form, name = source["form"], source["field"]
+        self.form_ref(f"{path}.form", form, set(d["forms"]))
+        if form in SOURCE_FIELDS and name not in SOURCE_FIELDS[form]:
+            self.add(
+                f"{path}.field",
+                f"form {form!r} has no field {name!r} to check against; known: "
+                f"{', '.join(SOURCE_FIELDS[form])}",
+            )
+        elif form in FORM_CODES and form not in SOURCE_FIELDS:
+            self.add(f"{path}.form", f"no field of form {form!r} can be checked against")
+        visits = {v["code"]: v for v in d["visits"]}
+        visit = visits.get(source["visit"])
+        if visit is None:
+            self.add(f"{path}.visit", f"unknown visit code {source['visit']!r}")
+        elif form not in visit["forms"]:
+            self.add(f"{path}.visit", f"visit {source['visit']!r} does not collect form {form!r}")
+        has_value, parameter = "value" in source, source.get("parameter")
+        if has_value == (parameter is not None):
+            self.add(path, "give either value or parameter, not both or neither")
+            return
+        if parameter is not None and parameter not in d.get("parameters", {}):
+            self.add(f"{path}.parameter", f"unknown parameter {parameter!r}")
+            return
+        limit = source["value"] if has_value else d["parameters"][parameter]["value"]
+        if (source["op"] == "in") != isinstance(limit, list):
+            self.add(
+                f"{path}.op",
+                "`in` takes a list of values; the other comparisons take one value",
+            )
 
     def check_dosing(self) -> None:
         dosing = self.data["dosing"]

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.utils.module_loading import import_string
 
 from ecrf.access import SITE_STAFF_ROLES, Role
 from ecrf.audit import audited_save
@@ -17,6 +19,7 @@ from trials.models import (
     Consent,
     CriterionKind,
     EligibilityAnswer,
+    EligibilityReconfirmation,
     Participant,
     ParticipantStatus,
     Site,
@@ -153,8 +156,20 @@ def eligibility_answer(
         return audited_save(row, actor=actor, reason=reason)
 
 
+def eligibility_verification(participant: Participant) -> dict[str, dict[str, Any]]:
+    """Each answer the protocol links to entered data, checked against it: {code: {status,
+    sentence}}, status contradicted, unverified or verified. The forms sit above trials, so the
+    check is the function the ELIGIBILITY_SOURCE_CHECK setting names."""
+    check = getattr(settings, "ELIGIBILITY_SOURCE_CHECK", "")
+    if not check:
+        return {}
+    result: dict[str, dict[str, Any]] = import_string(check)(participant)
+    return result
+
+
 def eligibility_outcome(participant: Participant) -> dict[str, Any]:
-    """Which criteria are unanswered, unmet or applying, and whether the person is eligible."""
+    """Which criteria are unanswered, unmet or applying, which answers the entered data
+    contradict or cannot verify yet, and whether the person is eligible."""
     eligibility = definition_of(participant.protocol_version).eligibility
     answers = {a.criterion_code: a.answer for a in participant.eligibility_answers.all()}
     unanswered = [
@@ -162,12 +177,20 @@ def eligibility_outcome(participant: Participant) -> dict[str, Any]:
     ]
     unmet = [c.code for c in eligibility.inclusion if answers.get(c.code) is False]
     applying = [c.code for c in eligibility.exclusion if answers.get(c.code) is True]
+    verification = eligibility_verification(participant)
     return {
         "complete": not unanswered,
         "eligible": not unanswered and not unmet and not applying,
         "unanswered": unanswered,
         "unmet_inclusions": unmet,
         "applying_exclusions": applying,
+        "contradictions": [
+            v["sentence"] for v in verification.values() if v["status"] == "contradicted"
+        ],
+        "unverified": [code for code, v in verification.items() if v["status"] == "unverified"],
+        "unverified_notes": [
+            v["sentence"] for v in verification.values() if v["status"] == "unverified"
+        ],
     }
 
 
@@ -192,10 +215,104 @@ def eligibility_confirm(*, actor: Any, participant: Participant, now: datetime) 
             raise DomainError(
                 "Not eligible: " + ", ".join(failed) + ". Record a screen failure instead."
             )
+        if outcome["contradictions"]:
+            raise DomainError(
+                "The checklist disagrees with the entered data: "
+                + " ".join(outcome["contradictions"])
+                + " Correct the answer or the data first."
+            )
         transition(locked, S.ELIGIBLE)
         locked.eligibility_confirmed_by = actor
         locked.eligibility_confirmed_at = now
         return audited_save(locked, actor=actor, reason="Eligibility confirmed by investigator")
+
+
+RECONFIRM_AT_RANDOMIZATION = "randomization"
+
+
+def reconfirmed_criteria(participant: Participant, event: str) -> list[tuple[str, Any]]:
+    """(kind, criterion) of each criterion the protocol asks to confirm again at `event`."""
+    eligibility = definition_of(participant.protocol_version).eligibility
+    return [
+        (kind, criterion)
+        for kind, criteria in (
+            (CriterionKind.INCLUSION, eligibility.inclusion),
+            (CriterionKind.EXCLUSION, eligibility.exclusion),
+        )
+        for criterion in criteria
+        if criterion.reconfirm_at == event
+    ]
+
+
+def eligibility_reconfirm(
+    *,
+    actor: Any,
+    participant: Participant,
+    criterion_code: str,
+    answer: bool,
+    comment: str = "",
+    now: datetime,
+) -> EligibilityReconfirmation:
+    """Confirm again, on the day of randomization, a criterion the protocol says must hold
+    then: for an inclusion, is it still met; for an exclusion, does it now apply."""
+    require_role(
+        actor,
+        trial=participant.trial,
+        site=participant.site,
+        roles=SITE_STAFF_ROLES,
+        action="confirm eligibility criteria again",
+    )
+    kinds = {
+        c.code: kind for kind, c in reconfirmed_criteria(participant, RECONFIRM_AT_RANDOMIZATION)
+    }
+    if criterion_code not in kinds:
+        raise DomainError(
+            f"{criterion_code} is not a criterion the protocol asks to confirm again at "
+            "randomization.",
+            fields={"criterion_code": ["Not confirmed again at randomization."]},
+        )
+    with transaction.atomic():
+        locked = lock_participant(participant)
+        if locked.status != S.ELIGIBLE:
+            raise InvalidTransitionError(
+                "Criteria are confirmed again once eligibility is confirmed and before "
+                f"randomization; {locked.identifier} is {locked.get_status_display().lower()}."
+            )
+        row = EligibilityReconfirmation(
+            participant=locked,
+            criterion_code=criterion_code,
+            kind=kinds[criterion_code],
+            answer=answer,
+            comment=comment,
+            confirmed_at=now,
+            site_date=local_date(now, locked.site.time_zone),
+            confirmed_by=actor,
+        )
+        return audited_save(row, actor=actor, reason="Confirmed again on the day of randomization")
+
+
+def require_reconfirmed(participant: Participant, *, now: datetime) -> None:
+    """Refuse randomization until each criterion the protocol asks to confirm again on the day
+    of randomization was confirmed on that day (the site's day), and still allows it."""
+    today = local_date(now, participant.site.time_zone)
+    for kind, criterion in reconfirmed_criteria(participant, RECONFIRM_AT_RANDOMIZATION):
+        last = (
+            participant.eligibility_reconfirmations.filter(criterion_code=criterion.code)
+            .order_by("-confirmed_at", "-pk")
+            .first()
+        )
+        name = f"{CriterionKind(kind).label} {criterion.number}"
+        if last is None or last.site_date != today:
+            raise DomainError(
+                f"{name} must hold on the day of randomization: confirm it again today "
+                f"({today:%Y-%m-%d} at the site) before randomizing."
+            )
+        if last.answer != (kind == CriterionKind.INCLUSION):
+            state = "is no longer met" if kind == CriterionKind.INCLUSION else "applies"
+            raise DomainError(
+                f"{name} {state} on the day of randomization ({today:%Y-%m-%d}): the "
+                "participant cannot be randomized."
+            )
 
 
 def participant_screen_fail(

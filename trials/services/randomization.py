@@ -27,7 +27,13 @@ from trials.models import (
     Trial,
 )
 from trials.protocol import ProtocolDefinition
-from trials.services.participants import S, lock_participant, next_site_number, transition
+from trials.services.participants import (
+    S,
+    lock_participant,
+    next_site_number,
+    require_reconfirmed,
+    transition,
+)
 
 IMPORT_COLUMNS = (
     "stratum",
@@ -256,6 +262,7 @@ def participant_randomize(
             )
         locked = lock_participant(participant)
         transition(locked, S.RANDOMIZED)
+        require_reconfirmed(locked, now=now)
         stratum = stratum_of(locked, definition, strata_values or {})
         slot = (
             AllocationSlot.objects.filter(

@@ -94,3 +94,33 @@ def test_creatinine_rejects_unknown_unit_and_non_positive_values() -> None:
     with pytest.raises(ScoringInputError) as zero_error:
         creatinine(0, "mg/dL")
     assert zero_error.value.field == "creatinine"
+
+
+def test_albumin_g_per_l_is_a_tenth_of_g_per_dl() -> None:
+    from assessments.scoring.units import albumin_to_g_dl
+
+    value = albumin_to_g_dl("35", "g/L")
+    assert (value.value, value.unit) == (Decimal("3.5"), "g/dL")
+    assert (value.original_value, value.original_unit) == (Decimal(35), "g/L")
+    assert albumin_to_g_dl("3.5", "g/dL").value == Decimal("3.5")
+
+
+def test_proteinuria_mg_per_day_is_a_thousandth_of_g_per_day() -> None:
+    from assessments.scoring.units import proteinuria_to_g_per_day
+
+    assert proteinuria_to_g_per_day(2300, "mg/day").value == Decimal("2.3")
+    # 500 mg/day is exactly the SLEDAI-2K threshold, not above it.
+    assert proteinuria_to_g_per_day(500, "mg/day").value == Decimal("0.5")
+    assert proteinuria_to_g_per_day("1.25", "g/day").value == Decimal("1.25")
+
+
+@pytest.mark.parametrize(
+    ("call", "unit"), [("albumin_to_g_dl", "mg/dL"), ("proteinuria_to_g_per_day", "g/L")]
+)
+def test_unknown_albumin_and_proteinuria_units_are_refused(call: str, unit: str) -> None:
+    from assessments.scoring import units
+
+    with pytest.raises(ScoringInputError, match="unit"):
+        getattr(units, call)(1, unit)
+    with pytest.raises(ScoringInputError):
+        getattr(units, call)(-1, next(iter(units.ALBUMIN_FACTORS)))
