@@ -79,7 +79,7 @@ class FormRows:
         flushed = self.flush_forms(FORM_MODELS)
         for person, event in deferred:
             self.form(person, event)
-        self.flush_forms((RenalAssessment,), flushed=flushed)
+        self.flush_forms((Infusion, RenalAssessment), flushed=flushed)
         self.flush_queries()
 
     def state(self, person: Person, at: datetime) -> Participant:
@@ -111,7 +111,10 @@ class FormRows:
 
     def post_day0_renal(self, person: Person, event: Any, later: set[str]) -> bool:
         """Responses of assessments from Day 0 on read the baseline and the medication log
-        from the database, so they are derived once those rows are in; so are their changes."""
+        from the database, so they are derived once those rows are in; so are their changes.
+        An infusion reads the pregnancy tests from the database: it is checked after them."""
+        if event.form == "infusion":
+            return True
         if event.form != "renal":
             return False
         key = f"renal@{event.visit}"
