@@ -68,18 +68,25 @@ class FormRows:
 
     def write(self) -> None:
         deferred: list[tuple[Person, Any]] = []
+        # An adverse event reads the infusions (whether it is a dose-limiting toxicity).
+        events_last: list[tuple[Person, Any]] = []
         for person in self.people:
             self.drafts(person)
             later: set[str] = set()
             for event in person.forms:
-                if self.post_day0_renal(person, event, later):
+                if event.form == "adverse_events":
+                    events_last.append((person, event))
+                elif self.post_day0_renal(person, event, later):
                     deferred.append((person, event))
                 else:
                     self.form(person, event)
         flushed = self.flush_forms(FORM_MODELS)
         for person, event in deferred:
             self.form(person, event)
-        self.flush_forms((Infusion, RenalAssessment), flushed=flushed)
+        flushed = self.flush_forms((Infusion, RenalAssessment), flushed=flushed)
+        for person, event in events_last:
+            self.form(person, event)
+        self.flush_forms((AdverseEvent,), flushed=flushed)
         self.flush_queries()
 
     def state(self, person: Person, at: datetime) -> Participant:

@@ -149,6 +149,9 @@ if [role.lower() for role in TWO_FACTOR_REQUIRED_ROLES] == ["none"]:
 # which live in trials, above accounts, so accounts calls it by this name (as the middleware
 # and the URLs are named), not by an import.
 TWO_FACTOR_ROLE_CHECK = "trials.access.holds_role"
+# The dose-limiting toxicities of a cohort, `(user, cohort) -> CohortDlts`: adverse events live
+# in safety, above trials, so the cohort review in trials calls it by this name.
+COHORT_DLT_SUMMARY = "safety.selectors.cohort_dlts"
 OTP_TOTP_ISSUER = "eCRF"
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
