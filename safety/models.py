@@ -166,6 +166,13 @@ class AdverseEvent(LogForm):
     susar_followup_due_at = models.DateTimeField(
         _("SUSAR follow-up report due at"), null=True, editable=False
     )
+    dose_limiting = models.BooleanField(
+        _("dose-limiting toxicity"),
+        null=True,
+        editable=False,
+        help_text="Whether the event meets the DLT definition of the participant's "
+        "dose-escalation stage; empty outside a dose-escalation cohort.",
+    )
 
     class Meta(LogForm.Meta):
         verbose_name = _("adverse event")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -12,6 +13,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.timezone import is_naive
 
 from assessments.forms_kit import FormScope, FormType
+from assessments.models import Infusion
 from assessments.models.base import PARTIAL_DATE
 from assessments.rules.base import (
     OUTSIDE_CALENDAR,
@@ -34,6 +36,7 @@ from safety.models import (
     Outcome,
 )
 from safety.notifications import sae_escalation_notify
+from trials.protocol import DoseLimitingToxicity
 
 # Investigator -> sponsor, from the site's awareness (EU 536/2014 Art. 41).
 SAE_REPORT_WINDOW = timedelta(hours=24)
@@ -390,7 +393,64 @@ def validate(ae: AdverseEvent, ctx: FormContext, checks: Checks) -> None:
         checks.error("dictionary_version", "Give the dictionary version the term was coded with.")
 
 
+def meets_dlt(
+    dlt: DoseLimitingToxicity,
+    *,
+    grade: int | None,
+    causality: str,
+    aesi_category: str,
+    onset: tuple[date, date] | None,
+    infusion_days: Iterable[date],
+) -> bool:
+    """Whether an adverse event meets a dose-limiting toxicity definition: at least the
+    minimum CTCAE grade, related (possible, probable or definite) unless the definition
+    counts every event or the event is one of its named events (AESI categories), and with
+    an onset from an infusion day to `window_days` after it. A partial onset date counts
+    when the days it may stand for meet the window."""
+    if grade is None or grade < dlt.min_grade or onset is None:
+        return False
+    if dlt.related_only and not is_related(causality) and aesi_category not in dlt.events:
+        return False
+    first, last = onset
+    return any(
+        first <= day + timedelta(days=dlt.window_days) and last >= day for day in infusion_days
+    )
+
+
+def _dlt_definition(ctx: FormContext) -> DoseLimitingToxicity | None:
+    participant = ctx.participant
+    if participant.cohort_id is None:
+        return None
+    for stage in ctx.definition.stages:
+        if stage.code == participant.stage_code and stage.kind == "dose_escalation":
+            return stage.dlt
+    return None
+
+
+def _dose_limiting(ae: AdverseEvent, ctx: FormContext) -> bool | None:
+    dlt = _dlt_definition(ctx)
+    if dlt is None:
+        return None
+    try:
+        onset = partial_bounds(ae.onset_date) if ae.onset_date else None
+    except ValueError:
+        onset = None
+    time_zone = ctx.participant.site.time_zone
+    starts = Infusion.objects.filter(
+        participant=ctx.participant, given=True, start_time__isnull=False
+    ).values_list("start_time", flat=True)
+    return meets_dlt(
+        dlt,
+        grade=ae.ctcae_grade,
+        causality=ae.investigator_causality,
+        aesi_category=ae.aesi_category,
+        onset=onset,
+        infusion_days=[local_date(start, time_zone) for start in starts if start is not None],
+    )
+
+
 def derive(ae: AdverseEvent, ctx: FormContext) -> None:
+    ae.dose_limiting = _dose_limiting(ae, ctx)
     ae.serious = any(getattr(ae, name) for name in SERIOUSNESS_FIELDS)
     ae.related = is_related(ae.investigator_causality) if ae.investigator_causality else None
     ae.sae_report_due_at = (
@@ -469,6 +529,7 @@ ADVERSE_EVENTS = FormType(
         "susar",
         "susar_due_at",
         "susar_followup_due_at",
+        "dose_limiting",
     ),
     # Nothing on an AE reveals the arm; a SUSAR is unblinded by the sponsor outside this form.
     revealing=(),

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from assessments.models.base import EntryStatus
 from ecrf.access import SAE_CLOCK_ROLES
 from ecrf.errors import NotFoundError
 from safety.models import AdverseEvent
@@ -26,6 +27,23 @@ def adverse_events(user: Any) -> QuerySet[AdverseEvent]:
 
 def participant_adverse_events(user: Any, participant: Participant) -> QuerySet[AdverseEvent]:
     return adverse_events(user).filter(participant=participant).order_by("entered_at", "pk")
+
+
+@dataclass(frozen=True)
+class CohortDlts:
+    """The dose-limiting toxicities of a cohort: the count over every site (open-label, an
+    aggregate the safety review decides on), the events themselves at the user's sites."""
+
+    count: int
+    events: list[AdverseEvent]
+
+
+def cohort_dlts(user: Any, cohort: Any) -> CohortDlts:
+    flagged = AdverseEvent.objects.filter(
+        participant__cohort=cohort, dose_limiting=True, entry_status=EntryStatus.ENTERED
+    )
+    events = adverse_events(user).filter(pk__in=flagged.values("pk")).order_by("onset_date", "pk")
+    return CohortDlts(count=flagged.count(), events=list(events))
 
 
 def adverse_event_get(user: Any, pk: int) -> AdverseEvent:

@@ -141,3 +141,18 @@ def enter_sledai(
         now=now,
         **kwargs,
     )
+
+
+def not_of_childbearing_potential(
+    team: Team, participant: Participant, *, code: str = "D0", now: datetime = NOW
+) -> Any:
+    """The pregnancy form of a woman not of childbearing potential: no test is needed before
+    her infusion (without any pregnancy form she would not be given it)."""
+    return form_save(
+        actor=team.coordinator,
+        ftype=form_type("pregnancy"),
+        participant=participant,
+        visit=participant.visits.get(code=code),
+        data={"applicable": False},
+        now=now,
+    )

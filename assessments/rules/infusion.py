@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 
 from assessments.forms_kit import FormScope, FormType
 from assessments.models import Infusion, PregnancyTest
+from assessments.models.infusion import ReleaseResult
 from assessments.models.pregnancy import PregnancyResult
 from assessments.rules.base import (
     Checks,
@@ -25,7 +27,7 @@ from assessments.scoring import (
 from ecrf.access import SITE_STAFF_ROLES, Role
 from ecrf.site_time import local_date
 from trials.definitions import definition_of
-from trials.models import AllocationSlot, Participant
+from trials.models import AllocationSlot, Participant, Sex
 from trials.protocol import ProtocolDefinition
 
 SITE_FIELDS: tuple[str, ...] = (
@@ -38,14 +40,36 @@ SITE_FIELDS: tuple[str, ...] = (
     "stop_time",
     "interrupted",
     "interruption_details",
+    "premedication_given",
+    "premedication_details",
+    "spo2_pre_pct",
+    "spo2_during_pct",
+    "spo2_post_pct",
+)
+RELEASE_FIELDS: tuple[str, ...] = (
+    "viability_pct",
+    "sterility_result",
+    "endotoxin_eu_per_ml",
+    "mycoplasma_result",
+    "release_checks_passed",
+)
+CUSTODY_FIELDS: tuple[str, ...] = (
+    "received_at",
+    "received_by",
+    "storage_acceptable",
+    "thawed_at",
+    "dispensed_at",
 )
 PHARMACY_FIELDS: tuple[str, ...] = (
     "kit_number",
     "product_lot",
+    "bag_id",
+    "donor_code",
     "cell_count_1e6",
-    "viability_pct",
-    "release_checks_passed",
+    *RELEASE_FIELDS,
+    *CUSTODY_FIELDS,
 )
+SPO2_FIELDS: tuple[str, ...] = ("spo2_pre_pct", "spo2_during_pct", "spo2_post_pct")
 DERIVED_FIELDS: tuple[str, ...] = (
     "dose_cells_per_kg",
     "target_million_cells",
@@ -67,7 +91,19 @@ PHARMACY = frozenset({Role.PHARMACIST})
 EDITORS = SITE_STAFF_ROLES | PHARMACY
 # The Day-0 weight may be taken at most this many days before the infusion without a warning.
 WEIGHT_MAX_DAYS_BEFORE = 7
-VOLUME_TOLERANCE = Decimal("0.10")
+# Chain of custody: each time is at or after the one before it.
+CUSTODY_ORDER: tuple[tuple[str, str], ...] = (
+    ("received_at", "thawed_at"),
+    ("received_at", "dispensed_at"),
+    ("thawed_at", "start_time"),
+    ("dispensed_at", "start_time"),
+)
+TIME_LABELS = {
+    "received_at": "the receipt at the site",
+    "thawed_at": "the thaw or preparation",
+    "dispensed_at": "the dispensing",
+    "start_time": "the start of the infusion",
+}
 
 
 def dose_cells_per_kg(participant: Participant, definition: ProtocolDefinition) -> Decimal | None:
@@ -117,7 +153,7 @@ def validate(instance: Infusion, ctx: FormContext, checks: Checks) -> None:
     )
     _check_administration(instance, ctx, checks)
     _check_pregnancy_test(instance, ctx, checks)
-    _check_product(instance, checks)
+    _check_product(instance, ctx, checks)
     if checks.errors:
         return
     per_kg = dose_cells_per_kg(ctx.participant, ctx.definition)
@@ -178,14 +214,19 @@ def _check_administration(instance: Infusion, ctx: FormContext, checks: Checks) 
             )
     if instance.volume_ml is not None:
         planned = Decimal(repr(ctx.definition.dosing.volume_ml))
+        tolerance_pct = ctx.definition.dosing.volume_tolerance_pct
         if not 0 < instance.volume_ml <= 1000:
             checks.error("volume_ml", f"{show(instance.volume_ml)} mL is impossible here.")
-        elif abs(instance.volume_ml - planned) > planned * VOLUME_TOLERANCE:
+        elif (
+            tolerance_pct is not None
+            and abs(instance.volume_ml - planned) > planned * Decimal(repr(tolerance_pct)) / 100
+        ):
             checks.warn(
                 "volume_ml",
                 f"The protocol infuses {show(planned)} mL; {show(instance.volume_ml)} mL differs "
-                f"by more than {show(VOLUME_TOLERANCE * 100)} %.",
+                f"by more than {show(Decimal(repr(tolerance_pct)))} %.",
             )
+    _check_monitoring(instance, checks)
     if instance.interrupted and not instance.interruption_details.strip():
         checks.error("interruption_details", "Describe the interruption.")
     if not instance.interrupted and instance.interruption_details.strip():
@@ -200,6 +241,13 @@ def _check_pregnancy_test(instance: Infusion, ctx: FormContext, checks: Checks) 
         return
     tests = PregnancyTest.objects.filter(participant=ctx.participant)
     if not tests.filter(applicable=True).exists():
+        if ctx.participant.sex == Sex.FEMALE and not tests.filter(applicable=False).exists():
+            checks.error(
+                "given",
+                "No pregnancy form is recorded for this participant: record whether she is of "
+                f"childbearing potential and, if so, a negative test in the {hours} hours before "
+                "the infusion.",
+            )
         return
     time_zone = ctx.participant.site.time_zone
     start = instance.start_time
@@ -228,11 +276,123 @@ def _check_pregnancy_test(instance: Infusion, ctx: FormContext, checks: Checks) 
     )
 
 
-def _check_product(instance: Infusion, checks: Checks) -> None:
+def _check_monitoring(instance: Infusion, checks: Checks) -> None:
+    for name in SPO2_FIELDS:
+        check_range(instance, name, checks, hard=(50, 100), soft=(90, 100), unit="%")
+    if instance.premedication_given and not instance.premedication_details.strip():
+        checks.error("premedication_details", "Name the premedication, its dose and time.")
+    if not instance.premedication_given and instance.premedication_details.strip():
+        checks.error("premedication_details", "Only when a premedication was given.")
+
+
+def _check_product(instance: Infusion, ctx: FormContext, checks: Checks) -> None:
     # Only the pharmacist sends these fields, so only the pharmacist reads these messages.
     check_range(instance, "viability_pct", checks, hard=(0, 100), unit="%")
     if instance.cell_count_1e6 is not None and instance.cell_count_1e6 < 0:
         checks.error("cell_count_1e6", "A cell count cannot be negative.")
+    if instance.endotoxin_eu_per_ml is not None and instance.endotoxin_eu_per_ml < 0:
+        checks.error("endotoxin_eu_per_ml", "An endotoxin level cannot be negative.")
+    donor = instance.donor_code.strip()
+    if donor and not re.fullmatch(ctx.definition.dosing.donor_code_pattern, donor):
+        checks.error(
+            "donor_code",
+            "Enter the donor code from the cell-processing facility (capital letters, digits "
+            "and dashes, with at least one digit), never the donor's name.",
+        )
+    if Role.PHARMACIST in ctx.actor_roles:
+        _check_custody(instance, ctx, checks)
+        _check_bag_once(instance, ctx, checks)
+
+
+def _check_custody(instance: Infusion, ctx: FormContext, checks: Checks) -> None:
+    time_zone = ctx.participant.site.time_zone
+    for name in ("received_at", "thawed_at", "dispensed_at"):
+        value = getattr(instance, name)
+        if value is None or not within_calendar(value, time_zone):
+            continue
+        if value > ctx.now:
+            checks.error(name, "The time is in the future.")
+        elif ctx.consent_date is not None and local_date(value, time_zone) < ctx.consent_date:
+            checks.error(
+                name, f"The time is before informed consent ({ctx.consent_date:%Y-%m-%d})."
+            )
+    for name, message in custody_order_problems(instance):
+        checks.error(name, message)
+    if instance.received_at is not None and not instance.received_by.strip():
+        checks.error("received_by", "Say who received the product at the site.")
+
+
+def _check_bag_once(instance: Infusion, ctx: FormContext, checks: Checks) -> None:
+    """A bag is given once only. The message names the other participant: only the pharmacist
+    sends a bag identifier, so only an unblinded reader sees it."""
+    bag = instance.bag_id.strip()
+    if not bag:
+        return
+    other = (
+        Infusion.objects.filter(bag_id=bag)
+        .exclude(pk=instance.pk)
+        .select_related("participant", "visit")
+        .first()
+    )
+    if other is not None:
+        who = other.participant.subject_id or other.participant.screening_number
+        checks.error(
+            "bag_id",
+            f"Bag {bag} is already recorded for participant {who} (visit {other.visit.code}); "
+            "a bag is given once only.",
+        )
+
+
+def custody_order_problems(instance: Infusion) -> list[tuple[str, str]]:
+    """Pairs of chain-of-custody times out of order: receipt <= thaw, dispensing <= start."""
+    problems = []
+    for earlier, later in CUSTODY_ORDER:
+        first, second = getattr(instance, earlier), getattr(instance, later)
+        if first is not None and second is not None and second < first:
+            problems.append(
+                (
+                    later if later != "start_time" else earlier,
+                    f"{TIME_LABELS[later][0].upper()}{TIME_LABELS[later][1:]} is before "
+                    f"{TIME_LABELS[earlier]}.",
+                )
+            )
+    return problems
+
+
+def release_failures(instance: Infusion, definition: ProtocolDefinition) -> list[str]:
+    """The release results outside the protocol's limits, as sentences."""
+    dosing = definition.dosing
+    failures = []
+    viability_min = _viability_min(definition)
+    if (
+        viability_min is not None
+        and instance.viability_pct is not None
+        and instance.viability_pct < viability_min
+    ):
+        failures.append(
+            f"Viability {show(instance.viability_pct)} % is below {show(viability_min)} %"
+        )
+    if dosing.sterility_negative_required and instance.sterility_result == ReleaseResult.POSITIVE:
+        failures.append("The sterility test is positive")
+    if dosing.mycoplasma_negative_required and instance.mycoplasma_result == ReleaseResult.POSITIVE:
+        failures.append("The mycoplasma test is positive")
+    limit = dosing.endotoxin_max_eu_per_ml
+    if (
+        limit is not None
+        and instance.endotoxin_eu_per_ml is not None
+        and instance.endotoxin_eu_per_ml > Decimal(repr(limit))
+    ):
+        failures.append(
+            f"Endotoxin {show(instance.endotoxin_eu_per_ml)} EU/mL is above "
+            f"{show(Decimal(repr(limit)))} EU/mL"
+        )
+    return failures
+
+
+def thaw_to_start_minutes(instance: Infusion) -> int | None:
+    if instance.thawed_at is None or instance.start_time is None:
+        return None
+    return int((instance.start_time - instance.thawed_at).total_seconds() // 60)
 
 
 def derive(instance: Infusion, ctx: FormContext) -> None:
@@ -271,15 +431,30 @@ def derive(instance: Infusion, ctx: FormContext) -> None:
     if instance.given and instance.release_checks_passed is False:
         deviation = True
         findings.append("The product was given although its release checks did not pass.")
-    viability_min = _viability_min(ctx.definition)
-    if (
-        viability_min is not None
-        and instance.viability_pct is not None
-        and instance.viability_pct < viability_min
-    ):
+    failures = release_failures(instance, ctx.definition)
+    for failure in failures:
+        findings.append(f"{failure}; check the release specification.")
+    if failures and instance.given:
+        deviation = True
+    if failures and instance.release_checks_passed:
         findings.append(
-            f"Viability {show(instance.viability_pct)} % is below {show(viability_min)} %; "
-            "check the release specification."
+            "The release checks are recorded as passed although a result is outside the "
+            "protocol's limits."
+        )
+    if instance.given and instance.storage_acceptable is False:
+        deviation = True
+        findings.append(
+            "The product was given although its storage or temperature was not acceptable."
+        )
+    for _name, message in custody_order_problems(instance):
+        findings.append(f"Chain of custody: {message}")
+    minutes = thaw_to_start_minutes(instance)
+    limit = ctx.definition.dosing.max_minutes_thaw_to_infusion
+    if instance.given and minutes is not None and limit is not None and minutes > limit:
+        deviation = True
+        findings.append(
+            f"The infusion started {minutes} minutes after the thaw or preparation, more than "
+            f"the protocol's {limit} minutes: record a protocol deviation."
         )
     instance.within_tolerance = within
     instance.deviation_required = deviation
@@ -304,7 +479,14 @@ INFUSION = FormType(
     scope=FormScope.VISIT,
     fields=(*SITE_FIELDS, *PHARMACY_FIELDS),
     required=("weight_kg", "weight_date", "given"),
-    date_fields=("weight_date", "start_time", "stop_time"),
+    date_fields=(
+        "weight_date",
+        "start_time",
+        "stop_time",
+        "received_at",
+        "thawed_at",
+        "dispensed_at",
+    ),
     derived=DERIVED_FIELDS,
     revealing=REVEALING,
     editors=EDITORS,
@@ -327,6 +509,12 @@ INFUSION = FormType(
                 "interruption_details",
             ),
         ),
-        ("Product (pharmacy)", PHARMACY_FIELDS),
+        (
+            "Infusion monitoring",
+            ("premedication_given", "premedication_details", *SPO2_FIELDS),
+        ),
+        ("Product (pharmacy)", ("kit_number", "product_lot", "bag_id", "donor_code")),
+        ("Release results (pharmacy)", ("cell_count_1e6", *RELEASE_FIELDS)),
+        ("Chain of custody (pharmacy)", CUSTODY_FIELDS),
     ),
 )

@@ -78,18 +78,25 @@ class FormRows:
 
     def write(self) -> None:
         deferred: list[tuple[Person, Any]] = []
+        # An adverse event reads the infusions (whether it is a dose-limiting toxicity).
+        events_last: list[tuple[Person, Any]] = []
         for person in self.people:
             self.drafts(person)
             later: set[str] = set()
             for event in person.forms:
-                if self.post_day0_renal(person, event, later):
+                if event.form == "adverse_events":
+                    events_last.append((person, event))
+                elif self.post_day0_renal(person, event, later):
                     deferred.append((person, event))
                 else:
                     self.form(person, event)
         flushed = self.flush_forms(FORM_MODELS)
         for person, event in deferred:
             self.form(person, event)
-        self.flush_forms((RenalAssessment,), flushed=flushed)
+        flushed = self.flush_forms((Infusion, RenalAssessment), flushed=flushed)
+        for person, event in events_last:
+            self.form(person, event)
+        self.flush_forms((AdverseEvent,), flushed=flushed)
         self.flush_queries()
 
     def state(self, person: Person, at: datetime) -> Participant:
@@ -121,7 +128,10 @@ class FormRows:
 
     def post_day0_renal(self, person: Person, event: Any, later: set[str]) -> bool:
         """Responses of assessments from Day 0 on read the baseline and the medication log
-        from the database, so they are derived once those rows are in; so are their changes."""
+        from the database, so they are derived once those rows are in; so are their changes.
+        An infusion reads the pregnancy tests from the database: it is checked after them."""
+        if event.form == "infusion":
+            return True
         if event.form != "renal":
             return False
         key = f"renal@{event.visit}"

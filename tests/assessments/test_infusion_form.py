@@ -7,14 +7,14 @@ from decimal import Decimal
 
 import pytest
 
-from assessments.models import Infusion
+from assessments.models import Infusion, PregnancyTest
 from assessments.rules.infusion import REVEALING
 from assessments.selectors import form_history, form_values, revealing_fields
 from assessments.services import form_save
 from casebook.catalogue import form_type
 from ecrf.errors import DomainError, InvalidTransitionError, PermissionDeniedError
 from tests.assessments.test_renal_form import enrolled_in_cohort
-from tests.world import grant_release, on_study
+from tests.world import grant_release, not_of_childbearing_potential, on_study
 from trials.models import AllocationSlot
 from visits.models import VisitStatus
 from visits.services import participant_set_day0
@@ -42,6 +42,11 @@ UNBLINDED = ("pharmacist", "unblinded_statistician")
 
 
 def save(team, participant, data, *, actor=None, **kwargs):
+    """Save the infusion; a participant given it without any pregnancy form is first recorded
+    as not of childbearing potential (the pregnancy gate has its own tests)."""
+    if data.get("given") and not PregnancyTest.objects.filter(participant=participant).exists():
+        day0 = "M0" if participant.visits.filter(code="M0").exists() else "D0"
+        not_of_childbearing_potential(team, participant, code=day0, now=kwargs.get("now", NOW))
     return form_save(
         actor=actor or team.coordinator,
         ftype=form_type("infusion"),

@@ -125,3 +125,42 @@ def test_the_refusal_reaches_the_client_and_saves_nothing(msvle, participant) ->
         "(last test: positive on 2026-03-04)."
     ]
     assert not Infusion.objects.exists()
+
+
+def direct_save(team, participant, data=ADMINISTRATION):
+    """The infusion saved without any pregnancy form recorded first."""
+    return form_save(
+        actor=team.coordinator,
+        ftype=form_type("infusion"),
+        participant=participant,
+        visit=participant.visits.get(code="D0"),
+        data=data,
+        now=datetime(2026, 3, 4, 15, 0, tzinfo=UTC),
+    )
+
+
+def test_a_woman_without_any_pregnancy_form_is_refused(msvle, participant) -> None:
+    assert participant.sex == "F"
+    with pytest.raises(DomainError) as caught:
+        direct_save(msvle, participant)
+    assert caught.value.fields["given"] == [
+        "No pregnancy form is recorded for this participant: record whether she is of "
+        "childbearing potential and, if so, a negative test in the 72 hours before the infusion."
+    ]
+    assert not Infusion.objects.exists()
+    # Not given needs no pregnancy form.
+    assert direct_save(msvle, participant, NOT_GIVEN).given is False
+
+
+def test_a_man_is_given_the_infusion_without_a_pregnancy_form(msvle) -> None:
+    from tests.world import make_eligible, register, with_allocation
+    from trials.services import participant_randomize
+    from visits.services import participant_set_day0
+
+    with_allocation(msvle)
+    man = make_eligible(msvle, register(msvle, sex="M"))
+    man = participant_randomize(actor=msvle.coordinator, participant=man, now=man.registered_at)
+    man = participant_set_day0(
+        actor=msvle.coordinator, participant=man, day0=date(2026, 3, 4), now=man.registered_at
+    )
+    assert direct_save(msvle, man).given is True

@@ -23,6 +23,7 @@ from trials.protocol import (
     RESPONSE_PARAMETERS,
     RULE_SETS,
     ProtocolDefinition,
+    ProtocolError,
     parse_protocol_text,
 )
 from trials.services import protocol_load
@@ -111,16 +112,22 @@ def test_trial_a_partial_response_thresholds_come_from_the_file() -> None:
     assert classify(lower, p2) == "NR"
 
 
-@pytest.mark.django_db
-def test_the_viability_limit_of_the_product_comes_from_the_protocol() -> None:
-    text = TRIAL_A.read_text(encoding="utf-8").replace("code: MSVLE\n", "code: MSVLEV\n")
-    text = text.replace("  viability_min_pct: 70\n", "  viability_min_pct: 80\n")
-    definition = parse_protocol_text(text, source="msvlev.yaml")
+def trial_a_participant(code: str, *changes: tuple[str, str]):
+    """A participant on study in a copy of trial A loaded as trial `code`, with the changes."""
+    definition = copy_of(TRIAL_A, ("code: MSVLE\n", f"code: {code}\n"), *changes)
+    source = f"{code.lower()}.yaml"
     loaded = protocol_load(
-        actor=system_actor(), definition=definition, source_name="msvlev.yaml", now=SETUP_NOW
+        actor=system_actor(), definition=definition, source_name=source, now=SETUP_NOW
     )
     team = make_team(loaded.version.trial)
-    participant = on_study(team)
+    return team, on_study(team)
+
+
+@pytest.mark.django_db
+def test_the_viability_limit_of_the_product_comes_from_the_protocol() -> None:
+    team, participant = trial_a_participant(
+        "MSVLEV", ("  viability_min_pct: 70\n", "  viability_min_pct: 80\n")
+    )
     form = save_infusion(
         team,
         participant,
@@ -133,3 +140,50 @@ def test_the_viability_limit_of_the_product_comes_from_the_protocol() -> None:
 def test_the_shipped_files_set_the_viability_limit() -> None:
     assert copy_of(TRIAL_A).dosing.viability_min_pct == 70
     assert copy_of(TRIAL_B).dosing.viability_min_pct == 70
+
+
+@pytest.mark.django_db
+def test_the_volume_tolerance_comes_from_the_protocol() -> None:
+    assert copy_of(TRIAL_A).dosing.volume_tolerance_pct == 10
+    assert copy_of(TRIAL_B).dosing.volume_tolerance_pct == 10
+    team, participant = trial_a_participant(
+        "MSVLEW", ("  volume_tolerance_pct: 10\n", "  volume_tolerance_pct: 5\n")
+    )
+    # 100 mL planned: 95 mL lies within 5 %, 94.9 mL does not (it would within 10 %).
+    form = save_infusion(team, participant, {**ADMINISTRATION, "volume_ml": Decimal(95)})
+    assert form.warnings == []
+    form = save_infusion(
+        team,
+        participant,
+        {"volume_ml": Decimal("94.9")},
+        expected_version=form.row_version,
+        reason="Pump read again",
+    )
+    assert form.warnings == [
+        {
+            "field": "volume_ml",
+            "message": "The protocol infuses 100 mL; 94.9 mL differs by more than 5 %.",
+        }
+    ]
+
+
+def test_the_loader_refuses_an_unknown_dosing_key() -> None:
+    with pytest.raises(ProtocolError, match="volume_tolerance"):
+        copy_of(TRIAL_A, ("  volume_tolerance_pct: 10\n", "  volume_tolerance: 10\n"))
+    with pytest.raises(ProtocolError, match="only a dose_escalation stage defines a DLT"):
+        copy_of(
+            TRIAL_B,
+            (
+                "    kind: randomized\n",
+                "    kind: randomized\n"
+                "    dlt: {min_grade: 3, related_only: true, window_days: 28}\n",
+            ),
+        )
+    with pytest.raises(ProtocolError, match="not a regular expression"):
+        copy_of(
+            TRIAL_A,
+            (
+                'donor_code_pattern: "(?=.*[0-9])[A-Z0-9][A-Z0-9-]{3,29}"',
+                'donor_code_pattern: "[A-Z"',
+            ),
+        )

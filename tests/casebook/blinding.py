@@ -13,6 +13,7 @@ from assessments.rules.infusion import REVEALING
 from ecrf.access import Role
 from tests.factories import MembershipFactory, UserFactory
 from tests.personas import Team
+from tests.world import not_of_childbearing_potential
 from trials.models import Participant
 
 BLINDED = (
@@ -44,11 +45,40 @@ PRODUCT = {
     "cell_count_1e6": "125.5",
     "viability_pct": "92.5",
     "release_checks_passed": True,
+    "bag_id": "BAG-9917",
+    "donor_code": "DN-4471",
+    "sterility_result": "negative",
+    "endotoxin_eu_per_ml": "0.125",
+    "mycoplasma_result": "negative",
+    "received_by": "Ines Farmacia",
+    "storage_acceptable": True,
+}
+# The chain of custody before the 09:00 start (UTC).
+CUSTODY = {
+    "received_at": "2026-03-03T15:10:00Z",
+    "thawed_at": "2026-03-04T08:31:00Z",
+    "dispensed_at": "2026-03-04T08:47:00Z",
 }
 RECOUNT = "131.5"
 # Each revealing value as it shows in a string or a number, whatever the decimal places:
 # kit, lot, the first and second cell counts, viability, the target and the dose per kg.
-REVEALING_VALUES = ("K-0042", "LOT-7", "125.5", RECOUNT, "92.5", "130.6", "2000000")
+# bag, donor code, endotoxin, who received the bag and the custody times at the site (Madrid).
+REVEALING_VALUES = (
+    "K-0042",
+    "LOT-7",
+    "125.5",
+    RECOUNT,
+    "92.5",
+    "130.6",
+    "2000000",
+    "BAG-9917",
+    "DN-4471",
+    "0.125",
+    "Ines Farmacia",
+    "16:10:00",
+    "09:31:00",
+    "09:47:00",
+)
 # Every revealing name: the form's own, and those the protocol adds (e.g. the arm).
 REVEALING_NAMES = frozenset(REVEALING) | {"arm"}
 
@@ -94,11 +124,14 @@ def url(participant, suffix: str = "") -> str:
 def enter_infusion(msvle: Team, participant: Participant) -> dict[str, Any]:
     """Entered by the pharmacist, recounted by the pharmacist, then a site field changed by the
     coordinator: the record and what each change returned."""
+    not_of_childbearing_potential(msvle, participant)
     api = APIClient()
     api.force_login(msvle.pharmacist)
     visit = participant.visits.get(code="D0")
     entered = api.post(
-        url(participant), {"visit": visit.pk, "data": {**ADMINISTRATION, **PRODUCT}}, format="json"
+        url(participant),
+        {"visit": visit.pk, "data": {**ADMINISTRATION, **PRODUCT, **CUSTODY}},
+        format="json",
     )
     assert entered.status_code == 201, entered.json()
     record = entered.json()

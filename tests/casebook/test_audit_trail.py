@@ -19,7 +19,7 @@ from casebook.catalogue import form_type
 from casebook.review_selectors import AUDIT_CSV_HEADER, audit_trail, audit_trail_csv
 from tests.assessments.test_infusion_form import ADMINISTRATION, PRODUCT
 from tests.personas import Team
-from tests.world import ENTERED, enter_sledai, grant_release
+from tests.world import ENTERED, enter_sledai, grant_release, not_of_childbearing_potential
 from trials.models import Participant
 
 CELLS = Decimal("127.35")
@@ -71,6 +71,7 @@ def infusion_with_product(team: Team, participant: Participant, clock: Any) -> A
     """The coordinator records the administration; the pharmacist the product, with its cell
     count, which reveals the arm."""
     d0 = participant.visits.get(code="D0")
+    not_of_childbearing_potential(team, participant, now=ENTERED)
     clock.shift(timedelta(hours=1))
     form_save(
         actor=team.coordinator,

@@ -19,7 +19,7 @@ from review.services import query_answer, query_open
 from tests.assessments.test_infusion_form import ADMINISTRATION, PRODUCT
 from tests.casebook.test_review_api import many_rows, sledai_elsewhere
 from tests.personas import Team
-from tests.world import ENTERED, enter_sledai
+from tests.world import ENTERED, enter_sledai, not_of_childbearing_potential
 from trials.models import Participant
 
 
@@ -257,6 +257,7 @@ def test_wrong_role_gets_403_and_other_site_404(client, msvle, form, monitor_b) 
 
 def test_infusion_review_page_is_blinded_for_the_monitor(client, msvle, participant) -> None:
     d0 = participant.visits.get(code="D0")
+    not_of_childbearing_potential(msvle, participant, now=ENTERED)
     form_save(
         actor=msvle.coordinator,
         ftype=form_type("infusion"),

@@ -24,7 +24,7 @@ from review.services.queries import query_open
 from safety.models import AdverseEvent
 from tests.casebook.blinding import ADMINISTRATION, PRODUCT
 from tests.exports.dataset_fixtures import rows_of
-from tests.world import make_eligible, register
+from tests.world import make_eligible, not_of_childbearing_potential, register
 
 # Well after both 2026 clock changes of Madrid (29 March, 25 October) and of Santiago
 # (4 April back, 6 September forward).
@@ -211,6 +211,7 @@ def test_api_reads_summer_time_before_the_clocks_go_back(api, msvle, participant
 
 
 def test_api_infusion_at_ten_is_exported_at_ten(api, msvle, participant):
+    not_of_childbearing_potential(msvle, participant)
     api.force_login(msvle.pharmacist)
     visit = participant.visits.get(code="D0")
     data = {
@@ -261,6 +262,7 @@ def test_page_reads_and_shows_the_site_clock(client, msvle, participant):
 
 
 def test_page_infusion_at_ten_is_exported_at_ten(client, msvle, participant):
+    not_of_childbearing_potential(msvle, participant)
     client.force_login(msvle.pharmacist)
     visit = participant.visits.get(code="D0")
     booleans = {"given": "true", "interrupted": "false", "release_checks_passed": "true"}

@@ -217,6 +217,9 @@ def _day0(team: Team, p1: Participant, p2: Participant) -> None:
         (p1, "65.0", KITS[0], LOTS[0], CELLS_MSC, VIABILITY_MSC),
         (p2, "80.2", KITS[1], LOTS[1], Decimal("0"), None),
     ):
+        save(team, "pregnancy", participant, {
+            "applicable": True, "test_date": DAY0, "test_type": "urine", "result": "negative",
+        }, visit="D0", now=now)  # fmt: skip
         infusion = save(team, "infusion", participant, {
             "weight_kg": Decimal(weight), "weight_date": DAY0, "given": True,
             "volume_ml": Decimal("100"), "start_time": _utc(2026, 3, 4, 9),

@@ -116,6 +116,20 @@ def build_story() -> Story:
             now=SLEDAI_ENTERED,
         )
     with time_machine.travel(D0_ENTERED, tick=False):
+        _save(
+            team,
+            team.coordinator,
+            "pregnancy",
+            subject,
+            visit=visits["D0"],
+            data={
+                "applicable": True,
+                "test_date": dt.date(2026, 3, 4),
+                "test_type": "urine",
+                "result": "negative",
+            },
+            now=D0_ENTERED,
+        )
         for timepoint, measured in (("pre_dose", 8), ("15min", 9)):
             _save(
                 team,

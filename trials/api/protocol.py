@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from django.utils.module_loading import import_string
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -11,9 +15,7 @@ from rest_framework.views import APIView
 
 from trials.api.base import PAGE_PARAMETERS, PageOutput, page, valid
 from trials.definitions import current_version
-from trials.models import (
-    SafetyDecision,
-)
+from trials.models import Cohort, SafetyDecision
 from trials.selectors import (
     cohort_get,
     cohort_list,
@@ -164,6 +166,15 @@ class SafetyReviewOutput(serializers.Serializer):
     decided_at = serializers.DateTimeField()
 
 
+class DoseLimitingToxicityOutput(serializers.Serializer):
+    adverse_event = serializers.IntegerField(source="pk")
+    participant = serializers.CharField(source="participant.subject_id")
+    verbatim_term = serializers.CharField()
+    onset_date = serializers.CharField()
+    ctcae_grade = serializers.IntegerField()
+    investigator_causality = serializers.CharField()
+
+
 class CohortOutput(serializers.Serializer):
     id = serializers.IntegerField()
     code = serializers.CharField()
@@ -175,6 +186,29 @@ class CohortOutput(serializers.Serializer):
     status = serializers.CharField()
     enrolled = serializers.IntegerField()
     safety_reviews = SafetyReviewOutput(many=True)
+    dlt_count = serializers.SerializerMethodField(
+        help_text="Adverse events of the cohort's participants that meet the stage's "
+        "dose-limiting toxicity definition, over every site."
+    )
+    dlts = serializers.SerializerMethodField(
+        help_text="Those dose-limiting toxicities at the reader's sites."
+    )
+
+    def _dlts(self, cohort: Cohort) -> Any:
+        # Read once per cohort for both fields.
+        cache: dict[int, Any] = self.context["dlts"]
+        if cohort.pk not in cache:
+            summary = import_string(settings.COHORT_DLT_SUMMARY)
+            cache[cohort.pk] = summary(self.context["request"].user, cohort)
+        return cache[cohort.pk]
+
+    @extend_schema_field(serializers.IntegerField())
+    def get_dlt_count(self, cohort: Cohort) -> int:
+        return int(self._dlts(cohort).count)
+
+    @extend_schema_field(DoseLimitingToxicityOutput(many=True))
+    def get_dlts(self, cohort: Cohort) -> Any:
+        return DoseLimitingToxicityOutput(self._dlts(cohort).events, many=True).data
 
 
 class CohortListView(APIView):
@@ -186,7 +220,10 @@ class CohortListView(APIView):
     def get(self, request: Request, code: str) -> Response:
         trial = trial_get(request.user, code)
         # A trial has a handful of cohorts fixed by its protocol: no pagination.
-        return Response(CohortOutput(cohort_list(request.user, trial), many=True).data)
+        cohorts = cohort_list(request.user, trial)
+        return Response(
+            CohortOutput(cohorts, many=True, context={"request": request, "dlts": {}}).data
+        )
 
 
 class SafetyReviewInput(serializers.Serializer):

@@ -129,6 +129,8 @@ MASKED_PARTIES: tuple[str, ...] = (
 )
 ARM_TYPES: tuple[str, ...] = ("experimental", "placebo_comparator", "active_comparator")
 STAGE_KINDS: tuple[str, ...] = ("dose_escalation", "randomized")
+# A donor code: letters, digits and dashes with at least one digit, so that a name never fits.
+DEFAULT_DONOR_CODE_PATTERN = r"(?=.*[0-9])[A-Z0-9][A-Z0-9-]{3,29}"
 VISIT_KINDS: tuple[str, ...] = ("screening", "randomization", "dosing", "follow_up", "end_of_study")
 # Visits of these kinds happen before Day 0 exists, so they are bounded backwards from it.
 PRE_TREATMENT_KINDS: frozenset[str] = frozenset({"screening", "randomization"})
@@ -215,6 +217,17 @@ class Cohort:
 
 
 @dataclass(frozen=True)
+class DoseLimitingToxicity:
+    """What makes an adverse event of a dose-escalation cohort a dose-limiting toxicity."""
+
+    min_grade: int
+    related_only: bool
+    window_days: int
+    events: tuple[str, ...] = ()
+    assumption: str | None = None
+
+
+@dataclass(frozen=True)
 class Stage:
     """A part of the trial: open-label dose escalation or the randomized comparison."""
 
@@ -228,6 +241,7 @@ class Stage:
     planned_n: int | None = None
     description: str | None = None
     assumption: str | None = None
+    dlt: DoseLimitingToxicity | None = None
 
 
 @dataclass(frozen=True)
@@ -372,6 +386,12 @@ class Dosing:
     assumption: str | None = None
     viability_min_pct: float | None = None
     pregnancy_test_within_hours: int | None = None
+    volume_tolerance_pct: float | None = None
+    endotoxin_max_eu_per_ml: float | None = None
+    sterility_negative_required: bool = False
+    mycoplasma_negative_required: bool = False
+    max_minutes_thaw_to_infusion: int | None = None
+    donor_code_pattern: str = DEFAULT_DONOR_CODE_PATTERN
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,13 @@ from jsonschema.exceptions import ValidationError
 from .errors import ProtocolError, ProtocolIssue
 from .loader import join_path, line_for, load_yaml
 from .model import (
+    DEFAULT_DONOR_CODE_PATTERN,
     Arm,
     Blinding,
     Cohort,
     Criterion,
     CriterionSource,
+    DoseLimitingToxicity,
     Dosing,
     Eligibility,
     FrozenMap,
@@ -179,6 +181,19 @@ def _stage(order: int, s: dict[str, Any]) -> Stage:
         planned_n=_opt(s, "planned_n"),
         description=_opt(s, "description"),
         assumption=_opt(s, "assumption"),
+        dlt=_dlt(s.get("dlt")),
+    )
+
+
+def _dlt(d: dict[str, Any] | None) -> DoseLimitingToxicity | None:
+    if d is None:
+        return None
+    return DoseLimitingToxicity(
+        min_grade=d["min_grade"],
+        related_only=d["related_only"],
+        window_days=d["window_days"],
+        events=tuple(d.get("events", ())),
+        assumption=_opt(d, "assumption"),
     )
 
 
@@ -345,6 +360,12 @@ def _dosing(dose: dict[str, Any], visits: tuple[Visit, ...]) -> Dosing:
         assumption=_opt(dose, "assumption"),
         viability_min_pct=_opt(dose, "viability_min_pct"),
         pregnancy_test_within_hours=_opt(dose, "pregnancy_test_within_hours"),
+        volume_tolerance_pct=_opt(dose, "volume_tolerance_pct"),
+        endotoxin_max_eu_per_ml=_opt(dose, "endotoxin_max_eu_per_ml"),
+        sterility_negative_required=dose.get("sterility_negative_required", False),
+        mycoplasma_negative_required=dose.get("mycoplasma_negative_required", False),
+        max_minutes_thaw_to_infusion=_opt(dose, "max_minutes_thaw_to_infusion"),
+        donor_code_pattern=dose.get("donor_code_pattern", DEFAULT_DONOR_CODE_PATTERN),
     )
 
 

@@ -128,6 +128,29 @@ _COHORT = _obj(
     ["code", "name", "dose_cells_per_kg", "planned_n"],
 )
 
+_DLT = _obj(
+    "Dose-limiting toxicity of a dose-escalation stage: an adverse event of a cohort "
+    "participant that meets it counts towards the cohort's safety review.",
+    {
+        "min_grade": _int("Lowest CTCAE grade that counts.", minimum=1, maximum=5),
+        "related_only": _bool(
+            "Only events the investigator judged related (possibly, probably or definitely)."
+        ),
+        "window_days": _int(
+            "Days after the infusion (the infusion day is day 0) in which the onset must lie.",
+            minimum=0,
+        ),
+        "events": _list(
+            "Adverse events of special interest (category codes) that count at any "
+            "relatedness once they reach min_grade.",
+            _str("AESI category code.", pattern=SNAKE_PATTERN),
+            uniqueItems=True,
+        ),
+        "assumption": _assumption(),
+    },
+    ["min_grade", "related_only", "window_days"],
+)
+
 _STAGE = _obj(
     "A stage of the trial; list order is chronological order.",
     {
@@ -149,6 +172,7 @@ _STAGE = _obj(
         ),
         "planned_n": _int("Planned participants in this stage.", minimum=1),
         "description": _str("Free-text description."),
+        "dlt": _DLT,
         "assumption": _assumption(),
     },
     ["code", "name", "kind", "blinded", "arms"],
@@ -388,6 +412,31 @@ PROTOCOL_SCHEMA: Schema = {
                         "warning; absent: no viability check.",
                         minimum=0,
                         maximum=100,
+                    ),
+                    "volume_tolerance_pct": _num(
+                        "Allowed deviation of the infused volume from volume_ml, in percent, "
+                        "before a warning; absent: no volume check.",
+                        minimum=0,
+                        maximum=100,
+                    ),
+                    "endotoxin_max_eu_per_ml": _num(
+                        "Highest endotoxin of the released product (EU/mL); absent: no check.",
+                        minimum=0,
+                    ),
+                    "sterility_negative_required": _bool(
+                        "The product's sterility test must be negative (no growth)."
+                    ),
+                    "mycoplasma_negative_required": _bool(
+                        "The product's mycoplasma test must be negative."
+                    ),
+                    "max_minutes_thaw_to_infusion": _int(
+                        "Longest time from thaw or preparation to the start of the infusion, "
+                        "in minutes; absent: no check.",
+                        minimum=1,
+                    ),
+                    "donor_code_pattern": _str(
+                        "Regular expression a donor identifier code must match in full; a code, "
+                        "never a name. Absent: letters, digits and dashes with at least one digit."
                     ),
                     "pregnancy_test_within_hours": {
                         "type": "integer",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from collections.abc import Iterable
 from typing import Any
@@ -123,6 +124,8 @@ class _Checker:
                     if code in arms and arms[code]["type"] != "experimental":
                         self.add(f"{path}.arms[{j}]", "dose escalation uses experimental arms only")
             else:
+                if "dlt" in stage:
+                    self.add(f"{path}.dlt", "only a dose_escalation stage defines a DLT")
                 if cohorts:
                     self.add(f"{path}.cohorts", "a randomized stage has no cohorts")
                 if len(stage["arms"]) < 2:
@@ -388,6 +391,12 @@ class _Checker:
             self.add("dosing.weight_hard_limits_kg", "limits must be [min, max] with 0 < min < max")
         if not hard[0] <= soft[0] < soft[1] <= hard[1]:
             self.add("dosing.weight_soft_limits_kg", "soft limits must lie within the hard limits")
+        pattern = dosing.get("donor_code_pattern")
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                self.add("dosing.donor_code_pattern", f"not a regular expression: {error}")
         escalation = any(s["kind"] == "dose_escalation" for s in self.data["stages"])
         if dosing["cells_per_kg"] is None and not escalation:
             self.add(

@@ -164,5 +164,12 @@ def test_shipped_files_mark_assumptions_and_use_known_forms(path: Path) -> None:
         "cell_count_1e6",
         "viability_pct",
         "product_lot",
+        "bag_id",
+        "donor_code",
+        "sterility_result",
+        "endotoxin_eu_per_ml",
+        "mycoplasma_result",
+        "release_checks_passed",
+        "thawed_at",
     )
     assert parse_protocol_file(path).checksum == definition.checksum
