@@ -3,6 +3,7 @@ and the message itself, word for word; and the values they report beside a resul
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -10,10 +11,12 @@ import pytest
 
 from assessments.scoring import (
     DescriptorInput,
+    RenalInputs,
     ScoringInputError,
     check_administered,
     creatinine,
     egfr_ckd_epi,
+    evaluate,
     score_sledai2k,
     target_dose,
     upcr_to_g_per_g,
@@ -166,3 +169,174 @@ def test_the_values_reported_beside_a_result() -> None:
     assert score_sledai2k([not_attributable]).not_scored[0].reason == (
         "present but not attributable to SLE"
     )
+
+
+# Inputs a rule set needs (a missing one is named), and parameters out of their range.
+BARE = RenalInputs(p0=Decimal("3.2"), p1=Decimal("0.4"), g0=Decimal(100), g1=Decimal(100), week=52)
+RULE_SET_REFUSALS = [
+    ("kdigo2021", {}, {"basis": "creatinine"}, "scr0_mg_dl", "required by the kdigo2021 rule set"),
+    (
+        "kdigo2021",
+        {"scr0_mg_dl": Decimal(1)},
+        {"basis": "creatinine"},
+        "scr1_mg_dl",
+        "required by the kdigo2021 rule set",
+    ),
+    (
+        "kdigo2021",
+        {},
+        {"basis": "cystatin"},
+        "basis",
+        "must be 'egfr' or 'creatinine', got 'cystatin'",
+    ),
+    ("kdigo2021", {}, {"tol": "0.2"}, "tol", "must lie between 0.10 and 0.15, got 0.2"),
+    (
+        "bliss_ln",
+        {"prednisone_mg_day": Decimal(5)},
+        {"prednisone_limit_mg": -1},
+        "prednisone_limit_mg",
+        "must not be negative, got -1",
+    ),
+    (
+        "bliss_ln",
+        {"prednisone_mg_day": Decimal(5)},
+        {"steroid_from_week": 24.0},
+        "steroid_from_week",
+        "expected a whole number of weeks",
+    ),
+    ("bliss_ln", {"week": None}, {}, "week", "required by the bliss_ln rule set"),
+    ("bliss_ln", {}, {}, "prednisone_mg_day", "required by the bliss_ln rule set"),
+    ("eular2019", {}, {"t_cr": "0.8"}, "t_cr", "must lie between 0.5 and 0.7, got 0.8"),
+    (
+        "eular2019",
+        {},
+        {"rescue_is_failure": "yes"},
+        "rescue_is_failure",
+        "expected True or False, got 'yes'",
+    ),
+    ("eular2019", {}, {"gfr_ok_egfr_min": 0}, "gfr_ok_egfr_min", "must be greater than 0, got 0"),
+    ("eular2019", {}, {"gfr_ok_ratio_min": 0}, "gfr_ok_ratio_min", "must be greater than 0"),
+    (
+        "eular2019",
+        {},
+        {"gfr_ok_ratio_min": "1.1"},
+        "gfr_ok_ratio_min",
+        "must lie between 0 and 1, got 1.1",
+    ),
+    (
+        "eular2019",
+        {},
+        {"prr_reduction_min": "1.1"},
+        "prr_reduction_min",
+        "must lie between 0 and 1, got 1.1",
+    ),
+    ("eular2019", {}, {"prr_upcr_max": 0}, "prr_upcr_max", "must be greater than 0, got 0"),
+    ("nct03917797_cr", {}, {}, "urine_rbc_hpf", "required by the nct03917797_cr rule set"),
+    (
+        "nct03917797_cr",
+        {"urine_rbc_hpf": Decimal(1)},
+        {},
+        "rbc_casts",
+        "required by the nct03917797_cr rule set",
+    ),
+    (
+        "nct03917797_cr",
+        {"urine_rbc_hpf": Decimal(1), "rbc_casts": False},
+        {},
+        "prednisone_mg_day",
+        "required by the nct03917797_cr rule set",
+    ),
+    (
+        "nct03917797_cr",
+        {},
+        {"prednisone_limit_mg": -1},
+        "prednisone_limit_mg",
+        "must not be negative, got -1",
+    ),
+    ("nct03917797_cr", {}, {"cr_upcr_max": 0}, "cr_upcr_max", "must be greater than 0, got 0"),
+    ("nct03917797_cr", {}, {"cr_egfr_min": 0}, "cr_egfr_min", "must be greater than 0, got 0"),
+    (
+        "nct03917797_cr",
+        {},
+        {"cr_egfr_ratio_min": "1.5"},
+        "cr_egfr_ratio_min",
+        "must lie between 0 and 1, got 1.5",
+    ),
+    (
+        "nct03917797_cr",
+        {},
+        {"cr_urine_rbc_max": 0},
+        "cr_urine_rbc_max",
+        "must be greater than 0, got 0",
+    ),
+    (
+        "nct03917797_cr",
+        {},
+        {"cr_rbc_casts_allowed": "no"},
+        "cr_rbc_casts_allowed",
+        "expected True or False, got 'no'",
+    ),
+    (
+        "nct03917797_cr",
+        {},
+        {"pr_provisional": "no"},
+        "pr_provisional",
+        "expected True or False, got 'no'",
+    ),
+    (
+        "nct03917797_cr",
+        {},
+        {"cr_egfr_unit_registered": "ml/s"},
+        "cr_egfr_unit_registered",
+        "must be one of ml/min/m2, ml/min/1.73m2",
+    ),
+    ("nct03917797_cr", {}, {"pr_rule": "kdigo"}, "pr_rule", "must be one of eular2019_prr"),
+    ("acr2006", {}, {}, "urine_rbc_hpf", "required by the acr2006 rule set"),
+    (
+        "acr2006",
+        {"urine_rbc_hpf": Decimal(1)},
+        {},
+        "urine_wbc_hpf",
+        "required by the acr2006 rule set",
+    ),
+    (
+        "acr2006",
+        {"urine_rbc_hpf": Decimal(1), "urine_wbc_hpf": Decimal(1)},
+        {},
+        "cellular_casts",
+        "required by the acr2006 rule set",
+    ),
+    ("acr2006", {}, {"egfr_normal": "x"}, "egfr_normal", "not a number: 'x'"),
+    ("acr2006", {}, {"stable_tol": "0.6"}, "stable_tol", "must lie between 0 and 0.5, got 0.6"),
+    ("acr2006", {}, {"improvement": "2"}, "improvement", "must lie between 0 and 1, got 2"),
+    (
+        "acr2006",
+        {},
+        {"upcr_improvement": "-1"},
+        "upcr_improvement",
+        "must lie between 0 and 1, got -1",
+    ),
+    (
+        "eular2019",
+        {},
+        {"tol": "0.1"},
+        "tol",
+        "not a parameter of eular2019; accepted: gfr_ok_egfr_min, gfr_ok_ratio_min, "
+        "prr_reduction_min, prr_upcr_max, rescue_is_failure, t_cr",
+    ),
+    (
+        "who",
+        {},
+        {},
+        "code",
+        "unknown renal response rule set 'who'; known: eular2019, kdigo2021, bliss_ln, "
+        "nct03917797_cr, acr2006",
+    ),
+]
+
+
+@pytest.mark.parametrize(("code", "inputs", "params", "field", "message"), RULE_SET_REFUSALS)
+def test_a_rule_set_names_what_it_refuses(code, inputs, params, field, message) -> None:
+    with pytest.raises(ScoringInputError) as caught:
+        evaluate(code, replace(BARE, **inputs), **params)
+    assert (caught.value.field, caught.value.message) == (field, message)
