@@ -38,7 +38,19 @@ def egfr(**changes):
     return lambda: egfr_ckd_epi(**{**ADULT, **changes})
 
 
+# Inputs a rule set needs (a missing one is named), and parameters out of their range.
+BARE = RenalInputs(p0=Decimal("3.2"), p1=Decimal("0.4"), g0=Decimal(100), g1=Decimal(100), week=52)
 REFUSALS = [
+    (
+        lambda: replace(BARE, cellular_casts="yes"),
+        "cellular_casts",
+        "expected True or False, got 'yes'",
+    ),
+    (
+        lambda: replace(BARE, treatment_failure=" "),
+        "treatment_failure",
+        "expected the event, said in words",
+    ),
     (
         lambda: failure_event("nephrectomy", DAY),
         "kind",
@@ -171,8 +183,6 @@ def test_the_values_reported_beside_a_result() -> None:
     )
 
 
-# Inputs a rule set needs (a missing one is named), and parameters out of their range.
-BARE = RenalInputs(p0=Decimal("3.2"), p1=Decimal("0.4"), g0=Decimal(100), g1=Decimal(100), week=52)
 RULE_SET_REFUSALS = [
     ("kdigo2021", {}, {"basis": "creatinine"}, "scr0_mg_dl", "required by the kdigo2021 rule set"),
     (

@@ -168,4 +168,6 @@ def test_reasons_flags_and_parameters_word_for_word(code, basis) -> None:
     # Each reason's condition is its text up to the values compared.
     for reason in result.reasons:
         assert reason.text.endswith(": yes" if reason.held else ": no")
+        # The condition is the text's start: its left-hand name, or the whole fact.
+        assert reason.condition and reason.text.startswith(reason.condition.split(" ")[0])
     assert (result.rule_set, result.notes) == (code, ())
