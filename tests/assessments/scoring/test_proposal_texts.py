@@ -92,6 +92,11 @@ def test_the_specimen_is_kept() -> None:
         ),
         (lambda: propose_low_complement(c3=-1, c3_lln=90), "c3", "must not be negative, got -1"),
         (
+            lambda: propose_low_complement(ch50=40),
+            "ch50_lln",
+            "a complement result needs both value and LLN",
+        ),
+        (
             lambda: propose_low_complement(c3=1, c3_lln=-90),
             "c3_lln",
             "must not be negative, got -90",
