@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo .venv-tools/bin/uv)
 PY := .venv/bin/python
 
-.PHONY: run test lint install browser migrate demo bench clean
+.PHONY: run test lint install browser migrate demo bench mutation clean
 
 install: $(UV)
 	$(UV) sync --frozen
@@ -37,6 +37,14 @@ lint: install
 
 bench: install
 	$(PY) -m bench
+
+# Mutation testing of the calculators (assessments/scoring/) against their own tests, which
+# need no database; never part of `make test` or CI. Configured in pyproject.toml
+# ([tool.mutmut]); MUTANTS narrows the run, e.g. MUTANTS='assessments.scoring.egfr*'.
+MUTATION_CHILDREN ?= 1
+mutation: install
+	.venv/bin/mutmut run --max-children $(MUTATION_CHILDREN) $(MUTANTS)
+	.venv/bin/mutmut results
 
 clean:
 	rm -rf var .venv .venv-tools

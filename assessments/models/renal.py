@@ -20,6 +20,15 @@ class UpcrUnit(models.TextChoices):
     MG_MG = "mg/mg", "mg/mg"
 
 
+class FailureEvent(models.TextChoices):
+    """Treatment failure the site records on a renal assessment; death comes from the
+    end-of-study form and a sustained doubling of creatinine is derived."""
+
+    RENAL_FLARE = "renal_flare", _("Renal flare")
+    DIALYSIS = "dialysis", _("Dialysis")
+    KIDNEY_TRANSPLANT = "kidney_transplant", _("Kidney transplant")
+
+
 class CreatinineUnit(models.TextChoices):
     MG_DL = "mg/dL", "mg/dL"
     UMOL_L = "umol/L", "µmol/L"
@@ -51,6 +60,14 @@ class RenalAssessment(VisitForm):
     )
     rbc_casts = models.BooleanField(_("RBC casts"), null=True, blank=True)
     cellular_casts = models.BooleanField(_("cellular casts"), null=True, blank=True)
+    # Treatment failure since the last assessment: the event and its date (dialysis: its start).
+    failure_event = models.CharField(
+        _("treatment failure event"), max_length=20, choices=FailureEvent.choices, blank=True
+    )
+    failure_event_date = models.DateField(_("date of the event"), null=True, blank=True)
+    dialysis_end_date = models.DateField(
+        _("dialysis end date (blank while ongoing)"), null=True, blank=True
+    )
 
     # Derived on the server; never typed. UPCR in g/g is kept to 10 decimals for display and
     # export only: responses are decided on the exact conversion of the value as entered.

@@ -8,7 +8,9 @@ from decimal import Decimal
 from typing import Any
 
 from assessments.forms_kit import FormScope, FormType
-from assessments.models import EntryStatus, RenalAssessment
+from assessments.models import EndOfStudy, EntryStatus, RenalAssessment
+from assessments.models.end_of_study import EndStatus
+from assessments.models.renal import FailureEvent as FailureEventKind
 from assessments.rules.base import Checks, FormContext, check_dates
 from assessments.rules.common import age_on, coerce, show
 from assessments.rules.conmed import Exposure, exposure_on
@@ -22,9 +24,16 @@ from assessments.scoring import (
     upcr_to_g_per_g,
 )
 from assessments.scoring.egfr import EgfrResult
+from assessments.scoring.treatment_failure import (
+    FailureEvent,
+    dialysis_failure,
+    failure_event,
+    failure_on,
+    sustained_doubling,
+)
 from assessments.scoring.units import CreatinineValue, UpcrValue
 from ecrf.access import SITE_STAFF_ROLES
-from trials.protocol import ProtocolDefinition
+from trials.protocol import ProtocolDefinition, TreatmentFailure
 
 REQUIRED_FIELDS: tuple[str, ...] = (
     "assessment_date",
@@ -40,7 +49,8 @@ SEDIMENT_FIELDS: tuple[str, ...] = (
     "rbc_casts",
     "cellular_casts",
 )
-INPUT_FIELDS: tuple[str, ...] = (*REQUIRED_FIELDS, *SEDIMENT_FIELDS)
+FAILURE_FIELDS: tuple[str, ...] = ("failure_event", "failure_event_date", "dialysis_end_date")
+INPUT_FIELDS: tuple[str, ...] = (*REQUIRED_FIELDS, *SEDIMENT_FIELDS, *FAILURE_FIELDS)
 RESPONSE_FIELDS: tuple[str, ...] = (
     "response_baseline_date",
     "response_week",
@@ -150,6 +160,7 @@ def validate(instance: RenalAssessment, ctx: FormContext, checks: Checks) -> Non
         checks.error(
             "cellular_casts", "RBC casts are cellular casts: answer yes, or correct the RBC casts."
         )
+    _check_failure(instance, ctx, checks)
     if checks.errors:
         return
     try:
@@ -181,6 +192,29 @@ def validate(instance: RenalAssessment, ctx: FormContext, checks: Checks) -> Non
             "urine_rbc_hpf",
             f"{show(instance.urine_rbc_hpf)} RBC/hpf is unusual (above {RBC_UNUSUAL_HPF}); "
             "please confirm.",
+        )
+
+
+def _check_failure(instance: RenalAssessment, ctx: FormContext, checks: Checks) -> None:
+    """A treatment failure event needs its date; a dialysis end date needs dialysis."""
+    event, day = instance.failure_event, instance.failure_event_date
+    end = instance.dialysis_end_date
+    if event and day is None:
+        checks.error("failure_event_date", "Give the date of the treatment failure event.")
+    if not event and day is not None:
+        checks.error("failure_event", "Say which treatment failure event happened on this date.")
+    if end is not None and event != FailureEventKind.DIALYSIS:
+        checks.error("dialysis_end_date", "A dialysis end date needs dialysis as the event.")
+    for name, value in (("failure_event_date", day), ("dialysis_end_date", end)):
+        if value is not None and value > ctx.today:
+            checks.error(name, "The date is in the future.")
+    if day is not None and end is not None and end < day:
+        checks.error("dialysis_end_date", "Dialysis cannot end before it started.")
+    day0 = ctx.participant.day0
+    if event and day is not None and day0 is not None and day < day0:
+        checks.warn(
+            "failure_event_date",
+            f"The event precedes Day 0 ({day0:%Y-%m-%d}); it does not count as treatment failure.",
         )
 
 
@@ -227,6 +261,15 @@ def _evaluate(code: str, inputs: RenalInputs, params: Mapping[str, Any]) -> dict
     try:
         result = evaluate(code, inputs, **rule_set_parameters(code, params))
     except ScoringInputError as error:
+        if inputs.treatment_failure is not None:
+            text = f"treatment failure => NR: {inputs.treatment_failure}"
+            return {
+                "category": "NR",
+                "version": get_rule_set(code).calculator.version,
+                "provisional": False,
+                "reasons": [{"condition": "treatment failure => NR", "held": True, "text": text}],
+                "note": "",
+            }
         return {
             "category": "",
             "version": get_rule_set(code).calculator.version,
@@ -310,7 +353,8 @@ def _response(
     rule_set = response.rule_set
     exposure = exposure_on(instance.participant, day, rescue=response.rescue)
     week = (day - day0).days // 7
-    inputs = _renal_inputs(instance, baseline, exposure, week)
+    failure = _treatment_failure(instance, baseline, day0, response.treatment_failure)
+    inputs = _renal_inputs(instance, baseline, exposure, week, failure)
     primary = _evaluate(rule_set, inputs, response.params)
     secondary = {
         code: _evaluate(code, inputs, {})
@@ -318,6 +362,10 @@ def _response(
         if code != rule_set
     }
     notes = [primary["note"], *exposure.notes]
+    if failure is not None:
+        notes.insert(
+            0, f"Treatment failure: {failure.text}; non-response from {failure.day:%Y-%m-%d} on."
+        )
     if exposure.uncertain:
         notes.append("Provisional: a medication date is partial.")
         for item in secondary.values():
@@ -338,8 +386,81 @@ def _response(
     }
 
 
+def _treatment_failure(
+    instance: RenalAssessment,
+    baseline: RenalAssessment,
+    day0: date,
+    protocol: TreatmentFailure | None,
+) -> FailureEvent | None:
+    """The first treatment failure on or before the assessment, from Day 0 on: an event a
+    renal assessment records, death on the end-of-study form, or a doubling of creatinine
+    against the baseline sustained over the protocol's interval. None when the protocol
+    version defines no treatment failure."""
+    day = instance.assessment_date
+    if protocol is None or day is None:
+        return None
+    rows = [
+        *RenalAssessment.objects.filter(
+            participant=instance.participant, entry_status=EntryStatus.ENTERED
+        )
+        .exclude(pk=instance.pk)
+        .order_by("assessment_date", "pk"),
+        instance,
+    ]
+    events: list[FailureEvent | None] = []
+    for row in rows:
+        event, start = row.failure_event, row.failure_event_date
+        if not event or start is None or start < day0 or event not in protocol.events:
+            continue
+        if event == FailureEventKind.DIALYSIS:
+            events.append(
+                dialysis_failure(start, row.dialysis_end_date, min_days=protocol.dialysis_min_days)
+            )
+        else:
+            events.append(failure_event(event, start))
+    if "death" in protocol.events:
+        death = _death_date(instance)
+        if death is not None and death >= day0:
+            events.append(failure_event("death", death))
+    if "creatinine_doubling" in protocol.events:
+        values = [
+            (row.assessment_date, _creatinine(row).mg_dl)
+            for row in rows
+            if row.assessment_date is not None
+            and row.assessment_date >= day0
+            and row.serum_creatinine_value is not None
+            and row.creatinine_unit
+        ]
+        events.append(
+            sustained_doubling(
+                values,
+                _creatinine(baseline).mg_dl,
+                confirm_weeks=protocol.doubling_confirm_weeks,
+            )
+        )
+    return failure_on(events, day)
+
+
+def _death_date(instance: RenalAssessment) -> date | None:
+    """The date of death: the last contact date of an end of study recorded as death."""
+    end = (
+        EndOfStudy.objects.filter(
+            participant=instance.participant,
+            entry_status=EntryStatus.ENTERED,
+            status=EndStatus.DEATH,
+        )
+        .order_by("pk")
+        .first()
+    )
+    return None if end is None else end.last_contact_date
+
+
 def _renal_inputs(
-    instance: RenalAssessment, baseline: RenalAssessment, exposure: Exposure, week: int
+    instance: RenalAssessment,
+    baseline: RenalAssessment,
+    exposure: Exposure,
+    week: int,
+    failure: FailureEvent | None,
 ) -> RenalInputs:
     return RenalInputs(
         # UPCR compared exactly, from the values as entered; eGFR as reported (1 decimal).
@@ -356,6 +477,7 @@ def _renal_inputs(
         week=week,
         scr0_mg_dl=_creatinine(baseline).mg_dl,
         scr1_mg_dl=_creatinine(instance).mg_dl,
+        treatment_failure=None if failure is None else failure.text,
     )
 
 
@@ -407,5 +529,6 @@ RENAL = FormType(
         ("Proteinuria", ("upcr_value", "upcr_unit")),
         ("Kidney function", ("serum_creatinine_value", "creatinine_unit")),
         ("Urine sediment", SEDIMENT_FIELDS),
+        ("Treatment failure", FAILURE_FIELDS),
     ),
 )

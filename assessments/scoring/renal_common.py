@@ -12,6 +12,8 @@ from assessments.scoring.base import Calculator, fmt, non_negative, positive, to
 from assessments.scoring.errors import ScoringInputError
 
 T = TypeVar("T")
+# The flags of a result that say a responder category was met; a treatment failure clears them.
+RESPONDER_FLAGS = frozenset({"CRR", "PRR", "CR", "PR", "PERR", "GR"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +22,10 @@ class RenalInputs:
 
     Numbers may be given as Decimal, int, float or str; they are stored as Decimal so that
     boundaries such as G1 = 0.9*G0 are decided exactly. `gpf` (pre-flare eGFR) defaults to
-    `g0`. `week` is the assessment week counted from Day 0.
+    `g0`. `week` is the assessment week counted from Day 0. `treatment_failure` says which
+    event (renal flare, chronic dialysis, transplant, death, sustained doubling of creatinine)
+    made the participant a treatment failure on or before the assessment: every rule set then
+    gives NR.
     """
 
     p0: Decimal
@@ -37,6 +42,7 @@ class RenalInputs:
     week: int | None = None
     scr0_mg_dl: Decimal | None = None
     scr1_mg_dl: Decimal | None = None
+    treatment_failure: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("p0", "p1"):
@@ -52,6 +58,10 @@ class RenalInputs:
         to_flag(self.rbc_casts, "rbc_casts", optional=True)
         to_flag(self.cellular_casts, "cellular_casts", optional=True)
         to_flag(self.rescue, "rescue")
+        if self.treatment_failure is not None and (
+            not isinstance(self.treatment_failure, str) or not self.treatment_failure.strip()
+        ):
+            raise ScoringInputError("treatment_failure", "expected the event, said in words")
         if self.week is not None and (
             isinstance(self.week, bool) or not isinstance(self.week, int) or self.week < 0
         ):
@@ -164,8 +174,24 @@ def result(
     *,
     provisional: bool = False,
     notes: tuple[str, ...] = (),
+    treatment_failure: str | None = None,
 ) -> RenalResponseResult:
-    """Assemble an immutable result carrying the calculator's name and version."""
+    """Assemble an immutable result carrying the calculator's name and version.
+
+    A treatment failure makes the category NR whatever the numbers decided, with the event
+    as the last reason; the result is then no longer provisional, and no responder flag holds.
+    """
+    if treatment_failure is not None:
+        category = "NR"
+        provisional = False
+        flags = {name: (False if name in RESPONDER_FLAGS else held) for name, held in flags.items()}
+        flags["treatment_failure"] = True
+        reasons = [
+            *reasons,
+            Reason(
+                "treatment failure => NR", True, f"treatment failure => NR: {treatment_failure}"
+            ),
+        ]
     return RenalResponseResult(
         calculator=calculator.name,
         version=calculator.version,

@@ -127,7 +127,15 @@ def eular2019(
         "prr_reduction_min": fmt(reduction),
         "prr_upcr_max": fmt(upcr_max),
     }
-    return result(EULAR_2019, "eular2019", category, reasons, flags, params)
+    return result(
+        EULAR_2019,
+        "eular2019",
+        category,
+        reasons,
+        flags,
+        params,
+        treatment_failure=inputs.treatment_failure,
+    )
 
 
 def _kdigo_stable(inputs: RenalInputs, tol: Decimal, basis: str) -> Reason:
@@ -163,7 +171,15 @@ def kdigo2021(
     category = "CR" if cr else "PR" if pr else "NR"
     flags = {"CR": cr, "PR": pr, "stable": stable.held}
     params = {"tol": fmt(tolerance), "basis": basis}
-    return result(KDIGO_2021, "kdigo2021", category, reasons, flags, params)
+    return result(
+        KDIGO_2021,
+        "kdigo2021",
+        category,
+        reasons,
+        flags,
+        params,
+        treatment_failure=inputs.treatment_failure,
+    )
 
 
 def _inactive_sediment(inputs: RenalInputs) -> tuple[bool, list[Reason]]:
@@ -243,4 +259,12 @@ def acr2006(
         "upcr_improvement": fmt(upcr_gain),
     }
     flags = {"CR": cr, "PR": pr, "inactive_sediment": sediment_ok}
-    return result(ACR_2006, "acr2006", category, reasons, flags, params)
+    return result(
+        ACR_2006,
+        "acr2006",
+        category,
+        reasons,
+        flags,
+        params,
+        treatment_failure=inputs.treatment_failure,
+    )

@@ -109,7 +109,16 @@ def bliss_ln(
     category = "CRR" if crr else "PERR" if perr else "NR"
     params = {"prednisone_limit_mg": fmt(limit), "steroid_from_week": str(steroid_from_week)}
     flags = {"PERR": perr, "CRR": crr, "TF": failed}
-    return result(BLISS_LN, "bliss_ln", category, reasons, flags, params, notes=notes)
+    return result(
+        BLISS_LN,
+        "bliss_ln",
+        category,
+        reasons,
+        flags,
+        params,
+        notes=notes,
+        treatment_failure=inputs.treatment_failure,
+    )
 
 
 def nct03917797_cr(
@@ -250,4 +259,5 @@ def nct03917797_cr(
         params,
         provisional=category != "CR" and provisional_fallback,
         notes=notes,
+        treatment_failure=inputs.treatment_failure,
     )

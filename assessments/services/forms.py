@@ -14,6 +14,7 @@ from assessments.forms_kit import AT_A_VISIT, FormScope, FormType
 from assessments.models import EntryStatus, Infusion, SledaiAssessment
 from assessments.rules.base import Checks, FormContext
 from assessments.rules.conmed import CONMED
+from assessments.rules.end_of_study import END_OF_STUDY
 from assessments.rules.infusion import INFUSION
 from assessments.rules.labs import LABS
 from assessments.rules.renal import RENAL
@@ -240,26 +241,26 @@ def _update_dependents(
     record: Any, ftype: FormType, ctx: FormContext, *, actor: Any, now: datetime
 ) -> None:
     """What a saved form changes beside itself, in the same transaction: the renal responses
-    read the baseline assessment and the medication log; a given infusion dates its visit; the
-    visit's SLEDAI-2K is checked again against changed laboratory or renal results."""
+    read the baseline assessment, the treatment failures the others record, the medication log
+    and a death on the end-of-study form; a given infusion dates its visit; the visit's
+    SLEDAI-2K is checked again against changed laboratory or renal results."""
     if ftype.code in (LABS.code, RENAL.code) and record.visit_id is not None:
         sledai_recheck(visit=record.visit, ctx=ctx, now=now)
-    if ftype.code == RENAL.code:
+    recompute_reason = {
+        RENAL.code: "Recomputed: baseline changed",
+        CONMED.code: "Recomputed: concomitant medication changed",
+        END_OF_STUDY.code: "Recomputed: end of study changed (death is treatment failure)",
+    }.get(ftype.code)
+    if recompute_reason is not None:
         renal_responses_recompute(
             participant=ctx.participant,
             actor=actor,
             now=now,
-            reason="Recomputed: baseline changed",
-            exclude_pk=record.pk,
+            reason=recompute_reason,
+            # The renal assessment saved has its response derived already.
+            exclude_pk=record.pk if ftype.code == RENAL.code else None,
         )
-    elif ftype.code == CONMED.code:
-        renal_responses_recompute(
-            participant=ctx.participant,
-            actor=actor,
-            now=now,
-            reason="Recomputed: concomitant medication changed",
-        )
-    elif ftype.code == INFUSION.code:
+    if ftype.code == INFUSION.code:
         _infusion_visit_record(record, ctx, actor=actor, now=now)
 
 

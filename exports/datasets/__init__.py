@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from casebook.catalogue import form_types
 from exports.base import Dataset, ExportContext, Variable
+from exports.datasets.common import revealing_sources
 from exports.datasets.demography import DM
 from exports.datasets.disposition import DS, IE
 from exports.datasets.events import AE, CM, DV
@@ -14,20 +14,8 @@ from exports.datasets.exposure import EC, EX
 from exports.datasets.findings import LB, VS
 from exports.datasets.responses import RS
 from exports.datasets.visits import SV
-from trials.definitions import definition_of
-from trials.models import ProtocolVersion
 
 DATASETS: tuple[Dataset, ...] = (DM, DS, SV, EC, EX, AE, CM, LB, VS, RS, IE, DV)
-
-
-def revealing_sources(ctx: ExportContext) -> frozenset[str]:
-    """Every "form.field" that reveals allocation: named by its form type, or by the
-    `blinding.allocation_revealing` of any protocol version the trial has loaded."""
-    found = {f"{code}.{name}" for code, ftype in form_types().items() for name in ftype.revealing}
-    for version in ProtocolVersion.objects.filter(trial=ctx.trial).order_by("number"):
-        for code, names in definition_of(version).blinding.allocation_revealing.items():
-            found.update(f"{code}.{name}" for name in names)
-    return frozenset(found)
 
 
 def is_revealing(variable: Variable, sources: frozenset[str]) -> bool:

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from django.db import models
 from django.db.models import QuerySet
 
+from casebook.catalogue import form_types
 from exports.base import ExportContext, Variable
 from exports.snapshot import as_of, batched, stream
 from trials.definitions import definition_of
@@ -359,3 +360,13 @@ class Definitions:
 
     def of(self, version_id: int) -> ProtocolDefinition:
         return definition_of(self._versions.get(version_id, self._fallback))
+
+
+def revealing_sources(ctx: ExportContext) -> frozenset[str]:
+    """Every "form.field" that reveals allocation: named by its form type, or by the
+    `blinding.allocation_revealing` of any protocol version the trial has loaded."""
+    found = {f"{code}.{name}" for code, ftype in form_types().items() for name in ftype.revealing}
+    for version in ProtocolVersion.objects.filter(trial=ctx.trial).order_by("number"):
+        for code, names in definition_of(version).blinding.allocation_revealing.items():
+            found.update(f"{code}.{name}" for name in names)
+    return frozenset(found)

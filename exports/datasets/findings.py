@@ -37,6 +37,7 @@ from exports.datasets.common import (
     num,
     number,
     records,
+    revealing_sources,
     subject_batches,
     visit_order,
     visit_values,
@@ -130,8 +131,11 @@ QUALITATIVE_SOURCES = (
     "tb_result",
     "anti_hla_result",
     "anti_hla_mfi",
-    "anti_hla_dsa",
 )
+# Tests whose rows come from one field that a protocol may mark as revealing the allocation
+# (donor-specific antibodies arise only against the donor of the cells): a blinded export
+# leaves those rows out, and keeps the other results of the same variables.
+ROW_SOURCES: dict[str, str] = {HLA_DSA.code: "labs.anti_hla_dsa"}
 
 
 def _lab_sources() -> tuple[str, ...]:
@@ -352,13 +356,19 @@ def _subject_lab_rows(
 
 def _lb_rows(ctx: ExportContext) -> Iterator[tuple[object, ...]]:
     labs_of, renal_of = records(LabResults, ctx), records(RenalAssessment, ctx)
+    revealing = revealing_sources(ctx) if ctx.blinded else frozenset()
+    hidden = {code for code, source in ROW_SOURCES.items() if source in revealing}
     for batch in subject_batches(ctx):
         labs, renal = grouped(labs_of, batch), grouped(renal_of, batch)
         visits = visits_of(ctx, batch, labs, renal)
         for subject in batch:
-            rows = _subject_lab_rows(
-                subject, labs.get(subject.pk, []), renal.get(subject.pk, []), visits
-            )
+            rows = [
+                values
+                for values in _subject_lab_rows(
+                    subject, labs.get(subject.pk, []), renal.get(subject.pk, []), visits
+                )
+                if values["LBTESTCD"] not in hidden
+            ]
             for seq, values in enumerate(rows, start=1):
                 yield LB_LAYOUT.row(
                     {

@@ -11,6 +11,7 @@ import pytest
 from assessments.models import LabResults
 from ecrf.errors import DomainError, PermissionDeniedError
 from tests.assessments.test_labs_form import save
+from tests.world import grant_release
 
 SCREENING = {
     "sample_date": date(2026, 3, 2),
@@ -158,3 +159,29 @@ def test_wrong_role_and_other_site_cannot_enter_the_panel(msvle, participant) ->
         with pytest.raises(PermissionDeniedError):
             save(msvle, participant, "SEL", SCREENING, actor=actor)
     assert not LabResults.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("role", "released", "sees"),
+    [
+        ("monitor", False, False),
+        ("investigator", False, False),
+        ("coordinator", False, False),
+        ("unblinded_statistician", False, False),
+        ("unblinded_statistician", True, True),
+    ],
+)
+def test_donor_specific_antibodies_are_hidden_from_blinded_readers(
+    client, msvle, participant, role, released, sees
+) -> None:
+    """Antibodies against the donor's HLA arise only after the cells: whether they are
+    donor-specific reveals the arm; the rest of the anti-HLA result does not."""
+    form = save(msvle, participant, "SEL", SCREENING)
+    if released:
+        grant_release(msvle)
+    client.force_login(getattr(msvle, role))
+    response = client.get(f"/api/v1/participants/{participant.pk}/forms/labs/{form.pk}/")
+    assert response.status_code == 200
+    body = response.json()
+    assert ("anti_hla_dsa" in body) is sees
+    assert (body["anti_hla_result"], body["anti_hla_mfi"]) == ("positive", 2500)

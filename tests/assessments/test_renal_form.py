@@ -530,15 +530,20 @@ def test_trial_b_compares_the_summed_prednisone_dose_with_its_limit(mscrole) -> 
     assert form.response_category != "CR"
 
 
+def wrong_users(team: Team) -> tuple:
+    """Those who may not enter a renal assessment of the participant: wrong role, other site."""
+    return (
+        team.monitor,
+        team.statistician,
+        team.pharmacist,
+        team.other_coordinator,
+        team.medical_monitor,
+        team.unblinded_statistician,
+    )
+
+
 def test_wrong_roles_and_other_site_cannot_enter(msvle, participant) -> None:
-    for actor in (
-        msvle.monitor,
-        msvle.statistician,
-        msvle.pharmacist,
-        msvle.other_coordinator,
-        msvle.medical_monitor,
-        msvle.unblinded_statistician,
-    ):
+    for actor in wrong_users(msvle):
         with pytest.raises(PermissionDeniedError):
             save(msvle, participant, "W24", renal(W24_DAY, "0.4", "g/g", "0.93"), actor=actor)
     assert not RenalAssessment.objects.exists()

@@ -9,6 +9,7 @@ from .model import (
     RESPONSE_PARAMETER_VALUES,
     RESPONSE_PARAMETERS,
     RULE_SETS,
+    TREATMENT_FAILURE_EVENTS,
     Arm,
     Blinding,
     Cohort,
@@ -26,6 +27,7 @@ from .model import (
     Site,
     Stage,
     StratificationFactor,
+    TreatmentFailure,
     Visit,
 )
 from .parse import canonical_checksum, parse_protocol_file, parse_protocol_text
@@ -40,6 +42,7 @@ __all__ = [
     "RESPONSE_PARAMETERS",
     "RESPONSE_PARAMETER_VALUES",
     "RULE_SETS",
+    "TREATMENT_FAILURE_EVENTS",
     "Arm",
     "Blinding",
     "Cohort",
@@ -59,6 +62,7 @@ __all__ = [
     "Site",
     "Stage",
     "StratificationFactor",
+    "TreatmentFailure",
     "Visit",
     "canonical_checksum",
     "parse_protocol_file",

@@ -119,6 +119,14 @@ RESPONDER_CATEGORIES: Mapping[str, frozenset[str]] = {
 }
 # When a rescue drug must have started to count: only "day0" (after Day 0) is defined.
 RESCUE_FROM: tuple[str, ...] = ("day0",)
+# The events that make the renal response a non-response from their date on.
+TREATMENT_FAILURE_EVENTS: tuple[str, ...] = (
+    "renal_flare",
+    "dialysis",
+    "kidney_transplant",
+    "death",
+    "creatinine_doubling",
+)
 
 MASKING_LEVELS: tuple[str, ...] = ("none", "single", "double", "triple", "quadruple")
 MASKED_PARTIES: tuple[str, ...] = (
@@ -359,6 +367,19 @@ class Rescue:
 
 
 @dataclass(frozen=True)
+class TreatmentFailure:
+    """The events after Day 0 that make every later renal response a non-response: those of
+    ``events`` (TREATMENT_FAILURE_EVENTS); dialysis once it has lasted ``dialysis_min_days``;
+    creatinine doubling once confirmed at consecutive assessments at least
+    ``doubling_confirm_weeks`` apart."""
+
+    events: tuple[str, ...]
+    dialysis_min_days: int
+    doubling_confirm_weeks: int
+    assumption: str | None = None
+
+
+@dataclass(frozen=True)
 class Response:
     """How the primary renal response is derived, and when; ``rescue`` is None in a version
     that lists no rescue drugs (then only entries marked rescue by the site count)."""
@@ -370,6 +391,7 @@ class Response:
     secondary_rule_sets: tuple[str, ...] = ()
     assumption: str | None = None
     rescue: Rescue | None = None
+    treatment_failure: TreatmentFailure | None = None
 
 
 @dataclass(frozen=True)

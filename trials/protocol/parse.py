@@ -33,6 +33,7 @@ from .model import (
     Site,
     Stage,
     StratificationFactor,
+    TreatmentFailure,
     Visit,
     freeze,
 )
@@ -334,6 +335,18 @@ def _response(resp: dict[str, Any]) -> Response:
         secondary_rule_sets=tuple(resp.get("secondary_rule_sets", [])),
         assumption=_opt(resp, "assumption"),
         rescue=_rescue(resp.get("rescue")),
+        treatment_failure=_treatment_failure(resp.get("treatment_failure")),
+    )
+
+
+def _treatment_failure(failure: dict[str, Any] | None) -> TreatmentFailure | None:
+    if failure is None:
+        return None
+    return TreatmentFailure(
+        events=tuple(failure["events"]),
+        dialysis_min_days=failure["dialysis_min_days"],
+        doubling_confirm_weeks=failure["creatinine_doubling_confirm_weeks"],
+        assumption=_opt(failure, "assumption"),
     )
 
 

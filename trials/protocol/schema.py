@@ -12,6 +12,7 @@ from .model import (
     PHASES,
     RESCUE_FROM,
     STAGE_KINDS,
+    TREATMENT_FAILURE_EVENTS,
     VISIT_KINDS,
 )
 
@@ -273,6 +274,32 @@ _RESCUE = _obj(
     ["drugs", "from"],
 )
 
+_TREATMENT_FAILURE = _obj(
+    "Treatment failure: events after Day 0 that make the renal response a non-response at "
+    "every assessment on or after their date, under every rule set.",
+    {
+        "events": _list(
+            "The events that count: renal_flare, dialysis, kidney_transplant (recorded on the "
+            "renal assessment), death (the end-of-study form), creatinine_doubling (derived).",
+            {"enum": list(TREATMENT_FAILURE_EVENTS)},
+            minItems=1,
+            uniqueItems=True,
+        ),
+        "dialysis_min_days": _int(
+            "Dialysis counts once it has lasted this many days (chronic dialysis), from the day "
+            "it reaches them.",
+            minimum=1,
+        ),
+        "creatinine_doubling_confirm_weeks": _int(
+            "Serum creatinine at least twice the baseline value counts when it stays so at "
+            "consecutive assessments, the last at least this many weeks after the first.",
+            minimum=1,
+        ),
+        "assumption": _assumption(),
+    },
+    ["events", "dialysis_min_days", "creatinine_doubling_confirm_weeks"],
+)
+
 _PARAMETER = _obj(
     "A named threshold or setting.",
     {
@@ -380,6 +407,7 @@ PROTOCOL_SCHEMA: Schema = {
                         uniqueItems=True,
                     ),
                     "rescue": _RESCUE,
+                    "treatment_failure": _TREATMENT_FAILURE,
                     "assumption": _assumption(),
                 },
                 ["rule_set", "primary_visit", "timepoint_label"],
