@@ -3,8 +3,8 @@ the zone of the participant's site is the current one, so that times typed are r
 clock and times shown are shown on it; a successful answer names the zone in a header.
 
 The participant is found from the route's parameters: the participant, one of their visits,
-one query, lock or alert about them. Routes about a whole trial or about the user show each row
-on the clock of that row's site (see `trials.site_zone.site_clock_row`)."""
+one query, lock, alert or adverse event about them. Lists that span sites show each row on the
+clock of that row's site (see `trials.site_zone.SiteClockRow`)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from alerts.models import Alert
 from review.models import DataQuery, Lock
+from safety.models import AdverseEvent
 from trials.models import Participant
 from trials.site_zone import TIME_ZONE_HEADER
 from visits.models import Visit
@@ -29,6 +30,7 @@ _ZONE_OF: dict[str, tuple[type[Model], str]] = {
     "query_id": (DataQuery, "participant__site__time_zone"),
     "lock_id": (Lock, "participant__site__time_zone"),
     "alert_id": (Alert, "participant__site__time_zone"),
+    "adverse_event_id": (AdverseEvent, "participant__site__time_zone"),
 }
 
 

@@ -176,12 +176,16 @@ class ReportView(APIView):
         summary="Record when an SAE, SUSAR or SUSAR follow-up report was made",
         tags=["safety"],
     )
-    def post(self, request: Request, pk: int) -> Response:
-        ae = adverse_event_get(request.user, pk)
+    def post(self, request: Request, adverse_event_id: int) -> Response:
+        ae = adverse_event_get(request.user, adverse_event_id)
         params = valid(ReportInput, request.data)
         zone = ae.participant.site.time_zone
         at = site_instant(params["reported_at"], zone, "reported_at")
         now = timezone.now()
         saved = REPORTS[params["report"]](actor=request.user, ae=ae, reported_at=at, now=now)
-        (row,) = [r for r in sae_clock(request.user, saved.participant.trial, now) if r.ae.pk == pk]
+        (row,) = [
+            r
+            for r in sae_clock(request.user, saved.participant.trial, now)
+            if r.ae.pk == adverse_event_id
+        ]
         return _one_zone(Response(SaeClockOutput(row).data), {zone})

@@ -7,7 +7,7 @@ from safety import api
 urlpatterns = [
     path("trials/<slug:code>/sae-clock/", api.SaeClockView.as_view(), name="sae-clock"),
     path(
-        "adverse-events/<int:pk>/reports/",
+        "adverse-events/<int:adverse_event_id>/reports/",
         api.ReportView.as_view(),
         name="adverse-event-report",
     ),

@@ -394,7 +394,7 @@ RULES: dict[str, Rule] = {
     r"api-schema|api-docs": Rule("none", describes_the_api=True),
     r"trials:participant-list|trials:participant-register": TRIAL,
     r"trials:(participant|consent|eligibility-answer|confirm|screen-fail|randomize|enrol|day0"
-    r"|withdraw|lost|complete|unblind)": Rule("trial", pk="participant"),
+    r"|withdraw|lost|complete|unblind|reconfirm)": Rule("trial", pk="participant"),
     r"trials:visit-record": Rule("trial", pk="visit"),
     r"trials:allocation": PARTICIPANT,
     r"trials:(staff|staff-history|staff-grant|staff-invite)": STAFF,

@@ -116,7 +116,7 @@ def test_reloading_does_not_reopen_or_replan_cohorts(db, tmp_path) -> None:
     text = MSCROLE_FILE.read_text(encoding="utf-8").replace('version: "1.2"', 'version: "1.3"', 1)
     amended = tmp_path / "mscrole.yaml"
     amended.write_text(text, encoding="utf-8")
-    assert "loaded version 1.2 as #2" in load(amended)
+    assert "loaded version 1.3 as #2" in load(amended)
     statuses = dict(Cohort.objects.values_list("code", "status"))
     planned = CohortStatus.PLANNED
     assert statuses == {"C1": CohortStatus.FULL, "C2": planned, "C3": planned}
@@ -155,7 +155,7 @@ def test_new_label_is_version_two_and_participants_keep_their_version(db, tmp_pa
     earlier = register_at(team.trial, team.coordinator)
     amended = edited(tmp_path, NEW_LABEL, W24_WIDER)
     output = load(amended)
-    assert "MSVLE: loaded version 1.2 as #2" in output
+    assert "MSVLE: loaded version 1.3 as #2" in output
     first, second = ProtocolVersion.objects.filter(trial=team.trial).order_by("number")
     assert (first.label, second.label, second.number) == ("1.2", "1.3", 2)
     later = register_at(team.trial, team.coordinator)
