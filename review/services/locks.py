@@ -72,12 +72,16 @@ def lock_apply(
     target = _lock_target(
         level, trial, site=site, participant=participant, form_code=form_code, record=record
     )
-    # A form or a participant is locked complete; a site or trial lock is the data manager's
-    # decision over many participants and is not held up here.
+    # Data are locked complete, at every level: a site or trial lock (the database lock before
+    # unblinding) covers every record of its participants.
     if level == LockLevel.FORM:
         require_ready(action="locked", participant=record.participant, record=record)
     elif level == LockLevel.PARTICIPANT:
         require_ready(action="locked", participant=participant)
+    elif level == LockLevel.SITE:
+        require_ready(action="locked", participants=Participant.objects.filter(site=site))
+    elif level == LockLevel.TRIAL:
+        require_ready(action="locked", participants=Participant.objects.filter(trial=trial))
     with transaction.atomic():
         same = Lock.objects.filter(
             trial=trial,

@@ -123,6 +123,27 @@ def test_an_incomplete_event_is_not_locked_alone_or_with_its_participant(
     assert lock(msvle, data_manager, LockLevel.PARTICIPANT, participant=participant)
 
 
+def test_a_site_or_trial_lock_waits_for_every_event_of_its_participants(
+    msvle, participant, data_manager
+) -> None:
+    ae = enter(msvle, participant, {**BARE, **COMPLETE, "outcome": ""})
+    expected = (
+        f"This cannot be locked yet. Participant {participant.identifier}: Adverse event "
+        "'Headache' lacks the outcome."
+    )
+    with pytest.raises(NotReadyError) as site_error:
+        lock(msvle, data_manager, LockLevel.SITE, site=msvle.site)
+    assert site_error.value.message == expected
+    with pytest.raises(NotReadyError) as trial_error:
+        lock(msvle, data_manager, LockLevel.TRIAL)
+    assert trial_error.value.message == expected
+    # The other site has nothing incomplete: its lock is not held up by this one.
+    assert lock(msvle, data_manager, LockLevel.SITE, site=msvle.other_site)
+    follow_up(msvle, ae, {"outcome": "recovered"})
+    assert lock(msvle, data_manager, LockLevel.SITE, site=msvle.site)
+    assert lock(msvle, data_manager, LockLevel.TRIAL)
+
+
 def test_the_wrong_user_is_refused_before_readiness(msvle, participant, data_manager) -> None:
     from ecrf.errors import PermissionDeniedError
 
