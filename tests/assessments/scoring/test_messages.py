@@ -52,6 +52,11 @@ REFUSALS = [
         "RBC casts present but cellular casts not",
     ),
     (lambda: replace(BARE, week=-1), "week", "expected a whole number >= 0, got -1"),
+    (lambda: replace(BARE, p1=None), "p1", "expected a number, got None"),
+    (lambda: replace(BARE, g1=True), "g1", "expected a number, got True"),
+    (lambda: replace(BARE, p0=[Decimal("3.2")]), "p0", "expected a number, got list"),
+    (lambda: replace(BARE, g0="x"), "g0", "not a number: 'x'"),
+    (lambda: replace(BARE, gpf=0), "gpf", "must be greater than 0, got 0"),
     (
         lambda: replace(BARE, treatment_failure=" "),
         "treatment_failure",
