@@ -56,6 +56,8 @@ REFUSALS = [
     (lambda: replace(BARE, g1=True), "g1", "expected a number, got True"),
     (lambda: replace(BARE, p0=[Decimal("3.2")]), "p0", "expected a number, got list"),
     (lambda: replace(BARE, g0="x"), "g0", "not a number: 'x'"),
+    (lambda: replace(BARE, p1=float("nan")), "p1", "must be finite, got nan"),
+    (lambda: replace(BARE, g1="Infinity"), "g1", "must be finite, got 'Infinity'"),
     (lambda: replace(BARE, gpf=0), "gpf", "must be greater than 0, got 0"),
     (
         lambda: replace(BARE, treatment_failure=" "),
