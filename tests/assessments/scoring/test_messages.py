@@ -57,6 +57,11 @@ REFUSALS = [
     (lambda: replace(BARE, p0=[Decimal("3.2")]), "p0", "expected a number, got list"),
     (lambda: replace(BARE, g0="x"), "g0", "not a number: 'x'"),
     (lambda: replace(BARE, p1=float("nan")), "p1", "must be finite, got nan"),
+    (
+        lambda: evaluate("eular2019", {"p0": 3, "p1": 1}),  # type: ignore[arg-type]
+        "inputs",
+        "expected RenalInputs, got dict",
+    ),
     (lambda: replace(BARE, g1="Infinity"), "g1", "must be finite, got 'Infinity'"),
     (lambda: replace(BARE, gpf=0), "gpf", "must be greater than 0, got 0"),
     (
