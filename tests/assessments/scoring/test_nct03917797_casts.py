@@ -1,5 +1,6 @@
 """NCT03917797's complete response with RBC casts seen: refused as registered, accepted when the
-protocol allows them (`cr_rbc_casts_allowed`), with the reason and the definition saying so."""
+protocol allows them (`cr_rbc_casts_allowed`), with the reason and the definition saying so; and
+the partial response that follows, provisional or not."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ CASTS_SEEN = RenalInputs(
     week=52,
 )
 CR_B = "CR_B := P1 < 0.5 AND kidney_CR_B AND RBC < 10/hpf"
+PR_B = "PR_B := NOT CR_B AND proteinuria_PR_B AND kidney_PR_B AND NOT rescue"
 
 
 @pytest.mark.parametrize(
@@ -50,3 +52,20 @@ def test_rbc_casts_decide_cr_b_unless_allowed(allowed, category, casts, verdict)
     assert reasons[5] == casts
     assert result.reasons[8].text == verdict
     assert result.reasons[8].held is allowed
+
+
+@pytest.mark.parametrize(
+    ("provisional", "verdict"),
+    [
+        (True, f"{PR_B} (provisional)"),
+        (False, PR_B),
+    ],
+)
+def test_pr_b_says_whether_it_is_provisional(provisional, verdict) -> None:
+    # Missed CR_B on the casts only: PR_B, provisional while the fallback is.
+    result = evaluate("nct03917797_cr", CASTS_SEEN, pr_provisional=provisional)
+    assert (result.category, result.flags["PR"], result.provisional) == ("PR", True, provisional)
+    last = result.reasons[-1]
+    assert (last.condition, last.held, last.text) == ("PR_B", True, f"{verdict}: yes")
+    assert result.parameters["pr_provisional"] == str(provisional)
+    assert bool(result.notes) is provisional
