@@ -24,6 +24,10 @@ CASTS_SEEN = RenalInputs(
 )
 CR_B = "CR_B := P1 < 0.5 AND kidney_CR_B AND RBC < 10/hpf"
 PR_B = "PR_B := NOT CR_B AND proteinuria_PR_B AND kidney_PR_B AND NOT rescue"
+PROVISIONAL_NOTE = (
+    "PR_B uses EULAR 2019 PRR, never stricter than CR_B, until the registered PR definition "
+    "is confirmed"
+)
 
 
 @pytest.mark.parametrize(
@@ -68,4 +72,4 @@ def test_pr_b_says_whether_it_is_provisional(provisional, verdict) -> None:
     last = result.reasons[-1]
     assert (last.condition, last.held, last.text) == ("PR_B", True, f"{verdict}: yes")
     assert result.parameters["pr_provisional"] == str(provisional)
-    assert bool(result.notes) is provisional
+    assert result.notes == ((PROVISIONAL_NOTE,) if provisional else ())
