@@ -47,6 +47,24 @@ REFUSALS = [
         "expected True or False, got 'yes'",
     ),
     (
+        lambda: replace(BARE, rbc_casts=True, cellular_casts=False),
+        "cellular_casts",
+        "RBC casts present but cellular casts not",
+    ),
+    (lambda: replace(BARE, week=-1), "week", "expected a whole number >= 0, got -1"),
+    (lambda: replace(BARE, p1=None), "p1", "expected a number, got None"),
+    (lambda: replace(BARE, g1=True), "g1", "expected a number, got True"),
+    (lambda: replace(BARE, p0=[Decimal("3.2")]), "p0", "expected a number, got list"),
+    (lambda: replace(BARE, g0="x"), "g0", "not a number: 'x'"),
+    (lambda: replace(BARE, p1=float("nan")), "p1", "must be finite, got nan"),
+    (
+        lambda: evaluate("eular2019", {"p0": 3, "p1": 1}),  # type: ignore[arg-type]
+        "inputs",
+        "expected RenalInputs, got dict",
+    ),
+    (lambda: replace(BARE, g1="Infinity"), "g1", "must be finite, got 'Infinity'"),
+    (lambda: replace(BARE, gpf=0), "gpf", "must be greater than 0, got 0"),
+    (
         lambda: replace(BARE, treatment_failure=" "),
         "treatment_failure",
         "expected the event, said in words",
@@ -146,6 +164,16 @@ REFUSALS = [
         "window_days",
         "must be 10 or 30 (validated SLEDAI-2K windows), got True",
     ),
+    (
+        lambda: score_sledai2k([], window_days=30.0),
+        "window_days",
+        "must be 10 or 30 (validated SLEDAI-2K windows), got 30.0",
+    ),
+    (
+        lambda: score_sledai2k([DescriptorInput(["RASH"], True)]),  # type: ignore[arg-type]
+        "code",
+        "unknown SLEDAI-2K descriptor code ['RASH']",
+    ),
 ]
 
 
@@ -155,6 +183,14 @@ def test_a_refused_input_names_its_field_and_says_why(call, field, message) -> N
         call()
     assert (caught.value.field, caught.value.message) == (field, message)
     assert str(caught.value) == f"{field}: {message}"
+
+
+def test_inputs_at_the_edge_of_the_refused_ones_are_accepted() -> None:
+    # Week 0 is Day 0; RBC casts are cellular casts, so both may be answered yes.
+    assert replace(BARE, week=0).week == 0
+    both = replace(BARE, rbc_casts=True, cellular_casts=True)
+    assert (both.rbc_casts, both.cellular_casts, both.any_cellular_casts) == (True, True, True)
+    assert score_sledai2k([], window_days=30).window_days == 30
 
 
 def test_the_values_reported_beside_a_result() -> None:

@@ -3,6 +3,7 @@ in the audit trail, so a changed label, threshold or verdict in them is a change
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -171,3 +172,32 @@ def test_reasons_flags_and_parameters_word_for_word(code, basis) -> None:
         # The condition is the text's start: its left-hand name, or the whole fact.
         assert reason.condition and reason.text.startswith(reason.condition.split(" ")[0])
     assert (result.rule_set, result.notes) == (code, ())
+
+
+# ACR 2006 on the same inputs with P1 0.1: a complete response.
+ACR2006_CR_TEXT = """\
+urine RBC/hpf 1.0 < 5.0: yes
+urine WBC/hpf 1.0 < 5.0: yes
+no cellular casts: yes
+inactive_sediment := RBC < 5/hpf AND WBC < 5/hpf AND no cellular casts: yes
+G1 100.0 >= normal 90.0: yes
+G0 100.0 < normal 90.0: no
+G1 100.0 >= (1+0.25)*G0 125.0: no
+G1 100.0 >= (1-0.1)*G0 90.0: yes
+renal_CR := G1 normal OR (G0 abnormal AND improved): yes
+renal_PR := renal_CR OR (G0 normal AND G1 kept): yes
+P1 0.1 < 0.2: yes
+CR := P1 < 0.2 AND renal_CR AND inactive_sediment: yes
+P1 0.1 <= 0.5*P0 1.6: yes
+P1 0.1 <= 2.0: yes
+proteinuria_PR := P1 < 0.2 OR (P1 <= 0.5*P0 AND P1 <= 2.0): yes
+PR := NOT CR AND proteinuria_PR AND renal_PR AND inactive_sediment: no"""
+
+
+def test_an_acr2006_complete_response_word_for_word() -> None:
+    result = evaluate("acr2006", replace(INPUTS, p1=D("0.1")))
+    assert result.category == "CR"
+    assert dict(result.flags) == {"CR": True, "PR": False, "inactive_sediment": True}
+    assert result.explain() == ACR2006_CR_TEXT
+    verdict = next(reason for reason in result.reasons if reason.condition == "CR")
+    assert verdict.held is True

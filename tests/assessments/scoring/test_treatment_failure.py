@@ -37,6 +37,28 @@ P1 = RenalInputs(
 TRANSPLANT = "kidney transplant on 2026-08-01"
 
 
+# P1's flags after a failure: no responder flag holds, every other flag keeps its value.
+FLAGS_AFTER_FAILURE = {
+    "eular2019": {"CRR": False, "PRR": False, "GFR_ok": True},
+    "kdigo2021": {"CR": False, "PR": False, "stable": True},
+    "bliss_ln": {"PERR": False, "CRR": False, "TF": False},
+    "nct03917797_cr": {
+        "CR": False,
+        "PR": False,
+        "GR": False,
+        "CR_kidney": True,
+        "PR_kidney": True,
+    },
+    "acr2006": {"CR": False, "PR": False, "inactive_sediment": True},
+}
+
+
+@pytest.mark.parametrize("code", sorted(RULE_SETS))
+def test_a_treatment_failure_clears_only_the_responder_flags(code) -> None:
+    failed = evaluate(code, replace(P1, treatment_failure=TRANSPLANT))
+    assert dict(failed.flags) == {**FLAGS_AFTER_FAILURE[code], "treatment_failure": True}
+
+
 @pytest.mark.parametrize("code", sorted(RULE_SETS))
 def test_every_rule_set_gives_non_response_after_a_treatment_failure(code) -> None:
     responder = evaluate(code, P1)
