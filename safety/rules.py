@@ -417,27 +417,28 @@ def meets_dlt(
     )
 
 
-def _dlt_definition(ctx: FormContext) -> DoseLimitingToxicity | None:
-    participant = ctx.participant
+def _dlt_definition(participant: Any, definition: Any) -> DoseLimitingToxicity | None:
     if participant.cohort_id is None:
         return None
-    for stage in ctx.definition.stages:
+    for stage in definition.stages:
         if stage.code == participant.stage_code and stage.kind == "dose_escalation":
             return stage.dlt
     return None
 
 
-def _dose_limiting(ae: AdverseEvent, ctx: FormContext) -> bool | None:
-    dlt = _dlt_definition(ctx)
+def dose_limiting(ae: AdverseEvent, participant: Any, definition: Any) -> bool | None:
+    """Whether the event meets the DLT definition of the participant's dose-escalation stage,
+    read against the days of the infusions given; None outside a dose-escalation cohort."""
+    dlt = _dlt_definition(participant, definition)
     if dlt is None:
         return None
     try:
         onset = partial_bounds(ae.onset_date) if ae.onset_date else None
     except ValueError:
         onset = None
-    time_zone = ctx.participant.site.time_zone
+    time_zone = participant.site.time_zone
     starts = Infusion.objects.filter(
-        participant=ctx.participant, given=True, start_time__isnull=False
+        participant=participant, given=True, start_time__isnull=False
     ).values_list("start_time", flat=True)
     return meets_dlt(
         dlt,
@@ -450,7 +451,7 @@ def _dose_limiting(ae: AdverseEvent, ctx: FormContext) -> bool | None:
 
 
 def derive(ae: AdverseEvent, ctx: FormContext) -> None:
-    ae.dose_limiting = _dose_limiting(ae, ctx)
+    ae.dose_limiting = dose_limiting(ae, ctx.participant, ctx.definition)
     ae.serious = any(getattr(ae, name) for name in SERIOUSNESS_FIELDS)
     ae.related = is_related(ae.investigator_causality) if ae.investigator_causality else None
     ae.sae_report_due_at = (

@@ -5,11 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from assessments.models import EntryStatus
 from assessments.services import form_save
+from ecrf.audit import audited_save
 from ecrf.errors import InvalidTransitionError
 from ecrf.site_time import site_clock_text
 from safety.models import AdverseEvent
-from safety.rules import ADVERSE_EVENTS
+from safety.rules import ADVERSE_EVENTS, dose_limiting
+from trials.definitions import definition_of
+from trials.models import Participant
 
 
 def _mark(
@@ -96,3 +100,29 @@ def susar_followup_mark_reported(
         reason="SUSAR follow-up report submitted",
         now=now,
     )
+
+
+def dose_limiting_recompute(
+    *, participant: Participant, actor: Any, now: datetime
+) -> list[AdverseEvent]:
+    """After an infusion of the participant is saved: the DLT flag of each of their adverse
+    events follows the infusion days it is read against, so an event entered before its
+    infusion is flagged once the infusion is. Saves, with a reason and a new version, the
+    events whose flag changed; running it twice changes nothing the second time."""
+    definition = definition_of(participant.protocol_version)
+    changed = []
+    events = (
+        AdverseEvent.objects.select_for_update()
+        .filter(participant=participant, entry_status=EntryStatus.ENTERED)
+        .order_by("pk")
+    )
+    for ae in events:
+        flag = dose_limiting(ae, participant, definition)
+        if flag == ae.dose_limiting:
+            continue
+        ae.dose_limiting = flag
+        ae.row_version += 1
+        ae.updated_at = now
+        reason = "Recomputed: infusion changed (dose-limiting toxicity window)"
+        changed.append(audited_save(ae, actor=actor, reason=reason, require_reason=True))
+    return changed

@@ -6,8 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.utils.module_loading import import_string
 
 from accounts.services import system_actor
 from assessments.forms_kit import AT_A_VISIT, FormScope, FormType
@@ -262,6 +264,9 @@ def _update_dependents(
         )
     if ftype.code == INFUSION.code:
         _infusion_visit_record(record, ctx, actor=actor, now=now)
+        # The adverse events' DLT flags read the infusion days; safety sits above.
+        recompute = import_string(settings.DOSE_LIMITING_RECOMPUTE)
+        recompute(participant=ctx.participant, actor=actor, now=now)
 
 
 def sledai_recheck(*, visit: Visit, ctx: FormContext, now: datetime) -> None:

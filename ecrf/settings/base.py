@@ -157,6 +157,9 @@ REVIEW_READY_CHECK = "casebook.readiness.records_not_ready"
 # The eligibility checklist (trials) checks its answers against the entered forms, which sit
 # above it: this names the function that reads them.
 ELIGIBILITY_SOURCE_CHECK = "assessments.eligibility.eligibility_source_checks"
+# After an infusion is saved, `(*, participant, actor, now)`: the adverse events' DLT flags read
+# the infusion days, and adverse events live in safety, above the infusion form.
+DOSE_LIMITING_RECOMPUTE = "safety.services.dose_limiting_recompute"
 # The dose-limiting toxicities of a cohort, `(user, cohort) -> CohortDlts`: adverse events live
 # in safety, above trials, so the cohort review in trials calls it by this name.
 COHORT_DLT_SUMMARY = "safety.selectors.cohort_dlts"

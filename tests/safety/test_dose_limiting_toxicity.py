@@ -11,11 +11,12 @@ from rest_framework.test import APIClient
 
 from ecrf.errors import DomainError, PermissionDeniedError
 from safety.rules import meets_dlt
+from safety.services import dose_limiting_recompute
 from tests.assessments.test_infusion_form import ADMINISTRATION
 from tests.assessments.test_infusion_form import save as save_infusion
 from tests.assessments.test_renal_form import enrolled_in_cohort
 from tests.personas import NOW as SETUP_NOW
-from tests.safety.events import enter, follow_up
+from tests.safety.events import NOW, enter, follow_up
 from tests.world import make_eligible
 from trials.models import Cohort, CohortStatus, SafetyDecision
 from trials.protocol import DoseLimitingToxicity
@@ -120,6 +121,25 @@ def test_the_flag_is_derived_on_the_event_and_recomputed(mscrole, dosed) -> None
     assert ae.dose_limiting is False
     ae = follow_up(mscrole, ae, {"ctcae_grade": 3, "onset_date": "2026-04-02"}, reason="Onset")
     assert ae.dose_limiting is False
+
+
+def test_an_event_entered_before_its_infusion_is_flagged_once_the_infusion_is(mscrole) -> None:
+    participant = enrolled_in_cohort(mscrole)
+    ae = enter(mscrole, participant, GRADE_3)
+    assert ae.dose_limiting is False
+    save_infusion(mscrole, participant, ADMINISTRATION, code="M0")
+    ae.refresh_from_db()
+    assert ae.dose_limiting is True
+    latest = ae.history.latest("history_date")
+    assert latest.history_change_reason == (
+        "Recomputed: infusion changed (dose-limiting toxicity window)"
+    )
+    # Running it again changes nothing more.
+    versions = ae.history.count()
+    assert (
+        dose_limiting_recompute(participant=participant, actor=mscrole.coordinator, now=NOW) == []
+    )
+    assert ae.history.count() == versions
 
 
 def test_an_event_outside_a_cohort_is_never_a_dlt(msvle, participant) -> None:
