@@ -7,7 +7,6 @@ taken as given."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
@@ -26,7 +25,7 @@ from safety.selectors import adverse_event_get, sae_clock
 from safety.services import sae_mark_reported, susar_followup_mark_reported, susar_mark_reported
 from trials.api.base import PAGE_PARAMETERS, PageOutput, page, valid
 from trials.selectors import trial_get
-from trials.site_zone import TIME_ZONE_HEADER, site_time_zone
+from trials.site_zone import TIME_ZONE_HEADER, SiteClockRow
 
 CLOCK_STATES = [(state.value, state.value) for state in ClockState]
 TIME_ZONE_PARAMETER = OpenApiParameter(
@@ -46,16 +45,14 @@ class ClockParticipantOutput(serializers.Serializer):
     identifier = serializers.CharField()
 
 
-class SaeClockOutput(serializers.Serializer):
-    """One serious adverse event and where its reporting clocks stand (no allocation)."""
+class SaeClockOutput(SiteClockRow):
+    """One serious adverse event and where its reporting clocks stand (no allocation), on the
+    clock of its site."""
 
+    zone_source = "ae.participant.site.time_zone"
     adverse_event = serializers.IntegerField(source="ae.pk")
     participant = ClockParticipantOutput(source="ae.participant")
     site = serializers.CharField()
-    time_zone = serializers.CharField(
-        source="ae.participant.site.time_zone",
-        help_text="The site's IANA time zone; the row's times carry its offset.",
-    )
     verbatim_term = serializers.CharField(source="ae.verbatim_term")
     onset_date = serializers.CharField(
         source="ae.onset_date", allow_blank=True, help_text="YYYY, YYYY-MM or YYYY-MM-DD."
@@ -90,10 +87,6 @@ class SaeClockOutput(serializers.Serializer):
         choices=CLOCK_STATES, allow_null=True, help_text="Null when no follow-up report is due."
     )
     pending = serializers.BooleanField(help_text="A report is still to be made.")
-
-    def to_representation(self, instance: Any) -> Any:
-        with site_time_zone(instance.ae.participant.site):
-            return super().to_representation(instance)
 
 
 class SaeClockPageOutput(PageOutput):
@@ -188,4 +181,6 @@ class ReportView(APIView):
             for r in sae_clock(request.user, saved.participant.trial, now)
             if r.ae.pk == adverse_event_id
         ]
-        return _one_zone(Response(SaeClockOutput(row).data), {zone})
+        # The route names the adverse event, so the site's zone is current and named in the
+        # answer's header (casebook.site_clock).
+        return Response(SaeClockOutput(row).data)
