@@ -33,6 +33,7 @@ from assessments.rules.pregnancy import PREGNANCY
 from assessments.rules.renal import RENAL
 from assessments.rules.sledai import SLEDAI
 from assessments.rules.vitals import VITALS
+from casebook.grid import FormState
 from ecrf.site_time import AmbiguousLocalTime, NonexistentLocalTime, local_instant
 from safety.models import AdverseEvent, PregnancyReport
 from safety.pregnancy import PREGNANCY_REPORT
@@ -312,7 +313,15 @@ class FormNotDoneInput(serializers.Serializer):
 
 class CellOutput(serializers.Serializer):
     form = serializers.CharField(source="form_code")
-    status = serializers.CharField()
+    status = serializers.CharField(
+        help_text="Entry: entered, missing, not_done, log, not_collected, or not_due for a "
+        "visit whose window has not opened yet."
+    )
+    state = serializers.ChoiceField(
+        choices=FormState.choices,
+        help_text="Entry and review together, what a person reads first: locked, query open, "
+        "signed, source verified, in progress, complete, not done, not started, not due.",
+    )
     record_id = serializers.IntegerField(allow_null=True)
     count = serializers.IntegerField()
 

@@ -28,7 +28,7 @@ from assessments.selectors import (
 from assessments.services import form_not_done, form_save
 from casebook.catalogue import form_type
 from casebook.entry_forms import NotDoneForm, entry_form_class
-from casebook.grid import casebook_grid, readable_form_types
+from casebook.grid import LEGEND, casebook_page
 from casebook.reads import form_shown
 from ecrf.errors import DomainError, NotFoundError
 from trials.models import Participant
@@ -63,14 +63,13 @@ def _record(ftype: FormType, participant: Participant, record_id: int) -> Any:
 @login_required
 def casebook(request: HttpRequest, participant_id: int) -> HttpResponse:
     participant = participant_get(request.user, participant_id)
-    labels = {ft.code: ft.label for ft in readable_form_types(request.user, participant)}
     return render(
         request,
         "assessments/casebook.html",
         {
             "participant": participant,
-            "rows": casebook_grid(participant, user=request.user),
-            "labels": labels,
+            "casebook": casebook_page(participant, user=request.user, now=timezone.now()),
+            "legend": LEGEND,
         },
     )
 

@@ -16,6 +16,7 @@ from casebook.catalogue import form_type
 from casebook.grid import casebook_grid
 from ecrf.errors import DomainError, PermissionDeniedError
 from tests.assessments.test_renal_form import renal
+from tests.world import ENTERED
 
 NOW = datetime(2026, 9, 1, 10, 0, tzinfo=UTC)
 PANEL = {
@@ -169,19 +170,25 @@ def test_grid_queries_do_not_grow_with_filled_visits(
 ) -> None:
     codes = list(FILLED)
     fill(msvle, participant, codes[:2])
-    # visits (1); one per form model (12); consent and eligibility counts (1).
-    with django_assert_num_queries(14):
-        two = casebook_grid(participant)
+    # visits (1); one per form model (12); consent and eligibility counts (1); review marks
+    # (4: queries, SDV marks, signatures, locks).
+    with django_assert_num_queries(18):
+        two = casebook_grid(participant, now=ENTERED)
     fill(msvle, participant, codes[2:])
     with CaptureQueriesContext(connection) as eight_filled:
-        eight = casebook_grid(participant)
-    assert len(eight_filled) == 14
+        eight = casebook_grid(participant, now=ENTERED)
+    assert len(eight_filled) == 18
     statuses = {
         (row.visit.code, cell.form_code): cell.status for row in eight for cell in row.cells
     }
     assert all(statuses[(code, "labs")] == "entered" for code in codes)
     assert statuses[("W24", "renal")] == "entered"
-    assert statuses[("FU52", "labs")] == "missing"
+    # Week 52 is months away on 2026-09-01: its labs are not due, not missing.
+    assert statuses[("FU52", "labs")] == "not_due"
+    later = casebook_grid(participant, now=datetime(2027, 6, 1, tzinfo=UTC))
+    assert {(row.visit.code, cell.form_code): cell.status for row in later for cell in row.cells}[
+        ("FU52", "labs")
+    ] == "missing"
     assert sum(cell.status == "entered" for row in two for cell in row.cells) < sum(
         cell.status == "entered" for row in eight for cell in row.cells
     )

@@ -12,6 +12,7 @@ from assessments.services import form_not_done, form_save
 from casebook.catalogue import form_type
 from casebook.grid import casebook_grid
 from ecrf.errors import ConflictError, DomainError, InvalidTransitionError, PermissionDeniedError
+from tests.world import ENTERED
 
 NOW = datetime(2026, 9, 1, 10, 0, tzinfo=UTC)
 
@@ -218,9 +219,10 @@ def test_grid_shows_states_in_constant_queries(
     save(msvle, participant, "W4", {"assessment_date": date(2026, 4, 1)})
     # visits (1); one per form model (12: medical history, SLEDAI-2K, renal, labs, vital
     # signs, pregnancy, infusion, concomitant medication, adverse events, pregnancy reports,
-    # deviations, end of study); consent and eligibility counts (1).
-    with django_assert_num_queries(14):
-        rows = casebook_grid(participant)
+    # deviations, end of study); consent and eligibility counts (1); review marks (4:
+    # queries, SDV marks, signatures, locks).
+    with django_assert_num_queries(18):
+        rows = casebook_grid(participant, now=ENTERED)
     cells = {(row.visit.code, cell.form_code): cell.status for row in rows for cell in row.cells}
     assert cells[("W4", "sledai2k")] == "entered"
     assert cells[("W8", "sledai2k")] == "missing"
