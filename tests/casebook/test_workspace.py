@@ -1,0 +1,99 @@
+"""The clinician's workspace pages: the trial's grid and a participant's casebook, for the
+right user and the wrong one, in both trials."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+import time_machine
+
+from assessments.services.visits import visit_record
+from tests.assessments.test_renal_form import enrolled_in_cohort
+from tests.personas import Team
+from tests.world import on_study, register
+from trials.definitions import definition_of
+from trials.models import Participant
+
+# Four weeks after Day 0 (2026-03-04): week 4's window (days 25 to 31) is open, Day 0 is past
+# and every later visit is still to come.
+WEEK4 = datetime(2026, 3, 30, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def week4():
+    with time_machine.travel(WEEK4, tick=False):
+        yield
+
+
+def _page(client, user, url: str) -> str:
+    client.force_login(user)
+    response = client.get(url)
+    assert response.status_code == 200, response.status_code
+    return response.content.decode()
+
+
+@pytest.mark.parametrize("trial", ["msvle", "mscrole"])
+def test_grid_and_casebook_show_each_forms_state_without_arm_or_another_site(
+    client, request, trial: str, week4
+) -> None:
+    team: Team = request.getfixturevalue(trial)
+    participant = on_study(team) if trial == "msvle" else enrolled_in_cohort(team)
+    elsewhere = register(team, site=team.other_site)
+    visits = list(participant.visits.order_by("visit_number"))
+    past = next(v for v in visits if v.window_closes_at and v.window_closes_at < WEEK4)
+    visit_record(actor=team.coordinator, visit=past, actual_date=past.target_date, now=WEEK4)
+    future = [v for v in visits if v.window_opens_at and v.window_opens_at > WEEK4]
+    assert future
+
+    grid = _page(client, team.coordinator, "/casebook/")
+    assert f'href="/casebook/{participant.pk}/"' in grid
+    assert elsewhere.screening_number not in grid
+    assert "Legend" in grid and "Not yet due" in grid and "Query open" in grid
+    # A form of a visit done and not entered is not started, linked to its entry; the visit's
+    # labels come from the catalogue, with the state as text beside the icon.
+    assert "Laboratory tests: Not started" in grid
+    assert f'/casebook/{participant.pk}/labs/new/?visit={past.pk}"' in grid
+    # Forms of a visit still to come are not due, never missing; logs stay out of the grid.
+    for visit in future:
+        assert f"/casebook/{participant.pk}/labs/new/?visit={visit.pk}" not in grid
+    assert "Laboratory tests: Not yet due" in grid
+    assert "adverse_events" not in grid
+
+    other = _page(client, team.other_coordinator, "/casebook/")
+    assert f"/casebook/{participant.pk}/" not in other
+    assert f"/casebook/{elsewhere.pk}/" in other
+
+    casebook = _page(client, team.coordinator, f"/casebook/{participant.pk}/")
+    assert casebook.count('<tr data-form="labs"') == 1
+    assert '<tr data-form="adverse_events"' not in casebook
+    assert casebook.count('data-log="adverse_events"') == 1
+    for visit in future:
+        assert f"?visit={visit.pk}" not in casebook
+
+    arms = {arm.name for arm in definition_of(participant.protocol_version).arms}
+    for page in (
+        _page(client, team.monitor, "/casebook/"),
+        _page(client, team.monitor, f"/casebook/{participant.pk}/"),
+    ):
+        assert not {name for name in arms if name in page}
+
+
+def test_grid_queries_do_not_grow_with_participants(
+    client, msvle: Team, participant: Participant, week4, django_assert_max_num_queries
+) -> None:
+    client.force_login(msvle.coordinator)
+    client.get("/casebook/")  # content types cached, as in a running server
+    # Session and user (2); the workspace, the sites in scope and the participants' scope (4);
+    # the count and the page of participants (2); the user's roles (1); visits (1); one per
+    # form model that is not a log (8); review marks (4: queries, SDV, signatures, locks); the
+    # top bar's workspaces (2); the session saved in a savepoint (3). None of them grows with
+    # participants or visits.
+    with django_assert_max_num_queries(27):
+        one = client.get("/casebook/")
+    assert one.content.decode().count("<tr data-participant=") == 1
+    for _ in range(2):
+        on_study(msvle)
+    with django_assert_max_num_queries(27):
+        three = client.get("/casebook/", {"sort": "-identifier"})
+    assert three.content.decode().count("<tr data-participant=") == 3
