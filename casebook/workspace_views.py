@@ -1,4 +1,4 @@
-"""The clinician's workspace: the participant grid of the trial."""
+"""The clinician's workspace: the home page's to-do list, the participant search and the grid."""
 
 from __future__ import annotations
 
@@ -7,17 +7,41 @@ from urllib.parse import urlencode
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from casebook.grid import LEGEND
+from casebook.todo import participant_search, todo_list
 from casebook.trial_grid import SORTS, grid_participants, grid_sites, trial_grid
+from ecrf.access import ROLE_ABILITIES
+from trials.access import active_memberships
 from trials.models import ParticipantStatus
 from trials.workspace import current_membership
 
 # Participants on one page of the grid: each row holds every visit and its forms.
 GRID_PAGE_SIZE = 25
+
+
+@login_required
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    memberships = list(active_memberships(request.user).order_by("trial__code", "site__code"))
+    abilities = [
+        (membership, ROLE_ABILITIES.get(membership.role, ())) for membership in memberships
+    ]
+    todo = todo_list(request.user, now=timezone.now()) if memberships else None
+    return render(request, "home.html", {"abilities": abilities, "todo": todo})
+
+
+@login_required
+@require_GET
+def search(request: HttpRequest) -> HttpResponse:
+    text = request.GET.get("q", "")[:40]
+    found = participant_search(request.user, text)
+    if len(found) == 1:
+        return redirect("trials:participant", found[0].pk)
+    return render(request, "casebook/search.html", {"text": text, "found": found})
 
 
 @login_required

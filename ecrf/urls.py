@@ -27,6 +27,7 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("", include("casebook.workspace_urls")),
     path("", include("trials.workspace_urls")),
     path("health/", views.health, name="health"),
     path("accounts/", include("accounts.urls")),

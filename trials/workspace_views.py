@@ -1,27 +1,16 @@
-"""The home page with the roles of the signed-in person, and the choice of where to work."""
+"""The choice of where to work: the trial and site of the signed-in person's session."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from ecrf.access import ROLE_ABILITIES
 from ecrf.redirects import safe_next_url
 from trials.access import active_memberships
 from trials.workspace import WORKSPACE_SESSION_KEY
-
-
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    memberships = list(active_memberships(request.user).order_by("trial__code", "site__code"))
-    abilities = [
-        (membership, ROLE_ABILITIES.get(membership.role, ())) for membership in memberships
-    ]
-    return render(request, "home.html", {"abilities": abilities})
 
 
 @login_required

@@ -1,17 +1,20 @@
-"""The clinician's workspace pages: the trial's grid and a participant's casebook, for the
-right user and the wrong one, in both trials."""
+"""The clinician's workspace pages: the home to-do list, the participant search, the trial's
+grid and a participant's casebook, for the right user and the wrong one, in both trials."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 import time_machine
 
 from assessments.services.visits import visit_record
+from casebook.catalogue import form_type
+from review.services import query_open
 from tests.assessments.test_renal_form import enrolled_in_cohort
+from tests.assessments.test_sledai_form import EXAMPLE_1
 from tests.personas import Team
-from tests.world import on_study, register
+from tests.world import enter_sledai, on_study, register
 from trials.definitions import definition_of
 from trials.models import Participant
 
@@ -31,6 +34,72 @@ def _page(client, user, url: str) -> str:
     response = client.get(url)
     assert response.status_code == 200, response.status_code
     return response.content.decode()
+
+
+def test_home_lists_the_coordinators_work_and_nothing_of_another_site(
+    client, msvle: Team, participant: Participant, week4
+) -> None:
+    visits = {visit.code: visit for visit in participant.visits.all()}
+    visit_record(
+        actor=msvle.coordinator, visit=visits["D0"], actual_date=date(2026, 3, 4), now=WEEK4
+    )
+    sledai = enter_sledai(
+        msvle, participant, "W4", {"assessment_date": date(2026, 3, 30), **EXAMPLE_1}, now=WEEK4
+    )
+    query_open(
+        actor=msvle.monitor,
+        ftype=form_type("sledai2k"),
+        record=sledai,
+        text="Please check the proteinuria.",
+        now=WEEK4,
+    )
+
+    home = _page(client, msvle.coordinator, "/")
+    # Week 4 is due this week, with its window in the site's zone, one click from recording it.
+    assert f'href="/trials/visits/{visits["W4"].pk}/record/"' in home
+    zone = participant.site.time_zone
+    assert f"window 2026-03-29 to 2026-04-04 ({zone})" in home
+    # Day 0 was done without its laboratory tests: each missing form links to its entry.
+    assert f'/casebook/{participant.pk}/labs/new/?visit={visits["D0"].pk}">Laboratory tests' in home
+    # Logs are running lists, never missing at a visit.
+    assert f"/casebook/{participant.pk}/adverse_events/new/" not in home
+    # The query waits for the site's answer on the record's review page.
+    assert f'href="/review/participants/{participant.pk}/sledai2k/{sledai.pk}/"' in home
+    assert "to answer" in home
+
+    # The monitor has no query to close yet, and no visits of the site to record.
+    monitor_home = _page(client, msvle.monitor, "/")
+    assert "to answer" not in monitor_home
+    assert "todo-visits" not in monitor_home
+
+    # The other site's coordinator sees none of it.
+    other = _page(client, msvle.other_coordinator, "/")
+    assert participant.identifier not in other
+    assert "Nothing is waiting for you at your sites." in other
+
+
+def test_search_goes_to_the_one_participant_found_within_the_users_sites(
+    client, msvle: Team, participant: Participant
+) -> None:
+    elsewhere = register(msvle, site=msvle.other_site)
+    client.force_login(msvle.coordinator)
+    found = client.get("/search/", {"q": participant.screening_number.lower()})
+    assert (found.status_code, found.url) == (302, f"/trials/participants/{participant.pk}/")
+    assert participant.subject_id
+    by_number = client.get("/search/", {"q": participant.subject_id})
+    assert by_number.url == f"/trials/participants/{participant.pk}/"
+    hidden = client.get("/search/", {"q": elsewhere.screening_number})
+    assert hidden.status_code == 200
+    assert elsewhere.screening_number in hidden.content.decode()  # the words typed, only
+    assert f"/trials/participants/{elsewhere.pk}/" not in hidden.content.decode()
+
+    client.force_login(msvle.other_coordinator)
+    assert client.get("/search/", {"q": elsewhere.screening_number}).url == (
+        f"/trials/participants/{elsewhere.pk}/"
+    )
+    for text in (participant.screening_number, participant.subject_id):
+        body = client.get("/search/", {"q": text}).content.decode()
+        assert f"/trials/participants/{participant.pk}/" not in body
 
 
 @pytest.mark.parametrize("trial", ["msvle", "mscrole"])
@@ -75,6 +144,7 @@ def test_grid_and_casebook_show_each_forms_state_without_arm_or_another_site(
     for page in (
         _page(client, team.monitor, "/casebook/"),
         _page(client, team.monitor, f"/casebook/{participant.pk}/"),
+        _page(client, team.monitor, "/"),
     ):
         assert not {name for name in arms if name in page}
 

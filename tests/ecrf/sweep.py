@@ -402,7 +402,7 @@ RULES: dict[str, Rule] = {
     r"trials:(staff-remove|staff-resend)": Rule("trial", pk="user", operators_manage=True),
     r"trials:(staff-approve|staff-reject)": Rule("trial", pk="request", operators_manage=True),
     r"casebook:(grid|log|entry-new|not-done|entry-edit|history)": Rule("trial", code="vitals"),
-    r"casebook:trial-grid": TRIAL,
+    r"casebook:trial-grid|search": TRIAL,
     r"alerts:(list|nav)": TRIAL,
     r"alerts:acknowledge": Rule("trial", pk="alert"),
     r"safety:clock": TRIAL,
