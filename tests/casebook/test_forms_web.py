@@ -14,12 +14,17 @@ def entry_url(participant, visit_code):
     return f"/casebook/{participant.pk}/sledai2k/new/?visit={visit.pk}", visit
 
 
-def test_grid_lists_visits_and_form_states(client, msvle, participant) -> None:
+def test_grid_lists_visits_and_form_states(client, msvle, participant, after_week24) -> None:
     client.force_login(msvle.coordinator)
     page = client.get(f"/casebook/{participant.pk}/").content.decode()
     assert "W24" in page
-    assert 'data-form="sledai2k"' in page
-    assert "SLEDAI-2K: missing" in page
+    assert '<tr data-form="sledai2k">' in page
+    # Week 24 has passed and week 52 is still to come on 2026-09-01.
+    w24, fu52 = (participant.visits.get(code=code).pk for code in ("W24", "FU52"))
+    assert "SLEDAI-2K: Not started" in page
+    assert f"/sledai2k/new/?visit={w24}" in page
+    assert "SLEDAI-2K: Not yet due" in page
+    assert f"/sledai2k/new/?visit={fu52}" not in page
 
 
 def test_enter_sledai_and_see_the_score_with_its_rule(client, msvle, participant) -> None:
