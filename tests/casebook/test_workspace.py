@@ -3,6 +3,7 @@ grid and a participant's casebook, for the right user and the wrong one, in both
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 
 import pytest
@@ -10,6 +11,7 @@ import time_machine
 
 from assessments.services.visits import visit_record
 from casebook.catalogue import form_type
+from flagging.visits import visits_flag_all
 from review.services import query_open
 from tests.assessments.test_renal_form import enrolled_in_cohort
 from tests.assessments.test_sledai_form import EXAMPLE_1
@@ -53,6 +55,8 @@ def test_home_lists_the_coordinators_work_and_nothing_of_another_site(
         text="Please check the proteinuria.",
         now=WEEK4,
     )
+    # The jobs open week 4's window and flag the visits whose window closed unrecorded.
+    visits_flag_all(now=WEEK4)
 
     home = _page(client, msvle.coordinator, "/")
     # Week 4 is due this week, with its window in the site's zone, one click from recording it.
@@ -66,6 +70,11 @@ def test_home_lists_the_coordinators_work_and_nothing_of_another_site(
     # The query waits for the site's answer on the record's review page.
     assert f'href="/review/participants/{participant.pk}/sledai2k/{sledai.pk}/"' in home
     assert "to answer" in home
+    assert 'id="todo-alerts"' in home
+    # The grid's "needs my action" lists the participant for the site, not for the monitor,
+    # whose query waits for its answer.
+    assert f"/casebook/{participant.pk}/" in _page(client, msvle.coordinator, "/casebook/?mine=1")
+    assert f"/casebook/{participant.pk}/" not in _page(client, msvle.monitor, "/casebook/?mine=1")
 
     # The monitor has no query to close yet, and no visits of the site to record.
     monitor_home = _page(client, msvle.monitor, "/")
@@ -76,6 +85,7 @@ def test_home_lists_the_coordinators_work_and_nothing_of_another_site(
     other = _page(client, msvle.other_coordinator, "/")
     assert participant.identifier not in other
     assert "Nothing is waiting for you at your sites." in other
+    assert 'id="todo-alerts"' not in other
 
 
 def test_search_goes_to_the_one_participant_found_within_the_users_sites(
@@ -166,4 +176,6 @@ def test_grid_queries_do_not_grow_with_participants(
         on_study(msvle)
     with django_assert_max_num_queries(27):
         three = client.get("/casebook/", {"sort": "-identifier"})
-    assert three.content.decode().count("<tr data-participant=") == 3
+    shown = re.findall(r'<tr data-participant="([^"]+)"', three.content.decode())
+    assert len(shown) == 3
+    assert shown == sorted(shown, reverse=True)
