@@ -109,10 +109,11 @@ def _collected(types: dict[str, FormType]) -> dict[str, Exists]:
     return found
 
 
-def forms_missing(user: Any) -> Listing:
+def forms_missing(user: Any, roles: set[str]) -> Listing:
     """Visits done at which a form they collect has no record (not even "not done"): one
     query, the visit's list of forms read as text so that every database can search it."""
-    has = _collected(form_types())
+    # Only the forms the user's roles enter.
+    has = _collected({code: ft for code, ft in form_types().items() if ft.editors & roles})
     lacking = Q(pk__in=[])
     for code in has:
         lacking |= Q(forms_text__contains=f'"{code}"') & Q(**{f"has_{code}": False})
@@ -191,7 +192,7 @@ def todo_list(user: Any, *, now: datetime) -> ToDo:
     empty = Listing([], False)
     return ToDo(
         visits=visits_due(user, now) if staff else empty,
-        missing=forms_missing(user) if staff else empty,
+        missing=forms_missing(user, roles) if staff else empty,
         queries=queries_to_do(user, roles),
         clocks=clocks,
         alerts=_listing(alert_list(user, status=AlertStatus.OPEN)),
