@@ -4,7 +4,8 @@ grid and a participant's casebook, for the right user and the wrong one, in both
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -16,6 +17,7 @@ from review.services import query_open
 from tests.assessments.test_renal_form import enrolled_in_cohort
 from tests.assessments.test_sledai_form import EXAMPLE_1
 from tests.personas import Team
+from tests.safety.test_sae_clock import AWARE, DUE, sae
 from tests.world import enter_sledai, on_study, register
 from trials.definitions import definition_of
 from trials.models import Participant
@@ -179,3 +181,17 @@ def test_grid_queries_do_not_grow_with_participants(
     shown = re.findall(r'<tr data-participant="([^"]+)"', three.content.decode())
     assert len(shown) == 3
     assert shown == sorted(shown, reverse=True)
+
+
+def test_home_shows_a_running_sae_clock_at_its_site_only(
+    client, msvle: Team, participant: Participant
+) -> None:
+    with time_machine.travel(AWARE + timedelta(hours=2), tick=False):
+        ae = sae(msvle, participant)
+        home = _page(client, msvle.coordinator, "/")
+        other = _page(client, msvle.other_coordinator, "/")
+    assert f'href="/casebook/{participant.pk}/adverse_events/{ae.pk}/"' in home
+    # The deadline as read on the site's clock.
+    due = DUE.astimezone(ZoneInfo(participant.site.time_zone))
+    assert f"SAE report due {due:%Y-%m-%d %H:%M}" in home
+    assert "todo-clocks" not in other and "Pneumonia" not in other
