@@ -133,6 +133,13 @@ class ParticipantOverview:
         return self.participant.status not in ENDED
 
     @property
+    def next_visit(self) -> ScheduledVisit | None:
+        """The first visit still to be done, in schedule order; none once participation ends."""
+        if not self.is_active:
+            return None
+        return next((row for row in self.schedule if row.is_open), None)
+
+    @property
     def has_consent(self) -> bool:
         return bool(self.participant.consents.all())
 
