@@ -142,6 +142,7 @@ def test_trial_charts_count_allocations_and_due_visits_per_visible_site(client, 
     first.visits.filter(code="SEL").update(status="completed")
     first.visits.filter(code="W1").update(status="missed")
     client.force_login(msvle.coordinator)
+    assert 'href="/casebook/trial-charts/"' in client.get("/trials/participants/").content.decode()
     page = client.get("/casebook/trial-charts/").content.decode()
     assert "2 of 20 planned participants randomized or enrolled." in page
     assert "<td>2026-03-02</td><td>2</td><td>20</td>" in page
