@@ -17,7 +17,8 @@ from assessments.rules.infusion import INFUSION
 from assessments.rules.labs import LABS
 from assessments.rules.renal import RENAL
 from assessments.rules.sledai import SLEDAI
-from assessments.selectors import can_read
+from assessments.selectors import readable_with
+from trials.access import user_roles
 from trials.definitions import definition_of
 from trials.models import Participant
 
@@ -147,15 +148,16 @@ def participant_trends(user: Any, participant: Participant) -> Trends:
     day0 = participant.day0
     if day0 is None:
         return Trends(participant, None, [], [])
+    roles = user_roles(user, participant.trial, participant.site)
     infusion_days = {0}
-    if can_read(user, INFUSION, participant):
+    if readable_with(roles, INFUSION):
         for record in _entered(INFUSION, participant):
             if record.visit.actual_date is not None:
                 infusion_days.add((record.visit.actual_date - day0).days)
     references = response_references(participant)
     measures: list[Measure] = []
 
-    if can_read(user, SLEDAI, participant):
+    if readable_with(roles, SLEDAI):
         points = [
             _point(day0, r.assessment_date or r.visit.actual_date, r.total, r.visit)
             for r in _entered(SLEDAI, participant)
@@ -168,7 +170,7 @@ def participant_trends(user: Any, participant: Participant) -> Trends:
                 [Series(_("SLEDAI-2K total"), [p for p in points if p])],
             )
         )
-    if can_read(user, RENAL, participant):
+    if readable_with(roles, RENAL):
         renal = list(_entered(RENAL, participant))
         upcr = [_point(day0, r.assessment_date, r.upcr_g_g, r.visit) for r in renal]
         egfr = [_point(day0, r.assessment_date, r.egfr, r.visit) for r in renal]
@@ -190,7 +192,7 @@ def participant_trends(user: Any, participant: Participant) -> Trends:
                 references.get("egfr", []),
             )
         )
-    if can_read(user, LABS, participant):
+    if readable_with(roles, LABS):
         labs = list(_entered(LABS, participant))
 
         def lab_series(code: str, label: str) -> Series:

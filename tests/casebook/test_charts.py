@@ -60,13 +60,19 @@ def rows(page: str, measure: str) -> list[list[str]]:
     return [re.findall(r"<td>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", body)]
 
 
-def test_participant_charts_show_the_values_entered_by_study_day(client, msvle) -> None:
+def test_participant_charts_show_the_values_entered_by_study_day(
+    client, msvle, django_assert_max_num_queries
+) -> None:
     participant = on_study(msvle)  # Day 0 on 2026-03-04
     enter_sledai(msvle, participant, "W4")  # worked example 1, on 2026-04-01: total 16
     enter_renal_and_labs(msvle, participant, "W4", date(2026, 4, 1))
     client.force_login(msvle.coordinator)
     url = f"/casebook/{participant.pk}/charts/"
-    page = client.get(url).content.decode()
+    # Session, user, site zone, scope, participant with consents, the user's roles, one
+    # query per form read (infusion, SLEDAI-2K, renal, labs), the workspace menu, the
+    # session save: the same whatever the number of values.
+    with django_assert_max_num_queries(16):
+        page = client.get(url).content.decode()
 
     assert rows(page, "sledai") == [["28", "2026-04-01", "Week 4", "16"]]
     assert rows(page, "upcr") == [["28", "2026-04-01", "Week 4", "1.25"]]
