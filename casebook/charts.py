@@ -31,6 +31,7 @@ STYLE = Style(
     legend_font_size=13,
     title_font_size=16,
     value_font_size=12,
+    stroke_width="2.5",
     colors=("#1f5f99", "#a4161a", "#1b6e3a", "#8a5a00", "#5b6775", "#1d2733"),
 )
 
@@ -43,9 +44,15 @@ REFERENCE_DASH = "2, 5"
 INFUSION_DASH = "12, 4, 2, 4"
 
 
+# pygal draws a solid vertical line at day 0; the Day 0 infusion line, dash-dotted, takes
+# its place so that the two are not drawn over each other.
+HIDE_ZERO_LINE = "inline:.axis.x path.line:not(.guide){stroke:none !important}"
+
+
 def _config(**options: object) -> dict[str, object]:
     return {
         "style": STYLE,
+        "css": [*pygal.Config().css, HIDE_ZERO_LINE],
         "js": [],
         "width": 900,
         "height": 440,
@@ -108,7 +115,7 @@ def measure_svg(trends: Trends, measure: Measure) -> str:
         chart.add(
             f"{label} ({_('vertical dash-dot line')})",
             [(day, low), (day, high)],
-            stroke_style={"width": 2, "dasharray": INFUSION_DASH},
+            stroke_style={"width": 2.5, "dasharray": INFUSION_DASH},
             show_dots=False,
         )
     return str(chart.render(is_unicode=True))
