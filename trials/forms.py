@@ -64,6 +64,29 @@ class ReasonForm(forms.Form):
     )
 
 
+def confirmation(label: Any, refused: Any) -> forms.BooleanField:
+    """A box the person ticks to say they read what the action does; without it the action
+    is refused with `refused`, whatever sent the request."""
+    return forms.BooleanField(label=label, required=True, error_messages={"required": refused})
+
+
+class WithdrawForm(ReasonForm):
+    confirm = confirmation(
+        _("I understand that withdrawal stops all further visits and cannot be undone."),
+        _("Tick the box to confirm the withdrawal; the participant was not withdrawn."),
+    )
+
+
+class LostForm(ReasonForm):
+    confirm = confirmation(
+        _(
+            "I understand that recording loss to follow-up stops all further visits and "
+            "cannot be undone."
+        ),
+        _("Tick the box to confirm the loss to follow-up; nothing was recorded."),
+    )
+
+
 class CompleteForm(forms.Form):
     """Nothing to enter: completion is confirmed by pressing the button."""
 
@@ -89,6 +112,18 @@ class EnrolForm(forms.Form):
     """Nothing to enter: randomization and cohort enrolment use what is already recorded."""
 
 
+class RandomizeForm(EnrolForm):
+    """Randomization takes a concealed slot for good, so the person confirms it first."""
+
+    confirm = confirmation(
+        _(
+            "I confirm that this participant is to be randomized now: the next randomization "
+            "number and its treatment are assigned for good and cannot be undone."
+        ),
+        _("Tick the box to confirm the randomization; the participant was not randomized."),
+    )
+
+
 class Day0Form(forms.Form):
     day0 = forms.DateField(label=_("Day 0 (first infusion)"), widget=DateInput())
     reason = forms.CharField(
@@ -100,7 +135,12 @@ class Day0Form(forms.Form):
 
 class VisitRecordForm(forms.Form):
     actual_date = forms.DateField(label=_("Visit date"), widget=DateInput())
-    reason = forms.CharField(label=_("Reason"), required=False)
+    # The schedule shows the labels to screen readers only; the placeholder names the box.
+    reason = forms.CharField(
+        label=_("Reason"),
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": _("Reason")}),
+    )
 
 
 class UnblindForm(forms.Form):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -14,6 +14,7 @@ from ecrf.errors import NotFoundError
 from ecrf.site_time import local_date
 from trials.access import scope_queryset
 from trials.blinding import ArmAccess, arm_access
+from trials.definitions import current_version, definition_of
 from trials.models import ArmGround, Cohort, Participant, ParticipantStatus, Site, Trial
 from trials.selectors import (
     Checklist,
@@ -132,6 +133,13 @@ class ParticipantOverview:
         return self.participant.status not in ENDED
 
     @property
+    def next_visit(self) -> ScheduledVisit | None:
+        """The first visit still to be done, in schedule order; none once participation ends."""
+        if not self.is_active:
+            return None
+        return next((row for row in self.schedule if row.is_open), None)
+
+    @property
     def has_consent(self) -> bool:
         return bool(self.participant.consents.all())
 
@@ -246,3 +254,85 @@ def participant_overview(
         open_cohort=active_cohort(participant.trial) if running else None,
         arm_access=arm_access(user, participant, now=now or timezone.now()),
     )
+
+
+# A trial's progress ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    """Participants randomized or enrolled in a cohort, counted by the local day at their site."""
+
+    target: int
+    # (day, participants allocated by the end of that day), one row per day with an allocation.
+    cumulative: list[tuple[date, int]]
+
+    @property
+    def total(self) -> int:
+        return self.cumulative[-1][1] if self.cumulative else 0
+
+
+def trial_enrolment(user: Any, trial: Trial) -> Enrolment:
+    """Allocation over time among the participants the user may see, against the trial's
+    planned enrolment; an allocation is the randomization or the cohort enrolment."""
+    target = definition_of(current_version(trial.pk)).planned_enrollment
+    allocated = (
+        visible_participants(user)
+        .filter(trial=trial, randomized_at__isnull=False)
+        .select_related("site")
+    )
+    per_day: dict[date, int] = {}
+    for participant in allocated:
+        if participant.randomized_at is None:  # excluded by the query; for the type checker
+            continue
+        day = local_date(participant.randomized_at, participant.site.time_zone)
+        per_day[day] = per_day.get(day, 0) + 1
+    running = 0
+    cumulative = []
+    for day in sorted(per_day):
+        running += per_day[day]
+        cumulative.append((day, running))
+    return Enrolment(target=target, cumulative=cumulative)
+
+
+@dataclass(frozen=True)
+class SiteCompleteness:
+    """Of a site's visits that were due, how many were completed."""
+
+    site: Site
+    due: int
+    completed: int
+
+    @property
+    def percent(self) -> float | None:
+        return round(100 * self.completed / self.due, 1) if self.due else None
+
+
+# A visit is due once its window has closed or it was done: completed, missed, overdue or
+# recorded as not done.
+DUE_STATUSES = (
+    VisitStatus.COMPLETED,
+    VisitStatus.MISSED,
+    VisitStatus.OVERDUE,
+    VisitStatus.NOT_DONE,
+)
+
+
+def visit_completeness(user: Any, trial: Trial) -> list[SiteCompleteness]:
+    """Per site the user works at (every site for all-site roles), in site order."""
+    counts = (
+        _visits(user)
+        .filter(participant__trial=trial, status__in=DUE_STATUSES)
+        .values("participant__site")
+        .annotate(
+            due=Count("pk"),
+            completed=Count("pk", filter=Q(status=VisitStatus.COMPLETED)),
+        )
+        .order_by()
+    )
+    by_site = {row["participant__site"]: row for row in counts}
+    sites = Site.objects.filter(pk__in=by_site).order_by("code")
+    return [
+        SiteCompleteness(site, by_site[site.pk]["due"], by_site[site.pk]["completed"])
+        for site in sites
+    ]

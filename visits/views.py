@@ -27,12 +27,15 @@ from trials.forms import (
     ConsentForm,
     Day0Form,
     EnrolForm,
+    LostForm,
     ParticipantFilterForm,
+    RandomizeForm,
     ReasonForm,
     ReconfirmForm,
     RegisterForm,
     UnblindForm,
     VisitRecordForm,
+    WithdrawForm,
     submit,
 )
 from trials.models import Participant, ReadChannel
@@ -182,10 +185,11 @@ def participant_page(
         "confirm_form": bound.get("confirm") or ConfirmForm(),
         "screen_fail_form": bound.get("screen-fail") or ReasonForm(prefix="screen-fail"),
         "enrol_form": bound.get("enrol") or EnrolForm(),
+        "randomize_form": bound.get("randomize") or RandomizeForm(prefix="randomize"),
         "day0_form": bound.get("day0")
         or Day0Form(initial={"day0": participant.day0} if participant.day0 else None),
-        "withdraw_form": bound.get("withdraw") or ReasonForm(prefix="withdraw"),
-        "lost_form": bound.get("lost") or ReasonForm(prefix="lost"),
+        "withdraw_form": bound.get("withdraw") or WithdrawForm(prefix="withdraw"),
+        "lost_form": bound.get("lost") or LostForm(prefix="lost"),
         "complete_form": bound.get("complete") or CompleteForm(),
         "unblind_form": bound.get("unblind") or UnblindForm(),
     }
@@ -210,7 +214,8 @@ def _participant_action(
     """A POST view: fetch the participant in the user's scope, run one service, show the page.
 
     On success the browser is sent back to the page (post/redirect/get); a refused rule
-    shows the page again with the form as typed and the message beside it.
+    shows the page again with the form as typed and the message beside it. A form's
+    `confirm` box is the person's confirmation, checked by the form, not passed on.
     """
 
     @login_required
@@ -221,7 +226,10 @@ def _participant_action(
         result = submit(
             form,
             lambda data: service(
-                actor=request.user, participant=participant, now=timezone.now(), **data
+                actor=request.user,
+                participant=participant,
+                now=timezone.now(),
+                **{name: value for name, value in data.items() if name != "confirm"},
             ),
         )
         if result is None:
@@ -263,8 +271,9 @@ reconfirm_view = _participant_action(
     service=eligibility_reconfirm,
 )
 randomize_view = _participant_action(
-    key="enrol",
-    form_class=EnrolForm,
+    key="randomize",
+    form_class=RandomizeForm,
+    prefix="randomize",
     anchor="#allocation",
     done=gettext_lazy("Participant randomized."),
     service=participant_randomize,
@@ -285,7 +294,7 @@ day0_view = _participant_action(
 )
 withdraw_view = _participant_action(
     key="withdraw",
-    form_class=ReasonForm,
+    form_class=WithdrawForm,
     prefix="withdraw",
     anchor="#status",
     done=gettext_lazy("Participant withdrawn."),
@@ -293,7 +302,7 @@ withdraw_view = _participant_action(
 )
 lost_view = _participant_action(
     key="lost",
-    form_class=ReasonForm,
+    form_class=LostForm,
     prefix="lost",
     anchor="#status",
     done=gettext_lazy("Loss to follow-up recorded."),

@@ -170,7 +170,8 @@ OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 90, minimum=1)
 # Content-Security-Policy: every page loads scripts, styles, images and fonts from this site
 # only; no inline script, event handler or style attribute runs; no page may be framed; forms
-# post here only. The API docs widen it for themselves (ecrf.api_docs).
+# post here only. The API docs widen it for themselves (ecrf.api_docs), and a chart's SVG
+# allows its own inline styles (casebook.chart_views).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],

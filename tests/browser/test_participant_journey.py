@@ -73,7 +73,10 @@ def test_msvle_participant_is_randomized_and_gets_a_schedule(page: Page, db) -> 
     # The ECG criterion must hold on the day of randomization: confirmed again first.
     page.check("#allocation form.reconfirm input[value=no]")
     page.click("#allocation button:has-text('Confirm again today')")
-    page.click("#allocation button:has-text('Randomize')")
+    # Randomization is confirmed first: the button asks for the box that states what it does.
+    page.click("#randomize summary")
+    page.check("input[name=randomize-confirm]")
+    page.click("#randomize button[type=submit]")
     expect(page.locator("#allocation")).to_contain_text("Randomization number R0001")
     expect(page.locator("body")).not_to_contain_text("Placebo")
 

@@ -363,8 +363,15 @@ class Rule:
         raise AssertionError(f"{route.name}: no binding for the parameter {param!r}")
 
 
-# Parameters that name no record: an invitation link that is not valid, a query's step.
-FIXED = {"uidb64": "MQ", "token": "not-a-valid-link", "step": "close"}
+# Parameters that name no record: an invitation link that is not valid, a query's step, a
+# chart.
+FIXED = {
+    "uidb64": "MQ",
+    "token": "not-a-valid-link",
+    "step": "close",
+    "measure": "upcr",
+    "chart": "enrolment",
+}
 
 
 def _form_of(route: Route) -> str:
@@ -403,6 +410,8 @@ RULES: dict[str, Rule] = {
     r"trials:(staff-approve|staff-reject)": Rule("trial", pk="request", operators_manage=True),
     r"casebook:(grid|log|entry-new|not-done|entry-edit|history)": Rule("trial", code="vitals"),
     r"casebook:trial-grid|search": TRIAL,
+    r"casebook:(charts|chart-svg)": PARTICIPANT,
+    r"casebook:(trial-charts|trial-chart-svg)": TRIAL,
     r"alerts:(list|nav)": TRIAL,
     r"alerts:acknowledge": Rule("trial", pk="alert"),
     r"safety:clock": TRIAL,

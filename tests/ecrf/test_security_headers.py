@@ -1,5 +1,6 @@
-"""Every page carries a strict Content-Security-Policy; only the API docs widen it, for
-themselves; no template holds what the policy would refuse."""
+"""Every page carries a strict Content-Security-Policy; only the API docs (and a chart's SVG,
+see tests/casebook/test_charts.py) widen it, for themselves; no template holds what the
+policy would refuse."""
 
 from __future__ import annotations
 

@@ -15,6 +15,7 @@ from trials.services import consent_record, eligibility_answer, participant_rand
 from trials.services.participants import eligibility_outcome
 
 TODAY = NOW.date()
+CONFIRM_RANDOMIZE = {"randomize-confirm": "on"}
 
 
 @pytest.fixture(autouse=True)
@@ -80,14 +81,20 @@ def test_journey_register_consent_checklist_confirm_randomize_day0(client, msvle
     page = text(client.get(page_of(participant)))
     assert "Randomize" in page
     assert "Does exclusion 10 apply today?" in page
-    refused = client.post(page_of(participant) + "randomize/")
+    assert "Randomization gives this participant the next randomization number" in page
+    unconfirmed = client.post(page_of(participant) + "randomize/")
+    assert unconfirmed.status_code == 400
+    assert "Tick the box to confirm the randomization; the participant was not randomized." in (
+        text(unconfirmed)
+    )
+    refused = client.post(page_of(participant) + "randomize/", CONFIRM_RANDOMIZE)
     assert refused.status_code == 400
     assert "Exclusion 10 must hold on the day of randomization" in text(refused)
     reconfirmed = client.post(
         page_of(participant) + "reconfirm/", {"criterion_code": "EX10", "answer": "no"}
     )
     assert reconfirmed.status_code == 302
-    assert client.post(page_of(participant) + "randomize/").status_code == 302
+    assert client.post(page_of(participant) + "randomize/", CONFIRM_RANDOMIZE).status_code == 302
     page = text(client.get(page_of(participant)))
     assert "Randomization number <strong>R0001</strong>" in page
     assert "Set Day 0" in page
@@ -147,7 +154,7 @@ def test_refused_transitions_and_too_early_day0_are_inline(client, msvle) -> Non
     assert "Day 0 cannot be before randomization or enrolment." in text(early)
     assert "Too early." in text(early)
     assert 'value="2026-02-27"' in text(early)
-    again = client.post(page_of(participant) + "randomize/")
+    again = client.post(page_of(participant) + "randomize/", CONFIRM_RANDOMIZE)
     assert again.status_code == 400
     assert "cannot become randomized" in text(again)
 
@@ -176,7 +183,7 @@ def test_htmx_answer_returns_the_criterion_and_the_outcome(client, msvle) -> Non
     )
     assert saved.status_code == 200
     fragment = text(saved)
-    assert fragment.startswith('<div class="criterion card" id="criterion-EX01">')
+    assert fragment.startswith('<div class="criterion" id="criterion-EX01">')
     assert "Criterion applies?" in fragment
     assert 'value="eGFR 92"' in fragment
     assert 'id="eligibility-outcome" class="card" hx-swap-oob="true"' in fragment
