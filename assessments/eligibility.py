@@ -6,20 +6,26 @@ ELIGIBILITY_SOURCE_CHECK setting, since trials sits below the forms."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from django.utils import timezone
+
 from assessments.models import (
+    ConcomitantMedication,
     EntryStatus,
     LabResults,
     MedicalHistory,
     RenalAssessment,
     SledaiAssessment,
 )
-from assessments.rules.common import show
+from assessments.rules.common import add_months, partial_bounds, show
+from ecrf.site_time import local_date
 from trials.definitions import definition_of
 from trials.models import Participant
-from trials.protocol.model import Criterion, CriterionSource
+from trials.protocol import ProtocolDefinition
+from trials.protocol.model import Criterion, CriterionSource, MedicationLookback
 
 FORM_MODELS: dict[str, Any] = {
     "sledai2k": SledaiAssessment,
@@ -126,13 +132,121 @@ def _source_value(participant: Participant, source: CriterionSource) -> tuple[An
     return (None if value in (None, "") else value), name
 
 
+def lookback_anchor(
+    participant: Participant, definition: ProtocolDefinition, now: datetime
+) -> tuple[date, str]:
+    """The day the medication look-backs count back from, and how a sentence names it: the
+    selection (screening) visit as recorded or planned, or randomization; today stands in for
+    either while it has not happened."""
+    today = local_date(now, participant.site.time_zone)
+    parameter = definition.parameters.get("exclusion_lookback_anchor")
+    if parameter is not None and parameter.value == "randomization":
+        if participant.randomized_at is not None:
+            day = local_date(participant.randomized_at, participant.site.time_zone)
+            return day, f"randomization ({day:%Y-%m-%d})"
+        return today, f"randomization, counted from today ({today:%Y-%m-%d}) until it happens"
+    visit = participant.visits.filter(kind="screening").order_by("target_date", "pk").first()
+    if visit is None:
+        return today, f"selection, counted from today ({today:%Y-%m-%d})"
+    day = visit.actual_date or visit.target_date or today
+    return day, f"the {visit.name.lower()} visit ({day:%Y-%m-%d})"
+
+
+def _bounds(value: str) -> tuple[date, date] | None:
+    try:
+        return partial_bounds(value) if value else None
+    except ValueError:
+        return None
+
+
+def _in_window(
+    cm: ConcomitantMedication, lookback: MedicationLookback, opens: date, anchor: date
+) -> bool | None:
+    """True when the entry surely falls within [opens, anchor] (its start for a look-back of
+    starts, any day taken otherwise), None when its partial or missing dates allow either."""
+    start, end = _bounds(cm.start_date), _bounds(cm.end_date)
+    if lookback.started:
+        if start is not None and (start[1] < opens or start[0] > anchor):
+            return False
+        return True if start is not None and opens <= start[0] and start[1] <= anchor else None
+    if (start is not None and start[0] > anchor) or (end is not None and end[1] < opens):
+        return False
+    surely_started = start is not None and start[1] <= anchor
+    # Taken within the window: started in it, still taken, or ended in it.
+    surely_taken = (
+        bool(cm.ongoing)
+        or (start is not None and start[0] >= opens)
+        or (end is not None and end[0] >= opens)
+    )
+    return True if surely_started and surely_taken else None
+
+
+def _medication_words(cm: ConcomitantMedication) -> str:
+    dates = f"started {cm.start_date or 'on an unknown date'}"
+    if cm.ongoing:
+        dates += ", ongoing"
+    elif cm.end_date:
+        dates += f", ended {cm.end_date}"
+    return f"{cm.medication or cm.coded_term} ({dates})"
+
+
+def lookback_findings(
+    participant: Participant, criterion: Criterion, definition: ProtocolDefinition, now: datetime
+) -> tuple[list[str], list[str]]:
+    """What the medication log says of the criterion's look-backs: the entries surely within
+    a window and those whose dates cannot tell, each as words for a sentence."""
+    if not criterion.lookbacks:
+        return [], []
+    anchor, anchor_words = lookback_anchor(participant, definition, now)
+    medications = list(
+        ConcomitantMedication.objects.filter(
+            participant=participant, entry_status=EntryStatus.ENTERED
+        ).order_by("pk")
+    )
+    sure: list[str] = []
+    unsure: list[str] = []
+    for lookback in criterion.lookbacks:
+        opens = add_months(anchor, -lookback.months)
+        what = "started" if lookback.started else "taken"
+        window = f"{what} within the {lookback.months} months before {anchor_words}"
+        for cm in medications:
+            text = f"{cm.coded_term or ''} {cm.medication or ''}"
+            if lookback.names(text, cm.category, cm.route) is None:
+                continue
+            inside = _in_window(cm, lookback, opens, anchor)
+            if inside is True:
+                sure.append(f"{_medication_words(cm)} was {window}")
+            elif inside is None:
+                unsure.append(f"{_medication_words(cm)} may have been {window}")
+    return sure, unsure
+
+
 def criterion_check(
-    participant: Participant, criterion: Criterion, kind: str, answer: bool
+    participant: Participant,
+    criterion: Criterion,
+    kind: str,
+    answer: bool,
+    *,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     """The verification of one answer: its status and, unless verified, a sentence."""
     words = _answer_words(kind, answer)
     title = f"{kind.capitalize()} {criterion.number} answered {words}"
     missing: list[str] = []
+    if criterion.lookbacks and not answer:
+        # A medication within a look-back proves the criterion holds; none proves nothing.
+        definition = definition_of(participant.protocol_version)
+        sure, unsure = lookback_findings(participant, criterion, definition, now or timezone.now())
+        if sure:
+            return {
+                "status": CONTRADICTED,
+                "sentence": f"{title}, but in the medication log {'; '.join(sure)}.",
+            }
+        if unsure:
+            return {
+                "status": UNVERIFIED,
+                "sentence": f"{title}; not verified: {'; '.join(unsure)}.",
+            }
     for source in criterion.sources:
         value, visit_name = _source_value(participant, source)
         label = _label(source)
@@ -166,8 +280,11 @@ def criterion_check(
     return {"status": VERIFIED, "sentence": ""}
 
 
-def eligibility_source_checks(participant: Participant) -> dict[str, dict[str, Any]]:
-    """For every answered criterion with sources: {code: {status, sentence}}."""
+def eligibility_source_checks(
+    participant: Participant, *, now: datetime | None = None
+) -> dict[str, dict[str, Any]]:
+    """For every answered criterion with sources or look-backs, as of `now`: {code: {status,
+    sentence}}."""
     eligibility = definition_of(participant.protocol_version).eligibility
     answers = {a.criterion_code: a.answer for a in participant.eligibility_answers.all()}
     found = {}
@@ -176,8 +293,8 @@ def eligibility_source_checks(participant: Participant) -> dict[str, dict[str, A
         ("exclusion", eligibility.exclusion),
     ):
         for criterion in criteria:
-            if criterion.sources and criterion.code in answers:
+            if (criterion.sources or criterion.lookbacks) and criterion.code in answers:
                 found[criterion.code] = criterion_check(
-                    participant, criterion, kind, answers[criterion.code]
+                    participant, criterion, kind, answers[criterion.code], now=now
                 )
     return found

@@ -44,6 +44,10 @@ def _no_suggestion(visit: Any) -> str:
     return ""
 
 
+def _no_initial(definition: Any) -> dict[str, Any]:
+    return {}
+
+
 @dataclass(frozen=True)
 class FormType:
     code: str
@@ -77,4 +81,6 @@ class FormType:
     after_save: Rule = _nothing
     # suggest(visit) says what the visit's other forms suggest entering here (read-only).
     suggest: Callable[[Any], str] = _no_suggestion
+    # initial(definition) gives the values a new record starts with, as the protocol sets them.
+    initial: Callable[[Any], dict[str, Any]] = _no_initial
     fieldsets: tuple[tuple[str, tuple[str, ...]], ...] = ()

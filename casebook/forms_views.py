@@ -31,6 +31,7 @@ from casebook.entry_forms import NotDoneForm, entry_form_class
 from casebook.grid import LEGEND, casebook_page
 from casebook.reads import form_shown
 from ecrf.errors import DomainError, NotFoundError
+from trials.definitions import definition_of
 from trials.models import Participant
 from trials.selectors import participant_get
 from visits.models import Visit
@@ -104,9 +105,10 @@ def entry(
             else:
                 return _saved(request, ftype, participant, saved)
     else:
+        initial = {} if instance else ftype.initial(definition_of(participant.protocol_version))
         form = form_class(
             instance=instance,
-            initial={"row_version": instance.row_version if instance else None},
+            initial={**initial, "row_version": instance.row_version if instance else None},
         )
     if instance is not None:
         form_shown(request, ftype, participant)

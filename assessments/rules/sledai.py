@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from assessments.forms_kit import FormScope, FormType
 from assessments.models.sledai import (
     SLEDAI_ITEM_FIELDS,
@@ -13,7 +15,7 @@ from assessments.models.sledai import (
 from assessments.rules.base import Checks, FormContext, check_dates
 from assessments.rules.sledai_labs import contradictions, suggestion, visit_proposals
 from assessments.scoring import ScoringInputError
-from assessments.scoring.sledai import DescriptorInput, score_sledai2k
+from assessments.scoring.sledai import DEFAULT_WINDOW_DAYS, DescriptorInput, score_sledai2k
 from assessments.scoring.sledai_descriptors import DESCRIPTORS
 
 
@@ -35,8 +37,22 @@ def _inputs(instance: SledaiAssessment) -> list[DescriptorInput]:
     return items
 
 
+def protocol_window(definition: Any) -> int:
+    """The SLEDAI-2K look-back window the protocol sets (`sledai_window_days`), else 10."""
+    parameter = definition.parameters.get("sledai_window_days")
+    return DEFAULT_WINDOW_DAYS if parameter is None else int(parameter.value)
+
+
 def validate(instance: SledaiAssessment, ctx: FormContext, checks: Checks) -> None:
     check_dates(instance, ("assessment_date",), ctx, checks)
+    window = protocol_window(ctx.definition)
+    if instance.window_days != window:
+        checks.error(
+            "window_days",
+            f"The protocol scores SLEDAI-2K over a {window}-day look-back window, not "
+            f"{instance.window_days} days.",
+        )
+        return
     for descriptor in DESCRIPTORS:
         present = getattr(instance, item_field(descriptor.code))
         days = getattr(instance, days_before_field(descriptor.code))
@@ -109,6 +125,7 @@ SLEDAI = FormType(
     model=SledaiAssessment,
     scope=FormScope.VISIT,
     fields=("assessment_date", "window_days", *SLEDAI_ITEM_FIELDS),
+    initial=lambda definition: {"window_days": protocol_window(definition)},
     required=("assessment_date", "window_days"),
     date_fields=("assessment_date",),
     derived=("total", "clinical_total"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 
 from assessments.scoring.errors import ScoringInputError
 
@@ -80,9 +80,10 @@ def to_flag(value: object, field: str, *, optional: bool = False) -> bool | None
 
 def fmt(value: Decimal) -> str:
     """Render a number for a human-readable reason: at least one decimal, at most six."""
-    exponent = value.as_tuple().exponent
+    digits, exponent = value.as_tuple()[1:]
     if isinstance(exponent, int) and exponent < -6:
-        value = value.quantize(Decimal("0.000001"))
+        # Precise enough for any number of digits: the default 28 would fail on a long one.
+        value = value.quantize(Decimal("0.000001"), context=Context(prec=len(digits) + 7))
     text = format(value, "f")
     if "." not in text:
         return f"{text}.0"

@@ -53,7 +53,8 @@ def conmeds_at_screening(timeline: Timeline, at: datetime, visit: str, day: date
             "route": "oral",
             "frequency": "bid",
             "indication": "Lupus nephritis",
-            "start_date": f"{started - timedelta(days=rng.randint(30, 300)):%Y-%m}",
+            # Started well before the exclusions' look-backs (3 months before randomization).
+            "start_date": f"{started - timedelta(days=90 + rng.randint(30, 300)):%Y-%m}",
             "ongoing": True,
         },
     )
@@ -70,7 +71,8 @@ def conmeds_at_screening(timeline: Timeline, at: datetime, visit: str, day: date
                 "route": "oral",
                 "frequency": "daily",
                 "indication": "Proteinuria",
-                "start_date": f"{started - timedelta(days=rng.randint(60, 900)):%Y-%m}",
+                # Unchanged for longer than the 2 months trial A looks back.
+                "start_date": f"{started - timedelta(days=40 + rng.randint(60, 900)):%Y-%m}",
                 "ongoing": True,
             },
         )

@@ -12,7 +12,11 @@ from assessments.services import form_not_done, form_save
 from casebook.catalogue import form_type
 from casebook.grid import casebook_grid
 from ecrf.errors import ConflictError, DomainError, InvalidTransitionError, PermissionDeniedError
-from tests.world import ENTERED
+from tests.personas import NOW as SETUP_NOW
+from tests.personas import PROTOCOLS
+from tests.world import ENTERED, on_study
+from trials.protocol import parse_protocol_text
+from trials.services import protocol_load
 
 NOW = datetime(2026, 9, 1, 10, 0, tzinfo=UTC)
 
@@ -65,8 +69,8 @@ EXAMPLE_3 = {
 
 @pytest.mark.parametrize(
     ("items", "window", "total"),
-    [(EXAMPLE_1, 10, 16), (EXAMPLE_2, 10, 12), (EXAMPLE_3, 10, 2), (EXAMPLE_3, 30, 10)],
-    ids=["example-1", "example-2", "example-3-10d", "example-3-30d"],
+    [(EXAMPLE_1, 10, 16), (EXAMPLE_2, 10, 12), (EXAMPLE_3, 10, 2)],
+    ids=["example-1", "example-2", "example-3-10d"],
 )
 def test_worked_examples_are_scored_on_the_server(msvle, participant, items, window, total) -> None:
     form = save(
@@ -79,6 +83,48 @@ def test_worked_examples_are_scored_on_the_server(msvle, participant, items, win
     assert form.calculator == "SLEDAI-2K"
     assert form.calculator_version
     assert sum(c["weight"] for c in form.contributions) == total
+
+
+def thirty_day_participant(team):
+    """A participant under an amendment whose SLEDAI-2K look-back is 30 days."""
+    text = (PROTOCOLS / "nct03673748.yaml").read_text(encoding="utf-8")
+    text = text.replace('version: "1.3"', 'version: "1.4"', 1)
+    old = "  sledai_window_days:\n    value: 10\n"
+    assert text.count(old) == 1
+    text = text.replace(old, "  sledai_window_days:\n    value: 30\n", 1)
+    definition = parse_protocol_text(text, source="nct03673748-30d.yaml")
+    protocol_load(actor=team.trial_admin, definition=definition, source_name="30d", now=SETUP_NOW)
+    participant = on_study(team)
+    assert participant.protocol_version.label == "1.4"
+    return participant, definition
+
+
+def test_example_3_over_the_30_day_window_the_protocol_sets(msvle) -> None:
+    participant, definition = thirty_day_participant(msvle)
+    data = {"assessment_date": date(2026, 4, 1), **EXAMPLE_3}
+    form = save(msvle, participant, "W4", {**data, "window_days": 30})
+    assert (form.total, form.window_days) == (10, 30)
+    assert form_type("sledai2k").initial(definition) == {"window_days": 30}
+
+
+def test_a_window_other_than_the_protocols_is_refused(msvle, participant) -> None:
+    data = {"assessment_date": date(2026, 4, 1), **EXAMPLE_3, "window_days": 30}
+    with pytest.raises(DomainError) as caught:
+        save(msvle, participant, "W4", data)
+    assert caught.value.fields == {
+        "window_days": [
+            "The protocol scores SLEDAI-2K over a 10-day look-back window, not 30 days."
+        ]
+    }
+    assert not SledaiAssessment.objects.exists()
+
+
+def test_a_new_sledai_page_starts_on_the_protocols_window(msvle, participant, client) -> None:
+    client.force_login(msvle.investigator)
+    w4 = visit(participant, "W4")
+    page = client.get(f"/casebook/{participant.pk}/sledai2k/new/?visit={w4.pk}")
+    assert page.status_code == 200
+    assert page.context["form"].initial["window_days"] == 10
 
 
 def test_example_3_keeps_warnings_for_items_that_do_not_score(msvle, participant) -> None:

@@ -290,7 +290,7 @@ def _week4(team: Team, p1: Participant) -> None:
         "serum_creatinine_value": Decimal("70.7"), "creatinine_unit": "umol/L",
     }, visit="W4", now=now)  # fmt: skip
     save(team, "sledai2k", p1, {
-        "assessment_date": now.date(), "window_days": 30, "prot": True, "rash": True,
+        "assessment_date": now.date(), "window_days": 10, "prot": True, "rash": True,
     }, visit="W4", actor=team.investigator, now=now)  # fmt: skip
     save(team, "deviation", p1, {
         "occurred_on": DAY0, "category": "procedure", "severity": "minor",

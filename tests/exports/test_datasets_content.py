@@ -100,8 +100,8 @@ def test_sledai_items_totals_and_window(sdtm_trial) -> None:
     assert (total["RSSTRESN"], total["RSDRVFL"], total["RSMETHOD"]) == (16, "Y", "SLEDAI-2K 1.0")
     assert sum(row["RSSTRESN"] for row in selection if row["RSDRVFL"] != "Y") == 16
     week4 = _where(rs, USUBJID=p1, RSCAT="SLEDAI-2K", RSDTC="2026-04-01")
-    # Scored with the 30-day window: it says so on every row.
-    assert {row["RSEVLINT"] for row in week4} == {"-P30D"}
+    # Scored with the protocol's 10-day window: it says so on every row.
+    assert {row["RSEVLINT"] for row in week4} == {"-P10D"}
 
 
 def test_renal_response_with_its_rule_set_and_version(sdtm_trial) -> None:

@@ -43,6 +43,48 @@ SOURCE_FIELDS: Mapping[str, tuple[str, ...]] = {
     "medical_history": ("isn_rps_class", "biopsy_months_before_selection"),
 }
 
+# Top-level `parameters:` the code reads by name, with what it accepts: a tuple of values,
+# WHOLE (a whole number, at least 1) or FORM_LIST (form codes of the trial, comma-separated).
+# A key that no criterion's source or look-back names and that is not listed here is refused by
+# the loader, so a threshold written in a file is never silently ignored.
+WHOLE = "whole"
+FORM_LIST = "forms"
+CODE_PARAMETERS: Mapping[str, tuple[str, Any]] = {
+    "egfr_equation": ("the eGFR equation of the renal form", ("ckd_epi_2021", "ckd_epi_2009")),
+    "sledai_window_days": ("the SLEDAI-2K look-back window, in days", (10, 30)),
+    "biopsy_max_months_before_selection": ("the biopsy age limit, in months", WHOLE),
+    "biopsy_max_months_before_selection_recurrence": (
+        "the biopsy age limit for a recurrence, in months",
+        WHOLE,
+    ),
+    "biopsy_max_months_before_screening": ("the biopsy age limit, in months", WHOLE),
+    "exclusion_lookback_anchor": (
+        "the day the medication look-backs of the criteria count back from",
+        ("selection", "randomization"),
+    ),
+    "pregnancy_outcome_grace_days": ("the days allowed to report a pregnancy outcome", WHOLE),
+    "sdv_forms": ("the forms source data verification covers", FORM_LIST),
+}
+# The concomitant medication categories and routes a look-back may name (the conmed form's).
+CONMED_CATEGORIES: tuple[str, ...] = (
+    "glucocorticoid",
+    "immunosuppressant",
+    "antimalarial",
+    "ace_arb",
+    "rescue",
+    "other",
+)
+CONMED_ROUTES: tuple[str, ...] = (
+    "oral",
+    "intravenous",
+    "subcutaneous",
+    "intramuscular",
+    "topical",
+    "inhaled",
+    "rectal",
+    "other",
+)
+
 # Renal response rule sets implemented by the scoring package (see the domain specification).
 RULE_SETS: tuple[str, ...] = ("eular2019", "kdigo2021", "bliss_ln", "nct03917797_cr", "acr2006")
 # The `response.params` keys each rule set's calculator reads (assessments/rules/renal.py passes
@@ -328,6 +370,33 @@ class CriterionSource:
 
 
 @dataclass(frozen=True)
+class MedicationLookback:
+    """A medication that settles an exclusion when the concomitant medication log shows it in
+    the `months` before the anchor day (`parameters.exclusion_lookback_anchor`): named in
+    `drugs` (lower case, in the coded term or the verbatim text) or of a listed category,
+    optionally only by a listed route; `started` counts only a start within the window
+    ("addition of"), otherwise any use within it counts."""
+
+    months: int
+    drugs: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    routes: tuple[str, ...] = ()
+    started: bool = False
+    parameter: str | None = None
+    assumption: str | None = None
+
+    def names(self, text: str, category: str, route: str) -> str | None:
+        """What the entry matched by (a drug's name or a category), or None."""
+        if self.routes and route not in self.routes:
+            return None
+        lowered = text.lower()
+        drug = next((d for d in self.drugs if d in lowered), None)
+        if drug is not None:
+            return drug
+        return category if category in self.categories else None
+
+
+@dataclass(frozen=True)
 class Criterion:
     """One eligibility criterion, with its registry text kept verbatim."""
 
@@ -336,6 +405,7 @@ class Criterion:
     text: str
     group: str | None = None
     sources: tuple[CriterionSource, ...] = ()
+    lookbacks: tuple[MedicationLookback, ...] = ()
     reconfirm_at: str | None = None
 
 

@@ -25,6 +25,7 @@ from .model import (
     Eligibility,
     FrozenMap,
     Identifiers,
+    MedicationLookback,
     Parameter,
     ProtocolDefinition,
     Randomization,
@@ -145,6 +146,20 @@ def _source(s: dict[str, Any], parameters: dict[str, Any]) -> CriterionSource:
     )
 
 
+def _lookback(lb: dict[str, Any], parameters: dict[str, Any]) -> MedicationLookback:
+    parameter = _opt(lb, "parameter")
+    months = parameters[parameter]["value"] if parameter is not None else lb["months"]
+    return MedicationLookback(
+        months=int(months),
+        drugs=tuple(lb.get("drugs", ())),
+        categories=tuple(lb.get("categories", ())),
+        routes=tuple(lb.get("routes", ())),
+        started=bool(lb.get("started", False)),
+        parameter=parameter,
+        assumption=_opt(lb, "assumption"),
+    )
+
+
 def _criteria(items: list[dict[str, Any]], parameters: dict[str, Any]) -> tuple[Criterion, ...]:
     return tuple(
         Criterion(
@@ -153,6 +168,7 @@ def _criteria(items: list[dict[str, Any]], parameters: dict[str, Any]) -> tuple[
             text=c["text"],
             group=_opt(c, "group"),
             sources=tuple(_source(s, parameters) for s in c.get("sources", ())),
+            lookbacks=tuple(_lookback(lb, parameters) for lb in c.get("lookbacks", ())),
             reconfirm_at=_opt(c, "reconfirm_at"),
         )
         for c in items

@@ -6,6 +6,8 @@ from typing import Any
 
 from .model import (
     ARM_TYPES,
+    CONMED_CATEGORIES,
+    CONMED_ROUTES,
     FORMAT,
     MASKED_PARTIES,
     MASKING_LEVELS,
@@ -94,6 +96,44 @@ _SOURCE = _obj(
     ["form", "field", "visit", "op"],
 )
 
+# Drug names, matched (lower case) in a medication entry's coded term or verbatim text.
+_DRUGS = _list(
+    "Drug names, lower case, matched in the coded term or the verbatim medication.",
+    _str("Drug name.", pattern=r"^[a-z0-9][a-z0-9 -]*$"),
+    minItems=1,
+    uniqueItems=True,
+)
+
+_LOOKBACK = _obj(
+    "A medication the concomitant medication log can show within a number of months before "
+    "the day `parameters.exclusion_lookback_anchor` names: such an entry proves the criterion "
+    "holds; no such entry proves nothing.",
+    {
+        "drugs": _DRUGS,
+        "categories": _list(
+            "Concomitant medication categories that count whatever the drug.",
+            _str("Category.", enum=list(CONMED_CATEGORIES)),
+            minItems=1,
+            uniqueItems=True,
+        ),
+        "routes": _list(
+            "Only entries given by one of these routes count (a bolus is intravenous).",
+            _str("Route.", enum=list(CONMED_ROUTES)),
+            minItems=1,
+            uniqueItems=True,
+        ),
+        "months": _int("Look-back, in months; or give `parameter`.", minimum=1),
+        "parameter": _str("Key of `parameters:` whose value is the look-back in months."),
+        "started": {
+            "type": "boolean",
+            "description": 'Count only a start within the window ("addition of"); by default '
+            "any use within it counts.",
+        },
+        "assumption": _assumption(),
+    },
+    [],
+)
+
 _CRITERION = _obj(
     "One eligibility criterion.",
     {
@@ -107,6 +147,12 @@ _CRITERION = _obj(
         "sources": _list(
             "Entered values the answer is checked against before eligibility is confirmed.",
             _SOURCE,
+            minItems=1,
+        ),
+        "lookbacks": _list(
+            "Medications whose use within a look-back before the anchor day proves the "
+            "criterion holds.",
+            _LOOKBACK,
             minItems=1,
         ),
         "reconfirm_at": _str(
@@ -259,12 +305,7 @@ _RESCUE = _obj(
     "Rescue therapy for the renal response: a listed drug started after Day 0 and on or before "
     "the assessment, or an entry the site marks as rescue.",
     {
-        "drugs": _list(
-            "Drug names, lower case, matched in the coded term or the verbatim medication.",
-            _str("Drug name.", pattern=r"^[a-z0-9][a-z0-9 -]*$"),
-            minItems=1,
-            uniqueItems=True,
-        ),
+        "drugs": _DRUGS,
         "from": {
             "enum": list(RESCUE_FROM),
             "description": "A listed drug counts when started after this day (day0: Day 0).",

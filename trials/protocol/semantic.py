@@ -10,7 +10,9 @@ from typing import Any
 from .errors import ProtocolIssue
 from .loader import line_for
 from .model import (
+    CODE_PARAMETERS,
     FORM_CODES,
+    FORM_LIST,
     MASKING_LEVELS,
     PRE_TREATMENT_KINDS,
     RESPONDER_CATEGORIES,
@@ -18,7 +20,12 @@ from .model import (
     RESPONSE_PARAMETERS,
     RULE_SETS,
     SOURCE_FIELDS,
+    WHOLE,
 )
+
+
+def _whole_months(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 class _Checker:
@@ -53,6 +60,7 @@ class _Checker:
         self.check_eligibility()
         self.check_dosing()
         self.check_enrollment()
+        self.check_parameters()
         return self.issues
 
     def check_codes(self) -> None:
@@ -345,6 +353,8 @@ class _Checker:
                     )
                 for n, source in enumerate(criterion.get("sources", ())):
                     self.check_source(f"{path}.sources[{n}]", source)
+                for n, lookback in enumerate(criterion.get("lookbacks", ())):
+                    self.check_lookback(f"{path}.lookbacks[{n}]", lookback)
         low, high = eligibility.get("min_age_years"), eligibility.get("max_age_years")
         if low is not None and high is not None and low > high:
             self.add("eligibility.max_age_years", "max_age_years is below min_age_years")
@@ -382,6 +392,71 @@ class _Checker:
                 f"{path}.op",
                 "`in` takes a list of values; the other comparisons take one value",
             )
+
+    def check_lookback(self, path: str, lookback: dict[str, Any]) -> None:
+        """A look-back names what counts (drugs or categories), one window length in whole
+        months, and a trial that says which day it counts back from."""
+        if not lookback.get("drugs") and not lookback.get("categories"):
+            self.add(path, "name the drugs or the categories that count")
+        parameters = self.data.get("parameters", {})
+        has_months, parameter = "months" in lookback, lookback.get("parameter")
+        if has_months == (parameter is not None):
+            self.add(path, "give either months or parameter, not both or neither")
+        elif parameter is not None:
+            if parameter not in parameters:
+                self.add(f"{path}.parameter", f"unknown parameter {parameter!r}")
+            elif not _whole_months(parameters[parameter]["value"]):
+                self.add(
+                    f"parameters.{parameter}.value",
+                    "a look-back is a whole number of months, at least 1",
+                )
+        if "exclusion_lookback_anchor" not in parameters:
+            self.add(
+                path,
+                "a look-back needs parameters.exclusion_lookback_anchor (selection or "
+                "randomization)",
+            )
+
+    def check_parameters(self) -> None:
+        """Every parameter is read: by a criterion's source or look-back, or by the code that
+        CODE_PARAMETERS lists, with a value that code accepts."""
+        d = self.data
+        named = {
+            item["parameter"]
+            for kind in ("inclusion", "exclusion")
+            for criterion in d["eligibility"][kind]
+            for item in (*criterion.get("sources", ()), *criterion.get("lookbacks", ()))
+            if "parameter" in item
+        }
+        for name, parameter in d.get("parameters", {}).items():
+            path = f"parameters.{name}"
+            if name in CODE_PARAMETERS:
+                self.check_code_parameter(path, name, parameter["value"])
+            elif name not in named:
+                self.add(
+                    path,
+                    f"no eligibility check or calculation reads parameter {name!r}; name it "
+                    "in a criterion's sources or lookbacks, or remove it",
+                )
+
+    def check_code_parameter(self, path: str, name: str, value: Any) -> None:
+        purpose, accepted = CODE_PARAMETERS[name]
+        if accepted == WHOLE:
+            if not _whole_months(value):
+                self.add(f"{path}.value", f"{purpose} is a whole number, at least 1")
+        elif accepted == FORM_LIST:
+            forms = set(self.data["forms"])
+            codes = str(value).replace(" ", "").split(",")
+            every = str(value).strip().lower() in ("", "all")
+            unknown = [] if every else [c for c in codes if c not in forms]
+            if unknown:
+                self.add(
+                    f"{path}.value",
+                    f"{purpose} names forms the trial does not collect: {', '.join(unknown)}",
+                )
+        elif value not in accepted:
+            known = ", ".join(str(v) for v in accepted)
+            self.add(f"{path}.value", f"{purpose} is one of {known}, not {value!r}")
 
     def check_dosing(self) -> None:
         dosing = self.data["dosing"]

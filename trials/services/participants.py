@@ -156,20 +156,23 @@ def eligibility_answer(
         return audited_save(row, actor=actor, reason=reason)
 
 
-def eligibility_verification(participant: Participant) -> dict[str, dict[str, Any]]:
+def eligibility_verification(
+    participant: Participant, *, now: datetime | None = None
+) -> dict[str, dict[str, Any]]:
     """Each answer the protocol links to entered data, checked against it: {code: {status,
     sentence}}, status contradicted, unverified or verified. The forms sit above trials, so the
     check is the function the ELIGIBILITY_SOURCE_CHECK setting names."""
     check = getattr(settings, "ELIGIBILITY_SOURCE_CHECK", "")
     if not check:
         return {}
-    result: dict[str, dict[str, Any]] = import_string(check)(participant)
+    result: dict[str, dict[str, Any]] = import_string(check)(participant, now=now)
     return result
 
 
-def eligibility_outcome(participant: Participant) -> dict[str, Any]:
+def eligibility_outcome(participant: Participant, *, now: datetime | None = None) -> dict[str, Any]:
     """Which criteria are unanswered, unmet or applying, which answers the entered data
-    contradict or cannot verify yet, and whether the person is eligible."""
+    contradict or cannot verify yet (as of `now`, the present by default), and whether the
+    person is eligible."""
     eligibility = definition_of(participant.protocol_version).eligibility
     answers = {a.criterion_code: a.answer for a in participant.eligibility_answers.all()}
     unanswered = [
@@ -177,7 +180,7 @@ def eligibility_outcome(participant: Participant) -> dict[str, Any]:
     ]
     unmet = [c.code for c in eligibility.inclusion if answers.get(c.code) is False]
     applying = [c.code for c in eligibility.exclusion if answers.get(c.code) is True]
-    verification = eligibility_verification(participant)
+    verification = eligibility_verification(participant, now=now)
     return {
         "complete": not unanswered,
         "eligible": not unanswered and not unmet and not applying,
@@ -205,7 +208,7 @@ def eligibility_confirm(*, actor: Any, participant: Participant, now: datetime) 
     )
     with transaction.atomic():
         locked = lock_participant(participant)
-        outcome = eligibility_outcome(locked)
+        outcome = eligibility_outcome(locked, now=now)
         if not outcome["complete"]:
             raise DomainError(
                 "The checklist is incomplete: " + ", ".join(outcome["unanswered"]) + " unanswered."
@@ -225,6 +228,18 @@ def eligibility_confirm(*, actor: Any, participant: Participant, now: datetime) 
         locked.eligibility_confirmed_by = actor
         locked.eligibility_confirmed_at = now
         return audited_save(locked, actor=actor, reason="Eligibility confirmed by investigator")
+
+
+def require_still_eligible(participant: Participant, *, now: datetime) -> None:
+    """Refuse allocation while the entered data contradict an answer, for example a
+    medication entered since the confirmation that falls within an exclusion's look-back."""
+    contradictions = eligibility_outcome(participant, now=now)["contradictions"]
+    if contradictions:
+        raise DomainError(
+            "The checklist disagrees with the entered data: "
+            + " ".join(contradictions)
+            + " Correct the data, or record a screen failure."
+        )
 
 
 RECONFIRM_AT_RANDOMIZATION = "randomization"

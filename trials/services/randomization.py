@@ -32,6 +32,7 @@ from trials.services.participants import (
     lock_participant,
     next_site_number,
     require_reconfirmed,
+    require_still_eligible,
     transition,
 )
 
@@ -263,6 +264,7 @@ def participant_randomize(
         locked = lock_participant(participant)
         transition(locked, S.RANDOMIZED)
         require_reconfirmed(locked, now=now)
+        require_still_eligible(locked, now=now)
         stratum = stratum_of(locked, definition, strata_values or {})
         slot = (
             AllocationSlot.objects.filter(
@@ -324,6 +326,7 @@ def participant_enrol(*, actor: Any, participant: Participant, now: datetime) ->
             )
         locked = lock_participant(participant)
         transition(locked, S.ENROLLED)
+        require_still_eligible(locked, now=now)
         _assign_subject_id(locked)
         locked.cohort = cohort
         locked.stage_code = cohort.stage_code

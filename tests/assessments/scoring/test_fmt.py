@@ -26,6 +26,9 @@ from assessments.scoring.base import fmt
         # Long numbers with up to six decimals are written in full, not cut to 28 digits.
         ("12345678901234567890123456", "12345678901234567890123456.0"),
         ("12345678901234567890123.456789", "12345678901234567890123.456789"),
+        # ... and so are long numbers with more: rounding them needs more than 28 digits.
+        ("12345678901234567890123.1234567", "12345678901234567890123.123457"),
+        ("-98765432109876543210987654321.00000049", "-98765432109876543210987654321.0"),
     ],
 )
 def test_numbers_are_written_plainly(value: str, text: str) -> None:

@@ -132,9 +132,9 @@ forms: [consent, eligibility, infusion, vitals, renal, labs, end_of_study]
 assumptions:
   - Week 12 endpoint.
 parameters:
-  sledai_min_at_selection:
+  sledai_window_days:
     value: 10
-    note: Earlier version said 6.
+    note: The 30-day variant is not used.
 """
 
 # An open-label dose escalation before the randomized stage (replaces MINIMAL's stages).

@@ -36,7 +36,7 @@ def test_duplicate_nested_key_is_rejected() -> None:
 
 def test_duplicate_key_inside_free_mapping_is_rejected() -> None:
     text, line = break_key("    value: 10\n", "    value: 10\n    value: 6  # HERE\n")
-    assert_only_issue(text, "parameters.sledai_min_at_selection.value", line, "duplicate key")
+    assert_only_issue(text, "parameters.sledai_window_days.value", line, "duplicate key")
 
 
 @pytest.mark.parametrize(
@@ -77,9 +77,7 @@ def test_merge_keys_are_rejected() -> None:
 
 def test_non_string_keys_are_rejected() -> None:
     text, line = break_key("    value: 10\n", "    value: 10\n    1: one  # HERE\n")
-    assert_only_issue(
-        text, "parameters.sledai_min_at_selection", line, "keys must be plain strings"
-    )
+    assert_only_issue(text, "parameters.sledai_window_days", line, "keys must be plain strings")
 
 
 def test_recursive_alias_is_rejected() -> None:
@@ -284,6 +282,6 @@ def test_orders_and_derived_fields() -> None:
     assert definition.visit("W4").assumption is None
     assert definition.dosing.visit_codes == ("D0",)
     assert definition.primary_visit.code == "W12"
-    assert definition.parameters["sledai_min_at_selection"].value == 10
+    assert definition.parameters["sledai_window_days"].value == 10
     with pytest.raises(KeyError):
         definition.visit("W99")
