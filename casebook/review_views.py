@@ -26,6 +26,7 @@ from casebook.review_forms import (
     SignForm,
 )
 from casebook.review_selectors import (
+    QUEUE_SECTIONS,
     REVIEW_ROLES,
     audit_form_choices,
     audit_trail,
@@ -37,6 +38,7 @@ from casebook.review_selectors import (
 )
 from casebook.review_services import audit_trail_shown
 from ecrf.errors import DomainError, NotFoundError, PermissionDeniedError
+from ecrf.pagination import page_shown
 from review.models import SIGNATURE_MEANING, ResponseCode, SignatureScope
 from review.services.queries import (
     query_answer,
@@ -88,16 +90,33 @@ def queue_view(request: HttpRequest) -> HttpResponse:
         )
         filters = QueueFilterForm(request.GET or None, sites=sites)
         chosen = filters.cleaned_data if filters.is_valid() else {}
-        context |= {
-            "filters": filters,
-            "queue": review_queue(
-                request.user,
-                trial=membership.trial,
-                site=membership.site or chosen.get("site") or None,
-                participant=chosen.get("participant") or None,
-            ),
-        }
+        queue = review_queue(
+            request.user,
+            trial=membership.trial,
+            site=membership.site or chosen.get("site") or None,
+            participant=chosen.get("participant") or None,
+        )
+        context |= {"filters": filters, "queue": queue, "sections": _queue_pages(request, queue)}
     return render(request, "review/queue.html", context)
+
+
+def _queue_pages(request: HttpRequest, queue: Any) -> dict[str, dict[str, Any]]:
+    """One page of each list of the queue, each turned by its own `<list>_page` parameter;
+    the links keep the filters and the pages of the other lists."""
+    counts = queue.counts
+    sections = {}
+    for name in QUEUE_SECTIONS:
+        param = f"{name}_page"
+        shown = page_shown(queue.section(name), request.GET.get(param), count=counts[name])
+        others = request.GET.copy()
+        others.pop(param, None)
+        sections[name] = {
+            "page": shown,
+            "rows": queue.shown(name, shown.object_list),
+            "param": param,
+            "query": others.urlencode(),
+        }
+    return sections
 
 
 # One record ---------------------------------------------------------------------------------
