@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -30,7 +30,7 @@ from casebook.review_selectors import (
     REVIEW_ROLES,
     audit_form_choices,
     audit_trail,
-    audit_trail_csv,
+    audit_trail_csv_lines,
     form_record_get,
     query_get,
     record_review,
@@ -257,6 +257,7 @@ def sign_view(request: HttpRequest, participant_id: int, code: str, record_id: i
 
 
 def _audit(request: HttpRequest, participant_id: int) -> tuple[Any, AuditFilterForm, list[Any]]:
+    """The participant and its audit trail as filtered, not yet recorded as shown."""
     participant = participant_get(request.user, participant_id)
     filters = AuditFilterForm(
         request.GET or None, forms_shown=audit_form_choices(request.user, participant)
@@ -270,9 +271,6 @@ def _audit(request: HttpRequest, participant_id: int) -> tuple[Any, AuditFilterF
         since=chosen.get("since"),
         until=chosen.get("until"),
     )
-    audit_trail_shown(
-        user=request.user, participant=participant, rows=rows, path=request.path, now=timezone.now()
-    )
     return participant, filters, rows
 
 
@@ -280,23 +278,41 @@ def _audit(request: HttpRequest, participant_id: int) -> tuple[Any, AuditFilterF
 @require_GET
 def audit_trail_view(request: HttpRequest, participant_id: int) -> HttpResponse:
     participant, filters, rows = _audit(request, participant_id)
+    shown = page_shown(rows, request.GET.get("page"))
+    # What reveals the arm is recorded as read when it is on the page shown.
+    audit_trail_shown(
+        user=request.user,
+        participant=participant,
+        rows=shown.object_list,
+        path=request.path,
+        now=timezone.now(),
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
     return render(
         request,
         "review/audit_trail.html",
         {
             "participant": participant,
             "filters": filters,
-            "rows": rows,
-            "query": request.GET.urlencode(),
+            "page": shown,
+            "rows": shown.object_list,
+            "query": query.urlencode(),
         },
     )
 
 
 @login_required
 @require_GET
-def audit_trail_csv_view(request: HttpRequest, participant_id: int) -> HttpResponse:
+def audit_trail_csv_view(request: HttpRequest, participant_id: int) -> StreamingHttpResponse:
     participant, _filters, rows = _audit(request, participant_id)
-    response = HttpResponse(audit_trail_csv(rows), content_type="text/csv; charset=utf-8")
+    audit_trail_shown(
+        user=request.user, participant=participant, rows=rows, path=request.path, now=timezone.now()
+    )
+    response = StreamingHttpResponse(
+        audit_trail_csv_lines(rows, timezone.get_current_timezone()),
+        content_type="text/csv; charset=utf-8",
+    )
     response["Content-Disposition"] = (
         f'attachment; filename="audit-trail-{participant.identifier}.csv"'
     )

@@ -11,6 +11,7 @@ from casebook.review_selectors.audit import (
     AuditRow,
     audit_trail,
     audit_trail_csv,
+    audit_trail_csv_lines,
     audit_value,
 )
 from casebook.review_selectors.queries import lock_get, lock_list, query_get, query_list
@@ -53,6 +54,7 @@ __all__ = [
     "audit_form_choices",
     "audit_trail",
     "audit_trail_csv",
+    "audit_trail_csv_lines",
     "audit_value",
     "field_labels",
     "form_record_get",

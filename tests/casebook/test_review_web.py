@@ -35,7 +35,7 @@ def form(msvle: Team, participant: Participant) -> Any:
 
 
 def text(response: Any) -> str:
-    return response.content.decode()
+    return response.getvalue().decode()  # a page, or a streamed download
 
 
 def signed_in(client: Client, user: User) -> Client:
