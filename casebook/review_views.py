@@ -255,6 +255,10 @@ def sign_view(request: HttpRequest, participant_id: int, code: str, record_id: i
 
 # Audit trail --------------------------------------------------------------------------------
 
+# Changes a page of the audit trail shows: a participant's changes are read together, a
+# visit's often spanning dozens of rows.
+AUDIT_PAGE_SIZE = 200
+
 
 def _audit(request: HttpRequest, participant_id: int) -> tuple[Any, AuditFilterForm, list[Any]]:
     """The participant and its audit trail as filtered, not yet recorded as shown."""
@@ -278,7 +282,7 @@ def _audit(request: HttpRequest, participant_id: int) -> tuple[Any, AuditFilterF
 @require_GET
 def audit_trail_view(request: HttpRequest, participant_id: int) -> HttpResponse:
     participant, filters, rows = _audit(request, participant_id)
-    shown = page_shown(rows, request.GET.get("page"))
+    shown = page_shown(rows, request.GET.get("page"), size=AUDIT_PAGE_SIZE)
     # What reveals the arm is recorded as read when it is on the page shown.
     audit_trail_shown(
         user=request.user,

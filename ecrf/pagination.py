@@ -74,10 +74,13 @@ class CountedPaginator(Paginator):
         return self._known_count
 
 
-def page_shown(rows: Any, number: Any, *, count: int | None = None) -> Page:
-    """One page of `rows` for a staff page: the given page, the first when it is not a
-    number, the last when it is past the end; `count` when the rows are already counted."""
-    size = PAGE_SIZE_SHOWN
+def page_shown(
+    rows: Any, number: Any, *, count: int | None = None, size: int | None = None
+) -> Page:
+    """One page of `rows` for a staff page (PAGE_SIZE_SHOWN rows unless `size`): the given
+    page, the first when it is not a number, the last when it is past the end; `count` when
+    the rows are already counted."""
+    size = size or PAGE_SIZE_SHOWN
     paginator = (
         Paginator(rows, size) if count is None else CountedPaginator(rows, size, count=count)
     )

@@ -351,7 +351,7 @@ def test_renaming_a_user_never_rewrites_who_did_past_entries(
 def test_trail_is_paged_and_its_queries_do_not_grow_with_the_changes(
     api, client, msvle, participant, clock, monitor_b, monkeypatch
 ) -> None:
-    monkeypatch.setattr("ecrf.pagination.PAGE_SIZE_SHOWN", 3)
+    monkeypatch.setattr("casebook.review_views.AUDIT_PAGE_SIZE", 3)
     client.force_login(msvle.monitor)
     page_url = f"/review/participants/{participant.pk}/audit-trail/?form=sledai2k"
     urls = (trail_url(participant, query="?form=sledai2k&limit=3"), page_url)
