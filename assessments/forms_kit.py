@@ -40,7 +40,7 @@ def _nothing_missing(instance: Any) -> list[str]:
     return []
 
 
-def _no_suggestion(visit: Any) -> str:
+def _no_suggestion(visit: Any, records: Any = None) -> str:
     return ""
 
 
@@ -79,8 +79,9 @@ class FormType:
     # record is saved; `before` holds the derived values the record had (empty when new). Side
     # effects it starts (e-mail) wait for the commit.
     after_save: Rule = _nothing
-    # suggest(visit) says what the visit's other forms suggest entering here (read-only).
-    suggest: Callable[[Any], str] = _no_suggestion
+    # suggest(visit, records=None) says what the visit's other forms suggest entering here
+    # (read-only); `records`, as in the rules' context, finds those forms in memory.
+    suggest: Callable[..., str] = _no_suggestion
     # initial(definition) gives the values a new record starts with, as the protocol sets them.
     initial: Callable[[Any], dict[str, Any]] = _no_initial
     fieldsets: tuple[tuple[str, tuple[str, ...]], ...] = ()

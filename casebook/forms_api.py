@@ -4,6 +4,7 @@ fields."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.utils import timezone
@@ -14,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from assessments.forms_kit import FormType
+from assessments.models import EntryStatus
 from assessments.selectors import (
     can_read,
     form_history,
@@ -51,15 +53,48 @@ class CasebookView(APIView):
         return Response(GridRowOutput(rows, many=True).data)
 
 
-def _output(user: Any, ftype: FormType, instance: Any) -> dict[str, Any]:
-    """A record as this user receives it: without the fields that would unblind them."""
+def _hidden(user: Any, ftype: FormType, participant: Participant) -> set[str]:
+    """The form's fields this user may not receive for this participant: they would unblind."""
+    shown = set(visible_fields(user, ftype, participant))
+    return (set(ftype.fields) | set(ftype.derived)) - shown
+
+
+def _entered_at_visits(participant: Participant) -> Callable[[str, Any], Any]:
+    """`(form_code, visit) -> entered record or None` for a list of records, as the rules'
+    context takes it: one query per form asked about, whatever the number of visits (the
+    first record entered at a visit, as the rules read it one by one)."""
+    found: dict[str, dict[int, Any]] = {}
+
+    def record(code: str, visit: Any) -> Any:
+        if code not in found:
+            rows = (
+                form_type(code)
+                .model.objects.filter(participant=participant, entry_status=EntryStatus.ENTERED)
+                .order_by("-pk")
+            )
+            found[code] = {row.visit_id: row for row in rows}
+        return found[code].get(visit.pk)
+
+    return record
+
+
+def _output(
+    user: Any,
+    ftype: FormType,
+    instance: Any,
+    *,
+    hidden: set[str] | None = None,
+    records: Callable[[str, Any], Any] | None = None,
+) -> dict[str, Any]:
+    """A record as this user receives it: without the fields that would unblind them. A list
+    passes the fields hidden and the visits' other records once for all its records."""
     data = serializers_of(ftype).record(instance).data
-    shown = set(visible_fields(user, ftype, instance.participant))
-    hidden = (set(ftype.fields) | set(ftype.derived)) - shown
+    if hidden is None:
+        hidden = _hidden(user, ftype, instance.participant)
     result = {key: value for key, value in data.items() if key not in hidden}
     result["derivation"] = ftype.explain(instance)
     result["suggestion"] = (
-        ftype.suggest(instance.visit) if getattr(instance, "visit_id", None) else ""
+        ftype.suggest(instance.visit, records) if getattr(instance, "visit_id", None) else ""
     )
     return result
 
@@ -88,7 +123,14 @@ class FormRecordsView(FormView):
     @form_operation("records of a participant", responses=FormRecord(many=True))
     def get(self, request: Request, participant_id: int, form_code: str) -> Response:
         ftype, participant = self._readable(request.user, form_code, participant_id)
-        records = [_output(request.user, ftype, r) for r in form_records(ftype, participant)]
+        # The participant, the blinding and the visits' other forms are read once for the list:
+        # the query count does not grow with the records.
+        hidden = _hidden(request.user, ftype, participant)
+        others = _entered_at_visits(participant)
+        records = [
+            _output(request.user, ftype, r, hidden=hidden, records=others)
+            for r in form_records(ftype, participant)
+        ]
         if records:
             form_shown(request, ftype, participant)
         return Response(records)

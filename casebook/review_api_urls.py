@@ -3,6 +3,7 @@
 from django.urls import path
 
 from casebook import review_api as api
+from casebook.review_api.queue import QUEUE_LIST_ROUTES
 
 urlpatterns = [
     path("queries/", api.QueryListView.as_view(), name="query-list"),
@@ -34,4 +35,12 @@ urlpatterns = [
     path("locks/", api.LockListView.as_view(), name="lock-list"),
     path("locks/<int:lock_id>/release/", api.LockReleaseView.as_view(), name="lock-release"),
     path("trials/<slug:code>/review-queue/", api.ReviewQueueView.as_view(), name="review-queue"),
+    *(
+        path(
+            f"trials/<slug:code>/review-queue/{route}/",
+            view.as_view(section=section),
+            name=f"review-queue-{route}",
+        )
+        for route, view, section in QUEUE_LIST_ROUTES
+    ),
 ]

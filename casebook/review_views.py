@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -26,10 +26,11 @@ from casebook.review_forms import (
     SignForm,
 )
 from casebook.review_selectors import (
+    QUEUE_SECTIONS,
     REVIEW_ROLES,
     audit_form_choices,
     audit_trail,
-    audit_trail_csv,
+    audit_trail_csv_lines,
     form_record_get,
     query_get,
     record_review,
@@ -37,6 +38,7 @@ from casebook.review_selectors import (
 )
 from casebook.review_services import audit_trail_shown
 from ecrf.errors import DomainError, NotFoundError, PermissionDeniedError
+from ecrf.pagination import page_shown
 from review.models import SIGNATURE_MEANING, ResponseCode, SignatureScope
 from review.services.queries import (
     query_answer,
@@ -88,16 +90,33 @@ def queue_view(request: HttpRequest) -> HttpResponse:
         )
         filters = QueueFilterForm(request.GET or None, sites=sites)
         chosen = filters.cleaned_data if filters.is_valid() else {}
-        context |= {
-            "filters": filters,
-            "queue": review_queue(
-                request.user,
-                trial=membership.trial,
-                site=membership.site or chosen.get("site") or None,
-                participant=chosen.get("participant") or None,
-            ),
-        }
+        queue = review_queue(
+            request.user,
+            trial=membership.trial,
+            site=membership.site or chosen.get("site") or None,
+            participant=chosen.get("participant") or None,
+        )
+        context |= {"filters": filters, "queue": queue, "sections": _queue_pages(request, queue)}
     return render(request, "review/queue.html", context)
+
+
+def _queue_pages(request: HttpRequest, queue: Any) -> dict[str, dict[str, Any]]:
+    """One page of each list of the queue, each turned by its own `<list>_page` parameter;
+    the links keep the filters and the pages of the other lists."""
+    counts = queue.counts
+    sections = {}
+    for name in QUEUE_SECTIONS:
+        param = f"{name}_page"
+        shown = page_shown(queue.section(name), request.GET.get(param), count=counts[name])
+        others = request.GET.copy()
+        others.pop(param, None)
+        sections[name] = {
+            "page": shown,
+            "rows": queue.shown(name, shown.object_list),
+            "param": param,
+            "query": others.urlencode(),
+        }
+    return sections
 
 
 # One record ---------------------------------------------------------------------------------
@@ -236,8 +255,13 @@ def sign_view(request: HttpRequest, participant_id: int, code: str, record_id: i
 
 # Audit trail --------------------------------------------------------------------------------
 
+# Changes a page of the audit trail shows: a participant's changes are read together, a
+# visit's often spanning dozens of rows.
+AUDIT_PAGE_SIZE = 200
+
 
 def _audit(request: HttpRequest, participant_id: int) -> tuple[Any, AuditFilterForm, list[Any]]:
+    """The participant and its audit trail as filtered, not yet recorded as shown."""
     participant = participant_get(request.user, participant_id)
     filters = AuditFilterForm(
         request.GET or None, forms_shown=audit_form_choices(request.user, participant)
@@ -251,9 +275,6 @@ def _audit(request: HttpRequest, participant_id: int) -> tuple[Any, AuditFilterF
         since=chosen.get("since"),
         until=chosen.get("until"),
     )
-    audit_trail_shown(
-        user=request.user, participant=participant, rows=rows, path=request.path, now=timezone.now()
-    )
     return participant, filters, rows
 
 
@@ -261,23 +282,41 @@ def _audit(request: HttpRequest, participant_id: int) -> tuple[Any, AuditFilterF
 @require_GET
 def audit_trail_view(request: HttpRequest, participant_id: int) -> HttpResponse:
     participant, filters, rows = _audit(request, participant_id)
+    shown = page_shown(rows, request.GET.get("page"), size=AUDIT_PAGE_SIZE)
+    # What reveals the arm is recorded as read when it is on the page shown.
+    audit_trail_shown(
+        user=request.user,
+        participant=participant,
+        rows=shown.object_list,
+        path=request.path,
+        now=timezone.now(),
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
     return render(
         request,
         "review/audit_trail.html",
         {
             "participant": participant,
             "filters": filters,
-            "rows": rows,
-            "query": request.GET.urlencode(),
+            "page": shown,
+            "rows": shown.object_list,
+            "query": query.urlencode(),
         },
     )
 
 
 @login_required
 @require_GET
-def audit_trail_csv_view(request: HttpRequest, participant_id: int) -> HttpResponse:
+def audit_trail_csv_view(request: HttpRequest, participant_id: int) -> StreamingHttpResponse:
     participant, _filters, rows = _audit(request, participant_id)
-    response = HttpResponse(audit_trail_csv(rows), content_type="text/csv; charset=utf-8")
+    audit_trail_shown(
+        user=request.user, participant=participant, rows=rows, path=request.path, now=timezone.now()
+    )
+    response = StreamingHttpResponse(
+        audit_trail_csv_lines(rows, timezone.get_current_timezone()),
+        content_type="text/csv; charset=utf-8",
+    )
     response["Content-Disposition"] = (
         f'attachment; filename="audit-trail-{participant.identifier}.csv"'
     )

@@ -1,9 +1,12 @@
-"""The one page rule of every API list: `?limit=&offset=`, at most MAX_PAGE_SIZE rows a page."""
+"""The one page rule of every API list (`?limit=&offset=`, at most MAX_PAGE_SIZE rows a page)
+and of the lists of the staff pages (PAGE_SIZE_SHOWN rows a page)."""
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
+from django.core.paginator import Page, Paginator
 from rest_framework import serializers
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
@@ -53,3 +56,32 @@ class Pagination(LimitOffsetPagination):
         )
         params.is_valid(raise_exception=True)
         return super().paginate_queryset(queryset, request, view)
+
+
+# Rows a page shows on the staff pages.
+PAGE_SIZE_SHOWN = 50
+
+
+class CountedPaginator(Paginator):
+    """A Paginator told its row count, already counted with others in one query."""
+
+    def __init__(self, object_list: Any, per_page: int, *, count: int) -> None:
+        super().__init__(object_list, per_page)
+        self._known_count = count
+
+    @cached_property
+    def count(self) -> int:
+        return self._known_count
+
+
+def page_shown(
+    rows: Any, number: Any, *, count: int | None = None, size: int | None = None
+) -> Page:
+    """One page of `rows` for a staff page (PAGE_SIZE_SHOWN rows unless `size`): the given
+    page, the first when it is not a number, the last when it is past the end; `count` when
+    the rows are already counted."""
+    size = size or PAGE_SIZE_SHOWN
+    paginator = (
+        Paginator(rows, size) if count is None else CountedPaginator(rows, size, count=count)
+    )
+    return paginator.get_page(number)

@@ -146,9 +146,9 @@ def contradictions(instance: Any, proposals: list[Proposal]) -> list[tuple[str, 
     return found
 
 
-def suggestion(visit: Any) -> str:
+def suggestion(visit: Any, records: Records | None = None) -> str:
     """The proposals of a visit as one sentence for the SLEDAI-2K page and the API."""
-    proposals = visit_proposals(visit)
+    proposals = visit_proposals(visit, records)
     if not proposals:
         return ""
     parts = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.http import HttpResponse
+from django.http import StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -15,9 +15,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from casebook.review_api.shared import TAGS
-from casebook.review_selectors import audit_trail, audit_trail_csv, audit_value
+from casebook.review_selectors import audit_trail, audit_trail_csv_lines, audit_value
 from casebook.review_services import audit_trail_shown
-from trials.api.base import valid
+from ecrf.pagination import Pagination
+from trials.api.base import PAGE_PARAMETERS, PageOutput, valid
+from trials.models import Participant
 from trials.selectors import participant_get
 
 
@@ -47,7 +49,8 @@ class AuditRowOutput(serializers.Serializer):
     kind = serializers.CharField(help_text="created | changed")
 
 
-def _audit_rows(request: Request, participant_id: int) -> list[Any]:
+def _audit_rows(request: Request, participant_id: int) -> tuple[Participant, list[Any]]:
+    """The participant and its audit trail as filtered, not yet recorded as shown."""
     participant = participant_get(request.user, participant_id)
     filters = valid(AuditFilterInput, request.query_params)
     rows = audit_trail(
@@ -58,10 +61,13 @@ def _audit_rows(request: Request, participant_id: int) -> list[Any]:
         since=filters.get("since"),
         until=filters.get("until"),
     )
+    return participant, rows
+
+
+def _shown(request: Request, participant: Participant, rows: list[Any]) -> None:
     audit_trail_shown(
         user=request.user, participant=participant, rows=rows, path=request.path, now=timezone.now()
     )
-    return rows
 
 
 def _json_value(value: Any) -> Any:
@@ -72,19 +78,28 @@ def _json_value(value: Any) -> Any:
     return str(value)
 
 
+class AuditPageOutput(PageOutput):
+    results = AuditRowOutput(many=True)
+
+
 class AuditTrailView(APIView):
     @extend_schema(
-        parameters=[AuditFilterInput],
-        responses=AuditRowOutput(many=True),
-        summary="Every change to a participant's data in time order (blinded for blinded roles)",
+        parameters=[AuditFilterInput, *PAGE_PARAMETERS],
+        responses=AuditPageOutput,
+        summary="Every change to a participant's data in time order (blinded for blinded roles), "
+        "a page at a time",
         tags=TAGS,
     )
     def get(self, request: Request, participant_id: int) -> Response:
-        rows = _audit_rows(request, participant_id)
-        data = AuditRowOutput(rows, many=True).data
-        for item, row in zip(data, rows, strict=True):
+        participant, rows = _audit_rows(request, participant_id)
+        paginator = Pagination()
+        shown = paginator.paginate_queryset(rows, request, view=self) or []
+        # What reveals the arm is recorded as read when it is on the page answered.
+        _shown(request, participant, shown)
+        data = AuditRowOutput(shown, many=True).data
+        for item, row in zip(data, shown, strict=True):
             item["old"], item["new"] = _json_value(row.old), _json_value(row.new)
-        return Response(data)
+        return paginator.get_paginated_response(data)
 
 
 class AuditTrailCsvView(APIView):
@@ -98,9 +113,14 @@ class AuditTrailCsvView(APIView):
         summary="The audit trail as CSV",
         tags=TAGS,
     )
-    def get(self, request: Request, participant_id: int) -> HttpResponse:
-        rows = _audit_rows(request, participant_id)
-        response = HttpResponse(audit_trail_csv(rows), content_type="text/csv; charset=utf-8")
+    def get(self, request: Request, participant_id: int) -> StreamingHttpResponse:
+        participant, rows = _audit_rows(request, participant_id)
+        _shown(request, participant, rows)
+        # The whole trail, written a line at a time as it is sent.
+        response = StreamingHttpResponse(
+            audit_trail_csv_lines(rows, timezone.get_current_timezone()),
+            content_type="text/csv; charset=utf-8",
+        )
         response["Content-Disposition"] = (
             f'attachment; filename="audit-trail-{int(participant_id)}.csv"'
         )

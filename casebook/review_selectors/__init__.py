@@ -11,10 +11,17 @@ from casebook.review_selectors.audit import (
     AuditRow,
     audit_trail,
     audit_trail_csv,
+    audit_trail_csv_lines,
     audit_value,
 )
 from casebook.review_selectors.queries import lock_get, lock_list, query_get, query_list
-from casebook.review_selectors.queue import FormToVerify, QueuedQuery, ReviewQueue, review_queue
+from casebook.review_selectors.queue import (
+    QUEUE_SECTIONS,
+    FormToVerify,
+    QueuedQuery,
+    ReviewQueue,
+    review_queue,
+)
 from casebook.review_selectors.record import (
     FieldReview,
     QueryView,
@@ -32,6 +39,7 @@ __all__ = [
     "ELIGIBILITY_FIELDS",
     "FORM_STATE_FIELDS",
     "PARTICIPANT_FIELDS",
+    "QUEUE_SECTIONS",
     "REVIEW_ROLES",
     "TRIAL_RECORDS",
     "VISIT_FIELDS",
@@ -46,6 +54,7 @@ __all__ = [
     "audit_form_choices",
     "audit_trail",
     "audit_trail_csv",
+    "audit_trail_csv_lines",
     "audit_value",
     "field_labels",
     "form_record_get",

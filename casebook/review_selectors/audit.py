@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import csv
-import io
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -174,6 +174,7 @@ def _form_rows(
     *,
     roles: set[str],
     unblinded: bool,
+    before: Q,
 ) -> list[AuditRow]:
     """Rows of every form type the roles read (only `form_code`, when given); the fields that
     reveal the arm are left out unless the reader is unblinded."""
@@ -190,7 +191,7 @@ def _form_rows(
             for name in (*ftype.fields, *ftype.derived, *FORM_STATE_FIELDS)
             if name not in hidden
         ]
-        history = ftype.model.history.filter(participant_id=participant.pk).order_by(
+        history = ftype.model.history.filter(before, participant_id=participant.pk).order_by(
             "id", "history_date", "history_id"
         )
         rows += _diff(
@@ -224,7 +225,7 @@ TRIAL_RECORD_HISTORIES: tuple[tuple[str, Any, str, tuple[str, ...], Any], ...] =
 
 
 def _trial_record_rows(
-    participant: Participant, visits: dict[int, str], form_code: str | None
+    participant: Participant, visits: dict[int, str], form_code: str | None, *, before: Q
 ) -> list[AuditRow]:
     """Rows of the participant's own record, visits, consent and eligibility answers (only
     `form_code`, when given)."""
@@ -233,7 +234,7 @@ def _trial_record_rows(
         if form_code and code != form_code:
             continue
         rows += _diff(
-            model.history.filter(**{owner: participant.pk}).order_by(
+            model.history.filter(before, **{owner: participant.pk}).order_by(
                 "id", "history_date", "history_id"
             ),
             list(tracked),
@@ -273,17 +274,23 @@ def audit_trail(
     others, whose read is recorded); forms the user's role does not read are left out whole.
 
     One query per form type and per trial record, whatever the number of changes; dates are
-    whole days at the site, `until` included.
+    whole days at the site, `until` included. The trail of one participant is built whole
+    (each change is the difference from the one before it); pages cut it afterwards.
     """
     roles = user_roles(user, participant.trial, participant.site)
     unblinded = is_unblinded(user, participant)
     visits = dict(
         Visit.objects.filter(participant=participant).values_list("pk", "code").order_by()
     )
-    rows = _form_rows(participant, visits, form_code, roles=roles, unblinded=unblinded)
-    rows += _trial_record_rows(participant, visits, form_code)
     tz = participant.site.time_zone
     start, end = _bound(since, tz, end=False), _bound(until, tz, end=True)
+    # A change is compared with the one before it, never after: the end is read in the
+    # database, the start once each change has its previous values.
+    before = Q() if end is None else Q(history_date__lt=end)
+    rows = _form_rows(
+        participant, visits, form_code, roles=roles, unblinded=unblinded, before=before
+    )
+    rows += _trial_record_rows(participant, visits, form_code, before=before)
     rows = [
         r
         for r in _by_person(rows, user_filter)
@@ -293,14 +300,15 @@ def audit_trail(
     return sorted(rows, key=lambda r: r.when)
 
 
-def audit_value(value: Any) -> str:
-    """A value as one CSV cell: ISO dates, true/false, JSON for lists, empty for nothing."""
+def audit_value(value: Any, zone: tzinfo | None = None) -> str:
+    """A value as one CSV cell: ISO dates (an instant on the clock of `zone`, the current
+    one unless given), true/false, JSON for lists, empty for nothing."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, datetime) and timezone.is_aware(value):
-        return timezone.localtime(value).isoformat()
+        return timezone.localtime(value, zone).isoformat()
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, Decimal | int | float):
@@ -320,18 +328,26 @@ def _cell(text: str) -> str:
     return text
 
 
-def audit_trail_csv(rows: Iterable[AuditRow]) -> str:
-    """The audit trail rows as CSV, with a header line; times on the current clock (the
-    participant's site), each with its offset."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(AUDIT_CSV_HEADER)
+class _Line:
+    """What csv.writer writes to: the line it was given."""
+
+    def write(self, text: str) -> str:
+        return text
+
+
+def audit_trail_csv_lines(rows: Iterable[AuditRow], zone: tzinfo | None = None) -> Iterator[str]:
+    """The audit trail rows as CSV lines, the header first, one at a time (for a streamed
+    download); times on the clock of `zone` (the current one, the participant's site, unless
+    given: a stream is written after the view returns), each with its offset."""
+    zone = zone or timezone.get_current_timezone()
+    writer = csv.writer(_Line())
+    yield writer.writerow(AUDIT_CSV_HEADER)
     for r in rows:
-        writer.writerow(
+        yield writer.writerow(
             [
                 _cell(cell)
                 for cell in (
-                    timezone.localtime(r.when).isoformat(),
+                    timezone.localtime(r.when, zone).isoformat(),
                     r.who,
                     r.username,
                     r.form_code,
@@ -340,11 +356,16 @@ def audit_trail_csv(rows: Iterable[AuditRow]) -> str:
                     r.visit,
                     r.field,
                     r.field_label,
-                    audit_value(r.old),
-                    audit_value(r.new),
+                    audit_value(r.old, zone),
+                    audit_value(r.new, zone),
                     r.reason,
                     r.kind,
                 )
             ]
         )
-    return out.getvalue()
+
+
+def audit_trail_csv(rows: Iterable[AuditRow]) -> str:
+    """The audit trail rows as CSV, with a header line; times on the current clock (the
+    participant's site), each with its offset."""
+    return "".join(audit_trail_csv_lines(rows))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
-from django.db.models import CharField, Exists, OuterRef, Q, Value
+from django.db.models import CharField, Count, Exists, F, OuterRef, Q, QuerySet, Value
 from django.utils import timezone
 
 from casebook.catalogue import form_types
@@ -60,37 +61,130 @@ AGE_BANDS: tuple[tuple[str, int, int | None], ...] = (
     (">30", 31, None),
 )
 
+# The lists of the queue, in the order the page shows them.
+QUEUE_SECTIONS = (
+    "to_verify",
+    "open_queries",
+    "answered_queries",
+    "unsigned_visits",
+    "overdue_visits",
+    "missed_visits",
+)
+_QUERY_SECTIONS = {"open_queries": QueryStatus.OPEN, "answered_queries": QueryStatus.ANSWERED}
+_VISIT_SECTIONS = {
+    "unsigned_visits": VisitStatus.COMPLETED,
+    "overdue_visits": VisitStatus.OVERDUE,
+    "missed_visits": VisitStatus.MISSED,
+}
 
-@dataclass(frozen=True)
+
+def _aged(low: int, high: int | None, now: datetime) -> Q:
+    """Queries `low` to `high` whole days old (see age_days): counted until they closed, or
+    until `now` for those still open. A query opened after `now` is 0 days old."""
+    started_after = {"opened_at__gt": now - timedelta(days=high + 1)} if high is not None else {}
+    started_by = {"opened_at__lte": now - timedelta(days=low)} if low else {}
+    ended_after = (
+        {"opened_at__gt": F("closed_at") - timedelta(days=high + 1)} if high is not None else {}
+    )
+    ended_by = {"opened_at__lte": F("closed_at") - timedelta(days=low)} if low else {}
+    return Q(closed_at__isnull=True, **started_after, **started_by) | Q(
+        closed_at__isnull=False, **ended_after, **ended_by
+    )
+
+
 class ReviewQueue:
-    trial: Trial
-    to_verify: list[FormToVerify]
-    open_queries: list[QueuedQuery]
-    answered_queries: list[QueuedQuery]
-    unsigned_visits: list[Visit]
-    overdue_visits: list[Visit]
-    missed_visits: list[Visit]
+    """The queue of one trial as the user may see it. Each list is a query not yet run, in
+    the order it is worked (`section`), so that a page of it is read with LIMIT and OFFSET;
+    the counts are counted by the database."""
 
-    @property
+    def __init__(
+        self,
+        *,
+        trial: Trial,
+        now: datetime,
+        to_verify: QuerySet[Any] | None,
+        queries: QuerySet[DataQuery],
+        visits: QuerySet[Visit],
+    ) -> None:
+        self.trial = trial
+        self.now = now
+        self._to_verify = to_verify
+        self._queries = queries
+        self._visits = visits
+
+    def section(self, name: str) -> QuerySet[Any]:
+        """The rows of one list, in order, unread: forms as values, queries, visits."""
+        if name == "to_verify":
+            if self._to_verify is None:
+                return Visit.objects.none()
+            return self._to_verify
+        if name in _QUERY_SECTIONS:
+            return self._queries.filter(status=_QUERY_SECTIONS[name])
+        if name in _VISIT_SECTIONS:
+            return self._visits.filter(status=_VISIT_SECTIONS[name])
+        raise KeyError(name)
+
+    def shown(self, name: str, rows: Any) -> list[Any]:
+        """A page of `section(name)` as the page and the API show it: forms to verify with
+        their labels, queries with their age, visits as they are."""
+        if name == "to_verify":
+            labels = {code: ftype.label for code, ftype in form_types().items()}
+            return [
+                FormToVerify(
+                    form_code=row["form"],
+                    form_label=labels[row["form"]],
+                    record_id=row["pk"],
+                    participant_id=row["participant_id"],
+                    participant=row["participant__subject_id"]
+                    or row["participant__screening_number"],
+                    site=row["participant__site__code"],
+                    time_zone=row["participant__site__time_zone"],
+                    visit=row["visit__code"] or "",
+                    row_version=row["row_version"],
+                    updated_at=row["updated_at"],
+                )
+                for row in rows
+            ]
+        if name in _QUERY_SECTIONS:
+            labels = {code: ftype.label for code, ftype in form_types().items()}
+            return [
+                QueuedQuery(q, age_days(q, self.now), labels.get(q.form_code, q.form_code))
+                for q in rows
+            ]
+        return list(rows)
+
+    @cached_property
+    def _query_counts(self) -> dict[str, int]:
+        bands = {
+            f"band{i}": Count("pk", filter=Q(status=QueryStatus.OPEN) & _aged(low, high, self.now))
+            for i, (_, low, high) in enumerate(AGE_BANDS)
+        }
+        return self._queries.aggregate(
+            open_queries=Count("pk", filter=Q(status=QueryStatus.OPEN)),
+            answered_queries=Count("pk", filter=Q(status=QueryStatus.ANSWERED)),
+            **bands,
+        )
+
+    @cached_property
     def counts(self) -> dict[str, int]:
+        """The rows of each list: three queries (forms, queries, visits), whatever their number."""
+        visits = self._visits.aggregate(
+            **{
+                name: Count("pk", filter=Q(status=status))
+                for name, status in _VISIT_SECTIONS.items()
+            }
+        )
         return {
-            "to_verify": len(self.to_verify),
-            "open_queries": len(self.open_queries),
-            "answered_queries": len(self.answered_queries),
-            "unsigned_visits": len(self.unsigned_visits),
-            "overdue_visits": len(self.overdue_visits),
-            "missed_visits": len(self.missed_visits),
+            "to_verify": self.section("to_verify").count(),
+            "open_queries": self._query_counts["open_queries"],
+            "answered_queries": self._query_counts["answered_queries"],
+            **visits,
         }
 
     @property
     def open_by_age(self) -> dict[str, int]:
-        bands = {label: 0 for label, _, _ in AGE_BANDS}
-        for row in self.open_queries:
-            for label, low, high in AGE_BANDS:
-                if row.age_days >= low and (high is None or row.age_days <= high):
-                    bands[label] += 1
-                    break
-        return bands
+        """Open queries by days open (AGE_BANDS), counted with the other query counts."""
+        return {label: self._query_counts[f"band{i}"] for i, (label, _, _) in enumerate(AGE_BANDS)}
 
 
 def _plans(trial: Trial) -> dict[int, set[str] | None]:
@@ -101,8 +195,9 @@ def _plans(trial: Trial) -> dict[int, set[str] | None]:
     }
 
 
-def _unverified_forms(where: Q, plans: dict[int, set[str] | None]) -> list[FormToVerify]:
-    """Entered forms with no current verification, of every form type, in one UNION query."""
+def _unverified_forms(where: Q, plans: dict[int, set[str] | None]) -> QuerySet[Any] | None:
+    """Entered forms with no current verification, of every form type, as one UNION query,
+    oldest change first (None when the plans verify no form)."""
     parts = []
     for code, ftype in form_types().items():
         versions = [pk for pk, plan in plans.items() if plan is None or code in plan]
@@ -133,36 +228,18 @@ def _unverified_forms(where: Q, plans: dict[int, set[str] | None]) -> list[FormT
             .annotate(form=Value(code, output_field=CharField()))
         )
     if not parts:
-        return []
+        return None
     rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
-    labels = {code: ftype.label for code, ftype in form_types().items()}
-    found = [
-        FormToVerify(
-            form_code=row["form"],
-            form_label=labels[row["form"]],
-            record_id=row["pk"],
-            participant_id=row["participant_id"],
-            participant=row["participant__subject_id"] or row["participant__screening_number"],
-            site=row["participant__site__code"],
-            time_zone=row["participant__site__time_zone"],
-            visit=row["visit__code"] or "",
-            row_version=row["row_version"],
-            updated_at=row["updated_at"],
-        )
-        for row in rows
-    ]
-    return sorted(found, key=lambda f: (f.updated_at, f.form_code, f.record_id))
+    return rows.order_by("updated_at", "form", "pk")
 
 
 def _queued_queries(
     scope: list[tuple[int, int | None]],
     site: Site | str | None,
     participant: Participant | int | str | None,
-    now: datetime,
-) -> list[QueuedQuery]:
-    """Open and answered queries in the scope, oldest first, with their age and form label."""
-    labels = {code: ftype.label for code, ftype in form_types().items()}
-    queries = (
+) -> QuerySet[DataQuery]:
+    """Open and answered queries in the scope, oldest first."""
+    return (
         DataQuery.objects.filter(
             scope_condition(scope, trial="trial_id", site="site_id"),
             _site_filter(site, "site"),
@@ -172,23 +249,21 @@ def _queued_queries(
         .select_related("participant", "site", "opened_by")
         .order_by("opened_at", "pk")
     )
-    return [QueuedQuery(q, age_days(q, now), labels.get(q.form_code, q.form_code)) for q in queries]
 
 
-def _visits_to_review(by_participant: Q) -> list[Visit]:
+def _visits_to_review(by_participant: Q) -> QuerySet[Visit]:
     """Visits completed without a valid visit signature, overdue or missed."""
     signed = Signature.objects.filter(
         scope=SignatureScope.VISIT, visit_id=OuterRef("pk"), voided_at__isnull=True
     )
-    return list(
+    return (
         Visit.objects.filter(by_participant)
-        .annotate(signed=Exists(signed))
         .filter(
             Q(status__in=[VisitStatus.OVERDUE, VisitStatus.MISSED])
-            | Q(status=VisitStatus.COMPLETED, signed=False)
+            | (Q(status=VisitStatus.COMPLETED) & ~Exists(signed))
         )
         .select_related("participant__site")
-        .order_by("participant__site__code", "participant__screening_number", "visit_number")
+        .order_by("participant__site__code", "participant__screening_number", "visit_number", "pk")
     )
 
 
@@ -204,9 +279,9 @@ def review_queue(
     and safety): forms to verify, open and answered queries, visits to sign, visits overdue
     or missed.
 
-    Five queries whatever the number of rows: the user's memberships, the protocol versions
-    (SDV plans), the unverified forms of every form type (one UNION), the open and answered
-    queries, and the visits (completed without a visit signature, overdue, missed).
+    Two queries to build it, the user's memberships and the protocol versions (SDV plans);
+    then three for the counts (forms, queries with their ages, visits) and one for each page
+    of a list, whatever the number of rows.
     """
     now = now or timezone.now()
     scope = [
@@ -221,16 +296,10 @@ def review_queue(
         & _site_filter(site, "participant__site")
         & _participant_filter(participant, "participant")
     )
-    to_verify = _unverified_forms(by_participant, _plans(trial))
-    queued = _queued_queries(scope, site, participant, now)
-    visits = _visits_to_review(by_participant)
     return ReviewQueue(
         trial=trial,
-        to_verify=to_verify,
-        # Oldest first: the dashboard works down from the queries waiting longest.
-        open_queries=[q for q in queued if q.query.status == QueryStatus.OPEN],
-        answered_queries=[q for q in queued if q.query.status == QueryStatus.ANSWERED],
-        unsigned_visits=[v for v in visits if v.status == VisitStatus.COMPLETED],
-        overdue_visits=[v for v in visits if v.status == VisitStatus.OVERDUE],
-        missed_visits=[v for v in visits if v.status == VisitStatus.MISSED],
+        now=now,
+        to_verify=_unverified_forms(by_participant, _plans(trial)),
+        queries=_queued_queries(scope, site, participant),
+        visits=_visits_to_review(by_participant),
     )

@@ -227,6 +227,8 @@ def test_the_page_and_the_api_show_the_proposals(msvle, participant, client) -> 
     answer = client.get(f"/api/v1/participants/{participant.pk}/forms/sledai2k/{record.pk}/")
     assert answer.status_code == 200
     assert "Thrombocytopenia yes" in answer.json()["suggestion"]
+    (listed,) = client.get(f"/api/v1/participants/{participant.pk}/forms/sledai2k/").json()
+    assert listed["suggestion"] == answer.json()["suggestion"]
 
 
 def test_other_site_and_pharmacist_see_no_proposal(msvle, participant, client) -> None:

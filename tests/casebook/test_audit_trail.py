@@ -11,6 +11,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from accounts.models import User
@@ -18,6 +20,7 @@ from assessments.services import form_save
 from casebook.catalogue import form_type
 from casebook.review_selectors import AUDIT_CSV_HEADER, audit_trail, audit_trail_csv
 from tests.assessments.test_infusion_form import ADMINISTRATION, PRODUCT
+from tests.openapi import assert_conforms
 from tests.personas import Team
 from tests.world import ENTERED, enter_sledai, grant_release, not_of_childbearing_potential
 from trials.models import Participant
@@ -133,12 +136,12 @@ def test_trail_covers_participant_visits_consent_and_eligibility(msvle, particip
 
 def test_api_and_csv_give_the_same_rows_with_a_header(api, msvle, participant, clock) -> None:
     corrected_sledai(msvle, participant, clock)
-    body = get(api, msvle.monitor, trail_url(participant)).json()
+    body = get(api, msvle.monitor, trail_url(participant)).json()["results"]
     response = get(api, msvle.monitor, trail_url(participant, ".csv"))
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
-    table = csv_rows(response.content.decode())
+    table = csv_rows(response.getvalue().decode())
     assert tuple(table[0]) == AUDIT_CSV_HEADER
     assert len(table) - 1 == len(body)
     last = dict(zip(AUDIT_CSV_HEADER, table[-1], strict=True))
@@ -174,12 +177,12 @@ def test_api_and_csv_give_the_same_rows_with_a_header(api, msvle, participant, c
 def test_blinded_users_never_see_revealing_fields(api, msvle, participant, clock, role) -> None:
     infusion_with_product(msvle, participant, clock)
     user = getattr(msvle, role)
-    text = get(api, user, trail_url(participant, ".csv")).content.decode()
+    text = get(api, user, trail_url(participant, ".csv")).getvalue().decode()
     for revealing in ("cell_count_1e6", "kit_number", "product_lot", "viability_pct"):
         assert revealing not in text
     for value in (str(CELLS), "K-0042", "LOT-7", "92.5", "dose_cells_per_kg"):
         assert value not in text
-    body = get(api, user, trail_url(participant, query="?form=infusion")).json()
+    body = get(api, user, trail_url(participant, query="?form=infusion")).json()["results"]
     fields = {row["field"] for row in body}
     assert "volume_ml" in fields
     assert not fields & {"cell_count_1e6", "kit_number", "within_tolerance"}
@@ -191,7 +194,7 @@ def test_blinded_users_never_see_revealing_fields(api, msvle, participant, clock
 def test_pharmacist_sees_the_product_but_not_efficacy_forms(api, msvle, participant, clock) -> None:
     infusion_with_product(msvle, participant, clock)
     corrected_sledai(msvle, participant, clock)
-    table = csv_rows(get(api, msvle.pharmacist, trail_url(participant, ".csv")).content.decode())
+    table = csv_rows(get(api, msvle.pharmacist, trail_url(participant, ".csv")).getvalue().decode())
     rows = [dict(zip(AUDIT_CSV_HEADER, row, strict=True)) for row in table[1:]]
     cells = next(r for r in rows if r["field"] == "cell_count_1e6")
     assert (cells["old"], cells["new"], cells["reason"]) == (
@@ -230,9 +233,9 @@ def test_filters_by_form_person_and_days_at_the_site(api, msvle, participant, cl
     assert audit_trail(msvle.monitor, participant, since=ENTERED + timedelta(days=3)) == after
 
     url = trail_url(participant, query="?form=sledai2k&since=2026-09-03")
-    assert len(get(api, msvle.monitor, url).json()) == len(after)
+    assert get(api, msvle.monitor, url).json()["count"] == len(after)
     csv_text = get(api, msvle.monitor, trail_url(participant, ".csv", "?since=2026-09-03"))
-    assert len(csv_rows(csv_text.content.decode())) == len(after) + 1
+    assert len(csv_rows(csv_text.getvalue().decode())) == len(after) + 1
     bad = get(api, msvle.monitor, trail_url(participant, query="?since=yesterday"))
     assert bad.status_code == 400
 
@@ -254,14 +257,14 @@ def test_the_first_and_last_days_of_the_calendar_are_answered(
     ):
         response = get(api, msvle.monitor, trail_url(participant, query=query))
         assert response.status_code == 200, response.content
-        assert len(response.json()) == count
+        assert response.json()["count"] == count
         response = get(api, msvle.monitor, trail_url(participant, ".csv", query))
-        assert len(csv_rows(response.content.decode())) == count + 1
+        assert len(csv_rows(response.getvalue().decode())) == count + 1
         page = client.get(f"/review/participants/{participant.pk}/audit-trail/{query}")
         assert page.status_code == 200
-        assert len(page.context["rows"]) == count
+        assert page.context["page"].paginator.count == count
         page_csv = client.get(f"/review/participants/{participant.pk}/audit-trail.csv{query}")
-        assert len(csv_rows(page_csv.content.decode())) == count + 1
+        assert len(csv_rows(page_csv.getvalue().decode())) == count + 1
 
 
 def test_other_site_and_outsiders_get_404(api, msvle, participant, monitor_b) -> None:
@@ -337,9 +340,62 @@ def test_renaming_a_user_never_rewrites_who_did_past_entries(
     assert {(line[header.index("who")], line[header.index("username")]) for line in lines} == {
         (was_name, was_username)
     }
-    body = get(api, msvle.monitor, trail_url(participant, query="?form=sledai2k")).json()
+    body = get(api, msvle.monitor, trail_url(participant, query="?form=sledai2k")).json()["results"]
     changed = [row for row in body if row["kind"] == "changed"]
     assert {(row["who"], row["username"]) for row in changed} == {(was_name, was_username)}
     # Filtering by the username kept at the time finds the changes; the new one finds none.
     assert audit_trail(msvle.monitor, participant, user_filter=was_username, form_code="sledai2k")
     assert not audit_trail(msvle.monitor, participant, user_filter="renamed_user")
+
+
+def test_trail_is_paged_and_its_queries_do_not_grow_with_the_changes(
+    api, client, msvle, participant, clock, monitor_b, monkeypatch
+) -> None:
+    monkeypatch.setattr("casebook.review_views.AUDIT_PAGE_SIZE", 3)
+    client.force_login(msvle.monitor)
+    page_url = f"/review/participants/{participant.pk}/audit-trail/?form=sledai2k"
+    urls = (trail_url(participant, query="?form=sledai2k&limit=3"), page_url)
+
+    def queries_and_rows() -> tuple[list[int], int]:
+        counts = []
+        for url in urls:
+            with CaptureQueriesContext(connection) as run:
+                response = (api if url.startswith("/api/") else client).get(url)
+            assert response.status_code == 200
+            counts.append(len(run.captured_queries))
+        with CaptureQueriesContext(connection) as run:
+            streamed = get(api, msvle.monitor, trail_url(participant, ".csv", "?form=sledai2k"))
+            lines = csv_rows(streamed.getvalue().decode())
+        return [*counts, len(run.captured_queries)], len(lines) - 1
+
+    api.force_login(msvle.monitor)
+    for code in ("W4", "W8"):
+        enter_sledai(msvle, participant, code, data={"assessment_date": ENTERED.date()})
+    few, few_rows = queries_and_rows()
+    for code in ("W12", "W16", "W20", "W24"):
+        enter_sledai(msvle, participant, code, data={"assessment_date": ENTERED.date()})
+    many, many_rows = queries_and_rows()
+    assert many_rows > few_rows > 3
+    assert many == few
+
+    answered = get(api, msvle.monitor, urls[0])
+    assert_conforms(answered, "GET", "/api/v1/participants/{participant_id}/audit-trail/")
+    body = answered.json()
+    assert (body["count"], len(body["results"])) == (many_rows, 3)
+    rest = get(api, msvle.monitor, f"{urls[0]}&offset=3").json()["results"]
+    whole = get(api, msvle.monitor, trail_url(participant, query="?form=sledai2k&limit=500"))
+    assert body["results"] + rest == whole.json()["results"][:6]
+    page = client.get(page_url)
+    assert (page.context["page"].paginator.count, len(page.context["rows"])) == (many_rows, 3)
+    assert 'href="?form=sledai2k&amp;page=2"' in page.getvalue().decode()
+    second = client.get(f"{page_url}&page=2")
+    assert second.context["rows"] == whole_rows(msvle, participant)[3:6]
+    # The other site's monitor: no page of this trail.
+    for url in (f"{urls[0]}&offset=3", trail_url(participant, ".csv")):
+        assert get(api, monitor_b, url).status_code == 404
+    client.force_login(monitor_b)
+    assert client.get(f"{page_url}&page=2").status_code == 404
+
+
+def whole_rows(team: Team, participant: Participant) -> list[Any]:
+    return audit_trail(team.monitor, participant, form_code="sledai2k")

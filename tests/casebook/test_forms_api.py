@@ -275,3 +275,22 @@ def test_a_correction_through_the_api_closes_the_automatic_query_of_its_check(
     # The monitor's own question stays open until the monitor closes it.
     still = api.get(f"/api/v1/queries/{asked.json()['id']}/").json()
     assert (still["status"], [m["action"] for m in still["messages"]]) == ("open", ["open"])
+
+
+@pytest.mark.parametrize("count", [2, 6])
+def test_records_list_query_count_does_not_grow(
+    api, msvle, participant, time_machine, count, django_assert_num_queries
+) -> None:
+    from tests.casebook.test_review_api import many_rows
+
+    time_machine.move_to("2026-09-01 10:00:00+00:00", tick=False)
+    many_rows(msvle, participant, count, time_machine)
+    api.force_login(msvle.coordinator)
+    # 1 session, 2 user, 3 the participant's site zone (site clock), 4 my memberships for the
+    # scope, 5 the participant, 6 its consents, 7 my roles (can read), 8 my roles and sites
+    # (blinding gate), 9 the records with visit and site, 10 the visits' laboratory results
+    # and 11 renal assessments (what they suggest), 12-14 the session saved again. Nothing
+    # per record.
+    with django_assert_num_queries(14):
+        response = api.get(url(participant))
+    assert len(response.json()) == count

@@ -161,3 +161,34 @@ def test_casebook_pages_speak_spanish_to_a_spanish_user(client, msvle, participa
     page = client.get(f"/casebook/{participant.pk}/sledai2k/{form.pk}/").content.decode()
     assert "Calculado por el sistema" in page
     assert "Derived by the system" not in page
+
+
+def test_log_and_entry_page_queries_do_not_grow_with_the_records(
+    client, msvle, participant
+) -> None:
+    from datetime import date
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.world import enter_sledai
+
+    client.force_login(msvle.coordinator)
+    log = f"/casebook/{participant.pk}/sledai2k/"
+
+    def queries() -> list[int]:
+        counts = []
+        record = SledaiAssessment.objects.order_by("pk").first()
+        for url in (log, f"{log}{record.pk}/"):
+            with CaptureQueriesContext(connection) as run:
+                assert client.get(url).status_code == 200
+            counts.append(len(run.captured_queries))
+        return counts
+
+    for code in ("W4", "W8"):
+        enter_sledai(msvle, participant, code, data={"assessment_date": date(2026, 8, 1)})
+    few = queries()
+    for code in ("W12", "W16", "W20", "W24"):
+        enter_sledai(msvle, participant, code, data={"assessment_date": date(2026, 8, 1)})
+    assert queries() == few
+    assert SledaiAssessment.objects.count() == 6

@@ -13,6 +13,7 @@ from accounts.models import User
 from assessments.models import SledaiAssessment
 from assessments.services.visits import visit_record
 from review.models import DataQuery, Lock, QueryStatus, Signature, SourceVerification
+from tests.openapi import assert_conforms
 from tests.personas import NOW, Team
 from tests.world import ENTERED, enter_sledai, make_eligible, register
 from trials.models import Participant
@@ -624,10 +625,12 @@ def test_queue_query_count_does_not_grow(
     client = as_user(api, msvle.monitor)
     client.get("/api/v1/trials/MSVLE/review-queue/")
     # 1 session, 2 user, 3 the trial (my memberships joined), 4 my memberships for the scope,
-    # 5 the protocol versions (SDV plans), 6 the unverified forms of every form type (one
-    # UNION), 7 the open and answered queries with participant, site and opener, 8 the visits
-    # to sign, overdue or missed; 9-11 the session saved again. Nothing per row.
-    with django_assert_num_queries(11):
+    # 5 the protocol versions (SDV plans); counted: 6 the unverified forms of every form type
+    # (one UNION), 7 the open and answered queries and their ages, 8 the visits to sign,
+    # overdue or missed; the first rows of 9 the forms, 10 the open and 11 the answered
+    # queries with participant, site and opener, 12 the visits to sign, 13 overdue, 14 missed;
+    # 15-17 the session saved again. Nothing per row.
+    with django_assert_num_queries(17):
         response = client.get("/api/v1/trials/MSVLE/review-queue/")
     counts = response.json()["counts"]
     assert (counts["to_verify"], counts["open_queries"], counts["answered_queries"]) == (
@@ -636,3 +639,45 @@ def test_queue_query_count_does_not_grow(
         count,
     )
     assert counts["unsigned_visits"] >= count
+
+    # One list a page at a time: 1 session, 2 user, 3 the trial, 4 my memberships, 5 the
+    # protocol versions, 6 the count, 7 the page with participant, site and opener, 8-10 the
+    # session saved again.
+    with django_assert_num_queries(10):
+        page = client.get("/api/v1/trials/MSVLE/review-queue/open-queries/?limit=1")
+    assert (page.json()["count"], len(page.json()["results"])) == (count, 1)
+
+
+def test_queue_lists_are_paged_and_scoped(api, msvle, participant, clock, monitor_b) -> None:
+    many_rows(msvle, participant, 3, clock)
+    first = queue(api, msvle.monitor, "?limit=2").json()
+    assert first["counts"]["to_verify"] == 3
+    assert (len(first["to_verify"]), len(first["open_queries"])) == (2, 2)
+
+    url = "/api/v1/trials/MSVLE/review-queue/to-verify/"
+    page = as_user(api, msvle.monitor).get(f"{url}?limit=2")
+    assert_conforms(page, "GET", "/api/v1/trials/{code}/review-queue/to-verify/")
+    body = page.json()
+    assert (body["count"], len(body["results"])) == (3, 2)
+    assert [r["record_id"] for r in body["results"]] == [r["record_id"] for r in first["to_verify"]]
+    rest = as_user(api, msvle.monitor).get(body["next"]).json()
+    assert (len(rest["results"]), rest["next"]) == (1, None)
+    assert {r["participant_id"] for r in body["results"] + rest["results"]} == {participant.pk}
+
+    answered = as_user(api, msvle.monitor).get(
+        "/api/v1/trials/MSVLE/review-queue/answered-queries/?limit=1&offset=2"
+    )
+    assert_conforms(answered, "GET", "/api/v1/trials/{code}/review-queue/answered-queries/")
+    assert (answered.json()["count"], answered.json()["results"][0]["status"]) == (3, "answered")
+    visits = as_user(api, msvle.monitor).get("/api/v1/trials/MSVLE/review-queue/unsigned-visits/")
+    assert_conforms(visits, "GET", "/api/v1/trials/{code}/review-queue/unsigned-visits/")
+    assert visits.json()["count"] == first["counts"]["unsigned_visits"]
+    bad = as_user(api, msvle.monitor).get(f"{url}?limit=0")
+    assert bad.status_code == 400
+
+    # The other site's monitor: nothing of this site, on any page, even naming the participant.
+    for query in ("", "?offset=2", f"?participant={participant.pk}"):
+        theirs = as_user(api, monitor_b).get(f"{url}{query}").json()
+        assert (theirs["count"], theirs["results"]) == (0, [])
+    refused = as_user(api, msvle.statistician).get(url)
+    assert refused.status_code == 403

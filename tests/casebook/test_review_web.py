@@ -35,7 +35,7 @@ def form(msvle: Team, participant: Participant) -> Any:
 
 
 def text(response: Any) -> str:
-    return response.content.decode()
+    return response.getvalue().decode()  # a page, or a streamed download
 
 
 def signed_in(client: Client, user: User) -> Client:
@@ -130,12 +130,43 @@ def test_queue_page_query_count_does_not_grow(
     many_rows(msvle, participant, rows, clock)
     client.force_login(msvle.monitor)
     # 1 session, 2 user, 3 the workspace membership (view), 4 my memberships for the scope,
-    # 5 the protocol versions (SDV plans), 6 the unverified forms (one UNION), 7 the open and
-    # answered queries, 8 the visits; base.html's context: 9 the workspace membership, 10 all
-    # my memberships; 11-13 the session saved again. Nothing per row.
-    with django_assert_num_queries(13):
+    # 5 the protocol versions (SDV plans); counted: 6 the unverified forms (one UNION), 7 the
+    # open and answered queries with their ages, 8 the visits; a page of 9 the forms, 10 the
+    # open and 11 the answered queries, 12 the visits to sign (none overdue or missed: an
+    # empty page reads nothing); base.html's context: 13 the workspace membership, 14 all my
+    # memberships; 15-17 the session saved again. Nothing per row.
+    with django_assert_num_queries(17):
         page = text(client.get("/review/"))
     assert (count(page, "to_verify"), count(page, "answered_queries")) == (rows, rows)
+
+
+def test_queue_lists_are_paged_each_on_its_own_and_keep_the_filters(
+    client, msvle, participant, clock, monitor_b, monkeypatch
+) -> None:
+    monkeypatch.setattr("ecrf.pagination.PAGE_SIZE_SHOWN", 2)
+    many_rows(msvle, participant, 3, clock)
+    client.force_login(msvle.monitor)
+    mine = f"participant={participant.identifier}"
+    first = text(client.get(f"/review/?{mine}"))
+    assert (count(first, "to_verify"), count(first, "open_queries")) == (3, 3)
+    assert len(re.findall(r'<tr id="verify-', first)) == 2
+    assert len(re.findall(r'<tr id="queue-query-', first)) == 4  # open and answered: 2 each
+    assert f'href="?{mine}&amp;to_verify_page=2#to-verify"' in first
+    second = text(client.get(f"/review/?{mine}&to_verify_page=2&open_queries_page=2"))
+    assert count(second, "to_verify") == 3
+    assert len(re.findall(r'<tr id="verify-', second)) == 1
+    assert len(re.findall(r'<tr id="queue-query-', second)) == 3  # one open, two answered
+    assert f'href="?{mine}&amp;open_queries_page=2&amp;to_verify_page=1#to-verify"' in second
+    # Past the end is the last page; not a number is the first.
+    assert len(re.findall(r'<tr id="verify-', text(client.get("/review/?to_verify_page=9")))) == 1
+    assert len(re.findall(r'<tr id="verify-', text(client.get("/review/?to_verify_page=x")))) == 2
+
+    # The other site's monitor sees none of these rows on any page.
+    client.force_login(monitor_b)
+    for number in (1, 2):
+        theirs = text(client.get(f"/review/?to_verify_page={number}&open_queries_page={number}"))
+        assert (count(theirs, "to_verify"), count(theirs, "open_queries")) == (0, 0)
+        assert f"/review/participants/{participant.pk}/" not in theirs
 
 
 # One form under review ----------------------------------------------------------------------

@@ -506,7 +506,7 @@ def test_audit_trail_dates_changes_and_changed_times_on_the_site_clock(api, msvl
     assert response["X-Time-Zone"] == "America/Santiago"
     change = next(
         row
-        for row in response.json()
+        for row in response.json()["results"]
         if row["field"] == "site_awareness_at" and row["kind"] == "changed"
     )
     assert (change["old"], change["new"]) == (
@@ -517,7 +517,7 @@ def test_audit_trail_dates_changes_and_changed_times_on_the_site_clock(api, msvl
     table = list(
         csv.DictReader(
             io.StringIO(
-                api.get(f"/api/v1/participants/{santiago.pk}/audit-trail.csv").content.decode()
+                api.get(f"/api/v1/participants/{santiago.pk}/audit-trail.csv").getvalue().decode()
             )
         )
     )
