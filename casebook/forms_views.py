@@ -200,6 +200,8 @@ def _entry_page(
         "instance": instance,
         "form": form,
         "fieldsets": [(title, fields) for title, fields in fieldsets if fields],
+        "required": set(ftype.required) & set(editable),
+        "error_summary": _error_summary(form),
         "readonly": readonly,
         "derivation": ftype.explain(instance) if instance is not None else "",
         "suggestion": ftype.suggest(visit) if visit is not None else "",
@@ -208,6 +210,19 @@ def _entry_page(
             initial={"row_version": instance.row_version if instance else None}
         ),
     }
+
+
+def _error_summary(form: Any) -> list[tuple[str, str, str]]:
+    """The fields a refused save has errors on, in the form's order: each field's id, label and
+    message, for the summary at the top of the form that links to them."""
+    if not form.is_bound:
+        return []
+    return [
+        (form[name].id_for_label, str(form[name].label), str(problem))
+        for name in form.fields
+        if name != "row_version"
+        for problem in form.errors.get(name, ())
+    ]
 
 
 @login_required
