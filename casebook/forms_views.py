@@ -162,7 +162,8 @@ def _entry_save(
 def _saved(
     request: HttpRequest, ftype: FormType, participant: Participant, saved: Any
 ) -> HttpResponse:
-    messages.success(request, _("%(form)s saved.") % {"form": ftype.label})
+    # Tagged so that the page knows the form was saved and forgets the draft it kept.
+    messages.success(request, _("%(form)s saved.") % {"form": ftype.label}, extra_tags="form-saved")
     if saved.warnings:
         messages.warning(request, _("Saved with warnings; please review them."))
     return redirect(
