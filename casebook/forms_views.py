@@ -163,7 +163,8 @@ def _entry_save(
 def _saved(
     request: HttpRequest, ftype: FormType, participant: Participant, saved: Any
 ) -> HttpResponse:
-    messages.success(request, _("%(form)s saved.") % {"form": ftype.label})
+    # Tagged so that the page knows the form was saved and forgets the draft it kept.
+    messages.success(request, _("%(form)s saved.") % {"form": ftype.label}, extra_tags="form-saved")
     if saved.warnings:
         messages.warning(request, _("Saved with warnings; please review them."))
     return redirect(
@@ -201,6 +202,8 @@ def _entry_page(
         "instance": instance,
         "form": form,
         "fieldsets": [(title, fields) for title, fields in fieldsets if fields],
+        "required": set(ftype.required) & set(editable),
+        "error_summary": _error_summary(form),
         "readonly": readonly,
         "derivation": ftype.explain(instance) if instance is not None else "",
         "suggestion": ftype.suggest(visit) if visit is not None else "",
@@ -209,6 +212,19 @@ def _entry_page(
             initial={"row_version": instance.row_version if instance else None}
         ),
     }
+
+
+def _error_summary(form: Any) -> list[tuple[str, str, str]]:
+    """The fields a refused save has errors on, in the form's order: each field's id, label and
+    message, for the summary at the top of the form that links to them."""
+    if not form.is_bound:
+        return []
+    return [
+        (form[name].id_for_label, str(form[name].label), str(problem))
+        for name in form.fields
+        if name != "row_version"
+        for problem in form.errors.get(name, ())
+    ]
 
 
 @login_required

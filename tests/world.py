@@ -47,6 +47,19 @@ def register(
     )
 
 
+def consented(team: Team) -> Participant:
+    """A participant registered and consented at the team's site, in screening."""
+    participant = register(team)
+    consent_record(
+        actor=team.coordinator,
+        participant=participant,
+        form_version="1.0",
+        consent_date=NOW.date(),
+        now=NOW,
+    )
+    return participant
+
+
 def reconfirm_for_randomization(
     team: Team, participant: Participant, *, now: datetime = NOW, actor: Any = None
 ) -> None:

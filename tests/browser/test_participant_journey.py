@@ -9,10 +9,9 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from ecrf.site_time import local_date
-from tests.browser.pages import screenshot, sign_in
+from tests.browser.pages import answer_checklist, screenshot, sign_in
 from tests.personas import load, make_team
 from tests.world import with_allocation
-from trials.definitions import current_version, definition_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -27,21 +26,6 @@ def register_and_consent(page: Page, today: str) -> None:
     page.fill("input[name=consent_date]", today)
     page.click("#consent button[type=submit]")
     expect(page.locator("#consent li")).to_contain_text("Form version 1.0")
-
-
-def answer_checklist(page: Page, trial) -> None:
-    """Click each radio as a person would, quickly; htmx saves the criteria one after another
-    and sends each row back marked "Saved", with the outcome of the whole checklist."""
-    eligibility = definition_of(current_version(trial.pk)).eligibility
-    answers = [(c.code, "yes") for c in eligibility.inclusion]
-    answers += [(c.code, "no") for c in eligibility.exclusion]
-    for code, answer in answers:
-        page.check(f"input[name='{code}-answer'][value={answer}]")
-    for code, _ in answers:
-        expect(page.locator(f"#criterion-{code} [role=status]")).to_have_text("Saved")
-    expect(page.locator("#eligibility-outcome")).to_contain_text(
-        "Every criterion is answered and the person is eligible."
-    )
 
 
 def set_day0_and_check_schedule(page: Page, day0: str, first_visit: str) -> None:

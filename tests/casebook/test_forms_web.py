@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from assessments.models import SledaiAssessment
@@ -61,9 +63,37 @@ def test_errors_shown_in_place_and_typed_values_kept(client, msvle, participant)
     )
     assert response.status_code == 400
     page = response.content.decode()
-    assert "Say whether seizure is attributable to SLE." in page
     assert 'name="seiz" id="id_seiz" checked' in page
     assert not SledaiAssessment.objects.exists()
+    # The summary at the top of the form links to each field with an error.
+    summary = re.search(r'<div class="error error-summary".*?</div>', page, re.S)
+    assert summary is not None
+    assert (
+        '<li><a href="#id_seiz_sle">Seizure: attributable to SLE: '
+        "Say whether seizure is attributable to SLE.</a></li>"
+    ) in summary.group(0)
+    for target in re.findall(r'href="#([^"]+)"', summary.group(0)):
+        assert f'id="{target}"' in page
+
+
+def test_required_fields_marked_and_no_error_summary_before_a_save(
+    client, msvle, participant
+) -> None:
+    client.force_login(msvle.investigator)
+    url, visit = entry_url(participant, "W4")
+    page = client.get(url).content.decode()
+    assert "error-summary" not in page
+    marked = re.findall(r'<label for="(id_\w+)">[^<]*<span class="required-mark"', page)
+    assert sorted(marked) == ["id_assessment_date", "id_window_days"]
+    assert '<span class="visually-hidden"> (required)</span>' in page
+    # The browser keeps a draft of the page under the user, participant, form and visit, and
+    # the page after a save says so, for the browser to forget it.
+    key = f"ecrf-draft:{msvle.investigator.pk}:{participant.pk}:sledai2k:visit-{visit.pk}"
+    assert f'data-draft-key="{key}"' in page
+    saved = client.post(
+        url, {"visit": visit.pk, "assessment_date": "2026-04-01", "window_days": "10"}, follow=True
+    )
+    assert '<li class="form-saved success"' in saved.content.decode()
 
 
 def test_change_needs_a_reason_and_history_page_shows_it(client, msvle, participant) -> None:

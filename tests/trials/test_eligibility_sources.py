@@ -12,10 +12,14 @@ from assessments.services import form_save
 from casebook.catalogue import form_type
 from ecrf.errors import DomainError, PermissionDeniedError
 from tests.personas import NOW
-from tests.world import make_eligible, reconfirm_for_randomization, register, with_allocation
+from tests.world import (
+    consented,
+    make_eligible,
+    reconfirm_for_randomization,
+    with_allocation,
+)
 from trials.models import EligibilityReconfirmation, ParticipantStatus
 from trials.services import (
-    consent_record,
     eligibility_answer,
     eligibility_confirm,
     eligibility_reconfirm,
@@ -31,14 +35,7 @@ UPCR_SENTENCE = (
 def screened(team, *, answers=None):
     """A consented participant with every criterion answered (inclusions met, exclusions not
     applying, unless `answers` says otherwise)."""
-    participant = register(team)
-    consent_record(
-        actor=team.coordinator,
-        participant=participant,
-        form_version="1.0",
-        consent_date=NOW.date(),
-        now=NOW,
-    )
+    participant = consented(team)
     for code in eligibility_outcome(participant)["unanswered"]:
         eligibility_answer(
             actor=team.coordinator,
