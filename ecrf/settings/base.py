@@ -98,6 +98,15 @@ DATABASES = {
         env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'ecrf.sqlite3'}"), base_dir=BASE_DIR
     )
 }
+# A read replica for long reads (exports), when DATABASE_REPLICA_URL names one: see
+# ecrf/db_routing.py. Its tests read the primary through Django's test mirror.
+DATABASE_REPLICA_ALIAS = None
+_REPLICA_URL = env_str("DATABASE_REPLICA_URL", "")
+if _REPLICA_URL:
+    DATABASES["replica"] = parse_database_url(_REPLICA_URL, base_dir=BASE_DIR)
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_REPLICA_ALIAS = "replica"
+DATABASE_ROUTERS = ["ecrf.db_routing.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

@@ -16,3 +16,7 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 # The two-factor tests turn the requirement on with the `settings` fixture; deployments and
 # `make run` keep the default (base.py), which requires it.
 TWO_FACTOR_REQUIRED_ROLES = []
+# A replica alias that mirrors the primary, so the routing of long reads is tested for real;
+# reads use it only where a test turns DATABASE_REPLICA_ALIAS on.
+if "replica" not in DATABASES:
+    DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}

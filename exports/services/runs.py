@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.services import system_actor
+from ecrf.db_routing import replica_reads
 from ecrf.errors import DomainError
 from exports.base import ExportContext, Format, WrittenFile
 from exports.datasets.common import shared_subjects
@@ -238,7 +239,9 @@ def export_run(
     final = root / relative
     staging = final.with_name(f".{final.name}.partial")
     try:
-        with shared_subjects():
+        # The datasets are read from the replica when there is one; progress is written to
+        # the primary.
+        with shared_subjects(), replica_reads():
             total = total_units(context, fmt)
             Export.objects.filter(pk=export_id).update(units_total=total)
             recorder = ProgressRecorder(
