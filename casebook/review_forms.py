@@ -55,6 +55,9 @@ class SignForm(forms.Form):
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
+    acknowledged = forms.BooleanField(
+        label=_("I have seen what is outstanding and sign nonetheless"), required=False
+    )
 
 
 class AuditFilterForm(forms.Form):

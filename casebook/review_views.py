@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from assessments.blinding import revealing_read_record
 from casebook.catalogue import form_type
+from casebook.outstanding import signature_outstanding
 from casebook.review_forms import (
     AuditFilterForm,
     QueryAnswerForm,
@@ -118,6 +119,15 @@ def record_view(
         path=request.path,
         now=now,
     )
+    outstanding = {}
+    if review.can_sign:
+        participant, visit = record.participant, getattr(record, "visit", None)
+        outstanding = {
+            "form": signature_outstanding(participant=participant, form_code=code, record=record),
+            "casebook": signature_outstanding(participant=participant),
+        }
+        if visit is not None:
+            outstanding["visit"] = signature_outstanding(participant=participant, visit=visit)
     return render(
         request,
         "review/record.html",
@@ -125,6 +135,7 @@ def record_view(
             "review": review,
             "response_codes": ResponseCode.choices,
             "meaning": SIGNATURE_MEANING,
+            "outstanding": outstanding,
         },
     )
 
@@ -227,6 +238,7 @@ def sign_view(request: HttpRequest, participant_id: int, code: str, record_id: i
                 form_code=code if scope == SignatureScope.FORM else "",
                 record=record if scope == SignatureScope.FORM else None,
                 visit=record.visit if scope == SignatureScope.VISIT else None,
+                acknowledged=form.cleaned_data["acknowledged"],
                 now=timezone.now(),
             ),
             _("Signed."),

@@ -5,18 +5,42 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
 
 from ecrf.access import Role
 from ecrf.audit import audited_save
 from ecrf.errors import DomainError
 from review.models import SIGNATURE_MEANING, Signature, SignatureScope
-from review.services.readiness import require_ready
+from review.services.readiness import SHOWN, require_ready
 from review.services.records import _record_ref
 from trials.access import require_role
 from trials.models import Participant
+
+
+class OutstandingError(DomainError):
+    code = "outstanding"
+
+
+def _more(count: int) -> list[str]:
+    return [_("And %(count)d more.") % {"count": count - SHOWN}] if count > SHOWN else []
+
+
+def signature_outstanding(
+    *, participant: Participant, form_code: str = "", record: Any = None, visit: Any = None
+) -> list[str]:
+    """Sentences naming the forms missing, open queries and forms not source-verified that a
+    signature of `record`, else `visit`, else the casebook would cover. The forms live above
+    review, so they are read through the REVIEW_OUTSTANDING_CHECK setting."""
+    check = import_string(settings.REVIEW_OUTSTANDING_CHECK)
+    found: list[str] = check(
+        participant=participant, form_code=form_code, record=record, visit=visit
+    )
+    return found
 
 
 def signature_sign(
@@ -29,10 +53,12 @@ def signature_sign(
     form_code: str = "",
     record: Any = None,
     visit: Any = None,
+    acknowledged: bool = False,
     now: datetime,
 ) -> Signature:
     """The investigator signs after entering their password again; a wrong password is
-    refused and counts towards the account lockout."""
+    refused and counts towards the account lockout. Over forms missing, open queries or forms
+    not source-verified, the investigator signs only with `acknowledged`, having seen them."""
     require_role(
         actor,
         trial=participant.trial,
@@ -65,6 +91,19 @@ def signature_sign(
         record=record if scope == SignatureScope.FORM else None,
         visit=visit if scope == SignatureScope.VISIT else None,
     )
+    outstanding = signature_outstanding(
+        participant=participant,
+        form_code=form_code,
+        record=record if scope == SignatureScope.FORM else None,
+        visit=visit if scope == SignatureScope.VISIT else None,
+    )
+    if outstanding and not acknowledged:
+        raise OutstandingError(
+            _("Confirm that you sign with these outstanding; nothing was signed.")
+            + " "
+            + " ".join(outstanding[:SHOWN] + _more(len(outstanding))),
+            fields={"acknowledged": [_("Confirm to sign with these outstanding.")]},
+        )
     with transaction.atomic():
         return audited_save(
             Signature(
