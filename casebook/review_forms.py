@@ -60,6 +60,19 @@ class SignForm(forms.Form):
     )
 
 
+class BulkSignForm(forms.Form):
+    visit = forms.TypedMultipleChoiceField(coerce=int, label=_("Visits"))
+    password = forms.CharField(label=_("Your password"), strip=False)
+    acknowledged = forms.BooleanField(required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Which visits the user may sign is the selector's to say, not the form's.
+        field = self.fields["visit"]
+        assert isinstance(field, forms.TypedMultipleChoiceField)
+        field.valid_value = lambda value: str(value).isdigit()  # type: ignore[method-assign]
+
+
 class AuditFilterForm(forms.Form):
     form = forms.ChoiceField(label=_("Form"), required=False)
     user = forms.CharField(

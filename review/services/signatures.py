@@ -30,6 +30,44 @@ def _more(count: int) -> list[str]:
     return [_("And %(count)d more.") % {"count": count - SHOWN}] if count > SHOWN else []
 
 
+def _require_password(actor: Any, request: HttpRequest | None, password: str) -> None:
+    # The lockout counts failures per request; a signature made outside a web request (a
+    # job, a shell) still has its wrong passwords counted, against the same account.
+    if authenticate(request or HttpRequest(), username=actor.username, password=password) is None:
+        raise DomainError(
+            "The password is not correct; nothing was signed.", fields={"password": ["Incorrect."]}
+        )
+
+
+def _require_acknowledged(outstanding: list[str], acknowledged: bool) -> None:
+    if outstanding and not acknowledged:
+        raise OutstandingError(
+            _("Confirm that you sign with these outstanding; nothing was signed.")
+            + " "
+            + " ".join(outstanding[:SHOWN] + _more(len(outstanding))),
+            fields={"acknowledged": [_("Confirm to sign with these outstanding.")]},
+        )
+
+
+def _signature_save(
+    actor: Any, participant: Participant, scope: str, now: datetime, **ref: Any
+) -> Signature:
+    """One signature with its manifestation: the signer's printed name, the instant, the
+    meaning."""
+    return audited_save(
+        Signature(
+            participant=participant,
+            scope=scope,
+            signer=actor,
+            printed_name=actor.display_name(),
+            meaning=SIGNATURE_MEANING,
+            signed_at=now,
+            **ref,
+        ),
+        actor=actor,
+    )
+
+
 def signature_outstanding(
     *, participant: Participant, form_code: str = "", record: Any = None, visit: Any = None
 ) -> list[str]:
@@ -70,12 +108,7 @@ def signature_sign(
         raise DomainError(
             "Sign a form, a visit or a casebook.", fields={"scope": ["Unknown scope."]}
         )
-    # The lockout counts failures per request; a signature made outside a web request (a
-    # job, a shell) still has its wrong passwords counted, against the same account.
-    if authenticate(request or HttpRequest(), username=actor.username, password=password) is None:
-        raise DomainError(
-            "The password is not correct; nothing was signed.", fields={"password": ["Incorrect."]}
-        )
+    _require_password(actor, request, password)
     ref: dict[str, Any] = {}
     if scope == SignatureScope.FORM:
         if record is None or record.participant_id != participant.pk:
@@ -97,23 +130,45 @@ def signature_sign(
         record=record if scope == SignatureScope.FORM else None,
         visit=visit if scope == SignatureScope.VISIT else None,
     )
-    if outstanding and not acknowledged:
-        raise OutstandingError(
-            _("Confirm that you sign with these outstanding; nothing was signed.")
-            + " "
-            + " ".join(outstanding[:SHOWN] + _more(len(outstanding))),
-            fields={"acknowledged": [_("Confirm to sign with these outstanding.")]},
-        )
+    _require_acknowledged(outstanding, acknowledged)
     with transaction.atomic():
-        return audited_save(
-            Signature(
-                participant=participant,
-                scope=scope,
-                signer=actor,
-                printed_name=actor.display_name(),
-                meaning=SIGNATURE_MEANING,
-                signed_at=now,
-                **ref,
-            ),
-            actor=actor,
+        return _signature_save(actor, participant, scope, now, **ref)
+
+
+def signature_sign_visits(
+    *,
+    actor: Any,
+    request: HttpRequest | None,
+    password: str,
+    visits: list[Any],
+    acknowledged: bool = False,
+    now: datetime,
+) -> list[Signature]:
+    """The investigator signs several visits with one password entry: one Signature per visit,
+    each with its own printed name, instant and meaning. All are signed, or none: another
+    site's visit, a wrong password, a visit not ready, or an outstanding item not acknowledged
+    refuses the whole batch."""
+    if not visits:
+        raise DomainError(_("Choose the visits to sign."), fields={"visits": [_("Choose.")]})
+    for visit in visits:
+        require_role(
+            actor,
+            trial=visit.participant.trial,
+            site=visit.participant.site,
+            roles={Role.INVESTIGATOR},
+            action="sign",
         )
+    _require_password(actor, request, password)
+    outstanding = []
+    for visit in visits:
+        require_ready(action="signed", participant=visit.participant, visit=visit)
+        outstanding += [
+            f"{visit.participant.identifier}, {visit.code}: {sentence}"
+            for sentence in signature_outstanding(participant=visit.participant, visit=visit)
+        ]
+    _require_acknowledged(outstanding, acknowledged)
+    with transaction.atomic():
+        return [
+            _signature_save(actor, visit.participant, SignatureScope.VISIT, now, visit=visit)
+            for visit in visits
+        ]
