@@ -29,6 +29,7 @@ from casebook.catalogue import form_type
 from casebook.entry_forms import NotDoneForm, entry_form_class
 from casebook.grid import LEGEND, casebook_page
 from casebook.reads import form_shown
+from casebook.review_selectors.signing import marks_a_change_voids
 from ecrf.errors import DomainError, NotFoundError
 from trials.definitions import definition_of
 from trials.models import Participant
@@ -208,6 +209,7 @@ def _entry_page(
         "derivation": ftype.explain(instance) if instance is not None else "",
         "suggestion": ftype.suggest(visit) if visit is not None else "",
         "can_edit": bool(editable),
+        "voids": marks_a_change_voids(instance) if instance is not None and editable else [],
         "not_done_form": NotDoneForm(
             initial={"row_version": instance.row_version if instance else None}
         ),

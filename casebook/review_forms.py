@@ -55,6 +55,22 @@ class SignForm(forms.Form):
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
+    acknowledged = forms.BooleanField(
+        label=_("I have seen what is outstanding and sign nonetheless"), required=False
+    )
+
+
+class BulkSignForm(forms.Form):
+    visit = forms.TypedMultipleChoiceField(coerce=int, label=_("Visits"))
+    password = forms.CharField(label=_("Your password"), strip=False)
+    acknowledged = forms.BooleanField(required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Which visits the user may sign is the selector's to say, not the form's.
+        field = self.fields["visit"]
+        assert isinstance(field, forms.TypedMultipleChoiceField)
+        field.valid_value = lambda value: str(value).isdigit()  # type: ignore[method-assign]
 
 
 class AuditFilterForm(forms.Form):

@@ -9,6 +9,7 @@ app_name = "review"
 _record = "participants/<int:participant_id>/<slug:code>/<int:record_id>/"
 urlpatterns = [
     path("", views.queue_view, name="queue"),
+    path("sign/", views.bulk_sign_view, name="bulk-sign"),
     path(_record, views.record_view, name="record"),
     path(f"{_record}queries/", views.query_open_view, name="query-open"),
     path(f"{_record}sdv/", views.sdv_view, name="sdv"),

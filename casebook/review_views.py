@@ -12,13 +12,15 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from assessments.blinding import revealing_read_record
 from casebook.catalogue import form_type
+from casebook.outstanding import signature_outstanding
 from casebook.review_forms import (
     AuditFilterForm,
+    BulkSignForm,
     QueryAnswerForm,
     QueryOpenForm,
     QueryTextForm,
@@ -36,7 +38,9 @@ from casebook.review_selectors import (
     record_review,
     review_queue,
 )
+from casebook.review_selectors.signing import visits_to_sign, visits_to_sign_get
 from casebook.review_services import audit_trail_shown
+from ecrf.access import Role
 from ecrf.errors import DomainError, NotFoundError, PermissionDeniedError
 from ecrf.pagination import page_shown
 from review.models import SIGNATURE_MEANING, ResponseCode, SignatureScope
@@ -48,7 +52,8 @@ from review.services.queries import (
     query_requery,
 )
 from review.services.sdv import sdv_verify
-from review.services.signatures import signature_sign
+from review.services.signatures import signature_sign, signature_sign_visits
+from trials.access import holds_role
 from trials.selectors import participant_get, trial_sites
 from trials.workspace import current_membership
 
@@ -137,6 +142,15 @@ def record_view(
         path=request.path,
         now=now,
     )
+    outstanding = {}
+    if review.can_sign:
+        participant, visit = record.participant, getattr(record, "visit", None)
+        outstanding = {
+            "form": signature_outstanding(participant=participant, form_code=code, record=record),
+            "casebook": signature_outstanding(participant=participant),
+        }
+        if visit is not None:
+            outstanding["visit"] = signature_outstanding(participant=participant, visit=visit)
     return render(
         request,
         "review/record.html",
@@ -144,6 +158,7 @@ def record_view(
             "review": review,
             "response_codes": ResponseCode.choices,
             "meaning": SIGNATURE_MEANING,
+            "outstanding": outstanding,
         },
     )
 
@@ -246,11 +261,54 @@ def sign_view(request: HttpRequest, participant_id: int, code: str, record_id: i
                 form_code=code if scope == SignatureScope.FORM else "",
                 record=record if scope == SignatureScope.FORM else None,
                 visit=record.visit if scope == SignatureScope.VISIT else None,
+                acknowledged=form.cleaned_data["acknowledged"],
                 now=timezone.now(),
             ),
             _("Signed."),
         )
     return redirect(_record_url(participant_id, code, record_id, "signatures"))
+
+
+# The signing desk ---------------------------------------------------------------------------
+
+
+@login_required
+def bulk_sign_view(request: HttpRequest) -> HttpResponse:
+    """Completed visits awaiting the investigator's signature at their sites, signed together
+    with one password entry: one signature per visit."""
+    if not holds_role(request.user, {Role.INVESTIGATOR}):
+        raise PermissionDeniedError(_("Only the investigator signs."))
+    if request.method == "POST":
+        form = BulkSignForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, _("Choose the visits to sign and enter your password."))
+        else:
+            visits = visits_to_sign_get(request.user, form.cleaned_data["visit"])
+            _attempt(
+                request,
+                lambda: signature_sign_visits(
+                    actor=request.user,
+                    request=request,
+                    password=form.cleaned_data["password"],
+                    visits=visits,
+                    acknowledged=form.cleaned_data["acknowledged"],
+                    now=timezone.now(),
+                ),
+                ngettext("%(count)d visit signed.", "%(count)d visits signed.", len(visits))
+                % {"count": len(visits)},
+            )
+        return redirect("review:bulk-sign")
+    items, more = visits_to_sign(request.user)
+    return render(
+        request,
+        "review/bulk_sign.html",
+        {
+            "items": items,
+            "more": more,
+            "meaning": SIGNATURE_MEANING,
+            "any_outstanding": any(item.outstanding for item in items),
+        },
+    )
 
 
 # Audit trail --------------------------------------------------------------------------------

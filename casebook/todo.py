@@ -13,7 +13,8 @@ from alerts.models import AlertStatus
 from alerts.selectors import alert_list
 from assessments.forms_kit import FormScope, FormType
 from casebook.catalogue import form_types
-from ecrf.access import QUERY_OPENER_ROLES, SAE_CLOCK_ROLES, SITE_STAFF_ROLES
+from casebook.review_selectors.signing import visits_awaiting_signature
+from ecrf.access import QUERY_OPENER_ROLES, SAE_CLOCK_ROLES, SITE_STAFF_ROLES, Role
 from review.models import DataQuery, QueryStatus
 from safety.selectors import SaeClock, sae_clock
 from trials.access import active_memberships, scope_queryset
@@ -61,6 +62,7 @@ class ToDo:
     queries: Listing  # of QueryToDo
     clocks: list[SaeClock]
     alerts: Listing  # of Alert
+    to_sign: Listing  # of Visit, completed and awaiting the investigator's signature
     staff: bool
     reviewer: bool
 
@@ -72,6 +74,7 @@ class ToDo:
             or self.queries.items
             or self.clocks
             or self.alerts.items
+            or self.to_sign.items
         )
 
 
@@ -196,6 +199,7 @@ def todo_list(user: Any, *, now: datetime) -> ToDo:
         queries=queries_to_do(user, roles),
         clocks=clocks,
         alerts=_listing(alert_list(user, status=AlertStatus.OPEN)),
+        to_sign=_listing(visits_awaiting_signature(user)) if Role.INVESTIGATOR in roles else empty,
         staff=staff,
         reviewer=bool(roles & QUERY_OPENER_ROLES),
     )

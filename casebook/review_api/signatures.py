@@ -28,6 +28,12 @@ class SignatureInput(serializers.Serializer):
     form_code = serializers.CharField(required=False, allow_blank=True, default="")
     record_id = serializers.IntegerField(required=False, allow_null=True, default=None)
     visit = serializers.IntegerField(required=False, allow_null=True, default=None)
+    acknowledged = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Sign although forms are missing, queries open or forms not source-verified "
+        "(refused with code 'outstanding', naming them, without it).",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["scope"] == SignatureScope.FORM and not (
@@ -77,6 +83,7 @@ class SignatureView(APIView):
             form_code=params["form_code"] if record is not None else "",
             record=record,
             visit=visit,
+            acknowledged=params["acknowledged"],
             now=timezone.now(),
         )
         return Response(SignatureOutput(signature).data, status=status.HTTP_201_CREATED)

@@ -163,6 +163,9 @@ TWO_FACTOR_ROLE_CHECK = "trials.access.holds_role"
 # What the records a signature or a lock would cover still lack, as sentences (`(*,
 # participant, record, visit) -> list[str]`): the forms say it, and they live above review.
 REVIEW_READY_CHECK = "casebook.readiness.records_not_ready"
+# What a signature would cover that is still outstanding (forms missing, open queries, forms
+# not source-verified), as sentences: signing over any of them needs an acknowledgement.
+REVIEW_OUTSTANDING_CHECK = "casebook.outstanding.outstanding_sentences"
 # The eligibility checklist (trials) checks its answers against the entered forms, which sit
 # above it: this names the function that reads them.
 ELIGIBILITY_SOURCE_CHECK = "assessments.eligibility.eligibility_source_checks"

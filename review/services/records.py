@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
+from django.db.models import QuerySet
 
 from ecrf.audit import audited_save
 from review.models import Signature, SignatureScope, SourceVerification
@@ -18,14 +19,12 @@ def _record_ref(record: Any) -> dict[str, Any]:
     }
 
 
-def review_record_changed(*, actor: Any, record: Any, now: datetime) -> None:
-    """A change to form data voids the verification and the signatures that covered it."""
-    reason = f"Data changed after verification or signature (version {record.row_version})"
+def review_marks_covering(record: Any) -> tuple[QuerySet[SourceVerification], QuerySet[Signature]]:
+    """The current verification of `record` and the current signatures that cover it: of the
+    form, of its visit, of the casebook. A change to the record voids them."""
     ref = _record_ref(record)
-    for sdv in SourceVerification.objects.select_for_update().filter(voided_at__isnull=True, **ref):
-        sdv.voided_at, sdv.void_reason = now, reason
-        audited_save(sdv, actor=actor, reason=reason)
-    signatures = Signature.objects.select_for_update().filter(
+    verifications = SourceVerification.objects.filter(voided_at__isnull=True, **ref)
+    signatures = Signature.objects.filter(
         participant_id=record.participant_id, voided_at__isnull=True
     )
     covering = signatures.filter(scope=SignatureScope.CASEBOOK) | signatures.filter(
@@ -35,6 +34,16 @@ def review_record_changed(*, actor: Any, record: Any, now: datetime) -> None:
         covering = covering | signatures.filter(
             scope=SignatureScope.VISIT, visit_id=record.visit_id
         )
-    for signature in covering:
+    return verifications, covering
+
+
+def review_record_changed(*, actor: Any, record: Any, now: datetime) -> None:
+    """A change to form data voids the verification and the signatures that covered it."""
+    reason = f"Data changed after verification or signature (version {record.row_version})"
+    verifications, signatures = review_marks_covering(record)
+    for sdv in verifications.select_for_update():
+        sdv.voided_at, sdv.void_reason = now, reason
+        audited_save(sdv, actor=actor, reason=reason)
+    for signature in signatures.select_for_update():
         signature.voided_at, signature.void_reason = now, reason
         audited_save(signature, actor=actor, reason=reason)

@@ -97,7 +97,10 @@ def test_query_correction_sdv_and_visit_signature(page: Page) -> None:
     sign.locator("button[type=submit]").click()
     expect(page.locator(".messages")).to_contain_text("The password is not correct")
     assert not Signature.objects.exists()
+    # The visit's other forms are not entered: the investigator sees them and acknowledges.
     sign = page.locator("#sign-form")
+    expect(sign.locator("#outstanding-visit")).to_contain_text("Forms missing at visit W4")
+    sign.locator("#sign-acknowledged").check()
     sign.locator("#sign-password").fill(team.password)
     sign.locator("button[type=submit]").click()
     expect(page.locator(".messages")).to_contain_text("Signed.")

@@ -315,6 +315,7 @@ def test_sdv_refused_to_other_roles_and_sites(
 
 
 def sign(api: APIClient, user: User, participant: Participant, **data: Any) -> Any:
+    data.setdefault("acknowledged", True)
     return as_user(api, user).post(
         f"/api/v1/participants/{participant.pk}/signatures/", data, format="json"
     )
@@ -322,6 +323,19 @@ def sign(api: APIClient, user: User, participant: Participant, **data: Any) -> A
 
 def test_investigator_signs_a_visit_a_form_and_the_casebook(api, msvle, participant, form) -> None:
     w4 = participant.visits.get(code="W4")
+    unacknowledged = sign(
+        api,
+        msvle.investigator,
+        participant,
+        scope="visit",
+        visit=w4.pk,
+        password=msvle.password,
+        acknowledged=False,
+    )
+    assert unacknowledged.status_code == 400
+    assert unacknowledged.json()["error"]["code"] == "outstanding"
+    assert "SLEDAI-2K (W4) is not source-verified." in error(unacknowledged)
+    assert not Signature.objects.exists()
     visit = sign(
         api, msvle.investigator, participant, scope="visit", visit=w4.pk, password=msvle.password
     )

@@ -250,8 +250,23 @@ def test_investigator_signs_the_visit_with_the_password(client, msvle, form) -> 
         )
     )
     assert "The password is not correct; nothing was signed." in wrong
+    outstanding = re.search(r'id="outstanding-visit">(.*?)</div>', page, re.S).group(1)
+    assert "SLEDAI-2K (W4) is not source-verified." in outstanding
+    assert "Forms missing at visit W4: " in outstanding
+    assert 'name="acknowledged"' in page
+    unacknowledged = text(
+        client.post(
+            record_url(form, suffix="sign/"),
+            {"scope": "visit", "password": msvle.password},
+            follow=True,
+        )
+    )
+    assert "Confirm that you sign with these outstanding; nothing was signed." in unacknowledged
     assert not Signature.objects.exists()
-    client.post(record_url(form, suffix="sign/"), {"scope": "visit", "password": msvle.password})
+    client.post(
+        record_url(form, suffix="sign/"),
+        {"scope": "visit", "password": msvle.password, "acknowledged": "on"},
+    )
     signature = Signature.objects.get()
     assert (signature.scope, signature.visit_id) == (SignatureScope.VISIT, form.visit_id)
     page = text(client.get(record_url(form)))

@@ -415,7 +415,7 @@ RULES: dict[str, Rule] = {
     r"alerts:(list|nav)": TRIAL,
     r"alerts:acknowledge": Rule("trial", pk="alert"),
     r"safety:clock": TRIAL,
-    r"review:queue": TRIAL,
+    r"review:queue|review:bulk-sign": TRIAL,
     r"review:(record|query-open|sdv|sign)": Rule("trial", code="vitals"),
     r"review:query-step": Rule("trial", pk="query"),
     r"review:(audit-trail|audit-trail-csv)": PARTICIPANT,

@@ -8,12 +8,15 @@ import pytest
 from axes.models import AccessAttempt
 from django.test import RequestFactory
 
+from assessments.forms_kit import FormScope
 from assessments.services import form_not_done, form_save
 from casebook.catalogue import form_type
 from ecrf.errors import DomainError, InvalidTransitionError, PermissionDeniedError
 from review.models import SIGNATURE_MEANING, Signature, SignatureScope, SourceVerification
 from review.services import sdv_plan, sdv_verify, signature_sign
+from review.services.signatures import OutstandingError, signature_outstanding
 from tests.assessments.test_renal_form import renal
+from tests.casebook.test_review_web import monitor_query
 from tests.personas import NOW as SETUP_NOW
 from tests.personas import PROTOCOLS
 from tests.world import ENTERED, enter_sledai, later, on_study
@@ -167,16 +170,64 @@ def http_request():
     return RequestFactory().post("/review/sign/", REMOTE_ADDR="10.1.2.3")
 
 
-def sign(msvle, participant, scope, *, password=None, actor=None, at=1, request=True, **target):
+def sign(
+    msvle,
+    participant,
+    scope,
+    *,
+    password=None,
+    actor=None,
+    at=1,
+    request=True,
+    acknowledged=True,
+    **target,
+):
     return signature_sign(
         actor=actor or msvle.investigator,
         request=http_request() if request else None,
         password=msvle.password if password is None else password,
         participant=participant,
         scope=scope,
+        acknowledged=acknowledged,
         now=later(at),
         **target,
     )
+
+
+def test_a_visit_with_forms_missing_an_open_query_and_no_sdv_is_signed_only_acknowledged(
+    msvle, participant, form
+) -> None:
+    monitor_query(msvle, form)
+    w4 = participant.visits.get(code="W4")
+    # Running logs (adverse events, medications) are never missing at a visit.
+    logs = {code for code in w4.forms if form_type(code).scope == FormScope.LOG}
+    expected = {form_type(code).label for code in w4.forms if code not in logs | {"sledai2k"}}
+    assert logs and expected
+    with pytest.raises(OutstandingError) as refused:
+        sign(msvle, participant, "visit", visit=w4, acknowledged=False)
+    message = refused.value.message
+    assert message.startswith("Confirm that you sign with these outstanding; nothing was signed.")
+    assert "Forms missing at visit W4: " in message
+    assert all(str(label) in message for label in expected)
+    assert not any(str(form_type(code).label) in message for code in logs)
+    assert "Open query on SLEDAI-2K (W4)." in message
+    assert "SLEDAI-2K (W4) is not source-verified." in message
+    assert refused.value.fields == {"acknowledged": ["Confirm to sign with these outstanding."]}
+    assert not Signature.objects.exists()
+    # A wrong password is refused first, acknowledged or not.
+    with pytest.raises(DomainError, match="password is not correct"):
+        sign(msvle, participant, "visit", visit=w4, acknowledged=False, password="guess")
+    signed = sign(msvle, participant, "visit", visit=w4, acknowledged=True)
+    assert (signed.scope, signed.visit) == (SignatureScope.VISIT, w4)
+
+
+def test_a_form_with_nothing_outstanding_is_signed_as_before(msvle, participant, form) -> None:
+    with pytest.raises(OutstandingError, match=r"is not source-verified\.$"):
+        sign(msvle, participant, "form", form_code="sledai2k", record=form, acknowledged=False)
+    verify(msvle.monitor, form, at=0.5)
+    assert signature_outstanding(participant=participant, form_code="sledai2k", record=form) == []
+    signed = sign(msvle, participant, "form", form_code="sledai2k", record=form, acknowledged=False)
+    assert signed.scope == SignatureScope.FORM
 
 
 def test_the_investigator_signs_a_form_a_visit_and_the_casebook(msvle, participant, form) -> None:

@@ -34,6 +34,7 @@ def sign(team, participant, scope, **target):
         password=team.password,
         participant=participant,
         scope=scope,
+        acknowledged=True,
         now=LATER,
         **target,
     )
