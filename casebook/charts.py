@@ -9,6 +9,7 @@ so the SVG is served on its own URL and shown with <img>; see chart_views.
 
 from __future__ import annotations
 
+import sys
 from datetime import date
 
 import pygal
@@ -17,6 +18,10 @@ from pygal.style import Style
 
 from assessments.trends import Measure, Trends
 from visits.selectors import Enrolment, SiteCompleteness
+
+# Importing pygal adds an import hook for its map plugins (unused here) that has no
+# `find_spec`; any importer that asks every hook for one then fails. Take it out again.
+sys.meta_path[:] = [hook for hook in sys.meta_path if not isinstance(hook, pygal.PluginImportFixer)]
 
 # Dark inks that stay distinct in greyscale; the dash patterns carry the difference anyway.
 STYLE = Style(
