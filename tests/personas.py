@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from tests.factories import (
     UserFactory,
 )
 from trials.models import Site, Trial
-from trials.protocol import parse_protocol_file
+from trials.protocol import ProtocolDefinition, parse_protocol_file
 from trials.services import protocol_load
 
 PROTOCOLS = Path(__file__).resolve().parents[1] / "protocols"
@@ -31,9 +32,15 @@ PROTOCOLS = Path(__file__).resolve().parents[1] / "protocols"
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
 
+@cache
+def shipped_definition(name: str) -> ProtocolDefinition:
+    """A shipped protocol file, parsed and checked once per test process: it is immutable."""
+    return parse_protocol_file(PROTOCOLS / name)
+
+
 def load(name: str) -> Trial:
     """The trial of a shipped protocol file, loaded by the system."""
-    definition = parse_protocol_file(PROTOCOLS / name)
+    definition = shipped_definition(name)
     result = protocol_load(actor=system_actor(), definition=definition, source_name=name, now=NOW)
     return result.version.trial
 

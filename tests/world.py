@@ -17,12 +17,11 @@ from trials.services import (
     allocation_generate,
     consent_record,
     dsmb_release_grant,
-    eligibility_answer,
+    eligibility_answers,
     eligibility_confirm,
     eligibility_reconfirm,
     participant_randomize,
 )
-from trials.services.participants import eligibility_outcome
 from visits.services import participant_register, participant_set_day0
 
 SEED = "a-secret-seed-of-enough-length-0001"
@@ -86,15 +85,18 @@ def make_eligible(
     consent_record(
         actor=actor, participant=participant, form_version="1.0", consent_date=NOW.date(), now=NOW
     )
-    outcome = eligibility_outcome(participant)
-    for code in outcome["unanswered"]:
-        eligibility_answer(
-            actor=actor,
-            participant=participant,
-            criterion_code=code,
-            answer=code.startswith("IN"),
-            now=NOW,
-        )
+    eligibility = definition_of(participant.protocol_version).eligibility
+    answered = set(participant.eligibility_answers.values_list("criterion_code", flat=True))
+    eligibility_answers(
+        actor=actor,
+        participant=participant,
+        answers={
+            c.code: c.code.startswith("IN")
+            for c in (*eligibility.inclusion, *eligibility.exclusion)
+            if c.code not in answered
+        },
+        now=NOW,
+    )
     investigator = team.investigator
     if participant.site != team.site:
         investigator = member(

@@ -22,6 +22,7 @@ from trials.services.memberships import (
 from trials.services.participants import (
     consent_record,
     eligibility_answer,
+    eligibility_answers,
     eligibility_confirm,
     eligibility_outcome,
     eligibility_reconfirm,
@@ -58,6 +59,7 @@ __all__ = [
     "dsmb_release_grant",
     "dsmb_release_revoke",
     "eligibility_answer",
+    "eligibility_answers",
     "eligibility_confirm",
     "eligibility_outcome",
     "eligibility_reconfirm",

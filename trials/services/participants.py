@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -109,6 +110,53 @@ def require_consent(participant: Participant) -> None:
         )
 
 
+def _checklist_kinds(participant: Participant, codes: Iterable[str]) -> dict[str, str]:
+    """The kind of each criterion of the participant's protocol version; an unknown code is
+    refused."""
+    eligibility = definition_of(participant.protocol_version).eligibility
+    kinds: dict[str, str] = {c.code: CriterionKind.INCLUSION for c in eligibility.inclusion}
+    kinds |= {c.code: CriterionKind.EXCLUSION for c in eligibility.exclusion}
+    for code in codes:
+        if code not in kinds:
+            raise DomainError(
+                f"{code} is not a criterion of this protocol version.",
+                fields={"criterion_code": ["Unknown criterion."]},
+            )
+    return kinds
+
+
+def _open_checklist(actor: Any, participant: Participant) -> Participant:
+    """The participant, locked, once the actor may answer and the checklist may change."""
+    locked = lock_participant(participant)
+    require_consent(locked)
+    if locked.status != S.SCREENING:
+        raise InvalidTransitionError(
+            "The checklist can only change during screening; "
+            f"{locked.identifier} is {locked.get_status_display().lower()}."
+        )
+    return locked
+
+
+def _answer_row(
+    locked: Participant,
+    row: EligibilityAnswer | None,
+    code: str,
+    kind: str,
+    answer: bool,
+    comment: str,
+    *,
+    actor: Any,
+    reason: str,
+    now: datetime,
+) -> EligibilityAnswer:
+    if row is None:
+        row = EligibilityAnswer(participant=locked, criterion_code=code, kind=kind)
+    elif row.answer == answer and row.comment == comment:
+        return row
+    row.answer, row.comment, row.answered_at = answer, comment, now
+    return audited_save(row, actor=actor, reason=reason)
+
+
 def eligibility_answer(
     *,
     actor: Any,
@@ -127,33 +175,60 @@ def eligibility_answer(
         roles=SITE_STAFF_ROLES,
         action="answer the eligibility checklist",
     )
-    eligibility = definition_of(participant.protocol_version).eligibility
-    kinds = {c.code: CriterionKind.INCLUSION for c in eligibility.inclusion}
-    kinds |= {c.code: CriterionKind.EXCLUSION for c in eligibility.exclusion}
-    if criterion_code not in kinds:
-        raise DomainError(
-            f"{criterion_code} is not a criterion of this protocol version.",
-            fields={"criterion_code": ["Unknown criterion."]},
-        )
+    kinds = _checklist_kinds(participant, [criterion_code])
     with transaction.atomic():
-        locked = lock_participant(participant)
-        require_consent(locked)
-        if locked.status != S.SCREENING:
-            raise InvalidTransitionError(
-                "The checklist can only change during screening; "
-                f"{locked.identifier} is {locked.get_status_display().lower()}."
-            )
+        locked = _open_checklist(actor, participant)
         row = EligibilityAnswer.objects.filter(
             participant=locked, criterion_code=criterion_code
         ).first()
-        if row is None:
-            row = EligibilityAnswer(
-                participant=locked, criterion_code=criterion_code, kind=kinds[criterion_code]
+        return _answer_row(
+            locked,
+            row,
+            criterion_code,
+            kinds[criterion_code],
+            answer,
+            comment,
+            actor=actor,
+            reason=reason,
+            now=now,
+        )
+
+
+def eligibility_answers(
+    *,
+    actor: Any,
+    participant: Participant,
+    answers: Mapping[str, bool],
+    reason: str = "",
+    now: datetime,
+) -> list[EligibilityAnswer]:
+    """Answer several criteria at once (a checklist submitted whole), each recorded with its
+    own history as a single answer is; nothing is recorded when one code is unknown."""
+    require_role(
+        actor,
+        trial=participant.trial,
+        site=participant.site,
+        roles=SITE_STAFF_ROLES,
+        action="answer the eligibility checklist",
+    )
+    kinds = _checklist_kinds(participant, answers)
+    with transaction.atomic():
+        locked = _open_checklist(actor, participant)
+        rows = {row.criterion_code: row for row in locked.eligibility_answers.all()}
+        return [
+            _answer_row(
+                locked,
+                rows.get(code),
+                code,
+                kinds[code],
+                answer,
+                rows[code].comment if code in rows else "",
+                actor=actor,
+                reason=reason,
+                now=now,
             )
-        elif row.answer == answer and row.comment == comment:
-            return row
-        row.answer, row.comment, row.answered_at = answer, comment, now
-        return audited_save(row, actor=actor, reason=reason)
+            for code, answer in answers.items()
+        ]
 
 
 def eligibility_verification(
