@@ -1,12 +1,21 @@
 """Fixtures shared by every package: the people (tests/personas.py) and a participant on study
-(tests/world.py)."""
+(tests/world.py).
+
+A trial loaded from its protocol file with its team (`msvle`, `mscrole`, `personas`) is built
+once per test module, inside a transaction rolled back after the module's last test; each test
+runs in a savepoint within it and gets its own copy of the objects. A module with a test that
+needs real transactions (a worker process, a live server) builds them for each test instead.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import copy
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import pytest
 import time_machine
+from django.db import transaction
 
 from accounts.models import User
 from ecrf.access import Role
@@ -14,23 +23,94 @@ from tests.personas import Personas, Team, load, make_personas, make_team, membe
 from tests.world import on_study
 from trials.models import Participant
 
-
-@pytest.fixture
-def personas(db: None) -> Personas:
-    """The DEMO trial's people, each named after their username (`coordinator_a`)."""
-    return make_personas()
+T = TypeVar("T")
+# The modules with a test that commits (transactional_db, a live server): collected here.
+TRANSACTIONAL_MODULES: set[str] = set()
 
 
-@pytest.fixture
-def msvle(db: None) -> Team:
-    """MSV_LE loaded from its protocol file, with a team at two sites."""
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        commits = bool(marker and (marker.kwargs.get("transaction") or marker.args[:1] == (True,)))
+        needs = {"transactional_db", "live_server", "django_db_serialized_rollback"}
+        if commits or needs & set(getattr(item, "fixturenames", ())):
+            TRANSACTIONAL_MODULES.add(item.nodeid.split("::")[0])
+
+
+def module_built(
+    request: pytest.FixtureRequest, blocker: Any, build: Callable[[], T]
+) -> Iterator[T | None]:
+    """`build()` once for the module, in a transaction rolled back after its last test; None
+    (build per test) in a module whose tests commit."""
+    if request.node.nodeid in TRANSACTIONAL_MODULES:
+        yield None
+        return
+    with blocker.unblock():
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        try:
+            built = build()
+        except BaseException:
+            atomic.__exit__(None, None, None)
+            raise
+    try:
+        yield built
+    finally:
+        with blocker.unblock():
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+
+
+def each_test(built: T | None, build: Callable[[], T]) -> T:
+    """The test's own copy of what the module built (or, in a module that commits, a new one)."""
+    return build() if built is None else copy.deepcopy(built)
+
+
+def _msvle() -> Team:
     return make_team(load("nct03673748.yaml"))
 
 
-@pytest.fixture
-def mscrole(db: None) -> Team:
-    """MSC-ROLE loaded from its protocol file, with a team at two sites."""
+def _mscrole() -> Team:
     return make_team(load("nct03917797.yaml"))
+
+
+@pytest.fixture(scope="module")
+def module_personas(
+    request: pytest.FixtureRequest, django_db_setup: None, django_db_blocker: Any
+) -> Iterator[Personas | None]:
+    yield from module_built(request, django_db_blocker, make_personas)
+
+
+@pytest.fixture(scope="module")
+def module_msvle(
+    request: pytest.FixtureRequest, django_db_setup: None, django_db_blocker: Any
+) -> Iterator[Team | None]:
+    yield from module_built(request, django_db_blocker, _msvle)
+
+
+@pytest.fixture(scope="module")
+def module_mscrole(
+    request: pytest.FixtureRequest, django_db_setup: None, django_db_blocker: Any
+) -> Iterator[Team | None]:
+    yield from module_built(request, django_db_blocker, _mscrole)
+
+
+@pytest.fixture
+def personas(module_personas: Personas | None, db: None) -> Personas:
+    """The DEMO trial's people, each named after their username (`coordinator_a`)."""
+    return each_test(module_personas, make_personas)
+
+
+@pytest.fixture
+def msvle(module_msvle: Team | None, db: None) -> Team:
+    """MSV_LE loaded from its protocol file, with a team at two sites."""
+    return each_test(module_msvle, _msvle)
+
+
+@pytest.fixture
+def mscrole(module_mscrole: Team | None, db: None) -> Team:
+    """MSC-ROLE loaded from its protocol file, with a team at two sites."""
+    return each_test(module_mscrole, _mscrole)
 
 
 @pytest.fixture

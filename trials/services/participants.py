@@ -8,10 +8,12 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from ecrf.access import SITE_STAFF_ROLES, Role
 from ecrf.audit import audited_save
+from ecrf.bulk import Stamp, history_insert
 from ecrf.errors import DomainError, InvalidTransitionError
 from ecrf.site_time import local_date
 from trials.access import require_role
@@ -215,20 +217,59 @@ def eligibility_answers(
     with transaction.atomic():
         locked = _open_checklist(actor, participant)
         rows = {row.criterion_code: row for row in locked.eligibility_answers.all()}
+        first = [
+            EligibilityAnswer(
+                participant=locked, criterion_code=code, kind=kinds[code], answer=answer
+            )
+            for code, answer in answers.items()
+            if code not in rows
+        ]
+        # The first new answer is saved as any single answer is, through the write guards
+        # (actor, lock); the others, of the same participant by the same actor, are then
+        # inserted together, each with its own "+" history row.
+        if first:
+            rows[first[0].criterion_code] = _answer_row(
+                locked,
+                None,
+                first[0].criterion_code,
+                first[0].kind,
+                first[0].answer,
+                "",
+                actor=actor,
+                reason=reason,
+                now=now,
+            )
+            rows |= {
+                row.criterion_code: row for row in _insert_answers(first[1:], actor, reason, now)
+            }
         return [
             _answer_row(
                 locked,
-                rows.get(code),
+                rows[code],
                 code,
                 kinds[code],
                 answer,
-                rows[code].comment if code in rows else "",
+                rows[code].comment,
                 actor=actor,
                 reason=reason,
                 now=now,
             )
             for code, answer in answers.items()
         ]
+
+
+def _insert_answers(
+    rows: list[EligibilityAnswer], actor: Any, reason: str, now: datetime
+) -> list[EligibilityAnswer]:
+    """New answers of one participant inserted in one statement, with their history rows in
+    another, stamped as `audited_save` stamps a first entry."""
+    for row in rows:
+        row.answered_at = now
+        row.full_clean(exclude=["participant"], validate_unique=False)
+    created = EligibilityAnswer.objects.bulk_create(rows)
+    stamp = Stamp(actor=actor, reason=reason.strip() or "Initial entry", now=timezone.now())
+    history_insert(EligibilityAnswer, [row.pk for row in created], stamp=stamp, history_type="+")
+    return created
 
 
 def eligibility_verification(
