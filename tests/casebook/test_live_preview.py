@@ -117,6 +117,14 @@ def test_preview_shows_what_the_save_derives_and_writes_nothing(msvle, participa
     # A check that would refuse the save is shown, with the field's label, and no result.
     assert "Seizure: attributable to SLE : Say whether seizure is attributable to SLE." in refused
     assert "SLEDAI-2K total" not in refused
+    # In the user's language.
+    msvle.investigator.language = "es"
+    msvle.investigator.save(update_fields=["language"])
+    spanish = _text(
+        client.post(f"{base}/renal/new/preview/", {"visit": w24, **RENAL}, **token).content.decode()
+    )
+    assert "Comprobaciones y resultados mientras escribe" in spanish
+    assert "Respuesta renal respuesta renal completa (semana 24 frente a la basal" in spanish
 
 
 def test_preview_is_refused_outside_the_site_and_to_roles_that_do_not_enter(
