@@ -24,13 +24,14 @@ from assessments.selectors import (
     revealing_fields,
     visible_fields,
 )
-from assessments.services import form_not_done, form_save
+from assessments.services import form_not_done, form_preview, form_save
 from casebook.catalogue import form_type
 from casebook.entry_forms import NotDoneForm, entry_form_class
 from casebook.grid import LEGEND, casebook_page
+from casebook.live_preview import Message, live_preview
 from casebook.reads import form_shown
 from casebook.review_selectors.signing import marks_a_change_voids
-from ecrf.errors import DomainError, NotFoundError
+from ecrf.errors import DomainError, NotFoundError, PermissionDeniedError
 from trials.definitions import definition_of
 from trials.models import Participant
 from trials.selectors import participant_get
@@ -154,10 +155,64 @@ def _entry_save(
         participant=participant,
         visit=visit,
         record_id=instance.pk if instance is not None and ftype.scope in MANY_RECORDS else None,
-        data={name: form.cleaned_data[name] for name in editable if name in form.cleaned_data},
+        data=_entered(form, editable),
         expected_version=form.cleaned_data.get("row_version") if instance is not None else None,
         reason=form.cleaned_data.get("reason") or "",
         now=timezone.now(),
+    )
+
+
+def _entered(form: Any, editable: list[str]) -> dict[str, Any]:
+    return {name: form.cleaned_data[name] for name in editable if name in form.cleaned_data}
+
+
+@login_required
+@require_POST
+def preview(
+    request: HttpRequest, participant_id: int, form_code: str, record_id: int | None = None
+) -> HttpResponse:
+    """The edit checks and derived values of the form as typed so far, by the rules a save
+    runs; nothing is saved. Only for those who may enter the form for this participant."""
+    participant, ftype = _participant_and_type(request, participant_id, form_code)
+    visit, instance = _entry_target(request, ftype, participant, record_id)
+    editable = editable_fields(request.user, ftype, participant)
+    if not editable:
+        raise PermissionDeniedError(_("Your role does not allow you to enter this form."))
+    form = entry_form_class(ftype, editable)(request.POST, instance=instance)
+    shown = None
+    problem = ""
+    if not form.is_valid():
+        problem = _("Some values cannot be read yet; correct them to see the results.")
+        typed = [
+            Message(str(form[name].label), str(text))
+            for name, texts in form.errors.items()
+            if name in form.fields
+            for text in texts
+        ]
+    else:
+        typed = []
+        data = _entered(form, editable)
+        try:
+            result = form_preview(
+                actor=request.user,
+                ftype=ftype,
+                participant=participant,
+                visit=visit,
+                record_id=instance.pk if instance is not None else None,
+                data=data,
+                now=timezone.now(),
+            )
+        except PermissionDeniedError:
+            raise
+        except DomainError as error:
+            problem = error.message
+        else:
+            hidden = revealing_fields(ftype, participant)
+            shown = live_preview(ftype, result, hidden=hidden, entered=set(data))
+    return render(
+        request,
+        "assessments/_preview.html",
+        {"ftype": ftype, "preview": shown, "problem": problem, "typed": typed},
     )
 
 

@@ -1,5 +1,5 @@
 """Web routes of the casebook: the trial's grid, a participant's grid, the charts, and per form
-its log, entry, not-done and history."""
+its log, entry, the live preview of an entry, not-done and history."""
 
 from django.urls import path
 
@@ -21,7 +21,9 @@ urlpatterns = [
     path("trial-charts/<slug:chart>.svg", chart_views.trial_chart_svg, name="trial-chart-svg"),
     path(_form, forms_views.log, name="log"),
     path(f"{_form}new/", forms_views.entry, name="entry-new"),
+    path(f"{_form}new/preview/", forms_views.preview, name="preview-new"),
     path(f"{_form}not-done/", forms_views.not_done, name="not-done"),
     path(f"{_form}<int:record_id>/", forms_views.entry, name="entry-edit"),
+    path(f"{_form}<int:record_id>/preview/", forms_views.preview, name="preview-edit"),
     path(f"{_form}<int:record_id>/history/", forms_views.history, name="history"),
 ]

@@ -3,6 +3,7 @@ and what the save changes beside the form."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -83,9 +84,14 @@ def _check_visit(ftype: FormType, participant: Participant, visit: Visit | None)
 
 
 def _locked_existing(
-    ftype: FormType, participant: Participant, visit: Visit | None, record_id: int | None
+    ftype: FormType,
+    participant: Participant,
+    visit: Visit | None,
+    record_id: int | None,
+    *,
+    lock: bool = True,
 ) -> Any:
-    manager = ftype.model.objects.select_for_update()
+    manager = ftype.model.objects.select_for_update() if lock else ftype.model.objects.all()
     if ftype.scope == FormScope.VISIT:
         return manager.filter(visit=visit).first()
     if ftype.scope == FormScope.PARTICIPANT:
@@ -96,6 +102,31 @@ def _locked_existing(
     if found is None:
         raise DomainError(f"There is no such {ftype.label} record for this participant.")
     return found
+
+
+def _as_entered(
+    ftype: FormType,
+    participant: Participant,
+    visit: Visit | None,
+    existing: Any,
+    data: dict[str, Any],
+    now: datetime,
+) -> Any:
+    """The record with `data` entered: the existing one at its next version, or a new one."""
+    if existing is None:
+        instance = ftype.model(
+            participant=participant,
+            visit=visit,
+            protocol_version=visit.protocol_version if visit else participant.protocol_version,
+            entered_at=now,
+            row_version=1,
+        )
+    else:
+        instance = existing
+        instance.row_version += 1
+    for name, value in data.items():
+        setattr(instance, name, value)
+    return instance
 
 
 def _check_not_entered(ftype: FormType, existing: Any, expected_version: int | None) -> None:
@@ -143,20 +174,8 @@ def form_save(
         require_unlocked(locked, existing)
         _check_not_entered(ftype, existing, expected_version)
         _check_version(existing, expected_version)
-        if existing is None:
-            instance = ftype.model(
-                participant=locked,
-                visit=visit,
-                protocol_version=visit.protocol_version if visit else locked.protocol_version,
-                entered_at=now,
-                row_version=1,
-            )
-        else:
-            instance = existing
-            instance.row_version += 1
         before = {name: getattr(existing, name) for name in ftype.derived} if existing else {}
-        for name, value in data.items():
-            setattr(instance, name, value)
+        instance = _as_entered(ftype, locked, visit, existing, data, now)
         ctx = _context(locked, visit, now, roles)
         checks = form_checks(ftype, instance, ctx)
         if checks.errors:
@@ -188,6 +207,45 @@ def form_checks(ftype: FormType, instance: Any, ctx: FormContext) -> Checks:
     if not checks.errors:
         ftype.validate(instance, ctx, checks)
     return checks
+
+
+@dataclass(frozen=True)
+class FormPreview:
+    """What a save would give: the record with its derived values (set only when no check
+    failed), the errors that would refuse it and the warnings that would be kept."""
+
+    record: Any
+    errors: dict[str, list[str]]
+    warnings: list[dict[str, str]]
+
+
+def form_preview(
+    *,
+    actor: Any,
+    ftype: FormType,
+    participant: Participant,
+    data: dict[str, Any],
+    visit: Visit | None = None,
+    record_id: int | None = None,
+    now: datetime,
+) -> FormPreview:
+    """The edit checks and derived values a save of `data` would give, by the same rules and in
+    the same order as `form_save`, for an actor who may enter the form. Nothing is written: the
+    work runs in a transaction that is always rolled back, and no row is locked."""
+    roles = _actor_roles(actor, ftype, participant, list(data))
+    data = {name: value for name, value in data.items() if name in ftype.fields}
+    _check_visit(ftype, participant, visit)
+    with transaction.atomic():
+        try:
+            existing = _locked_existing(ftype, participant, visit, record_id, lock=False)
+            instance = _as_entered(ftype, participant, visit, existing, data, now)
+            ctx = _context(participant, visit, now, roles)
+            checks = form_checks(ftype, instance, ctx)
+            if not checks.errors:
+                ftype.derive(instance, ctx)
+        finally:
+            transaction.set_rollback(True)
+    return FormPreview(record=instance, errors=checks.errors, warnings=checks.warnings)
 
 
 def form_not_done(

@@ -408,7 +408,9 @@ RULES: dict[str, Rule] = {
     r"trials:staff-end": Rule("trial", pk="membership", operators_manage=True),
     r"trials:(staff-remove|staff-resend)": Rule("trial", pk="user", operators_manage=True),
     r"trials:(staff-approve|staff-reject)": Rule("trial", pk="request", operators_manage=True),
-    r"casebook:(grid|log|entry-new|not-done|entry-edit|history)": Rule("trial", code="vitals"),
+    r"casebook:(grid|log|entry-new|preview-new|not-done|entry-edit|preview-edit|history)": Rule(
+        "trial", code="vitals"
+    ),
     r"casebook:trial-grid|search": TRIAL,
     r"casebook:(charts|chart-svg)": PARTICIPANT,
     r"casebook:(trial-charts|trial-chart-svg)": TRIAL,
