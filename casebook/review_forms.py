@@ -46,6 +46,17 @@ class QueryTextForm(forms.Form):
     )
 
 
+class SdvForm(forms.Form):
+    """Verify; while a query is unresolved, only with the override ticked and a reason."""
+
+    override = forms.BooleanField(label=_("Verify although a query is unresolved"), required=False)
+    reason = forms.CharField(
+        label=_("Reason for verifying now"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
 class SignForm(forms.Form):
     scope = forms.ChoiceField(
         label=_("Sign"), choices=SignatureScope.choices, widget=forms.RadioSelect

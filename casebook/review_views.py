@@ -25,6 +25,7 @@ from casebook.review_forms import (
     QueryOpenForm,
     QueryTextForm,
     QueueFilterForm,
+    SdvForm,
     SignForm,
 )
 from casebook.review_selectors import (
@@ -232,9 +233,18 @@ def query_step_view(request: HttpRequest, query_id: int, step: str) -> HttpRespo
 @require_POST
 def sdv_view(request: HttpRequest, participant_id: int, code: str, record_id: int) -> HttpResponse:
     record = form_record_get(request.user, participant_id, code, record_id)
+    form = SdvForm(request.POST)
+    chosen = form.cleaned_data if form.is_valid() else {}
     _attempt(
         request,
-        lambda: sdv_verify(actor=request.user, form_code=code, record=record, now=timezone.now()),
+        lambda: sdv_verify(
+            actor=request.user,
+            form_code=code,
+            record=record,
+            now=timezone.now(),
+            override=chosen.get("override", False),
+            reason=chosen.get("reason", ""),
+        ),
         _("Source data verified."),
     )
     return redirect(_record_url(participant_id, code, record_id, "sdv"))

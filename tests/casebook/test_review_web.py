@@ -237,7 +237,30 @@ def test_monitor_verifies_and_the_state_shows(client, msvle, form) -> None:
     assert "Source data verified." in page
     assert 'data-state="verified"' in page and "version 1" in page
     assert "Verify against source" not in page
+    assert 'data-state="override"' not in page
     assert SourceVerification.objects.get().verified_by == msvle.monitor
+
+
+def test_sdv_with_an_open_query_needs_an_override_and_a_reason(client, msvle, form) -> None:
+    monitor_query(msvle, form)
+    client = signed_in(client, msvle.monitor)
+    page = text(client.get(record_url(form)))
+    assert 'data-state="queries-open"' in page and 'name="override"' in page
+    refused = text(client.post(record_url(form, suffix="sdv/"), follow=True))
+    assert "This form has 1 unresolved query. Resolve it first" in refused
+    no_reason = text(client.post(record_url(form, suffix="sdv/"), {"override": "on"}, follow=True))
+    assert "Give the reason for verifying while a query is unresolved." in no_reason
+    assert not SourceVerification.objects.exists()
+
+    client.post(record_url(form, suffix="sdv/"), {"override": "on", "reason": "Lab report seen"})
+    sdv = SourceVerification.objects.get()
+    assert (sdv.open_queries, sdv.override_reason) == (1, "Lab report seen")
+    entry = sdv.history.get()
+    assert (entry.history_user, entry.override_reason) == (msvle.monitor, "Lab report seen")
+    assert "(override): Lab report seen" in entry.history_change_reason
+    page = text(client.get(record_url(form)))
+    override = re.search(r'data-state="override">(.*?)</p>', page, re.S).group(1)
+    assert "1 query was unresolved." in override and "Lab report seen" in override
 
 
 def test_investigator_signs_the_visit_with_the_password(client, msvle, form) -> None:
