@@ -129,13 +129,14 @@ def test_queue_page_query_count_does_not_grow(
 ) -> None:
     many_rows(msvle, participant, rows, clock)
     client.force_login(msvle.monitor)
-    # 1 session, 2 user, 3 the workspace membership (view), 4 my memberships for the scope,
-    # 5 the protocol versions (SDV plans); counted: 6 the unverified forms (one UNION), 7 the
-    # open and answered queries with their ages, 8 the visits; a page of 9 the forms, 10 the
-    # open and 11 the answered queries, 12 the visits to sign (none overdue or missed: an
-    # empty page reads nothing); base.html's context: 13 the workspace membership, 14 all my
-    # memberships; 15-17 the session saved again. Nothing per row.
-    with django_assert_num_queries(17):
+    # 1 session, 2 user, 3 the workspace membership (view), 4 the sites I review (filter),
+    # 5 my memberships for the scope, 6 the protocol versions (SDV plans); counted: 7 the
+    # unverified forms (one UNION), 8 the open and answered queries with their ages, 9 the
+    # visits; a page of 10 the forms, 11 the open and 12 the answered queries, 13 the visits
+    # to sign (none overdue or missed: an empty page reads nothing); base.html's context:
+    # 14 the workspace membership, 15 all my memberships; 16-18 the session saved again.
+    # Nothing per row.
+    with django_assert_num_queries(18):
         page = text(client.get("/review/"))
     assert (count(page, "to_verify"), count(page, "answered_queries")) == (rows, rows)
 
