@@ -101,3 +101,24 @@ class AuditFilterForm(forms.Form):
         field = self.fields["form"]
         assert isinstance(field, forms.ChoiceField)
         field.choices = [("", _("All")), *forms_shown]
+
+
+class VisitReportForm(forms.Form):
+    """The site and the days of a monitoring visit report, on the site's clock."""
+
+    site = forms.ChoiceField(label=_("Site"))
+    first = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    last = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args: Any, sites: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["site"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = sites
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        first, last = data.get("first"), data.get("last")
+        if first and last and first > last:
+            raise forms.ValidationError(_("The first day comes after the last."))
+        return data

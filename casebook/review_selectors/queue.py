@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -187,7 +188,7 @@ class ReviewQueue:
         return {label: self._query_counts[f"band{i}"] for i, (label, _, _) in enumerate(AGE_BANDS)}
 
 
-def _plans(trial: Trial) -> dict[int, set[str] | None]:
+def sdv_plans(trial: Trial) -> dict[int, set[str] | None]:
     """The SDV plan of each protocol version of the trial (None: every form)."""
     return {
         version.pk: sdv_plan(Participant(protocol_version=version))
@@ -195,10 +196,11 @@ def _plans(trial: Trial) -> dict[int, set[str] | None]:
     }
 
 
-def _unverified_forms(where: Q, plans: dict[int, set[str] | None]) -> QuerySet[Any] | None:
-    """Entered forms with no current verification, of every form type, as one UNION query,
-    oldest change first (None when the plans verify no form)."""
-    parts = []
+def unverified_by_type(
+    where: Q, plans: dict[int, set[str] | None]
+) -> Iterator[tuple[str, QuerySet[Any]]]:
+    """Each form type the plans verify, with its entered records in `where` that have no
+    current verification, unordered."""
     for code, ftype in form_types().items():
         versions = [pk for pk, plan in plans.items() if plan is None or code in plan]
         if not versions:
@@ -206,15 +208,24 @@ def _unverified_forms(where: Q, plans: dict[int, set[str] | None]) -> QuerySet[A
         verified = SourceVerification.objects.filter(
             form_code=code, object_id=OuterRef("pk"), voided_at__isnull=True
         )
-        parts.append(
+        yield (
+            code,
             ftype.model.objects.filter(
                 where,
                 ~Exists(verified),
                 entry_status="entered",
                 participant__protocol_version_id__in=versions,
-            )
-            .order_by()
-            .values(
+            ).order_by(),
+        )
+
+
+def _unverified_forms(where: Q, plans: dict[int, set[str] | None]) -> QuerySet[Any] | None:
+    """Entered forms with no current verification, of every form type, as one UNION query,
+    oldest change first (None when the plans verify no form)."""
+    parts = []
+    for code, records in unverified_by_type(where, plans):
+        parts.append(
+            records.values(
                 "pk",
                 "participant_id",
                 "participant__subject_id",
@@ -224,8 +235,7 @@ def _unverified_forms(where: Q, plans: dict[int, set[str] | None]) -> QuerySet[A
                 "visit__code",
                 "row_version",
                 "updated_at",
-            )
-            .annotate(form=Value(code, output_field=CharField()))
+            ).annotate(form=Value(code, output_field=CharField()))
         )
     if not parts:
         return None
@@ -299,7 +309,7 @@ def review_queue(
     return ReviewQueue(
         trial=trial,
         now=now,
-        to_verify=_unverified_forms(by_participant, _plans(trial)),
+        to_verify=_unverified_forms(by_participant, sdv_plans(trial)),
         queries=_queued_queries(scope, site, participant),
         visits=_visits_to_review(by_participant),
     )

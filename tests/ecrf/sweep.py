@@ -416,6 +416,7 @@ RULES: dict[str, Rule] = {
     r"alerts:acknowledge": Rule("trial", pk="alert"),
     r"safety:clock": TRIAL,
     r"review:queue|review:bulk-sign": TRIAL,
+    r"review:(monitoring|monitoring-trends|visit-report|visit-report-csv)": TRIAL,
     r"review:(record|query-open|sdv|sign)": Rule("trial", code="vitals"),
     r"review:query-step": Rule("trial", pk="query"),
     r"review:(audit-trail|audit-trail-csv)": PARTICIPANT,
