@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -18,7 +19,8 @@ from assessments.deviations import DeviationSpec, deviations_draft
 from assessments.services.visits import visit_record
 from casebook.catalogue import form_type
 from review.services import query_answer, query_close, query_open, sdv_verify
-from tests.world import ENTERED, enter_sledai
+from tests.personas import NOW
+from tests.world import ENTERED, enter_sledai, make_eligible, register
 
 DASHBOARD = "/review/monitoring/"
 REPORT = "/review/monitoring/report/"
@@ -56,11 +58,14 @@ def ask(user: Any, at: Any) -> Any:
 
 
 def more_work(msvle: Any, participant: Any) -> Any:
-    """Forms at two more visits, completed without a signature; queries 40 and 10 days old
-    and one answered; a verification; a deviation drafted. Returns the W8 and W12 forms."""
+    """Forms at two more visits, completed without a signature; another participant in
+    screening with a form; queries 40 and 10 days old and one answered; a verification; a
+    deviation drafted. Returns the W8 and W12 forms."""
     w8, w12 = (participant.visits.get(code=code) for code in ("W8", "W12"))
     w8_form = enter_sledai(msvle, participant, "W8", data={"assessment_date": w8.target_date})
     w12_form = enter_sledai(msvle, participant, "W12", data={"assessment_date": w12.target_date})
+    newcomer = make_eligible(msvle, register(msvle))
+    enter_sledai(msvle, newcomer, "SEL", data={"assessment_date": NOW.date(), "arth": True})
     for visit in (w8, w12):
         visit.refresh_from_db()
         visit_record(
@@ -100,9 +105,7 @@ def more_work(msvle: Any, participant: Any) -> Any:
     return w8_form, w12_form
 
 
-def test_dashboard_numbers_link_to_the_work_and_queries_do_not_grow(
-    client: Client, msvle, participant
-) -> None:
+def test_dashboard_and_visit_report_of_a_site(client: Client, msvle, participant) -> None:
     enter_sledai(msvle, participant)
     client.force_login(msvle.monitor)
     assert 'id="monitoring-start"' in text(client.get("/"))
@@ -110,11 +113,12 @@ def test_dashboard_numbers_link_to_the_work_and_queries_do_not_grow(
 
     with CaptureQueriesContext(connection) as small:
         text(client.get(DASHBOARD))
-    _w8, w12 = more_work(msvle, participant)
+    w8, w12 = more_work(msvle, participant)
     with CaptureQueriesContext(connection) as larger:
         page = text(client.get(DASHBOARD))
-    # The page reads the same number of queries with three forms, queries, a verification and
-    # a deviation as with one form: every number is counted by the database.
+    # The page reads the same number of queries with two participants, four forms, queries,
+    # a verification and a deviation as with one form: every number is counted by the
+    # database.
     assert len(larger) == len(small)
 
     found = counts(page, site)
@@ -139,33 +143,8 @@ def test_dashboard_numbers_link_to_the_work_and_queries_do_not_grow(
     assert f'data-count="to_verify">{found["to_verify"]}<' in queue
     assert 'id="verify-sledai2k-' in queue and f"verify-sledai2k-{w12.pk}" not in queue
 
-
-def test_monitoring_pages_are_refused_to_the_wrong_people(
-    client: Client, msvle, participant, monitor_b
-) -> None:
-    enter_sledai(msvle, participant)
-    home, other = msvle.site.code, msvle.other_site.code
-    client.force_login(monitor_b)
-    page = text(client.get(DASHBOARD))
-    assert f'id="site-{other}"' in page and f'id="site-{home}"' not in page
-    for url in (
-        f"{DASHBOARD}?site={home}",
-        f"{DASHBOARD}trends.svg?site={home}",
-        f"{REPORT}?site={home}",
-        f"/review/monitoring/report.csv?site={home}",
-    ):
-        assert client.get(url).status_code == 404, url
-    client.force_login(msvle.coordinator)
-    assert client.get(DASHBOARD).status_code == 403
-    assert client.get(REPORT).status_code == 403
-    assert 'id="monitoring-start"' not in text(client.get("/"))
-
-
-def test_visit_report_lists_verification_queries_and_findings(
-    client: Client, msvle, participant
-) -> None:
-    w8_form, _w12 = more_work(msvle, participant)
-    closed = ask(msvle.monitor, (w8_form, "arth", ENTERED - timedelta(days=60)))
+    # The monitoring visit report of the site for August and the first of September.
+    closed = ask(msvle.monitor, (w8, "arth", ENTERED - timedelta(days=60)))
     query_answer(
         actor=msvle.coordinator,
         query=closed,
@@ -174,7 +153,6 @@ def test_visit_report_lists_verification_queries_and_findings(
         now=ENTERED - timedelta(days=51),
     )
     query_close(actor=msvle.monitor, query=closed, text="", now=ENTERED - timedelta(days=50))
-    client.force_login(msvle.monitor)
     site = msvle.site
     period = f"site={site.code}&first=2026-08-01&last=2026-09-01"
     page = text(client.get(f"{REPORT}?{period}"))
@@ -184,7 +162,7 @@ def test_visit_report_lists_verification_queries_and_findings(
     assert "Lab report seen at the site" in verified
     assert msvle.monitor.display_name() in verified
     # Times on the site's clock.
-    local = ENTERED.astimezone(__import__("zoneinfo").ZoneInfo(site.time_zone))
+    local = ENTERED.astimezone(ZoneInfo(site.time_zone))
     assert local.strftime("%Y-%m-%d %H:%M") in verified
     raised = re.search(r'<section id="queries">(.*?)</section>', page, re.S).group(1)
     # Raised in August: 10 and 2 days before 1 September; not 40 or 60 days before.
@@ -209,6 +187,30 @@ def test_visit_report_lists_verification_queries_and_findings(
     assert sum(line.startswith("Query raised,") for line in lines) == 2
     assert sum(line.startswith("Open finding: query,") for line in lines) == 3
     assert any(line.startswith("Open finding: deviation,") for line in lines)
-    assert (
-        client.get(f"{REPORT}?site={site.code}&first=2026-09-02&last=2026-09-01").status_code == 200
-    )
+    backwards = text(client.get(f"{REPORT}?site={site.code}&first=2026-09-02&last=2026-09-01"))
+    assert "The first day comes after the last." in backwards
+
+
+def test_monitoring_pages_are_refused_to_the_wrong_people(
+    client: Client, msvle, participant, monitor_b, data_manager
+) -> None:
+    enter_sledai(msvle, participant)
+    home, other = msvle.site.code, msvle.other_site.code
+    client.force_login(monitor_b)
+    page = text(client.get(DASHBOARD))
+    assert f'id="site-{other}"' in page and f'id="site-{home}"' not in page
+    for url in (
+        f"{DASHBOARD}?site={home}",
+        f"{DASHBOARD}trends.svg?site={home}",
+        f"{REPORT}?site={home}",
+        f"/review/monitoring/report.csv?site={home}",
+    ):
+        assert client.get(url).status_code == 404, url
+    # Data management monitors every site.
+    client.force_login(data_manager)
+    page = text(client.get(DASHBOARD))
+    assert f'id="site-{other}"' in page and f'id="site-{home}"' in page
+    client.force_login(msvle.coordinator)
+    assert client.get(DASHBOARD).status_code == 403
+    assert client.get(REPORT).status_code == 403
+    assert 'id="monitoring-start"' not in text(client.get("/"))
