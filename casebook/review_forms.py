@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from casebook.review_selectors.queue import AGE_BANDS
 from review.models import ResponseCode, SignatureScope
 
 
@@ -17,6 +18,11 @@ class QueueFilterForm(forms.Form):
         required=False,
         max_length=20,
         help_text=_("Subject or screening number."),
+    )
+    age = forms.ChoiceField(
+        label=_("Open queries, days open"),
+        required=False,
+        choices=[("", _("Any")), *((band, band) for band, _low, _high in AGE_BANDS)],
     )
 
     def __init__(self, *args: Any, sites: list[tuple[str, str]], **kwargs: Any) -> None:

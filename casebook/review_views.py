@@ -111,6 +111,7 @@ def queue_view(request: HttpRequest) -> HttpResponse:
             trial=membership.trial,
             site=site,
             participant=chosen.get("participant") or None,
+            age=chosen.get("age") or "",
         )
         context |= {
             "filters": filters,

@@ -62,7 +62,7 @@ class Week:
 @dataclass(frozen=True)
 class SiteDashboard:
     site: Site
-    open_by_age: list[tuple[Any, int]]  # (label of a band of AGE_BANDS, open queries)
+    open_by_age: list[tuple[str, Any, int]]  # (band of AGE_BANDS, its label, open queries)
     answered: int
     to_verify: int
     forms_missing: int
@@ -73,7 +73,7 @@ class SiteDashboard:
 
     @property
     def open_queries(self) -> int:
-        return sum(n for _label, n in self.open_by_age)
+        return sum(n for _band, _label, n in self.open_by_age)
 
 
 def _by_site(rows: Any, key: str = "site") -> dict[int, dict[str, Any]]:
@@ -222,7 +222,7 @@ def monitor_dashboard(trial: Trial, sites: list[Site], *, now: datetime) -> list
             SiteDashboard(
                 site=site,
                 open_by_age=[
-                    (AGE_LABELS.get(band, band), counts.get(f"band{i}", 0))
+                    (band, AGE_LABELS.get(band, band), counts.get(f"band{i}", 0))
                     for i, (band, _low, _high) in enumerate(AGE_BANDS)
                 ],
                 answered=counts.get("answered", 0),

@@ -93,6 +93,15 @@ def _aged(low: int, high: int | None, now: datetime) -> Q:
     )
 
 
+def _open_aged(band: str, now: datetime) -> Q:
+    """Open queries of the age band named (AGE_BANDS), and every other query; all queries
+    when no band is named."""
+    for label, low, high in AGE_BANDS:
+        if label == band:
+            return ~Q(status=QueryStatus.OPEN) | _aged(low, high, now)
+    return Q()
+
+
 class ReviewQueue:
     """The queue of one trial as the user may see it. Each list is a query not yet run, in
     the order it is worked (`section`), so that a page of it is read with LIMIT and OFFSET;
@@ -283,13 +292,15 @@ def review_queue(
     trial: Trial,
     site: Site | str | None = None,
     participant: Participant | int | str | None = None,
+    age: str = "",
     now: datetime | None = None,
 ) -> ReviewQueue:
     """What is left to review at the sites the user reviews (all sites for data management
     and safety): forms to verify, open and answered queries, visits to sign, visits overdue
     or missed.
 
-    Two queries to build it, the user's memberships and the protocol versions (SDV plans);
+    `age`, a band of AGE_BANDS, keeps only the open queries of that age (answered ones
+    stay). Two queries to build it, the user's memberships and the protocol versions (SDV plans);
     then three for the counts (forms, queries with their ages, visits) and one for each page
     of a list, whatever the number of rows.
     """
@@ -310,6 +321,6 @@ def review_queue(
         trial=trial,
         now=now,
         to_verify=_unverified_forms(by_participant, sdv_plans(trial)),
-        queries=_queued_queries(scope, site, participant),
+        queries=_queued_queries(scope, site, participant).filter(_open_aged(age, now)),
         visits=_visits_to_review(by_participant),
     )

@@ -142,6 +142,11 @@ def test_dashboard_and_visit_report_of_a_site(client: Client, msvle, participant
     queue = text(client.get(f"/review/?site={site}"))
     assert f'data-count="to_verify">{found["to_verify"]}<' in queue
     assert 'id="verify-sledai2k-' in queue and f"verify-sledai2k-{w12.pk}" not in queue
+    # An age band leads to the open queries of that age; answered ones stay listed.
+    oldest = f"/review/?site={site}&amp;age=%3E30#open-queries"
+    assert f'href="{oldest}"' in page
+    queue = text(client.get(oldest.replace("&amp;", "&")))
+    assert 'data-count="open_queries">1<' in queue and 'data-count="answered_queries">1<' in queue
 
     # The monitoring visit report of the site for August and the first of September.
     closed = ask(msvle.monitor, (w8, "arth", ENTERED - timedelta(days=60)))
