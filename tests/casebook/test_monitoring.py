@@ -13,16 +13,20 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
 
 from accounts.services import system_actor
 from assessments.deviations import DeviationSpec, deviations_draft
 from assessments.services.visits import visit_record
 from casebook.catalogue import form_type
 from review.services import query_answer, query_close, query_open, sdv_verify
+from tests.casebook.test_review_api import as_user
+from tests.openapi import assert_conforms
 from tests.personas import NOW
 from tests.world import ENTERED, enter_sledai, make_eligible, register
 
 DASHBOARD = "/review/monitoring/"
+API = "/api/v1/trials/MSVLE/monitoring/"
 REPORT = "/review/monitoring/report/"
 
 
@@ -215,6 +219,16 @@ def test_monitoring_pages_are_refused_to_the_wrong_people(
     client.force_login(data_manager)
     page = text(client.get(DASHBOARD))
     assert f'id="site-{other}"' in page and f'id="site-{home}"' in page
+    # The API answers the same, site by site.
+    api = APIClient()
+    theirs = as_user(api, monitor_b).get(API)
+    assert [row["site"] for row in theirs.json()] == [other]
+    assert as_user(api, monitor_b).get(f"{API}?site={home}").status_code == 404
+    everyone = as_user(api, data_manager).get(API)
+    assert_conforms(everyone, "GET", "/api/v1/trials/{code}/monitoring/")
+    (mine,) = [row for row in everyone.json() if row["site"] == home]
+    assert mine["to_verify"] >= 1 and len(mine["weeks"]) == 8
+    assert as_user(api, msvle.coordinator).get(API).status_code == 403
     client.force_login(msvle.coordinator)
     assert client.get(DASHBOARD).status_code == 403
     assert client.get(REPORT).status_code == 403

@@ -428,6 +428,7 @@ RULES: dict[str, Rule] = {
     r"api:trial-(list|detail)": TRIAL,
     r"api:(participant-list|cohort-list|allocation-import|sae-clock)": TRIAL,
     r"api:review-queue(-[a-z-]+)?": TRIAL,
+    r"api:monitoring": TRIAL,
     r"api:adverse-event-report": Rule("trial", pk="adverse_event"),
     r"api:participant-[a-z0-9-]+": PARTICIPANT,
     r"api:visit-(record|not-done|unscheduled)": TRIAL,
