@@ -1,5 +1,6 @@
 """Charts drawn on the server as SVG with pygal: a participant's measures by study day, a
-trial's enrolment against its target and visit completeness per site.
+trial's enrolment against its target and visit completeness per site, a monitored site's
+weekly queries and verification.
 
 Each line is told apart by its dash pattern and dots as well as its colour, and its label
 says which pattern it is, so a chart reads in black and white and on paper. pygal writes its
@@ -17,6 +18,7 @@ from django.utils.translation import gettext as _
 from pygal.style import Style
 
 from assessments.trends import Measure, Trends
+from casebook.monitoring.dashboard import Week
 from visits.selectors import Enrolment, SiteCompleteness
 
 # Importing pygal adds an import hook for its map plugins (unused here) that has no
@@ -172,4 +174,32 @@ def completeness_svg(rows: list[SiteCompleteness]) -> str:
     chart.x_labels = [f"{row.site.code} {row.site.name}" for row in rows]
     if rows:
         chart.add(_("Completed visits"), [row.percent for row in rows])
+    return str(chart.render(is_unicode=True))
+
+
+def monitoring_svg(weeks: list[Week]) -> str:
+    """A site's queries opened and closed and forms verified, week by week."""
+    chart = pygal.Line(
+        **_config(
+            title=_("Queries and verification per week"),
+            x_title=_("Week beginning (site time)"),
+            y_title=_("Number"),
+            range=(0, max([1, *(max(w.opened, w.closed, w.verified) for w in weeks)]) + 1),
+            x_label_rotation=20,
+            height=380,
+        )
+    )
+    chart.x_labels = [week.start.strftime("%Y-%m-%d") for week in weeks]
+    lines = (
+        (_("Queries opened (solid line, round dots)"), "opened", "", 5),
+        (_("Queries closed (dashed line, large dots)"), "closed", "8, 5", 8),
+        (_("Forms verified (dotted line, small dots)"), "verified", REFERENCE_DASH, 3),
+    )
+    for label, name, dash, dots in lines:
+        chart.add(
+            label,
+            [getattr(week, name) for week in weeks],
+            stroke_style={"width": 2.5, "dasharray": dash},
+            dots_size=dots,
+        )
     return str(chart.render(is_unicode=True))

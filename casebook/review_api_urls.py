@@ -1,4 +1,5 @@
-"""API routes for monitor review: queries, SDV, signatures, locks, queue and audit trail."""
+"""API routes for monitor review: queries, SDV, signatures, locks, queue, audit trail and the
+monitoring dashboard."""
 
 from django.urls import path
 
@@ -35,6 +36,7 @@ urlpatterns = [
     path("locks/", api.LockListView.as_view(), name="lock-list"),
     path("locks/<int:lock_id>/release/", api.LockReleaseView.as_view(), name="lock-release"),
     path("trials/<slug:code>/review-queue/", api.ReviewQueueView.as_view(), name="review-queue"),
+    path("trials/<slug:code>/monitoring/", api.MonitoringView.as_view(), name="monitoring"),
     *(
         path(
             f"trials/<slug:code>/review-queue/{route}/",

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from casebook.review_selectors.queue import AGE_BANDS
 from review.models import ResponseCode, SignatureScope
 
 
@@ -17,6 +18,11 @@ class QueueFilterForm(forms.Form):
         required=False,
         max_length=20,
         help_text=_("Subject or screening number."),
+    )
+    age = forms.ChoiceField(
+        label=_("Open queries, days open"),
+        required=False,
+        choices=[("", _("Any")), *((band, band) for band, _low, _high in AGE_BANDS)],
     )
 
     def __init__(self, *args: Any, sites: list[tuple[str, str]], **kwargs: Any) -> None:
@@ -43,6 +49,17 @@ class QueryTextForm(forms.Form):
 
     text = forms.CharField(
         label=_("Comment"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class SdvForm(forms.Form):
+    """Verify; while a query is unresolved, only with the override ticked and a reason."""
+
+    override = forms.BooleanField(label=_("Verify although a query is unresolved"), required=False)
+    reason = forms.CharField(
+        label=_("Reason for verifying now"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
 
 
@@ -90,3 +107,24 @@ class AuditFilterForm(forms.Form):
         field = self.fields["form"]
         assert isinstance(field, forms.ChoiceField)
         field.choices = [("", _("All")), *forms_shown]
+
+
+class VisitReportForm(forms.Form):
+    """The site and the days of a monitoring visit report, on the site's clock."""
+
+    site = forms.ChoiceField(label=_("Site"))
+    first = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    last = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args: Any, sites: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["site"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = sites
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        first, last = data.get("first"), data.get("last")
+        if first and last and first > last:
+            raise forms.ValidationError(_("The first day comes after the last."))
+        return data

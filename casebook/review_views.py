@@ -25,6 +25,7 @@ from casebook.review_forms import (
     QueryOpenForm,
     QueryTextForm,
     QueueFilterForm,
+    SdvForm,
     SignForm,
 )
 from casebook.review_selectors import (
@@ -53,7 +54,7 @@ from review.services.queries import (
 )
 from review.services.sdv import sdv_verify
 from review.services.signatures import signature_sign, signature_sign_visits
-from trials.access import holds_role
+from trials.access import active_memberships, holds_role
 from trials.selectors import participant_get, trial_sites
 from trials.workspace import current_membership
 
@@ -88,20 +89,37 @@ def queue_view(request: HttpRequest) -> HttpResponse:
     if membership is not None:
         if membership.role not in REVIEW_ROLES:
             raise PermissionDeniedError(_("Your role in this trial does not include review."))
+        # A site-bound reviewer (a monitor of several sites) chooses among their own sites;
+        # the others among all of the trial's.
         sites = (
-            [(membership.site.code, membership.site.name)]
+            list(
+                active_memberships(request.user)
+                .filter(trial=membership.trial, role__in=REVIEW_ROLES, site__isnull=False)
+                .order_by("site__code")
+                .values_list("site__code", "site__name")
+            )
             if membership.site
             else [(s.code, s.name) for s in trial_sites(membership.trial)]
         )
+        sites = list(dict.fromkeys(sites))
         filters = QueueFilterForm(request.GET or None, sites=sites)
         chosen = filters.cleaned_data if filters.is_valid() else {}
+        # No choice made: the workspace's site; "all my sites" chosen: every one of them.
+        site = chosen.get("site") or (None if "site" in request.GET else membership.site)
         queue = review_queue(
             request.user,
             trial=membership.trial,
-            site=membership.site or chosen.get("site") or None,
+            site=site,
             participant=chosen.get("participant") or None,
+            age=chosen.get("age") or "",
         )
-        context |= {"filters": filters, "queue": queue, "sections": _queue_pages(request, queue)}
+        context |= {
+            "filters": filters,
+            "queue": queue,
+            "sections": _queue_pages(request, queue),
+            "site_choice": not membership.site or len(sites) > 1,
+            "site_name": dict(sites).get(getattr(site, "code", site) or "", ""),
+        }
     return render(request, "review/queue.html", context)
 
 
@@ -232,9 +250,18 @@ def query_step_view(request: HttpRequest, query_id: int, step: str) -> HttpRespo
 @require_POST
 def sdv_view(request: HttpRequest, participant_id: int, code: str, record_id: int) -> HttpResponse:
     record = form_record_get(request.user, participant_id, code, record_id)
+    form = SdvForm(request.POST)
+    chosen = form.cleaned_data if form.is_valid() else {}
     _attempt(
         request,
-        lambda: sdv_verify(actor=request.user, form_code=code, record=record, now=timezone.now()),
+        lambda: sdv_verify(
+            actor=request.user,
+            form_code=code,
+            record=record,
+            now=timezone.now(),
+            override=chosen.get("override", False),
+            reason=chosen.get("reason", ""),
+        ),
         _("Source data verified."),
     )
     return redirect(_record_url(participant_id, code, record_id, "sdv"))

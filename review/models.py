@@ -116,6 +116,10 @@ class SourceVerification(FormRef):
     )
     verified_at = models.DateTimeField()
     row_version = models.PositiveIntegerField()
+    # Verified while queries on the form were unresolved: how many, and the monitor's reason
+    # for verifying all the same (empty when none was open).
+    open_queries = models.PositiveIntegerField(default=0)
+    override_reason = models.TextField(blank=True)
     voided_at = models.DateTimeField(null=True, blank=True)
     void_reason = models.TextField(blank=True)
 

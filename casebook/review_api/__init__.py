@@ -1,7 +1,9 @@
-"""API for review: queries, SDV, e-signatures, locks, the review queue and the audit trail."""
+"""API for review: queries, SDV, e-signatures, locks, the review queue, the audit trail and the
+monitoring dashboard."""
 
 from casebook.review_api.audit import AuditTrailCsvView, AuditTrailView
 from casebook.review_api.locks import LockListView, LockReleaseView
+from casebook.review_api.monitoring import MonitoringView
 from casebook.review_api.queries import (
     QueryAnswerView,
     QueryCloseView,
@@ -19,6 +21,7 @@ __all__ = [
     "AuditTrailView",
     "LockListView",
     "LockReleaseView",
+    "MonitoringView",
     "QueryAnswerView",
     "QueryCloseView",
     "QueryDetailView",

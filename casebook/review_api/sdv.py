@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from casebook.review_api.shared import TAGS
 from casebook.review_selectors import form_record_get
 from review.services.sdv import sdv_verify
+from trials.api.base import valid
 
 
 class SourceVerificationOutput(serializers.Serializer):
@@ -21,18 +22,43 @@ class SourceVerificationOutput(serializers.Serializer):
     verified_by = serializers.CharField(source="verified_by.display_name")
     verified_at = serializers.DateTimeField()
     row_version = serializers.IntegerField(help_text="The version of the form verified.")
+    open_queries = serializers.IntegerField(
+        help_text="Queries on the form unresolved when it was verified (by override)."
+    )
+    override_reason = serializers.CharField(
+        help_text="Why it was verified while queries were unresolved; empty otherwise."
+    )
+
+
+class SourceVerificationInput(serializers.Serializer):
+    override = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Verify although a query on the form is unresolved; needs a reason.",
+    )
+    reason = serializers.CharField(
+        required=False, allow_blank=True, default="", help_text="Why, with an override."
+    )
 
 
 class SourceVerifyView(APIView):
     @extend_schema(
-        request=None,
+        request=SourceVerificationInput,
         responses={201: SourceVerificationOutput},
         summary="Record source data verification of a form (monitor)",
+        description="Refused while a query on the form is unresolved, unless the body has "
+        "`override: true` and a `reason`; both are kept with the verification and its history.",
         tags=TAGS,
     )
     def post(self, request: Request, participant_id: int, code: str, record_id: int) -> Response:
         record = form_record_get(request.user, participant_id, code, record_id)
+        body = valid(SourceVerificationInput, request.data)
         verification = sdv_verify(
-            actor=request.user, form_code=code, record=record, now=timezone.now()
+            actor=request.user,
+            form_code=code,
+            record=record,
+            now=timezone.now(),
+            override=body["override"],
+            reason=body["reason"],
         )
         return Response(SourceVerificationOutput(verification).data, status=status.HTTP_201_CREATED)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -90,6 +91,15 @@ def _aged(low: int, high: int | None, now: datetime) -> Q:
     return Q(closed_at__isnull=True, **started_after, **started_by) | Q(
         closed_at__isnull=False, **ended_after, **ended_by
     )
+
+
+def _open_aged(band: str, now: datetime) -> Q:
+    """Open queries of the age band named (AGE_BANDS), and every other query; all queries
+    when no band is named."""
+    for label, low, high in AGE_BANDS:
+        if label == band:
+            return ~Q(status=QueryStatus.OPEN) | _aged(low, high, now)
+    return Q()
 
 
 class ReviewQueue:
@@ -187,7 +197,7 @@ class ReviewQueue:
         return {label: self._query_counts[f"band{i}"] for i, (label, _, _) in enumerate(AGE_BANDS)}
 
 
-def _plans(trial: Trial) -> dict[int, set[str] | None]:
+def sdv_plans(trial: Trial) -> dict[int, set[str] | None]:
     """The SDV plan of each protocol version of the trial (None: every form)."""
     return {
         version.pk: sdv_plan(Participant(protocol_version=version))
@@ -195,10 +205,11 @@ def _plans(trial: Trial) -> dict[int, set[str] | None]:
     }
 
 
-def _unverified_forms(where: Q, plans: dict[int, set[str] | None]) -> QuerySet[Any] | None:
-    """Entered forms with no current verification, of every form type, as one UNION query,
-    oldest change first (None when the plans verify no form)."""
-    parts = []
+def unverified_by_type(
+    where: Q, plans: dict[int, set[str] | None]
+) -> Iterator[tuple[str, QuerySet[Any]]]:
+    """Each form type the plans verify, with its entered records in `where` that have no
+    current verification, unordered."""
     for code, ftype in form_types().items():
         versions = [pk for pk, plan in plans.items() if plan is None or code in plan]
         if not versions:
@@ -206,15 +217,24 @@ def _unverified_forms(where: Q, plans: dict[int, set[str] | None]) -> QuerySet[A
         verified = SourceVerification.objects.filter(
             form_code=code, object_id=OuterRef("pk"), voided_at__isnull=True
         )
-        parts.append(
+        yield (
+            code,
             ftype.model.objects.filter(
                 where,
                 ~Exists(verified),
                 entry_status="entered",
                 participant__protocol_version_id__in=versions,
-            )
-            .order_by()
-            .values(
+            ).order_by(),
+        )
+
+
+def _unverified_forms(where: Q, plans: dict[int, set[str] | None]) -> QuerySet[Any] | None:
+    """Entered forms with no current verification, of every form type, as one UNION query,
+    oldest change first (None when the plans verify no form)."""
+    parts = []
+    for code, records in unverified_by_type(where, plans):
+        parts.append(
+            records.values(
                 "pk",
                 "participant_id",
                 "participant__subject_id",
@@ -224,8 +244,7 @@ def _unverified_forms(where: Q, plans: dict[int, set[str] | None]) -> QuerySet[A
                 "visit__code",
                 "row_version",
                 "updated_at",
-            )
-            .annotate(form=Value(code, output_field=CharField()))
+            ).annotate(form=Value(code, output_field=CharField()))
         )
     if not parts:
         return None
@@ -273,13 +292,15 @@ def review_queue(
     trial: Trial,
     site: Site | str | None = None,
     participant: Participant | int | str | None = None,
+    age: str = "",
     now: datetime | None = None,
 ) -> ReviewQueue:
     """What is left to review at the sites the user reviews (all sites for data management
     and safety): forms to verify, open and answered queries, visits to sign, visits overdue
     or missed.
 
-    Two queries to build it, the user's memberships and the protocol versions (SDV plans);
+    `age`, a band of AGE_BANDS, keeps only the open queries of that age (answered ones
+    stay). Two queries to build it, the user's memberships and the protocol versions (SDV plans);
     then three for the counts (forms, queries with their ages, visits) and one for each page
     of a list, whatever the number of rows.
     """
@@ -299,7 +320,7 @@ def review_queue(
     return ReviewQueue(
         trial=trial,
         now=now,
-        to_verify=_unverified_forms(by_participant, _plans(trial)),
-        queries=_queued_queries(scope, site, participant),
+        to_verify=_unverified_forms(by_participant, sdv_plans(trial)),
+        queries=_queued_queries(scope, site, participant).filter(_open_aged(age, now)),
         visits=_visits_to_review(by_participant),
     )

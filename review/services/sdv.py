@@ -6,11 +6,13 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from ecrf.access import Role
 from ecrf.audit import audited_save
 from ecrf.errors import DomainError, InvalidTransitionError
-from review.models import SourceVerification
+from review.models import DataQuery, QueryStatus, SourceVerification
 from review.services.records import _record_ref
 from trials.access import require_role
 from trials.definitions import definition_of
@@ -27,7 +29,18 @@ def sdv_plan(participant: Participant) -> set[str] | None:
     return {code.strip() for code in str(parameter.value).split(",") if code.strip()}
 
 
-def sdv_verify(*, actor: Any, form_code: str, record: Any, now: datetime) -> SourceVerification:
+def sdv_verify(
+    *,
+    actor: Any,
+    form_code: str,
+    record: Any,
+    now: datetime,
+    override: bool = False,
+    reason: str = "",
+) -> SourceVerification:
+    """Mark `record` verified at its current version. While a query on the form (or one of its
+    fields) is unresolved, only with `override` and a `reason`, both kept with the mark and
+    its history."""
     participant = record.participant
     require_role(
         actor,
@@ -47,6 +60,29 @@ def sdv_verify(*, actor: Any, form_code: str, record: Any, now: datetime) -> Sou
         ).first()
         if current is not None and current.row_version == record.row_version:
             return current
+        unresolved = (
+            DataQuery.objects.filter(**_record_ref(record))
+            .exclude(status=QueryStatus.CLOSED)
+            .count()
+        )
+        reason = reason.strip() if unresolved else ""
+        if unresolved and not override:
+            raise DomainError(
+                ngettext(
+                    "This form has %(count)d unresolved query. Resolve it first, or verify "
+                    "with an override and a reason.",
+                    "This form has %(count)d unresolved queries. Resolve them first, or verify "
+                    "with an override and a reason.",
+                    unresolved,
+                )
+                % {"count": unresolved},
+                fields={"override": [_("Required while a query is unresolved.")]},
+            )
+        if unresolved and not reason:
+            raise DomainError(
+                _("Give the reason for verifying while a query is unresolved."),
+                fields={"reason": [_("Required.")]},
+            )
         return audited_save(
             SourceVerification(
                 participant=participant,
@@ -54,7 +90,13 @@ def sdv_verify(*, actor: Any, form_code: str, record: Any, now: datetime) -> Sou
                 verified_by=actor,
                 verified_at=now,
                 row_version=record.row_version,
+                open_queries=unresolved,
+                override_reason=reason,
                 **_record_ref(record),
             ),
             actor=actor,
+            # Stored as written, like every reason in the history.
+            reason=f"Verified with {unresolved} unresolved queries (override): {reason}"
+            if unresolved
+            else "",
         )

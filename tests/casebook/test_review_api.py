@@ -540,7 +540,23 @@ def test_queue_lists_forms_queries_and_visits_to_review(
     assert [v["code"] for v in body["overdue_visits"]] == ["W8"]
     assert [v["code"] for v in body["missed_visits"]] == ["W1"]
 
-    as_user(api, msvle.monitor).post(sdv_url(participant, form))
+    # Two queries on the form are unresolved: verified only by override, with a reason.
+    refused = as_user(api, msvle.monitor).post(sdv_url(participant, form))
+    assert (refused.status_code, error(refused)) == (
+        400,
+        "This form has 2 unresolved queries. Resolve them first, or verify with an override "
+        "and a reason.",
+    )
+    no_reason = as_user(api, msvle.monitor).post(sdv_url(participant, form), {"override": True})
+    assert no_reason.json()["error"]["fields"] == {"reason": ["Required."]}
+    done = as_user(api, msvle.monitor).post(
+        sdv_url(participant, form), {"override": True, "reason": "Source seen; query is minor"}
+    )
+    assert (done.status_code, done.json()["open_queries"], done.json()["override_reason"]) == (
+        201,
+        2,
+        "Source seen; query is minor",
+    )
     sign(api, msvle.investigator, participant, scope="visit", visit=w4.pk, password=msvle.password)
     after = queue(api, msvle.monitor).json()
     assert after["counts"]["to_verify"] == 0

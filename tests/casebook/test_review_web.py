@@ -129,13 +129,14 @@ def test_queue_page_query_count_does_not_grow(
 ) -> None:
     many_rows(msvle, participant, rows, clock)
     client.force_login(msvle.monitor)
-    # 1 session, 2 user, 3 the workspace membership (view), 4 my memberships for the scope,
-    # 5 the protocol versions (SDV plans); counted: 6 the unverified forms (one UNION), 7 the
-    # open and answered queries with their ages, 8 the visits; a page of 9 the forms, 10 the
-    # open and 11 the answered queries, 12 the visits to sign (none overdue or missed: an
-    # empty page reads nothing); base.html's context: 13 the workspace membership, 14 all my
-    # memberships; 15-17 the session saved again. Nothing per row.
-    with django_assert_num_queries(17):
+    # 1 session, 2 user, 3 the workspace membership (view), 4 the sites I review (filter),
+    # 5 my memberships for the scope, 6 the protocol versions (SDV plans); counted: 7 the
+    # unverified forms (one UNION), 8 the open and answered queries with their ages, 9 the
+    # visits; a page of 10 the forms, 11 the open and 12 the answered queries, 13 the visits
+    # to sign (none overdue or missed: an empty page reads nothing); base.html's context:
+    # 14 the workspace membership, 15 all my memberships; 16-18 the session saved again.
+    # Nothing per row.
+    with django_assert_num_queries(18):
         page = text(client.get("/review/"))
     assert (count(page, "to_verify"), count(page, "answered_queries")) == (rows, rows)
 
@@ -237,7 +238,30 @@ def test_monitor_verifies_and_the_state_shows(client, msvle, form) -> None:
     assert "Source data verified." in page
     assert 'data-state="verified"' in page and "version 1" in page
     assert "Verify against source" not in page
+    assert 'data-state="override"' not in page
     assert SourceVerification.objects.get().verified_by == msvle.monitor
+
+
+def test_sdv_with_an_open_query_needs_an_override_and_a_reason(client, msvle, form) -> None:
+    monitor_query(msvle, form)
+    client = signed_in(client, msvle.monitor)
+    page = text(client.get(record_url(form)))
+    assert 'data-state="queries-open"' in page and 'name="override"' in page
+    refused = text(client.post(record_url(form, suffix="sdv/"), follow=True))
+    assert "This form has 1 unresolved query. Resolve it first" in refused
+    no_reason = text(client.post(record_url(form, suffix="sdv/"), {"override": "on"}, follow=True))
+    assert "Give the reason for verifying while a query is unresolved." in no_reason
+    assert not SourceVerification.objects.exists()
+
+    client.post(record_url(form, suffix="sdv/"), {"override": "on", "reason": "Lab report seen"})
+    sdv = SourceVerification.objects.get()
+    assert (sdv.open_queries, sdv.override_reason) == (1, "Lab report seen")
+    entry = sdv.history.get()
+    assert (entry.history_user, entry.override_reason) == (msvle.monitor, "Lab report seen")
+    assert "(override): Lab report seen" in entry.history_change_reason
+    page = text(client.get(record_url(form)))
+    override = re.search(r'data-state="override">(.*?)</p>', page, re.S).group(1)
+    assert "1 query was unresolved." in override and "Lab report seen" in override
 
 
 def test_investigator_signs_the_visit_with_the_password(client, msvle, form) -> None:

@@ -1,0 +1,1 @@
+"""Reads for monitors: the dashboard of their sites and the report of a monitoring visit."""
