@@ -2,68 +2,33 @@
 (tests/world.py).
 
 A trial loaded from its protocol file with its team (`msvle`, `mscrole`, `personas`) is built
-once per test module, inside a transaction rolled back after the module's last test; each test
-runs in a savepoint within it and gets its own copy of the objects. A module with a test that
-needs real transactions (a worker process, a live server) builds them for each test instead.
+once per test module (tests/sharing.py).
 """
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import time_machine
-from django.db import transaction
 
 from accounts.models import User
 from ecrf.access import Role
 from tests.personas import Personas, Team, load, make_personas, make_team, member
+from tests.sharing import TRANSACTIONAL_MODULES, each_test, module_built
 from tests.world import on_study
 from trials.models import Participant
 
-T = TypeVar("T")
-# The modules with a test that commits (transactional_db, a live server): collected here.
-TRANSACTIONAL_MODULES: set[str] = set()
-
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Note the modules whose tests commit: they build their data per test."""
     for item in items:
         marker = item.get_closest_marker("django_db")
         commits = bool(marker and (marker.kwargs.get("transaction") or marker.args[:1] == (True,)))
         needs = {"transactional_db", "live_server", "django_db_serialized_rollback"}
         if commits or needs & set(getattr(item, "fixturenames", ())):
             TRANSACTIONAL_MODULES.add(item.nodeid.split("::")[0])
-
-
-def module_built(
-    request: pytest.FixtureRequest, blocker: Any, build: Callable[[], T]
-) -> Iterator[T | None]:
-    """`build()` once for the module, in a transaction rolled back after its last test; None
-    (build per test) in a module whose tests commit."""
-    if request.node.nodeid in TRANSACTIONAL_MODULES:
-        yield None
-        return
-    with blocker.unblock():
-        atomic = transaction.atomic()
-        atomic.__enter__()
-        try:
-            built = build()
-        except BaseException:
-            atomic.__exit__(None, None, None)
-            raise
-    try:
-        yield built
-    finally:
-        with blocker.unblock():
-            transaction.set_rollback(True)
-            atomic.__exit__(None, None, None)
-
-
-def each_test(built: T | None, build: Callable[[], T]) -> T:
-    """The test's own copy of what the module built (or, in a module that commits, a new one)."""
-    return build() if built is None else copy.deepcopy(built)
 
 
 def _msvle() -> Team:

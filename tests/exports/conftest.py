@@ -10,6 +10,7 @@ import pytest
 from tests.exports.dataset_fixtures import Trial, build_trial
 from tests.exports.job_fixtures import World, build_world
 from tests.exports.odm_fixtures import Story, build_story
+from tests.sharing import each_test, module_fixture
 
 
 @pytest.fixture
@@ -20,19 +21,25 @@ def exports_dir(settings: Any, tmp_path: Path) -> Path:
     return folder
 
 
+# Each is built once per test module (tests/conftest.py, `module_built`).
+module_world = module_fixture("module_world", build_world)
+module_sdtm_trial = module_fixture("module_sdtm_trial", build_trial)
+module_story = module_fixture("module_story", build_story)
+
+
 @pytest.fixture
-def world(db: None, exports_dir: Path) -> World:
+def world(module_world: World | None, db: None, exports_dir: Path) -> World:
     """MSVLE loaded at T0 with a team at two sites, a data manager and an outsider."""
-    return build_world()
+    return each_test(module_world, build_world)
 
 
 @pytest.fixture
-def sdtm_trial(db: None) -> Trial:
+def sdtm_trial(module_sdtm_trial: Trial | None, db: None) -> Trial:
     """The small MSV_LE trial of the dataset tests (see tests/exports/dataset_fixtures.py)."""
-    return build_trial()
+    return each_test(module_sdtm_trial, build_trial)
 
 
 @pytest.fixture
-def story(db: None) -> Story:
+def story(module_story: Story | None, db: None) -> Story:
     """The MSV_LE story of the ODM tests (see tests/exports/odm_fixtures.py)."""
-    return build_story()
+    return each_test(module_story, build_story)

@@ -8,10 +8,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import time_machine
 from rest_framework.test import APIClient
 
 from tests.factories import UserFactory
-from tests.personas import NOW
+from tests.personas import NOW, Team, load, make_team
+from tests.sharing import each_test, module_fixture
 from tests.world import make_eligible, with_allocation
 from trials.models import AllocationRead, AllocationSlot, ArmGround, Participant
 from trials.services import dsmb_release_grant, participant_randomize, participant_unblind
@@ -36,8 +38,7 @@ def frozen(time_machine):
     time_machine.move_to(NOW + timedelta(hours=1), tick=False)
 
 
-@pytest.fixture
-def randomized(msvle) -> list[Participant]:
+def _randomized(msvle: Team) -> list[Participant]:
     """Four randomized participants on study: whole blocks of 2 or 4, so both arms occur;
     the first was unblinded in an emergency, which must not unblind anyone else's view."""
     with_allocation(msvle)
@@ -65,6 +66,33 @@ def randomized(msvle) -> list[Participant]:
     )
     assert arms == {"MSC", "PLACEBO"}
     return participants
+
+
+def _blinding_world() -> tuple[Team, list[Participant]]:
+    with time_machine.travel(NOW + timedelta(hours=1), tick=False):
+        team = make_team(load("nct03673748.yaml"))
+        return team, _randomized(team)
+
+
+module_blinding = module_fixture("module_blinding", _blinding_world)
+
+
+@pytest.fixture
+def blinding(module_blinding: Any, db: None) -> tuple[Team, list[Participant]]:
+    """The trial's team and four randomized participants, built once for the module."""
+    return each_test(module_blinding, _blinding_world)
+
+
+@pytest.fixture
+def msvle(blinding: tuple[Team, list[Participant]]) -> Team:
+    return blinding[0]
+
+
+@pytest.fixture
+def randomized(blinding: tuple[Team, list[Participant]]) -> list[Participant]:
+    """Four randomized participants on study: whole blocks of 2 or 4, so both arms occur;
+    the first was unblinded in an emergency, which must not unblind anyone else's view."""
+    return blinding[1]
 
 
 def revealing_keys(data: Any, path: str = "") -> list[str]:
