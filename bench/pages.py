@@ -537,38 +537,10 @@ def report(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def run(
-    *,
-    sizes: list[int],
-    runs: int,
-    budget: float,
-    threads: int,
-    seconds: float,
-    rounds: int,
-    workers: int,
-    skip_pages: bool,
-    seed: int,
-    pg_url: str,
-    as_json: bool,
-    keep: bool,
-) -> None:
-    results = []
-    for participants in sizes:
-        results.append(
-            run_size(
-                participants=participants,
-                runs=runs,
-                budget=budget,
-                threads=threads,
-                seconds=seconds,
-                rounds=rounds,
-                workers=workers,
-                skip_pages=skip_pages,
-                seed=seed,
-                pg_url=pg_url,
-                keep=keep,
-            )
-        )
+def run(*, sizes: list[int], as_json: bool, **options: Any) -> None:
+    """Measure each size on its own database (`options` are those of `run_size`); print the
+    report, or the raw results as JSON."""
+    results = [run_size(participants=participants, **options) for participants in sizes]
     print(json.dumps(results, indent=2, default=str) if as_json else report(results))
 
 
