@@ -86,10 +86,15 @@ def form_record(
 
 
 def form_record_get(ftype: FormType, participant: Participant, record_id: int) -> Any:
-    """One record of a participant's form, by its id."""
-    found = ftype.model.objects.filter(participant=participant, pk=record_id).first()
+    """One record of a participant's form, by its id, with its visit and the visit's protocol
+    version (which the form's checks read)."""
+    records = ftype.model.objects.filter(participant=participant, pk=record_id)
+    if any(field.name == "visit" for field in ftype.model._meta.concrete_fields):
+        records = records.select_related("visit__protocol_version")
+    found = records.first()
     if found is None:
         raise NotFoundError(f"No such {ftype.label} record.")
+    found.participant = participant  # the row it was found by: not read again
     return found
 
 

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from bench import export_csv, visit_flagging
+from bench import export_csv, pages, visit_flagging
 
 
 def _sizes(text: str) -> list[int]:
@@ -35,7 +35,11 @@ def main() -> None:
         ),
     )
     parser.add_argument(
-        "--only", choices=("flagging", "export"), default=None, help="run one benchmark only"
+        "--only",
+        choices=("flagging", "export", "pages"),
+        default=None,
+        help="run one benchmark only; pages runs only when named, or when only its options "
+        "are given",
     )
     flagging = parser.add_argument_group("flagging")
     flagging.add_argument(
@@ -64,8 +68,9 @@ def main() -> None:
     export.add_argument(
         "--participants",
         type=_sizes,
-        default=[1_000, 10_000],
-        help="participants to generate; several sizes separated by commas (default: 1000,10000)",
+        default=None,
+        help="participants to generate; several sizes separated by commas (default: "
+        "1000,10000 for export, 100,1000 for pages)",
     )
     export.add_argument(
         "--runs",
@@ -108,6 +113,35 @@ def main() -> None:
         help="keep each size's database (ecrf_bench_export_<participants>_<seed>) and measure "
         "a kept one again without generating it; drop them by hand when done",
     )
+    page = parser.add_argument_group("pages (also --participants, --seed, --keep)")
+    page.add_argument(
+        "--page-runs",
+        type=int,
+        default=10,
+        help="timed requests of a page per role (default: 10)",
+    )
+    page.add_argument(
+        "--page-budget",
+        type=float,
+        default=20.0,
+        help="seconds after which a page is not requested again (default: 20)",
+    )
+    page.add_argument(
+        "--threads",
+        type=int,
+        default=4,
+        help="load threads, one record each (default: 4)",
+    )
+    page.add_argument(
+        "--load-seconds", type=float, default=10.0, help="length of each load round (default: 10)"
+    )
+    page.add_argument(
+        "--rounds", type=int, default=3, help="rounds of bare then save load (default: 3)"
+    )
+    page.add_argument("--workers", type=int, default=2, help="gunicorn workers (default: 2)")
+    page.add_argument(
+        "--save-only", action="store_true", help="measure the CRF save only, not the pages"
+    )
     parser.add_argument("--json", action="store_true", help="print the raw results as JSON")
     parser.add_argument(
         "--pg",
@@ -118,8 +152,25 @@ def main() -> None:
     args = parser.parse_args()
     argv = sys.argv[1:]
     only = args.only
+    if only is None and _given(page, argv) and not _given(flagging, argv):
+        only = "pages"
     if only is None and _given(flagging, argv) != _given(export, argv):
         only = "flagging" if _given(flagging, argv) else "export"
+    if only == "pages":
+        pages.run(
+            sizes=args.participants or [100, 1_000],
+            runs=args.page_runs,
+            budget=args.page_budget,
+            threads=args.threads,
+            seconds=args.load_seconds,
+            rounds=args.rounds,
+            workers=args.workers,
+            skip_pages=args.save_only,
+            seed=args.seed,
+            pg_url=args.pg,
+            as_json=args.json,
+            keep=args.keep,
+        )
     if only in (None, "flagging"):
         visit_flagging.run(
             sizes=args.visits,
@@ -131,7 +182,7 @@ def main() -> None:
         )
     if only in (None, "export"):
         export_csv.run(
-            sizes=args.participants,
+            sizes=args.participants or [1_000, 10_000],
             runs=args.runs,
             chunk=args.chunk,
             seed=args.seed,

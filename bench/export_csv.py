@@ -101,9 +101,9 @@ def _generate(
     return calls
 
 
-def _measure(env: dict[str, str], *args: str) -> dict[str, Any]:
-    """Run one measuring process (`python -m bench.export_csv MODE ...`) and read its result."""
-    command = [sys.executable, "-m", "bench.export_csv", *args]
+def _measure(env: dict[str, str], *args: str, module: str = "bench.export_csv") -> dict[str, Any]:
+    """Run one measuring process (`python -m <module> MODE ...`) and read its result."""
+    command = [sys.executable, "-m", module, *args]
     output = subprocess.run(
         command, cwd=ROOT, env=env, check=True, stdout=subprocess.PIPE, text=True
     ).stdout
@@ -128,29 +128,15 @@ def run_size(
     """Create, fill and measure a fresh database with `participants` participants, then drop it.
     With `keep`, the database is named after its size and seed and kept, and a kept one that
     finished generating is measured again without generating it anew."""
-    name = (
-        f"ecrf_bench_export_{participants}_{seed}" if keep else f"ecrf_bench_export_{os.getpid()}"
-    )
-    folder = Path(tempfile.mkdtemp(prefix="ecrf_bench_export_"))
-    env = _env(f"{pg_url.rstrip('/')}/{name}")
-    env.update(ECRF_VAR_DIR=str(folder / "var"), EXPORTS_DIR=str(folder / "exports"))
-    with _server(pg_url) as server:
-        generated = _kept(server, name) if keep else None
-        if generated is None:
-            server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            server.execute(f'CREATE DATABASE "{name}"')
-    try:
-        if generated is None:
-            log(f"{name}: migrate, load_protocol")
-            _manage(env, "migrate", "--noinput", "-v0")
-            _manage(env, "load_protocol", PROTOCOL)
-            generated = _generate(env, participants, chunk, seed)
-            if keep:
-                with _server(pg_url) as server:
-                    comment = json.dumps(generated).replace("'", "''")
-                    server.execute(f"COMMENT ON DATABASE \"{name}\" IS '{comment}'")
-        else:
-            log(f"{name}: kept from an earlier run, not generated again")
+    with synthetic_database(
+        "ecrf_bench_export",
+        participants=participants,
+        chunk=chunk,
+        seed=seed,
+        pg_url=pg_url,
+        keep=keep,
+    ) as (env, folder, generated):
+        name = env["DATABASE_URL"].rsplit("/", 1)[1]
         seconds = sum(call["seconds"] for call in generated)
         log(f"{name}: {participants} participants generated in {seconds:.0f} s")
         as_of = datetime.now(UTC).replace(microsecond=0).isoformat()
@@ -174,6 +160,39 @@ def run_size(
             load_average=[load_before, os.getloadavg()[0]],
         )
         return result
+
+
+@contextmanager
+def synthetic_database(
+    prefix: str, *, participants: int, chunk: int, seed: int, pg_url: str, keep: bool
+) -> Iterator[tuple[dict[str, str], Path, list[dict[str, Any]]]]:
+    """A fresh database `<prefix>_<pid>` with the MSVLE protocol and `participants` synthetic
+    participants: the environment of a process using it, a scratch folder, and the
+    generate_synthetic calls. It is dropped afterwards, even after an error. With `keep`, it
+    is named `<prefix>_<participants>_<seed>` and kept, and a kept one that finished
+    generating is used again without generating it anew."""
+    name = f"{prefix}_{participants}_{seed}" if keep else f"{prefix}_{os.getpid()}"
+    folder = Path(tempfile.mkdtemp(prefix=f"{prefix}_"))
+    env = _env(f"{pg_url.rstrip('/')}/{name}")
+    env.update(ECRF_VAR_DIR=str(folder / "var"), EXPORTS_DIR=str(folder / "exports"))
+    with _server(pg_url) as server:
+        generated = _kept(server, name) if keep else None
+        if generated is None:
+            server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            server.execute(f'CREATE DATABASE "{name}"')
+    try:
+        if generated is None:
+            log(f"{name}: migrate, load_protocol")
+            _manage(env, "migrate", "--noinput", "-v0")
+            _manage(env, "load_protocol", PROTOCOL)
+            generated = _generate(env, participants, chunk, seed)
+            if keep:
+                with _server(pg_url) as server:
+                    comment = json.dumps(generated).replace("'", "''")
+                    server.execute(f"COMMENT ON DATABASE \"{name}\" IS '{comment}'")
+        else:
+            log(f"{name}: kept from an earlier run, not generated again")
+        yield env, folder, generated
     finally:
         if not keep:
             with _server(pg_url) as server:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 from django.db.models.signals import pre_save
 from simple_history.models import HistoricalRecords
@@ -51,11 +52,55 @@ def audited_save(
     needs_reason = instance.pk is not None if require_reason is None else require_reason
     if needs_reason and not reason.strip():
         raise DomainError("A reason for the change is required.", fields={"reason": ["Required."]})
-    instance.full_clean()
+    _full_clean(instance)
     instance._history_user = actor  # type: ignore[attr-defined]
     instance._change_reason = reason.strip() or "Initial entry"  # type: ignore[attr-defined]
     instance.save(update_fields=update_fields)
     return instance
+
+
+def _rows_in_hand(instance: models.Model) -> set[str]:
+    """The foreign keys of `instance` whose related row is cached on it, as read from the
+    database: that the row exists is known without asking again."""
+    names = set()
+    for field in instance._meta.concrete_fields:
+        if not field.many_to_one or not field.is_cached(instance):  # type: ignore[attr-defined]
+            continue
+        related = field.get_cached_value(instance)  # type: ignore[attr-defined]
+        if (
+            related is not None
+            and not related._state.adding
+            and related.pk is not None
+            and related.pk == getattr(instance, field.attname)
+        ):
+            names.add(field.name)
+    return names
+
+
+def _full_clean(instance: models.Model) -> None:
+    """`full_clean`, except that a foreign key to a row in hand is not looked up to check that
+    it exists (one query each; nothing is deleted, and the database checks the key as well).
+    Its uniqueness and constraints are still checked, as `full_clean` checks them."""
+    in_hand = _rows_in_hand(instance)
+    errors: dict[str, Any] = {}
+    try:
+        instance.clean_fields(exclude=in_hand)
+    except ValidationError as error:
+        errors = error.update_error_dict(errors)
+    try:
+        instance.clean()
+    except ValidationError as error:
+        errors = error.update_error_dict(errors)
+    try:
+        instance.validate_unique(exclude={name for name in errors if name != NON_FIELD_ERRORS})
+    except ValidationError as error:
+        errors = error.update_error_dict(errors)
+    try:
+        instance.validate_constraints(exclude={name for name in errors if name != NON_FIELD_ERRORS})
+    except ValidationError as error:
+        errors = error.update_error_dict(errors)
+    if errors:
+        raise ValidationError(errors)
 
 
 def _guarded(sender: type[models.Model]) -> bool:

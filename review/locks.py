@@ -82,7 +82,7 @@ def refuse_locked_write(instance: Any, update_fields: Any = None) -> None:
         participant = instance
     else:
         participant_id = getattr(instance, "participant_id", None)
-        participant = (
+        participant = _participant_in_hand(instance, participant_id) or (
             Participant.objects.only("trial_id", "site_id").filter(pk=participant_id).first()
             if participant_id
             else None
@@ -91,6 +91,18 @@ def refuse_locked_write(instance: Any, update_fields: Any = None) -> None:
         return
     is_form = hasattr(instance, "row_version")
     require_unlocked(participant, instance if is_form else None)
+
+
+def _participant_in_hand(instance: Any, participant_id: Any) -> Any:
+    """The participant cached on `instance`, when it is the one the row names: its trial and
+    site are all the check reads, and neither changes once the participant is registered."""
+    field = next((f for f in type(instance)._meta.concrete_fields if f.name == "participant"), None)
+    if participant_id is None or field is None or not field.many_to_one:
+        return None
+    if not field.is_cached(instance):
+        return None
+    cached = field.get_cached_value(instance)
+    return cached if cached is not None and cached.pk == participant_id else None
 
 
 def without_locked(visits: QuerySet[Any]) -> QuerySet[Any]:

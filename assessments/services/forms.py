@@ -10,6 +10,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.db.models import prefetch_related_objects
+from django.utils.functional import SimpleLazyObject
 from django.utils.module_loading import import_string
 
 from accounts.services import system_actor
@@ -41,7 +43,8 @@ from visits.models import Visit
 def _context(
     participant: Participant, visit: Visit | None, now: datetime, roles: frozenset[str]
 ) -> FormContext:
-    first_consent = participant.consents.order_by("consent_date").first()
+    # The consents were read with the locked participant (see `_lock_participant`).
+    first_consent = min(participant.consents.all(), key=lambda c: c.consent_date, default=None)
     return FormContext(
         participant=participant,
         visit=visit,
@@ -81,6 +84,25 @@ def _check_visit(ftype: FormType, participant: Participant, visit: Visit | None)
             raise DomainError(f"Visit {visit.code} does not collect {ftype.label}.")
     elif visit is not None and visit.participant_id != participant.pk:
         raise DomainError("The visit belongs to another participant.")
+
+
+def _lock_participant(participant: Participant) -> Participant:
+    """The participant row locked for the save, read with what the checks and derivations of
+    every form read of it: its site (zone), protocol version and consents. Only the
+    participant's own row is locked (`of`), not its site's or protocol version's. Consents
+    the caller read with the participant in this request are taken over: they are never
+    removed, so those read are there still."""
+    locked = (
+        Participant.objects.select_for_update(of=("self",))
+        .select_related("site", "protocol_version")
+        .get(pk=participant.pk)
+    )
+    read = getattr(participant, "_prefetched_objects_cache", {}).get("consents")
+    if read is not None:
+        locked._prefetched_objects_cache = {"consents": read}  # type: ignore[attr-defined]
+    else:
+        prefetch_related_objects([locked], "consents")
+    return locked
 
 
 def _locked_existing(
@@ -167,9 +189,21 @@ def form_save(
         )
     _check_visit(ftype, participant, visit)
     with transaction.atomic():
-        locked = Participant.objects.select_for_update().get(pk=participant.pk)
+        locked = _lock_participant(participant)
         require_consent(locked)
         existing = _locked_existing(ftype, locked, visit, record_id)
+        if existing is not None:
+            # The rows in hand: the record's checks, explanation and answer read them, and
+            # its save need not read them again to know that they exist.
+            existing.participant = locked
+            if visit is not None and existing.visit_id == visit.pk:
+                existing.visit = visit
+            for source in (visit, locked):
+                if source is not None and existing.protocol_version_id == (
+                    source.protocol_version_id
+                ):
+                    existing.protocol_version = source.protocol_version
+                    break
         # Locked is what the user is told first: reloading would not help.
         require_unlocked(locked, existing)
         _check_not_entered(ftype, existing, expected_version)
@@ -344,7 +378,7 @@ def sledai_recheck(*, visit: Visit, ctx: FormContext, now: datetime) -> None:
         return
     SledaiAssessment.objects.filter(pk=record.pk).update(warnings=checks.warnings)
     record.warnings = checks.warnings
-    queries_from_warnings(actor=system_actor(), form_code=SLEDAI.code, record=record, now=now)
+    queries_from_warnings(actor=_system(), form_code=SLEDAI.code, record=record, now=now)
 
 
 def _infusion_visit_record(
@@ -367,4 +401,9 @@ def _review_after_change(record: Any, ftype: FormType, *, actor: Any, now: datet
     """A change voids the verification and signatures covering the record, and each kept
     warning becomes an automatic query for the site."""
     review_record_changed(actor=actor, record=record, now=now)
-    queries_from_warnings(actor=system_actor(), form_code=ftype.code, record=record, now=now)
+    queries_from_warnings(actor=_system(), form_code=ftype.code, record=record, now=now)
+
+
+def _system() -> Any:
+    """The system account, read only when an automatic query is written in its name."""
+    return SimpleLazyObject(system_actor)

@@ -158,12 +158,20 @@ def queries_from_warnings(
         for warning in record.warnings or []
     }
     content_type = ContentType.objects.get_for_model(type(record))
-    _automatic_queries_settle(
-        actor=actor, record=record, content_type=content_type, firing=set(warnings), now=now
+    # The record's automatic queries, read and locked at once: those to settle, and the
+    # warnings that have their query already.
+    automatic = list(
+        DataQuery.objects.select_for_update().filter(
+            content_type=content_type, object_id=record.pk, automatic=True
+        )
     )
+    _automatic_queries_settle(
+        actor=actor, record=record, automatic=automatic, firing=set(warnings), now=now
+    )
+    known = {query.source_key for query in automatic}
     created = []
     for key, warning in warnings.items():
-        if DataQuery.objects.filter(source_key=key).exists():
+        if key in known or DataQuery.objects.filter(source_key=key).exists():
             continue
         query = audited_save(
             automatic_query(
@@ -182,19 +190,17 @@ def queries_from_warnings(
 
 
 def _automatic_queries_settle(
-    *, actor: Any, record: Any, content_type: ContentType, firing: set[str], now: datetime
+    *, actor: Any, record: Any, automatic: list[DataQuery], firing: set[str], now: datetime
 ) -> None:
     """Close the record's automatic queries whose check no longer fires, linked to the history
     record of the save that corrected the data (the one just made); re-open those the check
-    itself closed once it fires again."""
-    queries = DataQuery.objects.select_for_update().filter(
-        content_type=content_type, object_id=record.pk, automatic=True
-    )
-    silenced = list(
-        queries.filter(status__in=(QueryStatus.OPEN, QueryStatus.ANSWERED)).exclude(
-            source_key__in=firing
-        )
-    )
+    itself closed once it fires again. `automatic` are the record's automatic queries, locked."""
+    silenced = [
+        query
+        for query in automatic
+        if query.status in (QueryStatus.OPEN, QueryStatus.ANSWERED)
+        and query.source_key not in firing
+    ]
     correction = record.history.order_by("-history_id").first() if silenced else None
     for query in silenced:
         if query.correction_history_id is None and correction is not None:
@@ -203,7 +209,11 @@ def _automatic_queries_settle(
         query.closed_at = now
         _message(query, QueryAction.CLOSE, actor, AUTOMATIC_ROLE, CLOSED_BY_CHECK, now)
         audited_save(query, actor=actor, reason=CLOSED_BY_CHECK)
-    refiring = queries.filter(status=QueryStatus.CLOSED, source_key__in=firing) if firing else []
+    refiring = [
+        query
+        for query in automatic
+        if query.status == QueryStatus.CLOSED and query.source_key in firing
+    ]
     for query in refiring:
         last = query.messages.order_by("-at", "-pk").first()
         if last is None or (last.action, last.role) != (QueryAction.CLOSE, AUTOMATIC_ROLE):

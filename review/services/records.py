@@ -41,6 +41,10 @@ def review_record_changed(*, actor: Any, record: Any, now: datetime) -> None:
     """A change to form data voids the verification and the signatures that covered it."""
     reason = f"Data changed after verification or signature (version {record.row_version})"
     verifications, signatures = review_marks_covering(record)
+    # Most changes find nothing to void: one look at both tables before locking any row.
+    marks = verifications.values_list("pk").union(signatures.values_list("pk"), all=True)
+    if not marks.exists():
+        return
     for sdv in verifications.select_for_update():
         sdv.voided_at, sdv.void_reason = now, reason
         audited_save(sdv, actor=actor, reason=reason)

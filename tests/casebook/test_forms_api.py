@@ -294,3 +294,31 @@ def test_records_list_query_count_does_not_grow(
     with django_assert_num_queries(14):
         response = api.get(url(participant))
     assert len(response.json()) == count
+
+
+def test_change_through_the_api_in_fixed_queries(
+    api, msvle, participant, time_machine, django_assert_num_queries
+) -> None:
+    from tests.assessments.test_vitals_form import at
+    from tests.assessments.test_vitals_form import save as save_vitals
+
+    time_machine.move_to("2026-09-01 10:00:00+00:00", tick=False)
+    # Measured outside the W4 window: the warning and its automatic query stay.
+    record = save_vitals(msvle, participant, "W4", at("visit"))
+    api.force_login(msvle.coordinator)
+    path = f"/api/v1/participants/{participant.pk}/forms/vitals/{record.pk}/"
+    body = {"version": 1, "reason": "Transcription error", "data": {"heart_rate": 81}}
+    # 1 session, 2 user, 3 the site's zone, 4 my memberships (scope), 5 the participant with
+    # its protocol version, 6 its consents, 7 my roles (may read), 8 the record with its visit
+    # and the visit's protocol version, 9 my roles (may enter these fields); in the save's
+    # savepoint (10, 21): 11 the participant locked, with site and protocol version, 12 the
+    # record locked, 13 the locks, 14 the timepoint entered once (edit check) and 15
+    # (constraint), 16 the locks again (the guard of every write), 17 the update and 18 its
+    # history, 19 verifications or signatures to void, 20 the automatic queries locked;
+    # 22 my roles and sites (blinding of the answer), 23-25 the session saved. The rows in
+    # hand are not read again.
+    with django_assert_num_queries(25):
+        response = api.put(path, body, format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["row_version"] == 2
+    assert DataQuery.objects.filter(automatic=True, status="open").count() == 1
