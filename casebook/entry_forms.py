@@ -157,8 +157,20 @@ def entry_form_class(ftype: FormType, editable: list[str]) -> type[forms.ModelFo
         for name in editable
         if isinstance(ftype.model._meta.get_field(name), models.DateTimeField)
     }
+    # Numbers are typed with the language's decimal separator ("1,1" in Spanish); the API
+    # keeps the point only, since its serializers do not localize.
+    localized = [
+        name
+        for name in editable
+        if isinstance(ftype.model._meta.get_field(name), models.DecimalField | models.FloatField)
+    ]
     return forms.modelform_factory(
-        ftype.model, form=EntryForm, fields=editable, widgets=widgets, field_classes=field_classes
+        ftype.model,
+        form=EntryForm,
+        fields=editable,
+        widgets=widgets,
+        field_classes=field_classes,
+        localized_fields=localized,
     )
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
 
-from assessments.models import SledaiAssessment
+from assessments.models import SledaiAssessment, VitalSigns
 
 pytestmark = pytest.mark.usefixtures("after_week24")
 
@@ -191,6 +192,15 @@ def test_casebook_pages_speak_spanish_to_a_spanish_user(client, msvle, participa
     page = client.get(f"/casebook/{participant.pk}/sledai2k/{form.pk}/").content.decode()
     assert "Calculado por el sistema" in page
     assert "Derived by the system" not in page
+    # Decimals are typed with the comma in Spanish; the point is still understood.
+    vitals = f"/casebook/{participant.pk}/vitals/new/?visit={visit.pk}"
+    fields = {"visit": visit.pk, "timepoint": "visit", "measured_at": "2026-04-01T09:00"}
+    fields["weight_kg"] = "70.5"
+    assert client.post(vitals, {**fields, "temperature_c": "36,6"}).status_code == 302
+    entered = VitalSigns.objects.get()
+    assert (entered.temperature_c, entered.weight_kg) == (Decimal("36.6"), Decimal("70.5"))
+    shown = client.get(f"/casebook/{participant.pk}/vitals/{entered.pk}/").content.decode()
+    assert 'value="36,6"' in shown
 
 
 def test_log_and_entry_page_queries_do_not_grow_with_the_records(
