@@ -12,6 +12,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from assessments.forms_kit import FormType
@@ -143,6 +144,12 @@ class EntryForm(forms.ModelForm):
         # Required-ness is an edit check of the service, shown in place when it fails.
         for field in self.fields.values():
             field.required = False
+            # Labels built from code-defined English texts (the SLEDAI-2K descriptors) are
+            # stored English; they are translated here, for the page only.
+            if field.label:
+                field.label = gettext(str(field.label))
+            if field.help_text:
+                field.help_text = gettext(str(field.help_text))
 
 
 def entry_form_class(ftype: FormType, editable: list[str]) -> type[forms.ModelForm]:

@@ -6,6 +6,8 @@ import re
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.utils.translation import gettext_noop
+
 from assessments.forms_kit import FormScope, FormType
 from assessments.models import Infusion, PregnancyTest
 from assessments.models.infusion import ReleaseResult
@@ -474,7 +476,7 @@ def explain(instance: Infusion) -> str:
 
 INFUSION = FormType(
     code="infusion",
-    label="Study infusion",
+    label=gettext_noop("Study infusion"),
     model=Infusion,
     scope=FormScope.VISIT,
     fields=(*SITE_FIELDS, *PHARMACY_FIELDS),

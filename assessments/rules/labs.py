@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.utils.translation import gettext_noop
+
 from assessments.forms_kit import FormScope, FormType
 from assessments.models import LabResults
 from assessments.models.labs import (
@@ -225,7 +227,7 @@ def _fieldsets() -> tuple[tuple[str, tuple[str, ...]], ...]:
 
 LABS = FormType(
     code="labs",
-    label="Laboratory tests",
+    label=gettext_noop("Laboratory tests"),
     model=LabResults,
     scope=FormScope.VISIT,
     fields=("sample_date", *LAB_INPUT_FIELDS),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.utils.translation import gettext_noop
+
 from assessments.forms_kit import FormScope, FormType
 from assessments.models import MedicalHistory
 from assessments.rules.base import Checks, FormContext
@@ -93,7 +95,7 @@ def explain(instance: MedicalHistory) -> str:
 
 MEDICAL_HISTORY = FormType(
     code="medical_history",
-    label="Medical history",
+    label=gettext_noop("Medical history"),
     model=MedicalHistory,
     scope=FormScope.VISIT,
     fields=FIELDS,

@@ -7,6 +7,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.utils.translation import gettext_noop
+
 from assessments.forms_kit import FormScope, FormType
 from assessments.models import EndOfStudy, EntryStatus, RenalAssessment
 from assessments.models.end_of_study import EndStatus
@@ -512,7 +514,7 @@ def explain(instance: RenalAssessment) -> str:
 
 RENAL = FormType(
     code="renal",
-    label="Renal assessment",
+    label=gettext_noop("Renal assessment"),
     model=RenalAssessment,
     scope=FormScope.VISIT,
     fields=INPUT_FIELDS,
