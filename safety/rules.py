@@ -11,7 +11,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.utils.dateparse import parse_datetime
 from django.utils.timezone import is_naive
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
 from assessments.forms_kit import FormScope, FormType
 from assessments.models import Infusion
@@ -467,7 +467,7 @@ def derive(ae: AdverseEvent, ctx: FormContext) -> None:
 
 def explain(ae: AdverseEvent) -> str:
     if not ae.serious:
-        return "Not serious: no seriousness criterion ticked."
+        return gettext("Not serious: no seriousness criterion ticked.")
     zone = ae.participant.site.time_zone
     criteria = ", ".join(name.replace("_", " ") for name in SERIOUSNESS_FIELDS if getattr(ae, name))
     parts = [f"Serious ({criteria})"]

@@ -229,6 +229,16 @@ def test_casebook_pages_speak_spanish_to_a_spanish_user(client, msvle, participa
     assert (entered.temperature_c, entered.weight_kg) == (Decimal("36.6"), Decimal("70.5"))
     shown = client.get(f"/casebook/{participant.pk}/vitals/{entered.pk}/").content.decode()
     assert 'value="36,6"' in shown
+    # The API reads the point only, whatever the language.
+    w8 = participant.visits.get(code="W8").pk
+    data = {"timepoint": "visit", "measured_at": "2026-04-29T09:00", "temperature_c": "36,6"}
+    body = {"visit": w8, "data": data}
+    refused = client.post(
+        f"/api/v1/participants/{participant.pk}/forms/vitals/",
+        body,
+        content_type="application/json",
+    )
+    assert refused.status_code == 400 and "temperature_c" in refused.content.decode()
 
 
 def test_log_and_entry_page_queries_do_not_grow_with_the_records(
