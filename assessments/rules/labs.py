@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
 from assessments.forms_kit import FormScope, FormType
 from assessments.models import LabResults
@@ -197,10 +197,13 @@ def explain(instance: LabResults) -> str:
             )
             sign = "<" if flag == RangeFlag.LOW else ">"
             flagged.append(
-                f"{analyte.label} {show(value)} {sign} {limit_name} {show(limit)}: {flag}"
+                f"{gettext(analyte.label)} {show(value)} {sign} {limit_name} {show(limit)}: {flag}"
             )
-    summary = "; ".join(flagged) if flagged else "no result outside its range"
-    return f"Flags compare each result with the lab's own normal range (L/N/H): {summary}."
+    # Read on the page in the reader's language; nothing stores or exports this sentence.
+    summary = "; ".join(flagged) if flagged else gettext("no result outside its range")
+    return gettext(
+        "Flags compare each result with the lab's own normal range (L/N/H): %(summary)s."
+    ) % {"summary": summary}
 
 
 def _fieldsets() -> tuple[tuple[str, tuple[str, ...]], ...]:
