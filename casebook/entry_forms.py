@@ -12,6 +12,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from assessments.forms_kit import FormType
@@ -143,6 +144,12 @@ class EntryForm(forms.ModelForm):
         # Required-ness is an edit check of the service, shown in place when it fails.
         for field in self.fields.values():
             field.required = False
+            # Labels built from code-defined English texts (the SLEDAI-2K descriptors) are
+            # stored English; they are translated here, for the page only.
+            if field.label:
+                field.label = gettext(str(field.label))
+            if field.help_text:
+                field.help_text = gettext(str(field.help_text))
 
 
 def entry_form_class(ftype: FormType, editable: list[str]) -> type[forms.ModelForm]:
@@ -157,8 +164,20 @@ def entry_form_class(ftype: FormType, editable: list[str]) -> type[forms.ModelFo
         for name in editable
         if isinstance(ftype.model._meta.get_field(name), models.DateTimeField)
     }
+    # Numbers are typed with the language's decimal separator ("1,1" in Spanish); the API
+    # keeps the point only, since its serializers do not localize.
+    localized = [
+        name
+        for name in editable
+        if isinstance(ftype.model._meta.get_field(name), models.DecimalField | models.FloatField)
+    ]
     return forms.modelform_factory(
-        ftype.model, form=EntryForm, fields=editable, widgets=widgets, field_classes=field_classes
+        ftype.model,
+        form=EntryForm,
+        fields=editable,
+        widgets=widgets,
+        field_classes=field_classes,
+        localized_fields=localized,
     )
 
 

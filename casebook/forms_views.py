@@ -220,7 +220,9 @@ def _saved(
     request: HttpRequest, ftype: FormType, participant: Participant, saved: Any
 ) -> HttpResponse:
     # Tagged so that the page knows the form was saved and forgets the draft it kept.
-    messages.success(request, _("%(form)s saved.") % {"form": ftype.label}, extra_tags="form-saved")
+    messages.success(
+        request, _("%(form)s saved.") % {"form": _(ftype.label)}, extra_tags="form-saved"
+    )
     if saved.warnings:
         messages.warning(request, _("Saved with warnings; please review them."))
     return redirect(
@@ -243,12 +245,15 @@ def _entry_page(
     """The entry page: the form in its fieldsets, and the values the user reads but does not
     enter (derived ones, or those of other roles)."""
     readonly = [
-        (ftype.model._meta.get_field(name).verbose_name, display_value(getattr(instance, name)))
+        (
+            _(str(ftype.model._meta.get_field(name).verbose_name)),
+            display_value(getattr(instance, name)),
+        )
         for name in visible_fields(request.user, ftype, participant)
         if instance is not None and name not in editable
     ]
     fieldsets = [
-        (title, [form[name] for name in names if name in form.fields])
+        (_(title) if title else "", [form[name] for name in names if name in form.fields])
         for title, names in (ftype.fieldsets or (("", tuple(editable)),))
     ]
     return {
@@ -306,7 +311,9 @@ def not_done(request: HttpRequest, participant_id: int, form_code: str) -> HttpR
         except DomainError as error:
             messages.error(request, error.message)
         else:
-            messages.success(request, _("%(form)s recorded as not done.") % {"form": ftype.label})
+            messages.success(
+                request, _("%(form)s recorded as not done.") % {"form": _(ftype.label)}
+            )
     return redirect("casebook:grid", participant_id=participant.pk)
 
 

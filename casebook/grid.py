@@ -12,6 +12,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from assessments.forms_kit import FormScope, FormType
@@ -428,7 +429,7 @@ def casebook_page(participant: Participant, *, user: Any, now: datetime) -> Case
     forms = [
         FormRow(
             code,
-            TRIALS_FORMS.get(code) or types[code].label,
+            TRIALS_FORMS.get(code) or gettext(types[code].label),
             tuple((visit, by_form[code].get(visit.pk)) for visit in visits),
             trials_form=code in TRIALS_FORMS,
         )
@@ -440,5 +441,7 @@ def casebook_page(participant: Participant, *, user: Any, now: datetime) -> Case
     for code, ftype in readable.items():
         if ftype.scope == FormScope.LOG and code not in logs:
             logs[code] = Cell(code, "log", state=FormState.NOT_STARTED)
-    sections = [LogSection(code, types[code].label, logs[code]) for code in types if code in logs]
+    sections = [
+        LogSection(code, gettext(types[code].label), logs[code]) for code in types if code in logs
+    ]
     return Casebook(visits, forms, sections)

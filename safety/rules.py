@@ -11,6 +11,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.utils.dateparse import parse_datetime
 from django.utils.timezone import is_naive
+from django.utils.translation import gettext, gettext_noop
 
 from assessments.forms_kit import FormScope, FormType
 from assessments.models import Infusion
@@ -466,7 +467,7 @@ def derive(ae: AdverseEvent, ctx: FormContext) -> None:
 
 def explain(ae: AdverseEvent) -> str:
     if not ae.serious:
-        return "Not serious: no seriousness criterion ticked."
+        return gettext("Not serious: no seriousness criterion ticked.")
     zone = ae.participant.site.time_zone
     criteria = ", ".join(name.replace("_", " ") for name in SERIOUSNESS_FIELDS if getattr(ae, name))
     parts = [f"Serious ({criteria})"]
@@ -517,7 +518,7 @@ def ready_to_sign(ae: AdverseEvent) -> list[str]:
 
 ADVERSE_EVENTS = FormType(
     code="adverse_events",
-    label="Adverse event",
+    label=gettext_noop("Adverse event"),
     model=AdverseEvent,
     scope=FormScope.LOG,
     fields=(*SITE_FIELDS, *CODED_FIELDS, *MEDICAL_MONITOR_FIELDS),

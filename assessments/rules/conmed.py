@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from django.utils.translation import gettext_noop
+
 from assessments.forms_kit import FormScope, FormType
 from assessments.models import ConcomitantMedication, EntryStatus
 from assessments.models.conmed import DoseUnit, Frequency, MedicationCategory, Route
@@ -314,7 +316,7 @@ def _bounds(value: str) -> tuple[date, date] | None:
 
 CONMED = FormType(
     code="conmed",
-    label="Concomitant medication",
+    label=gettext_noop("Concomitant medication"),
     model=ConcomitantMedication,
     scope=FormScope.LOG,
     fields=(*SITE_FIELDS, *CODED_FIELDS),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_noop
+
 from assessments.forms_kit import FormScope, FormType
 from assessments.models import ProtocolDeviation
 from assessments.models.deviation import DeviationCategory, DeviationState, Origin
@@ -58,7 +60,7 @@ def validate(instance: ProtocolDeviation, ctx: FormContext, checks: Checks) -> N
 
 DEVIATION = FormType(
     code="deviation",
-    label="Protocol deviation",
+    label=gettext_noop("Protocol deviation"),
     model=ProtocolDeviation,
     scope=FormScope.LOG,
     fields=(*STAFF_FIELDS, *SYSTEM_FIELDS),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_noop
+
 from assessments.forms_kit import FormScope, FormType
 from assessments.models import EndOfStudy
 from assessments.models.end_of_study import EndStatus
@@ -52,7 +54,7 @@ def validate(instance: EndOfStudy, ctx: FormContext, checks: Checks) -> None:
 
 END_OF_STUDY = FormType(
     code="end_of_study",
-    label="End of study",
+    label=gettext_noop("End of study"),
     model=EndOfStudy,
     scope=FormScope.PARTICIPANT,
     fields=FIELDS,

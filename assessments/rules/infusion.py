@@ -6,6 +6,8 @@ import re
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.utils.translation import gettext, gettext_noop
+
 from assessments.forms_kit import FormScope, FormType
 from assessments.models import Infusion, PregnancyTest
 from assessments.models.infusion import ReleaseResult
@@ -464,17 +466,20 @@ def derive(instance: Infusion, ctx: FormContext) -> None:
 def explain(instance: Infusion) -> str:
     # Shown to every reader, so it names the rule and never a value that reveals the arm.
     tolerance = definition_of(instance.protocol_version).dosing.tolerance_pct
-    return (
-        f"{instance.dose_calculator or WEIGHT_BASED_DOSE.name}: target viable cells = dose "
-        "(cells/kg) of the stage or cohort x dosing weight; the cells administered must lie "
-        f"within +/-{tolerance:g} % of the target, and a placebo infusion holds none. Product "
-        "values and the dose check are shown to unblinded roles only."
-    )
+    return gettext(
+        "%(calculator)s: target viable cells = dose (cells/kg) of the stage or cohort x dosing "
+        "weight; the cells administered must lie within +/-%(tolerance)s %% of the target, and a "
+        "placebo infusion holds none. Product values and the dose check are shown to unblinded "
+        "roles only."
+    ) % {
+        "calculator": instance.dose_calculator or WEIGHT_BASED_DOSE.name,
+        "tolerance": f"{tolerance:g}",
+    }
 
 
 INFUSION = FormType(
     code="infusion",
-    label="Study infusion",
+    label=gettext_noop("Study infusion"),
     model=Infusion,
     scope=FormScope.VISIT,
     fields=(*SITE_FIELDS, *PHARMACY_FIELDS),

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.utils.translation import gettext, gettext_noop
+
 from assessments.forms_kit import FormScope, FormType
 from assessments.models import LabResults
 from assessments.models.labs import (
@@ -195,10 +197,13 @@ def explain(instance: LabResults) -> str:
             )
             sign = "<" if flag == RangeFlag.LOW else ">"
             flagged.append(
-                f"{analyte.label} {show(value)} {sign} {limit_name} {show(limit)}: {flag}"
+                f"{gettext(analyte.label)} {show(value)} {sign} {limit_name} {show(limit)}: {flag}"
             )
-    summary = "; ".join(flagged) if flagged else "no result outside its range"
-    return f"Flags compare each result with the lab's own normal range (L/N/H): {summary}."
+    # Read on the page in the reader's language; nothing stores or exports this sentence.
+    summary = "; ".join(flagged) if flagged else gettext("no result outside its range")
+    return gettext(
+        "Flags compare each result with the lab's own normal range (L/N/H): %(summary)s."
+    ) % {"summary": summary}
 
 
 def _fieldsets() -> tuple[tuple[str, tuple[str, ...]], ...]:
@@ -225,7 +230,7 @@ def _fieldsets() -> tuple[tuple[str, tuple[str, ...]], ...]:
 
 LABS = FormType(
     code="labs",
-    label="Laboratory tests",
+    label=gettext_noop("Laboratory tests"),
     model=LabResults,
     scope=FormScope.VISIT,
     fields=("sample_date", *LAB_INPUT_FIELDS),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.utils.translation import gettext, gettext_noop
+
 from assessments.forms_kit import FormScope, FormType
 from assessments.models import MedicalHistory
 from assessments.rules.base import Checks, FormContext
@@ -85,15 +87,16 @@ def derive(instance: MedicalHistory, ctx: FormContext) -> None:
 def explain(instance: MedicalHistory) -> str:
     if instance.biopsy_months_before_selection is None:
         return ""
-    return (
-        f"Biopsy {instance.biopsy_months_before_selection} completed months before the "
-        "selection visit (its recorded date, else its target date)."
-    )
+    # Read on the page in the reader's language; nothing stores or exports this sentence.
+    return gettext(
+        "Biopsy %(months)s completed months before the selection visit (its recorded date, "
+        "else its target date)."
+    ) % {"months": instance.biopsy_months_before_selection}
 
 
 MEDICAL_HISTORY = FormType(
     code="medical_history",
-    label="Medical history",
+    label=gettext_noop("Medical history"),
     model=MedicalHistory,
     scope=FormScope.VISIT,
     fields=FIELDS,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_noop
+
 from assessments.forms_kit import FormScope, FormType
 from assessments.models import PregnancyTest
 from assessments.models.pregnancy import PregnancyResult
@@ -44,7 +46,7 @@ def validate(instance: PregnancyTest, ctx: FormContext, checks: Checks) -> None:
 
 PREGNANCY = FormType(
     code="pregnancy",
-    label="Pregnancy test",
+    label=gettext_noop("Pregnancy test"),
     model=PregnancyTest,
     scope=FormScope.VISIT,
     fields=FIELDS,

@@ -7,6 +7,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.utils.translation import gettext, gettext_noop
+
 from assessments.forms_kit import FormScope, FormType
 from assessments.models import EndOfStudy, EntryStatus, RenalAssessment
 from assessments.models.end_of_study import EndStatus
@@ -484,15 +486,29 @@ def _renal_inputs(
 def explain(instance: RenalAssessment) -> str:
     if instance.egfr is None:
         return ""
+    # Read on the page in the reader's language; nothing stores or exports these sentences
+    # (the response reasons and notes are stored, and stay as stored).
     upcr = f"UPCR {show(instance.upcr_value)} {instance.upcr_unit}"
     if instance.upcr_unit not in ("g/g", "mg/mg"):
-        upcr += f" = {show(instance.upcr_g_g)} g/g (exact: mg/mmol / 113.12, mg/g / 1000)"
-    scr = f"creatinine {show(instance.serum_creatinine_value)} {instance.creatinine_unit}"
+        upcr += f" = {show(instance.upcr_g_g)} g/g " + gettext(
+            "(exact: mg/mmol / 113.12, mg/g / 1000)"
+        )
+    scr = gettext("creatinine")
+    scr += f" {show(instance.serum_creatinine_value)} {instance.creatinine_unit}"
     if instance.creatinine_unit != "mg/dL":
         scr += f" = {show(instance.creatinine_mg_dl)} mg/dL (/ 88.4)"
     lines = [
-        f"{upcr}; {scr}; eGFR {instance.egfr} mL/min/1.73 m2 by {instance.egfr_equation}, "
-        f"age {instance.age_years} years."
+        gettext(
+            "%(upcr)s; %(creatinine)s; eGFR %(egfr)s mL/min/1.73 m2 by %(equation)s, "
+            "age %(age)s years."
+        )
+        % {
+            "upcr": upcr,
+            "creatinine": scr,
+            "egfr": instance.egfr,
+            "equation": instance.egfr_equation,
+            "age": instance.age_years,
+        }
     ]
     if instance.response_category:
         calculator = get_rule_set(instance.response_rule_set).calculator.name
@@ -512,7 +528,7 @@ def explain(instance: RenalAssessment) -> str:
 
 RENAL = FormType(
     code="renal",
-    label="Renal assessment",
+    label=gettext_noop("Renal assessment"),
     model=RenalAssessment,
     scope=FormScope.VISIT,
     fields=INPUT_FIELDS,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext, gettext_noop
+
 from assessments.forms_kit import FormScope, FormType
 from assessments.models.sledai import (
     SLEDAI_ITEM_FIELDS,
@@ -97,11 +99,15 @@ def derive(instance: SledaiAssessment, ctx: FormContext) -> None:
 def explain(instance: SledaiAssessment) -> str:
     if instance.total is None:
         return ""
-    parts = " + ".join(f"{c['code']} {c['weight']}" for c in instance.contributions) or "no item"
-    return (
-        f"{instance.calculator} {instance.calculator_version}, {instance.window_days}-day window: "
-        f"{parts} = {instance.total}"
-    )
+    # Read on the page in the reader's language; nothing stores or exports this sentence.
+    parts = " + ".join(f"{c['code']} {c['weight']}" for c in instance.contributions)
+    return gettext("%(calculator)s %(version)s, %(days)s-day window: %(parts)s = %(total)s") % {
+        "calculator": instance.calculator,
+        "version": instance.calculator_version,
+        "days": instance.window_days,
+        "parts": parts or gettext("no item"),
+        "total": instance.total,
+    }
 
 
 def _fieldsets() -> tuple[tuple[str, tuple[str, ...]], ...]:
@@ -121,7 +127,7 @@ def _fieldsets() -> tuple[tuple[str, tuple[str, ...]], ...]:
 SLEDAI = FormType(
     code="sledai2k",
     efficacy=True,
-    label="SLEDAI-2K",
+    label=gettext_noop("SLEDAI-2K"),
     model=SledaiAssessment,
     scope=FormScope.VISIT,
     fields=("assessment_date", "window_days", *SLEDAI_ITEM_FIELDS),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_noop
+
 from assessments.forms_kit import FormScope, FormType
 from assessments.models import VitalSigns
 from assessments.models.vitals import INFUSION_TIMEPOINTS, Timepoint
@@ -77,7 +79,7 @@ def validate(instance: VitalSigns, ctx: FormContext, checks: Checks) -> None:
 
 VITALS = FormType(
     code="vitals",
-    label="Vital signs",
+    label=gettext_noop("Vital signs"),
     model=VitalSigns,
     scope=FormScope.REPEATING,
     fields=FIELDS,

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 
-from assessments.models import SledaiAssessment
+from assessments.models import SledaiAssessment, VitalSigns
+from assessments.scoring.sledai_descriptors import DESCRIPTORS
+from trials.definitions import definition_of
 
 pytestmark = pytest.mark.usefixtures("after_week24")
+
+# SLEDAI-2K descriptors spelt the same in Spanish.
+SAME_IN_SPANISH = {"Vasculitis", "Proteinuria", "Alopecia", "Pericarditis"}
 
 
 def entry_url(participant, visit_code):
@@ -191,6 +198,47 @@ def test_casebook_pages_speak_spanish_to_a_spanish_user(client, msvle, participa
     page = client.get(f"/casebook/{participant.pk}/sledai2k/{form.pk}/").content.decode()
     assert "Calculado por el sistema" in page
     assert "Derived by the system" not in page
+    # No English clinical text is left on the entry page, the casebook or the participant page
+    # with its eligibility checklist: form names, descriptors, visits, criteria.
+    definition = definition_of(participant.protocol_version)
+    criteria = (*definition.eligibility.inclusion, *definition.eligibility.exclusion)
+    english = {
+        "entry": [d.label for d in DESCRIPTORS if d.label not in SAME_IN_SPANISH]
+        + ["Neurological", "attributable to SLE", "days before the visit", "-day window"],
+        "grid": ["Vital signs", "Renal assessment", "Week 4", "Week 24 (primary endpoint)"],
+        "participant": [criterion.text for criterion in criteria]
+        + [visit.name for visit in definition.visits],
+    }
+    pages = {
+        "entry": page,
+        "grid": client.get(f"/casebook/{participant.pk}/").content.decode(),
+        "participant": client.get(reverse("trials:participant", args=[participant.pk]))
+        .content.decode()
+        .replace("&#x27;", "'"),
+    }
+    left = {kind: [text for text in english[kind] if text in pages[kind]] for kind in english}
+    assert left == {"entry": [], "grid": [], "participant": []}
+    assert "Convulsiones" in pages["entry"] and "ventana de 10 días" in pages["entry"]
+    assert "Incapacidad legal." in pages["participant"] and "Semana 4" in pages["grid"]
+    # Decimals are typed with the comma in Spanish; the point is still understood.
+    vitals = f"/casebook/{participant.pk}/vitals/new/?visit={visit.pk}"
+    fields = {"visit": visit.pk, "timepoint": "visit", "measured_at": "2026-04-01T09:00"}
+    fields["weight_kg"] = "70.5"
+    assert client.post(vitals, {**fields, "temperature_c": "36,6"}).status_code == 302
+    entered = VitalSigns.objects.get()
+    assert (entered.temperature_c, entered.weight_kg) == (Decimal("36.6"), Decimal("70.5"))
+    shown = client.get(f"/casebook/{participant.pk}/vitals/{entered.pk}/").content.decode()
+    assert 'value="36,6"' in shown
+    # The API reads the point only, whatever the language.
+    w8 = participant.visits.get(code="W8").pk
+    data = {"timepoint": "visit", "measured_at": "2026-04-29T09:00", "temperature_c": "36,6"}
+    body = {"visit": w8, "data": data}
+    refused = client.post(
+        f"/api/v1/participants/{participant.pk}/forms/vitals/",
+        body,
+        content_type="application/json",
+    )
+    assert refused.status_code == 400 and "temperature_c" in refused.content.decode()
 
 
 def test_log_and_entry_page_queries_do_not_grow_with_the_records(

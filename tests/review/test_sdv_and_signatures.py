@@ -100,10 +100,10 @@ def test_the_default_plan_verifies_every_form(participant) -> None:
 
 @pytest.fixture
 def planned(msvle):
-    """A participant under protocol version 1.4, whose SDV plan lists renal and infusion."""
+    """A participant under protocol version 1.5, whose SDV plan lists renal and infusion."""
     text = (PROTOCOLS / "nct03673748.yaml").read_text()
-    assert 'version: "1.3"\n' in text and "\nparameters:\n" in text
-    text = text.replace('version: "1.3"\n', 'version: "1.4"\n', 1)
+    assert 'version: "1.4"\n' in text and "\nparameters:\n" in text
+    text = text.replace('version: "1.4"\n', 'version: "1.5"\n', 1)
     text = text.replace(
         "\nparameters:\n", '\nparameters:\n  sdv_forms:\n    value: "renal, infusion"\n', 1
     )
@@ -112,7 +112,7 @@ def planned(msvle):
         actor=msvle.trial_admin, definition=definition, source_name="sdv.yaml", now=SETUP_NOW
     ).created
     participant = on_study(msvle)
-    assert participant.protocol_version.label == "1.4"
+    assert participant.protocol_version.label == "1.5"
     return participant
 
 

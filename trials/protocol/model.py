@@ -538,6 +538,8 @@ class ProtocolDefinition:
     parameters: FrozenMap[Parameter]
     masking_note: str | None
     source: str = field(compare=False)
+    # Texts in other languages: language -> kind (visits, criteria, ...) -> code -> text.
+    translations: FrozenMap[Any] = field(default_factory=FrozenMap)
     checksum: str = ""
     raw: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
@@ -552,6 +554,14 @@ class ProtocolDefinition:
 
     def visit(self, code: str) -> Visit:
         return _by_code(self.visits, code, "visit")
+
+    def text(self, language: str, kind: str, code: str, english: str) -> str:
+        """A text of the file in the language (kind: title, arms, stages, visits, criteria,
+        groups); the English text when the file does not translate it."""
+        texts = self.translations.get(language.split("-")[0], FrozenMap())
+        if kind == "title":
+            return str(texts.get("title", english))
+        return str(texts.get(kind, FrozenMap()).get(code, english))
 
     @property
     def primary_visit(self) -> Visit:

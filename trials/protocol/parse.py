@@ -271,6 +271,7 @@ def build_definition(data: dict[str, Any], *, source: str) -> ProtocolDefinition
             {name: _parameter(name, p) for name, p in data.get("parameters", {}).items()}
         ),
         masking_note=_opt(data, "masking_note"),
+        translations=freeze(data.get("translations", {})),
         source=source,
         checksum=canonical_checksum(data),
         # A private copy, so a caller editing raw cannot drift from the checksum silently.

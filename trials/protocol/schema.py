@@ -352,6 +352,29 @@ _PARAMETER = _obj(
     ["value"],
 )
 
+
+def _texts(what: str) -> Schema:
+    return {
+        "type": "object",
+        "description": f"{what}, by code.",
+        "additionalProperties": _str("Translated text."),
+    }
+
+
+_TRANSLATION = _obj(
+    "The texts of one language; each code must exist in the file.",
+    {
+        "title": _str("Official title."),
+        "arms": _texts("Arm names"),
+        "stages": _texts("Stage names"),
+        "visits": _texts("Visit names"),
+        "criteria": _texts("Eligibility criterion texts"),
+        "groups": _texts("Exclusion group headings, by the English heading"),
+    },
+    [],
+)
+
+
 PROTOCOL_SCHEMA: Schema = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "https://example.org/ecrf/protocol-1.schema.json",
@@ -552,6 +575,13 @@ PROTOCOL_SCHEMA: Schema = {
             "assumptions": _list(
                 "Every assumption made where the sources are silent.", _str("Assumption.")
             ),
+            "translations": {
+                "type": "object",
+                "description": "The file's texts in other languages, by language code (es); "
+                "a text not given is shown in English.",
+                "propertyNames": {"pattern": r"^[a-z]{2}$"},
+                "additionalProperties": _TRANSLATION,
+            },
             "parameters": {
                 "type": "object",
                 "description": "Named thresholds and settings, by snake_case name.",

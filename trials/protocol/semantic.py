@@ -61,7 +61,31 @@ class _Checker:
         self.check_dosing()
         self.check_enrollment()
         self.check_parameters()
+        self.check_translations()
         return self.issues
+
+    def check_translations(self) -> None:
+        """A translation names only codes the file defines, so a typo is never ignored."""
+        d = self.data
+        criteria = [
+            c for kind in ("inclusion", "exclusion") for c in d["eligibility"].get(kind, [])
+        ]
+        known = {
+            "arms": {a["code"] for a in d["arms"]},
+            "stages": {s["code"] for s in d["stages"]},
+            "visits": {v["code"] for v in d["visits"]},
+            "criteria": {c["code"] for c in criteria},
+            "groups": {c["group"] for c in criteria if c.get("group")},
+        }
+        for language, texts in d.get("translations", {}).items():
+            for kind, codes in known.items():
+                for code in texts.get(kind, {}):
+                    if code not in codes:
+                        self.add(
+                            f"translations.{language}.{kind}.{code}",
+                            f"translates {code!r}, which is not one of the file's {kind} "
+                            f"({', '.join(sorted(codes))})",
+                        )
 
     def check_codes(self) -> None:
         d = self.data

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from trials.protocol import FORM_CODES, ProtocolDefinition, parse_protocol_file
+from trials.protocol import (
+    FORM_CODES,
+    ProtocolDefinition,
+    ProtocolError,
+    parse_protocol_file,
+    parse_protocol_text,
+)
 
 from .support import TRIAL_A, TRIAL_B
 
@@ -30,7 +36,7 @@ def _seed_containing(nct: str) -> str:
 
 
 def test_trial_a_identity(trial_a: ProtocolDefinition) -> None:
-    assert (trial_a.code, trial_a.version, trial_a.format) == ("MSVLE", "1.3", "ecrf-protocol/1")
+    assert (trial_a.code, trial_a.version, trial_a.format) == ("MSVLE", "1.4", "ecrf-protocol/1")
     assert trial_a.identifiers.nct == "NCT03673748"
     assert trial_a.identifiers.eudract == "2022-000243-80"
     assert trial_a.identifiers.sponsor_code == "TerCel_006"
@@ -173,3 +179,22 @@ def test_shipped_files_mark_assumptions_and_use_known_forms(path: Path) -> None:
         "thawed_at",
     )
     assert parse_protocol_file(path).checksum == definition.checksum
+
+
+@pytest.mark.parametrize("which", ["a", "b"])
+def test_every_visit_and_criterion_has_spanish_and_a_typo_is_refused(
+    which: str, trial_a: ProtocolDefinition, trial_b: ProtocolDefinition
+) -> None:
+    definition = trial_a if which == "a" else trial_b
+    spanish = definition.translations["es"]
+    criteria = (*definition.eligibility.inclusion, *definition.eligibility.exclusion)
+    assert set(spanish["visits"]) == {visit.code for visit in definition.visits}
+    assert set(spanish["criteria"]) == {criterion.code for criterion in criteria}
+    assert set(spanish["arms"]) == {arm.code for arm in definition.arms}
+    first = definition.visits[0]
+    assert definition.text("es", "visits", first.code, first.name) == spanish["visits"][first.code]
+    assert definition.text("en", "visits", first.code, first.name) == first.name
+    text = Path(definition.source).read_text(encoding="utf-8")
+    typo = text.replace(f"\n      {first.code}: ", "\n      NOPE: ", 1)
+    with pytest.raises(ProtocolError, match=r"translations\.es\.visits\.NOPE.*not one of"):
+        parse_protocol_text(typo, source="typo")
