@@ -163,21 +163,25 @@ def test_exact_matches_are_coded_and_a_recoding_needs_a_reason(msvle, participan
     )
 
 
-def test_the_coding_pages_are_the_coders(client, msvle, participant) -> None:
+def test_the_coding_pages_are_the_coders_and_speak_spanish(client, msvle, participant) -> None:
     load_both()
-    coder = member(msvle.trial, Role.CODER, None, "msvle_coder")
+    coder = member(msvle.trial, Role.CODER, None, "msvle_coder", language="es")
     ae = enter(msvle, participant, {"verbatim_term": "Rash", "onset_date": "2026-04-01"})
     client.force_login(coder)
     page = client.get("/coding/").content.decode()
-    assert "Medical coding" in page and "Rash" in page and "Code exact matches" in page
+    assert "Codificación médica" in page and "Rash" in page and "Codificar coincidencias" in page
     record_url = f"/coding/adverse_events/{ae.pk}/"
     page = client.get(record_url).content.decode()
-    assert "Lowest level term" in page and "Test skin SOC" in page and "Ask the site" in page
+    assert (
+        "Término de nivel más bajo" in page
+        and "Test skin SOC" in page
+        and "Preguntar al centro" in page
+    )
     term = MeddraTerm.objects.get(llt_code="99400003")
     assert client.post(record_url, {"action": "code", "term": term.pk}).status_code == 302
     assert Coding.objects.get(record_id=ae.pk).coded_by == coder
     page = client.get(record_url).content.decode()
-    assert "Reason for recoding" in page and "Coding history" in page
+    assert "Motivo de la recodificación" in page and "Historial de la codificación" in page
 
     stranger = member(TrialFactory(code="OTHER"), Role.CODER, None, "other_coder")
     for user, status in ((msvle.coordinator, 403), (msvle.monitor, 403), (stranger, 404)):
