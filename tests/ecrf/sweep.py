@@ -415,6 +415,8 @@ RULES: dict[str, Rule] = {
     r"alerts:(list|nav)": TRIAL,
     r"alerts:acknowledge": Rule("trial", pk="alert"),
     r"safety:clock": TRIAL,
+    r"coding:(list|autocode)": TRIAL,
+    r"coding:record": Rule("trial", code="adverse_events"),
     r"review:queue|review:bulk-sign": TRIAL,
     r"review:(record|query-open|sdv|sign)": Rule("trial", code="vitals"),
     r"review:query-step": Rule("trial", pk="query"),
