@@ -52,9 +52,13 @@ def coded_records(user: Any, trial: Trial, kind: str) -> QuerySet[Any]:
 
 
 def uncoded(user: Any, trial: Trial, kind: str) -> QuerySet[Any]:
-    """The records of `trial` with a reported term and no code yet."""
+    """The records of `trial` whose reported term has no code: never coded, or changed by
+    the site since it was coded."""
+    verbatim = "verbatim_term" if kind == CodedKind.ADVERSE_EVENT else "medication"
     return coded_records(user, trial, kind).exclude(
-        Exists(Coding.objects.filter(kind=kind, record_id=OuterRef("pk")))
+        Exists(
+            Coding.objects.filter(kind=kind, record_id=OuterRef("pk"), verbatim=OuterRef(verbatim))
+        )
     )
 
 

@@ -155,8 +155,8 @@ def coding_assign(
         raise DomainError("Code with a term of the current dictionary release.")
     with transaction.atomic():
         record = _locked_record(kind, record.pk)
-        verbatim = getattr(record, VERBATIM[kind]).strip()
-        if not verbatim:
+        verbatim = getattr(record, VERBATIM[kind])
+        if not verbatim.strip():
             raise DomainError("The record has no reported term to code.")
         coding = Coding.objects.select_for_update().filter(kind=kind, record_id=record.pk).first()
         if coding is not None and not reason.strip():
@@ -196,8 +196,15 @@ def coding_autocode(*, actor: Any, trial: Trial, now: datetime) -> int:
         by_key: dict[str, list[Any]] = {}
         for term in term_model.objects.filter(version=version, match_key__in=keys):
             by_key.setdefault(term.match_key, []).append(term)
+        # Records coded before the site changed their reported term are recoded.
+        recoded = set(
+            Coding.objects.filter(kind=kind, record_id__in=[r.pk for r in records]).values_list(
+                "record_id", flat=True
+            )
+        )
         for record in records:
-            found = by_key.get(match_key(getattr(record, VERBATIM[kind])), [])
+            verbatim = getattr(record, VERBATIM[kind])
+            found = by_key.get(match_key(verbatim), [])
             # An LLT no longer current is not chosen by a machine; two entries are ambiguous.
             usable = [t for t in found if getattr(t, "current", True)]
             if len(usable) == 1:
@@ -206,6 +213,9 @@ def coding_autocode(*, actor: Any, trial: Trial, now: datetime) -> int:
                     kind=kind,
                     record=record,
                     term=usable[0],
+                    reason=f"The reported term changed to {verbatim.strip()!r}; exact match"
+                    if record.pk in recoded
+                    else "",
                     now=now,
                     method=CodingMethod.AUTOMATIC,
                 )

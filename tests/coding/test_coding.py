@@ -21,7 +21,7 @@ from ecrf.access import Role
 from ecrf.errors import DomainError, PermissionDeniedError
 from tests.factories import TrialFactory
 from tests.personas import member
-from tests.safety.events import enter
+from tests.safety.events import enter, follow_up
 
 FILES = Path(__file__).parent / "dictionary"
 NOW = datetime(2026, 4, 20, 10, 0, tzinfo=UTC)
@@ -140,6 +140,11 @@ def test_exact_matches_are_coded_and_a_recoding_needs_a_reason(msvle, participan
     ]
     headache.refresh_from_db()
     assert headache.llt_name == "Head pain"
+    # The site changes the reported term: it is to code again, and an exact match recodes it.
+    follow_up(msvle, headache, {"verbatim_term": "Rash"}, reason="Corrected term")
+    assert coding_autocode(actor=coder, trial=msvle.trial, now=NOW) == 1
+    coded.refresh_from_db()
+    assert (coded.code, coded.soc_code, coded.history.count()) == ("99400003", "99000002", 3)
     with pytest.raises(PermissionDeniedError):
         coding_assign(
             actor=msvle.monitor,
