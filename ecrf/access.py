@@ -15,6 +15,7 @@ class Role(models.TextChoices):
     MONITOR = "monitor", _("Monitor (CRA)")
     DATA_MANAGER = "data_manager", _("Data manager")
     MEDICAL_MONITOR = "medical_monitor", _("Medical monitor / safety")
+    CODER = "coder", _("Medical coder")
     STATISTICIAN = "statistician", _("Statistician (blinded)")
     UNBLINDED_STATISTICIAN = "unblinded_statistician", _("Statistician (unblinded) / DSMB")
     TRIAL_ADMIN = "trial_admin", _("Trial administrator")
@@ -30,6 +31,8 @@ QUERY_OPENER_ROLES = frozenset({Role.MONITOR, Role.DATA_MANAGER, Role.MEDICAL_MO
 SPONSOR_ROLES = frozenset({Role.MONITOR, Role.DATA_MANAGER, Role.MEDICAL_MONITOR, Role.TRIAL_ADMIN})
 # Who watches the SAE reporting clocks: the site for its own events, the sponsor for all.
 SAE_CLOCK_ROLES = frozenset({*SITE_STAFF_ROLES, *QUERY_OPENER_ROLES})
+# Who codes reported terms to the licensed dictionaries (MedDRA, WHODrug).
+CODING_ROLES = frozenset({Role.CODER, Role.DATA_MANAGER})
 
 ROLE_ABILITIES: dict[str, tuple[Any, ...]] = {
     Role.INVESTIGATOR: (
@@ -59,6 +62,10 @@ ROLE_ABILITIES: dict[str, tuple[Any, ...]] = {
         _("Lock and unlock forms, participants and the trial"),
     ),
     Role.MEDICAL_MONITOR: (_("Assess serious adverse events"), _("Open queries")),
+    Role.CODER: (
+        _("Code adverse events to MedDRA and medications to WHODrug"),
+        _("Ask the site about a reported term that cannot be coded"),
+    ),
     Role.STATISTICIAN: (_("Export blinded datasets"),),
     Role.UNBLINDED_STATISTICIAN: (
         _("See the treatment allocation after trial lock or under a DSMB release"),

@@ -35,6 +35,7 @@ urlpatterns = [
     path("casebook/", include("casebook.urls")),
     path("alerts/", include("alerts.urls")),
     path("safety/", include("safety.urls")),
+    path("coding/", include("coding.urls")),
     path("review/", include("casebook.review_urls")),
     path("exports/", include("exports.urls")),
     path("admin/", admin.site.urls),

@@ -72,7 +72,7 @@ MEDICAL_MONITOR_FIELDS: tuple[str, ...] = (
 )
 MEDICAL_MONITOR = frozenset({Role.MEDICAL_MONITOR})
 # Coding happens outside the eCRF; data management re-imports the codes.
-CODERS = frozenset({Role.DATA_MANAGER})
+CODERS = frozenset({Role.DATA_MANAGER, Role.CODER})
 
 _CHOICES: dict[str, type[Any]] = {
     "investigator_causality": Causality,

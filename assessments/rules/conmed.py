@@ -48,7 +48,7 @@ SITE_FIELDS: tuple[str, ...] = (
 )
 CODED_FIELDS: tuple[str, ...] = ("coded_term", "coded_code", "dictionary_version")
 # Coding happens outside the eCRF; data management re-imports the codes.
-CODERS = frozenset({Role.DATA_MANAGER})
+CODERS = frozenset({Role.DATA_MANAGER, Role.CODER})
 
 
 def _drug_text(cm: ConcomitantMedication) -> str:

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "visits",
     "assessments",
     "safety",
+    "coding",
     "alerts",
     "flagging",
     "review",

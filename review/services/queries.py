@@ -77,7 +77,8 @@ def query_open(
         actor,
         trial=participant.trial,
         site=participant.site,
-        roles=QUERY_OPENER_ROLES,
+        # A coder asks the site about a reported term that no dictionary entry fits.
+        roles=QUERY_OPENER_ROLES | {Role.CODER},
         action="open queries",
     )
     if not isinstance(record, ftype.model):

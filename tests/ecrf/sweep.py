@@ -417,6 +417,8 @@ RULES: dict[str, Rule] = {
     r"alerts:(list|nav)": TRIAL,
     r"alerts:acknowledge": Rule("trial", pk="alert"),
     r"safety:clock": TRIAL,
+    r"coding:(list|autocode)": TRIAL,
+    r"coding:record": Rule("trial", code="adverse_events"),
     r"review:queue|review:bulk-sign": TRIAL,
     r"review:(monitoring|monitoring-trends|visit-report|visit-report-csv)": TRIAL,
     r"review:(record|query-open|sdv|sign)": Rule("trial", code="vitals"),

@@ -1,0 +1,1 @@
+"""Medical coding: MedDRA and WHODrug releases, their terms, and the codes of reported terms."""
