@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from django.db import models
 from django.db.models import QuerySet
 
+from assessments.models import Infusion
 from casebook.catalogue import form_types
 from exports.base import ExportContext, Variable
 from exports.snapshot import as_of, batched, stream
@@ -151,14 +152,18 @@ class Subject:
     randomization_number: str
     stage_code: str
     cohort_id: int | None
+    # Protocol Day 0 as recorded at the export instant: planned until the infusion is given.
     day0: date | None
     ended_at: datetime | None
     end_reason: str
     screen_failure_reason: str
+    # RFSTDTC: the day of the first study infusion given by the export instant, None before it.
+    reference_day: date | None = None
 
     def dy(self, day: date | None) -> int | None:
-        """Study day against RFSTDTC, which is protocol Day 0 (the first infusion)."""
-        return study_day(day, self.day0)
+        """Study day against RFSTDTC, the day of the first infusion given by the export instant;
+        a planned Day 0 that had not happened yet gives no study day."""
+        return study_day(day, self.reference_day)
 
     def dtc(self, moment: datetime | None) -> str:
         return iso_datetime(moment, self.time_zone)
@@ -265,8 +270,28 @@ SUBJECT_COLUMNS = (
 )
 
 
+def first_infusions(ctx: ExportContext) -> dict[int, datetime | None]:
+    """The participants given a study infusion by the export instant, each with the earliest
+    start time recorded (None when a given infusion has no start time yet)."""
+    found: dict[int, datetime | None] = {}
+    given = records(Infusion, ctx).filter(given=True).order_by()
+    for participant_id, start in stream(given.values_list("participant_id", "start_time")):
+        earliest = found.get(participant_id)
+        found[participant_id] = (
+            start if earliest is None or (start and start < earliest) else earliest
+        )
+    return found
+
+
+def _reference_day(day0: date | None, time_zone: str, start: datetime | None) -> date | None:
+    """RFSTDTC of a participant given the infusion: the local day it started, or Day 0 as
+    recorded when no start time was entered."""
+    return start.astimezone(ZoneInfo(time_zone)).date() if start is not None else day0
+
+
 def _read_subjects(ctx: ExportContext) -> list[Subject]:
     sites = _sites(ctx)
+    infused = first_infusions(ctx)
     found = []
     # Codes, statuses and empty texts repeat from subject to subject: kept once each, the
     # list held for the whole export stays small.
@@ -277,20 +302,21 @@ def _read_subjects(ctx: ExportContext) -> list[Subject]:
     ):
         site = sites[site_id]
         identifier = subject_id or screening_number
-        found.append(
-            Subject(
-                pk,
-                f"{ctx.trial.code}-{identifier}",
-                identifier,
-                site.code,
-                site.country,
-                site.time_zone,
-                *(
-                    shared.setdefault(value, value) if type(value) is str else value
-                    for value in rest
-                ),
-            )
+        subject = Subject(
+            pk,
+            f"{ctx.trial.code}-{identifier}",
+            identifier,
+            site.code,
+            site.country,
+            site.time_zone,
+            *(shared.setdefault(value, value) if type(value) is str else value for value in rest),
         )
+        if pk in infused:
+            subject = replace(
+                subject,
+                reference_day=_reference_day(subject.day0, site.time_zone, infused[pk]),
+            )
+        found.append(subject)
     found.sort(key=lambda subject: (subject.usubjid, subject.pk))
     return found
 

@@ -89,7 +89,7 @@ def _rows(ctx: ExportContext) -> Iterator[tuple[object, ...]]:
                 "DOMAIN": "DM",
                 "USUBJID": subject.usubjid,
                 "SUBJID": subject.subjid,
-                "RFSTDTC": iso_date(subject.day0),
+                "RFSTDTC": iso_date(subject.reference_day),
                 "RFXSTDTC": subject.dtc(min(starts)) if starts else "",
                 "RFXENDTC": subject.dtc(max(stops)) if stops else "",
                 "RFICDTC": iso_date(first_consent),

@@ -350,7 +350,7 @@ def _subject_lab_rows(
                 )
     found.sort(key=lambda item: item[0])
     ordered = [values for _, values in found]
-    last_before_exposure(ordered, subject.day0, test="LBTESTCD", prefix="LB")
+    last_before_exposure(ordered, subject.reference_day, test="LBTESTCD", prefix="LB")
     return ordered
 
 
@@ -495,7 +495,7 @@ def _subject_vital_rows(
             )
     found.sort(key=lambda item: item[0])
     ordered = [values for _, values in found]
-    last_before_exposure(ordered, subject.day0, test="VSTESTCD", prefix="VS")
+    last_before_exposure(ordered, subject.reference_day, test="VSTESTCD", prefix="VS")
     return ordered
 
 

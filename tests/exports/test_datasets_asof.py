@@ -72,3 +72,19 @@ def test_progress_adds_up_to_the_total_at_each_instant(sdtm_trial, tmp_path) -> 
         assert sum(reports) == totals[as_of]
         assert sum(item.rows for item in written) == totals[as_of]
     assert totals[AS_OF] < totals[LATEST]
+
+
+def test_a_planned_day0_is_not_a_reference_date_before_the_infusion(sdtm_trial) -> None:
+    # Day 0 was planned for 2026-03-04 at randomization; the infusion was given that day.
+    p1 = sdtm_trial.usubjid(sdtm_trial.p1)
+    planned = sdtm_trial.ctx(datetime(2026, 3, 3, 12, 0, tzinfo=UTC))
+    dm = {row["USUBJID"]: row for row in rows_of(planned, "DM")}
+    assert (dm[p1]["RFSTDTC"], dm[p1]["RFXSTDTC"]) == ("", "")
+    # No study day or baseline flag counts from a day that had not come.
+    assert set(_column(rows_of(planned, "SV"), "SVSTDY", USUBJID=p1)) == {None}
+    lb = [row for row in rows_of(planned, "LB") if row["USUBJID"] == p1]
+    assert lb and {row["LBDY"] for row in lb} == {None}
+    assert {row["LBLOBXFL"] for row in lb} == {None}
+    given = {row["USUBJID"]: row for row in rows_of(sdtm_trial.ctx(AS_OF), "DM")}
+    assert given[p1]["RFSTDTC"] == "2026-03-04"
+    assert _column(rows_of(sdtm_trial.ctx(AS_OF), "SV"), "SVSTDY", USUBJID=p1)[0] == -2
