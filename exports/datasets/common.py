@@ -38,8 +38,19 @@ def char(
     unit: str = "",
     revealing: bool = False,
     source: tuple[str, ...] = (),
+    masked: str = "",
 ) -> Variable:
-    return Variable(name, label, "Char", length, unit, codelist, revealing=revealing, source=source)
+    return Variable(
+        name,
+        label,
+        "Char",
+        length,
+        unit,
+        codelist,
+        revealing=revealing,
+        source=source,
+        masked=masked,
+    )
 
 
 def num(

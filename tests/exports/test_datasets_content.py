@@ -160,3 +160,34 @@ def test_forms_marked_not_done_give_no_rows(sdtm_trial) -> None:
     assert LabResults.objects.filter(participant=p2).count() == 1
     lb = rows_of(sdtm_trial.ctx(LATEST), "LB")
     assert not _where(lb, USUBJID=sdtm_trial.usubjid(p2), LBCAT="HEMATOLOGY")
+
+
+def test_dm_reference_dates_death_and_arms(sdtm_trial) -> None:
+    from tests.exports.dataset_fixtures import at
+    from trials.services.participants import participant_withdraw
+
+    team, p2 = sdtm_trial.team, sdtm_trial.p2
+    with at(LATEST):
+        participant_withdraw(actor=team.coordinator, participant=p2, reason="Died", now=LATEST)
+    save(team, "end_of_study", p2, {
+        "status": "death", "last_contact_date": LATEST.date(), "reason": "Sudden cardiac death",
+    }, now=LATEST)  # fmt: skip
+    dm = {row["USUBJID"]: row for row in rows_of(sdtm_trial.ctx(LATEST, blinded=False), "DM")}
+    msc, placebo = dm[sdtm_trial.usubjid(sdtm_trial.p1)], dm[sdtm_trial.usubjid(p2)]
+    failed = dm[sdtm_trial.usubjid(sdtm_trial.p3)]
+    names = ("RFSTDTC", "RFENDTC", "RFPENDTC", "DTHFL", "DTHDTC", "ARMCD", "ACTARMCD", "ARMNRS")
+    assert [msc[name] for name in names] == [
+        "2026-03-04", "", "", "", "", "MSC", "MSC", "",
+    ]  # fmt: skip
+    assert [placebo[name] for name in names] == [
+        "2026-03-04", "2026-09-01", "2026-09-01", "Y", "2026-09-01", "PLACEBO", "PLACEBO", "",
+    ]  # fmt: skip
+    assert [failed[name] for name in names] == [
+        "", "", "2026-03-02", "", "", None, None, "SCREEN FAILURE",
+    ]  # fmt: skip
+    # Death and the end of participation are not blinded; the arm is, alike for both.
+    blinded = {row["USUBJID"]: row for row in rows_of(sdtm_trial.ctx(LATEST), "DM")}
+    assert blinded[placebo["USUBJID"]]["DTHFL"] == "Y"
+    assert {(row["ARMCD"], row["ACTARM"]) for row in blinded.values() if row["ARMCD"]} == {
+        ("BLINDED", "Blinded")
+    }
