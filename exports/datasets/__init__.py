@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from exports.base import Dataset, ExportContext, Variable
 from exports.datasets.common import revealing_sources
 from exports.datasets.demography import DM
+from exports.datasets.design import SE, TA, TE, TI, TS, TV
 from exports.datasets.disposition import DS, IE
 from exports.datasets.events import AE, CM, DV
 from exports.datasets.exposure import EC, EX
@@ -15,7 +16,9 @@ from exports.datasets.findings import LB, VS
 from exports.datasets.responses import RS
 from exports.datasets.visits import SV
 
-DATASETS: tuple[Dataset, ...] = (DM, DS, SV, EC, EX, AE, CM, LB, VS, RS, IE, DV)
+DATASETS: tuple[Dataset, ...] = (
+    DM, SE, DS, SV, EC, EX, AE, CM, LB, VS, RS, IE, DV, TS, TA, TE, TV, TI,
+)  # fmt: skip
 
 
 def is_revealing(variable: Variable, sources: frozenset[str]) -> bool:
@@ -108,7 +111,13 @@ __all__ = [
     "IE",
     "LB",
     "RS",
+    "SE",
     "SV",
+    "TA",
+    "TE",
+    "TI",
+    "TS",
+    "TV",
     "VS",
     "ExportedDataset",
     "exported_datasets",

@@ -170,6 +170,13 @@ class Subject:
     screen_failure_reason: str
     # RFSTDTC: the day of the first study infusion given by the export instant, None before it.
     reference_day: date | None = None
+    # When the treatment element began: the local start of that infusion, to the minute (its
+    # day when no start time was entered); empty before it.
+    reference_start: str = ""
+
+    def epoch(self, dtc: str) -> str:
+        """EPOCH of a record dated `dtc`, from the elements (see `epoch_of`)."""
+        return epoch_of(dtc, self.reference_start)
 
     def dy(self, day: date | None) -> int | None:
         """Study day against RFSTDTC, the day of the first infusion given by the export instant;
@@ -294,6 +301,30 @@ def first_infusions(ctx: ExportContext) -> dict[int, datetime | None]:
     return found
 
 
+SCREENING = "SCREENING"
+TREATMENT = "TREATMENT"
+EPOCH = char("EPOCH", "Epoch", codelist=(SCREENING, TREATMENT))
+
+
+def epoch_of(dtc: str, treatment_start: str) -> str:
+    """The EPOCH of a record dated `dtc` (ISO 8601, perhaps partial): SCREENING before the
+    start of the treatment element (the first infusion given), TREATMENT from it on. Dates
+    are compared at the precision both have; a record dated only by the day of the first
+    infusion falls in TREATMENT, whose element starts that day, and a partial date that
+    straddles the start (the month of the infusion) has no epoch. Without a date, none."""
+    if not dtc:
+        return ""
+    if not treatment_start:
+        return SCREENING
+    common = min(len(dtc), len(treatment_start))
+    mine, start = dtc[:common], treatment_start[:common]
+    if mine < start:
+        return SCREENING
+    if mine > start or common >= 10:
+        return TREATMENT
+    return ""
+
+
 def _reference_day(day0: date | None, time_zone: str, start: datetime | None) -> date | None:
     """RFSTDTC of a participant given the infusion: the local day it started, or Day 0 as
     recorded when no start time was entered."""
@@ -323,9 +354,12 @@ def _read_subjects(ctx: ExportContext) -> list[Subject]:
             *(shared.setdefault(value, value) if type(value) is str else value for value in rest),
         )
         if pk in infused:
+            start = infused[pk]
+            day = _reference_day(subject.day0, site.time_zone, start)
             subject = replace(
                 subject,
-                reference_day=_reference_day(subject.day0, site.time_zone, infused[pk]),
+                reference_day=day,
+                reference_start=subject.dtc(start) if start is not None else iso_date(day),
             )
         found.append(subject)
     found.sort(key=lambda subject: (subject.usubjid, subject.pk))

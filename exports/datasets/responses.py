@@ -11,6 +11,7 @@ from assessments.scoring import ScoringInputError, get_rule_set
 from assessments.scoring.sledai_descriptors import DESCRIPTORS
 from exports.base import Dataset, ExportContext, Variable
 from exports.datasets.common import (
+    EPOCH,
     Layout,
     Subject,
     VisitInfo,
@@ -68,6 +69,7 @@ VARIABLES: tuple[Variable, ...] = (
     char("RSPROVFL", "Provisional Result Flag", codelist=("Y",)),
     num("VISITNUM", "Visit Number"),
     char("VISIT", "Visit Name"),
+    EPOCH,
     char("RSDTC", "Date/Time of Assessment"),
     num("RSDY", "Study Day of Assessment", unit="days"),
 )
@@ -157,6 +159,7 @@ def _subject_rows(
                         {
                             **values,
                             **visit_values(visits, row.visit_id),
+                            "EPOCH": subject.epoch(dtc),
                             "RSDTC": dtc,
                             "RSDY": subject.dy(dtc_day(dtc)),
                         },

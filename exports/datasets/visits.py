@@ -7,6 +7,7 @@ from typing import Any
 
 from exports.base import Dataset, ExportContext
 from exports.datasets.common import (
+    EPOCH,
     Layout,
     char,
     grouped,
@@ -25,6 +26,7 @@ VARIABLES = (
     num("VISITNUM", "Visit Number"),
     char("VISIT", "Visit Name"),
     num("VISITDY", "Planned Study Day of Visit", unit="days"),
+    EPOCH,
     char("SVSTDTC", "Start Date/Time of Visit"),
     char("SVENDTC", "End Date/Time of Visit"),
     num("SVSTDY", "Study Day of Start of Visit", unit="days"),
@@ -65,6 +67,7 @@ def _rows(ctx: ExportContext) -> Iterator[tuple[object, ...]]:
                         "VISITNUM": float(visit.visit_number),
                         "VISIT": visit.name,
                         "VISITDY": None if unscheduled else planned_study_day(visit.day),
+                        "EPOCH": subject.epoch(iso_date(visit.actual_date)),
                         "SVSTDTC": iso_date(visit.actual_date),
                         "SVENDTC": iso_date(visit.actual_date),
                         "SVSTDY": day,

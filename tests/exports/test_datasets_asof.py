@@ -58,7 +58,8 @@ def test_before_the_trial_had_participants_every_dataset_is_empty(sdtm_trial, tm
     written, reports = write(ctx, "csv", tmp_path)
     assert sum(reports) == 0
     data = [item for item in written if not item.path.name.endswith("_codebook.csv")]
-    assert len(data) == 11  # every dataset but EX, each with its header only
+    # Every dataset but EX, each with its header only: nor was the protocol loaded yet.
+    assert len(data) == 17
     assert all(item.rows == 0 for item in data)
     assert all(len(item.path.read_text().splitlines()) == 1 for item in data)
 

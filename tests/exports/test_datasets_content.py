@@ -16,7 +16,8 @@ def _where(rows: list[dict], **match: object) -> list[dict]:
 
 def test_datasets_are_in_the_agreed_order() -> None:
     assert [dataset.name for dataset in DATASETS] == [
-        "DM", "DS", "SV", "EC", "EX", "AE", "CM", "LB", "VS", "RS", "IE", "DV",
+        "DM", "SE", "DS", "SV", "EC", "EX", "AE", "CM", "LB", "VS", "RS", "IE", "DV",
+        "TS", "TA", "TE", "TV", "TI",
     ]  # fmt: skip
 
 
@@ -191,3 +192,49 @@ def test_dm_reference_dates_death_and_arms(sdtm_trial) -> None:
     assert {(row["ARMCD"], row["ACTARM"]) for row in blinded.values() if row["ARMCD"]} == {
         ("BLINDED", "Blinded")
     }
+
+
+def test_trial_design_elements_and_epochs(sdtm_trial) -> None:
+    from exports.datasets.design import text_pieces
+    from tests.personas import shipped_definition
+
+    p1, p3 = sdtm_trial.usubjid(sdtm_trial.p1), sdtm_trial.usubjid(sdtm_trial.p3)
+    unblinded, blinded = sdtm_trial.ctx(LATEST, blinded=False), sdtm_trial.ctx(LATEST)
+    ts = {(row["TSPARMCD"], row["TSSEQ"]): row for row in rows_of(unblinded, "TS")}
+    assert ts[("TPHASE", 1)]["TSVAL"] == "PHASE II TRIAL"
+    assert ts[("TBLIND", 1)]["TSVAL"] == "TRIPLE BLIND"
+    assert ts[("PLANSUB", 1)]["TSVAL"] == "20"
+    assert [ts[("REGID", n)]["TSVAL"] for n in (1, 2)] == ["NCT03673748", "2022-000243-80"]
+    assert ("COMPTRT", 1) in ts
+    assert not {row["TSPARMCD"] for row in rows_of(blinded, "TS")} & {"TRT", "COMPTRT"}
+    # DM's arms are those of TA, masked alike when blinded; each arm's path is two elements.
+    for ctx in (unblinded, blinded):
+        ta = rows_of(ctx, "TA")
+        arms = {row["ARMCD"] for row in rows_of(ctx, "DM") if row["ARMCD"]}
+        assert arms == {row["ARMCD"] for row in ta}
+        assert {row["ETCD"] for row in rows_of(ctx, "TE")} == {row["ETCD"] for row in ta}
+        assert [(row["TAETORD"], row["EPOCH"]) for row in ta[:2]] == [
+            (1, "SCREENING"),
+            (2, "TREATMENT"),
+        ]
+    se = _where(rows_of(unblinded, "SE"), USUBJID=p1)
+    assert [(row["ETCD"], row["SESTDTC"], row["SEENDTC"]) for row in se] == [
+        ("SCRN", "2026-03-02", "2026-03-04T10:00"),
+        ("MSC", "2026-03-04T10:00", ""),
+    ]
+    assert [row["ETCD"] for row in _where(rows_of(blinded, "SE"), USUBJID=p1)] == ["SCRN", "INF"]
+    assert [row["ETCD"] for row in _where(rows_of(blinded, "SE"), USUBJID=p3)] == ["SCRN"]
+    # EPOCH from the elements: the pre-dose vital signs of Day 0 are still screening.
+    vs = _where(rows_of(blinded, "VS"), USUBJID=p1, VSTESTCD="SYSBP")
+    assert [row["EPOCH"] for row in vs] == ["SCREENING", "SCREENING", "TREATMENT", "TREATMENT"]
+    assert {row["EPOCH"] for row in rows_of(blinded, "IE")} == {"SCREENING"}
+    assert [row["VISITNUM"] for row in rows_of(blinded, "TV")][:3] == [1, 2, 3]
+    # TI keeps every criterion in full over IETEST and its continuations; IE the short text.
+    for name in ("nct03673748.yaml", "nct03917797.yaml"):
+        definition = shipped_definition(name)
+        for criterion in (*definition.eligibility.inclusion, *definition.eligibility.exclusion):
+            pieces = text_pieces(criterion.text)
+            assert " ".join(pieces) == " ".join(criterion.text.split())
+            assert all(len(piece.encode()) <= 200 for piece in pieces) and len(pieces) <= 5
+    ti = {row["IETESTCD"]: row for row in rows_of(blinded, "TI")}
+    assert len(ti) == 32 and ti["EX16"]["IETEST2"] and not ti["IN01"]["IETEST1"]

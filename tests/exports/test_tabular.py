@@ -83,6 +83,15 @@ def _expected_counts(trial) -> dict[str, int]:
         "IE": failed.filter(kind="inclusion", answer=False).count()
         + failed.filter(kind="exclusion", answer=True).count(),
         "DV": ProtocolDeviation.objects.filter(**of_trial, state="confirmed").count(),
+        # Screening for everyone, then treatment for those given the infusion.
+        "SE": participants.count()
+        + Infusion.objects.filter(**of_trial, given=True).values("participant").distinct().count(),
+        # From the protocol: two arms (an element each), the visits and the criteria.
+        "TS": 12,
+        "TA": 4,
+        "TE": 3,
+        "TV": 11,
+        "TI": 32,
     }
 
 

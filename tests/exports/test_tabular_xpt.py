@@ -195,13 +195,19 @@ def test_the_stamp_is_utc_and_english_whatever_the_offset() -> None:
     assert xpt_stamp(datetime(2026, 12, 31, 23, 59, 59, tzinfo=UTC)) == b"31DEC26:23:59:59"
 
 
+TRIAL_DESIGN = {"TS", "TA", "TE", "TV", "TI"}
+
+
 def test_every_dataset_fits_sas_transport_v5() -> None:
     names = []
     for dataset in DATASETS:
         check_xpt_limits(dataset.name, dataset.label, dataset.variables)
         assert len(dataset.name) <= 8 and len(dataset.label) <= 40
         variables = [variable.name for variable in dataset.variables]
-        assert variables[:3] == ["STUDYID", "DOMAIN", "USUBJID"], dataset.name
+        # Subject-level datasets start with their keys; the trial design ones have no subject.
+        if dataset.name not in TRIAL_DESIGN:
+            assert variables[:3] == ["STUDYID", "DOMAIN", "USUBJID"], dataset.name
+        assert variables[:2] == ["STUDYID", "DOMAIN"], dataset.name
         assert len(set(variables)) == len(variables), dataset.name
         assert set(dataset.keys) <= set(variables), dataset.name
         for variable in dataset.variables:
@@ -213,7 +219,10 @@ def test_every_dataset_fits_sas_transport_v5() -> None:
             if variable.name.endswith("SEQ"):
                 assert variable.name == f"{dataset.name}SEQ"
         names.append(dataset.name)
-    assert names == ["DM", "DS", "SV", "EC", "EX", "AE", "CM", "LB", "VS", "RS", "IE", "DV"]
+    assert names == [
+        "DM", "SE", "DS", "SV", "EC", "EX", "AE", "CM", "LB", "VS", "RS", "IE", "DV",
+        "TS", "TA", "TE", "TV", "TI",
+    ]  # fmt: skip
 
 
 def test_a_dataset_beyond_the_limits_is_refused() -> None:
