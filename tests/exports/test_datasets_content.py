@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from assessments.models import LabResults, RenalAssessment
@@ -238,3 +240,40 @@ def test_trial_design_elements_and_epochs(sdtm_trial) -> None:
             assert all(len(piece.encode()) <= 200 for piece in pieces) and len(pieces) <= 5
     ti = {row["IETESTCD"]: row for row in rows_of(blinded, "TI")}
     assert len(ti) == 32 and ti["EX16"]["IETEST2"] and not ti["IN01"]["IETEST1"]
+
+
+def test_planned_visits_that_did_not_occur_are_in_sv(sdtm_trial) -> None:
+    from assessments.services.visits import visit_not_done
+    from tests.exports.dataset_fixtures import at
+
+    team, p2 = sdtm_trial.team, sdtm_trial.p2
+    with at(LATEST):
+        visit_not_done(
+            actor=team.coordinator,
+            visit=p2.visits.get(code="W1"),
+            reason="Participant abroad",
+            now=LATEST,
+        )
+    save(team, "deviation", p2, {
+        "occurred_on": date(2026, 3, 11), "category": "missed_visit", "severity": "minor",
+        "description": "Week 1 not done", "state": "confirmed",
+    }, visit="W1", now=LATEST)  # fmt: skip
+    ctx = sdtm_trial.ctx(LATEST)
+    sv = rows_of(ctx, "SV")
+    p2_sv = _where(sv, USUBJID=sdtm_trial.usubjid(p2))
+    missed = _where(p2_sv, VISITNUM=4.0)[0]
+    assert (missed["SVPRESP"], missed["SVOCCUR"], missed["SVREASOC"]) == (
+        "Y",
+        "N",
+        "Participant abroad",
+    )
+    assert (missed["SVSTDTC"], missed["VISITDY"], missed["EPOCH"]) == ("", 8, "")
+    assert {(row["SVPRESP"], row["SVOCCUR"]) for row in p2_sv if row is not missed} == {("Y", "Y")}
+    unscheduled = _where(sv, VISITNUM=3.01)[0]
+    assert (unscheduled["SVPRESP"], unscheduled["SVOCCUR"]) == ("", "")
+    # Every visit a deviation names is in SV.
+    visits = {(row["USUBJID"], row["VISITNUM"]) for row in sv}
+    dv = [row for row in rows_of(ctx, "DV") if row["VISITNUM"] is not None]
+    assert dv and {(row["USUBJID"], row["VISITNUM"]) for row in dv} <= visits
+    # Before the visit was recorded as not done, SV did not have it.
+    assert not _where(rows_of(sdtm_trial.ctx(AS_OF), "SV"), USUBJID=missed["USUBJID"], VISITNUM=4.0)
