@@ -22,6 +22,7 @@ from assessments.models import (
 )
 from assessments.models.labs import ANALYTES, unit_field, value_field
 from exports import tabular
+from exports.cells import ascii_text
 from exports.datasets import exported_datasets
 from exports.tabular import normalized, tabular_total
 from safety.models import AdverseEvent
@@ -42,7 +43,8 @@ def _same(csv_value: str, xpt_value: object, kind: str) -> bool:
     if kind == "Num":
         assert isinstance(xpt_value, float)
         return (csv_value == "" and math.isnan(xpt_value)) or float(csv_value) == xpt_value
-    return csv_value == xpt_value
+    # SAS transport holds the text in ASCII; the CSV keeps it in UTF-8.
+    return ascii_text(csv_value) == xpt_value
 
 
 def _expected_counts(trial) -> dict[str, int]:
