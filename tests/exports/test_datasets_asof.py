@@ -41,8 +41,8 @@ def test_forms_and_visits_entered_after_the_instant_are_absent(sdtm_trial) -> No
     then, now = sdtm_trial.ctx(AS_OF), sdtm_trial.ctx(LATEST)
     assert 10.0 not in _column(rows_of(then, "SV"), "VISITNUM", USUBJID=p1)
     assert 10.0 in _column(rows_of(now, "SV"), "VISITNUM", USUBJID=p1)
-    assert _column(rows_of(then, "RS"), "RSORRES", USUBJID=p1, RSTESTCD="RENRESP") == ["PRR"]
-    assert _column(rows_of(now, "RS"), "RSORRES", USUBJID=p1, RSTESTCD="RENRESP") == [
+    assert _column(rows_of(then, "RS"), "RSORRES", USUBJID=p1, RSTESTCD="RRESEULR") == ["PRR"]
+    assert _column(rows_of(now, "RS"), "RSORRES", USUBJID=p1, RSTESTCD="RRESEULR") == [
         "PRR",
         "CRR",
     ]

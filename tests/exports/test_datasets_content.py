@@ -108,15 +108,35 @@ def test_sledai_items_totals_and_window(sdtm_trial) -> None:
 
 
 def test_renal_response_with_its_rule_set_and_version(sdtm_trial) -> None:
+    from exports.datasets.responses import renal_responses
+
     rs = rows_of(sdtm_trial.ctx(), "RS")
     p1 = sdtm_trial.usubjid(sdtm_trial.p1)
-    responses = _where(rs, USUBJID=p1, RSTESTCD="RENRESP")
+    responses = _where(rs, USUBJID=p1, RSTESTCD="RRESEULR")
     assert [(row["RSDY"], row["RSORRES"]) for row in responses] == [(29, "PRR"), (169, "CRR")]
     stored = RenalAssessment.objects.get(participant=sdtm_trial.p1, visit__code="W24")
     for row in responses:
-        assert row["RSCAT"] == "EULAR/ERA-EDTA 2019 RENAL RESPONSE"
-        assert row["RSMETHOD"] == f"{stored.response_rule_set} {stored.response_version}"
+        assert (row["RSCAT"], row["RSTEST"]) == (
+            "RENAL RESPONSE",
+            "EULAR/ERA-EDTA 2019 renal response",
+        )
+        assert row["RSMETHOD"] == (
+            f"EULAR/ERA-EDTA 2019 RENAL RESPONSE, VERSION {stored.response_version}"
+        )
         assert row["RSDRVFL"] == "Y"
+    # Trial B scores each assessment by its registered rule and by EULAR: one test code each,
+    # and the method names the rule set, not the code the eCRF stores.
+    both = renal_responses("PR", "nct03917797_cr", "1.1", True, {
+        "eular2019": {"category": "PRR", "version": "1.0"},
+    })  # fmt: skip
+    assert [(r["RSTESTCD"], r["RSORRES"], r["RSPROVFL"]) for r in both] == [
+        ("RRESMSCR", "PR", "Y"),
+        ("RRESEULR", "PRR", ""),
+    ]
+    assert [r["RSMETHOD"] for r in both] == [
+        "NCT03917797 REGISTERED RENAL RESPONSE, VERSION 1.1",
+        "EULAR/ERA-EDTA 2019 RENAL RESPONSE, VERSION 1.0",
+    ]
 
 
 def test_disposition_and_failed_criteria_only(sdtm_trial) -> None:
