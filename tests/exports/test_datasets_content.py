@@ -139,7 +139,7 @@ def test_renal_response_with_its_rule_set_and_version(sdtm_trial) -> None:
     ]
 
 
-def test_disposition_and_failed_criteria_only(sdtm_trial) -> None:
+def test_disposition_failed_criteria_and_the_trial_design(sdtm_trial) -> None:
     ctx = sdtm_trial.ctx()
     p1 = sdtm_trial.usubjid(sdtm_trial.p1)
     ds = _where(rows_of(ctx, "DS"), USUBJID=p1)
@@ -152,9 +152,10 @@ def test_disposition_and_failed_criteria_only(sdtm_trial) -> None:
         (sdtm_trial.usubjid(sdtm_trial.p3), "IN02", "INCLUSION", "N")
     ]
     assert ie[0]["IETEST"].startswith("Diagnosis of systemic lupus erythematosus")
+    _trial_design_elements_and_epochs(sdtm_trial)
 
 
-def test_only_confirmed_deviations(sdtm_trial) -> None:
+def test_only_confirmed_deviations_and_dm_after_a_death(sdtm_trial) -> None:
     team, p2 = sdtm_trial.team, sdtm_trial.p2
     save(team, "deviation", p2, {
         "occurred_on": LATEST.date(), "category": "other", "description": "Still a draft",
@@ -164,9 +165,10 @@ def test_only_confirmed_deviations(sdtm_trial) -> None:
     assert [(row["USUBJID"], row["DVDECOD"], row["DVCAT"], row["DVSTDY"]) for row in dv] == [
         (sdtm_trial.usubjid(sdtm_trial.p1), "PROCEDURE", "MINOR", 1)
     ]
+    _dm_reference_dates_death_and_arms(sdtm_trial)
 
 
-def test_forms_marked_not_done_give_no_rows(sdtm_trial) -> None:
+def test_forms_and_visits_not_done(sdtm_trial) -> None:
     from assessments.services import form_not_done
     from tests.exports.dataset_fixtures import at
 
@@ -183,9 +185,10 @@ def test_forms_marked_not_done_give_no_rows(sdtm_trial) -> None:
     assert LabResults.objects.filter(participant=p2).count() == 1
     lb = rows_of(sdtm_trial.ctx(LATEST), "LB")
     assert not _where(lb, USUBJID=sdtm_trial.usubjid(p2), LBCAT="HEMATOLOGY")
+    _planned_visits_that_did_not_occur_are_in_sv(sdtm_trial)
 
 
-def test_dm_reference_dates_death_and_arms(sdtm_trial) -> None:
+def _dm_reference_dates_death_and_arms(sdtm_trial) -> None:
     from tests.exports.dataset_fixtures import at
     from trials.services.participants import participant_withdraw
 
@@ -216,7 +219,7 @@ def test_dm_reference_dates_death_and_arms(sdtm_trial) -> None:
     }
 
 
-def test_trial_design_elements_and_epochs(sdtm_trial) -> None:
+def _trial_design_elements_and_epochs(sdtm_trial) -> None:
     from exports.datasets.design import text_pieces
     from tests.personas import shipped_definition
 
@@ -262,7 +265,7 @@ def test_trial_design_elements_and_epochs(sdtm_trial) -> None:
     assert len(ti) == 32 and ti["EX16"]["IETEST2"] and not ti["IN01"]["IETEST1"]
 
 
-def test_planned_visits_that_did_not_occur_are_in_sv(sdtm_trial) -> None:
+def _planned_visits_that_did_not_occur_are_in_sv(sdtm_trial) -> None:
     from assessments.services.visits import visit_not_done
     from tests.exports.dataset_fixtures import at
 
