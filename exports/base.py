@@ -40,6 +40,9 @@ class Variable:
     codelist: tuple[str, ...] = ()
     # Allocation-revealing: never written in a blinded export.
     revealing: bool = False
+    # Kept in a blinded export with this one value instead of every non-empty one (the arm
+    # variables of DM, which SDTM requires in every build); empty values stay empty.
+    masked: str = ""
     # The form fields it is taken from, as "form_code.field": a variable taken from a field the
     # form type or the protocol's `blinding.allocation_revealing` names is revealing too.
     source: tuple[str, ...] = ()

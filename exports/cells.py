@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from typing import Any
@@ -21,12 +22,85 @@ Convert = Callable[[Any], str | float]
 
 _BLANKS = re.compile(r"[\r\n\t\v\f]+")
 
+# What SAS transport files write for characters that do not decompose into ASCII letters and
+# accents; any other character that is not ASCII is written "?".
+ASCII_FOR = str.maketrans(
+    {
+        "\N{GREATER-THAN OR EQUAL TO}": ">=",
+        "\N{LESS-THAN OR EQUAL TO}": "<=",
+        "\N{NOT EQUAL TO}": "!=",
+        "\N{PLUS-MINUS SIGN}": "+/-",
+        "\N{MULTIPLICATION SIGN}": "x",
+        "\N{DIVISION SIGN}": "/",
+        "\N{FRACTION SLASH}": "/",
+        "\N{MICRO SIGN}": "u",
+        "\N{GREEK SMALL LETTER MU}": "u",
+        "\N{DEGREE SIGN}": "deg",
+        "\N{MASCULINE ORDINAL INDICATOR}": "o",
+        "\N{FEMININE ORDINAL INDICATOR}": "a",
+        "\N{LATIN SMALL LETTER SHARP S}": "ss",
+        "\N{LATIN CAPITAL LETTER AE}": "AE",
+        "\N{LATIN SMALL LETTER AE}": "ae",
+        "\N{LATIN CAPITAL LIGATURE OE}": "OE",
+        "\N{LATIN SMALL LIGATURE OE}": "oe",
+        "\N{LATIN CAPITAL LETTER O WITH STROKE}": "O",
+        "\N{LATIN SMALL LETTER O WITH STROKE}": "o",
+        "\N{LATIN CAPITAL LETTER D WITH STROKE}": "D",
+        "\N{LATIN SMALL LETTER D WITH STROKE}": "d",
+        "\N{LATIN CAPITAL LETTER L WITH STROKE}": "L",
+        "\N{LATIN SMALL LETTER L WITH STROKE}": "l",
+        "\N{LATIN SMALL LETTER DOTLESS I}": "i",
+        "\N{HYPHEN}": "-",
+        "\N{NON-BREAKING HYPHEN}": "-",
+        "\N{FIGURE DASH}": "-",
+        "\N{EN DASH}": "-",
+        "\N{EM DASH}": "-",
+        "\N{HORIZONTAL BAR}": "-",
+        "\N{MINUS SIGN}": "-",
+        "\N{LEFT SINGLE QUOTATION MARK}": "'",
+        "\N{RIGHT SINGLE QUOTATION MARK}": "'",
+        "\N{SINGLE LOW-9 QUOTATION MARK}": "'",
+        "\N{PRIME}": "'",
+        "\N{ACUTE ACCENT}": "'",
+        "\N{LEFT DOUBLE QUOTATION MARK}": '"',
+        "\N{RIGHT DOUBLE QUOTATION MARK}": '"',
+        "\N{DOUBLE LOW-9 QUOTATION MARK}": '"',
+        "\N{DOUBLE PRIME}": '"',
+        "\N{LEFT-POINTING DOUBLE ANGLE QUOTATION MARK}": '"',
+        "\N{RIGHT-POINTING DOUBLE ANGLE QUOTATION MARK}": '"',
+        "\N{HORIZONTAL ELLIPSIS}": "...",
+        "\N{BULLET}": "*",
+        "\N{MIDDLE DOT}": ".",
+        "\N{EURO SIGN}": "EUR",
+        "\N{POUND SIGN}": "GBP",
+        "\N{COPYRIGHT SIGN}": "(C)",
+        "\N{REGISTERED SIGN}": "(R)",
+        "\N{TRADE MARK SIGN}": "(TM)",
+        "\N{INVERTED QUESTION MARK}": "?",
+        "\N{INVERTED EXCLAMATION MARK}": "!",
+    }
+)
+
+
+def ascii_text(text: str) -> str:
+    """`text` in ASCII, as SAS transport files hold it: accents dropped (á -> a, Ñ -> N),
+    compatibility forms taken apart (½ -> 1/2, a full-width blank -> a blank), the symbols of
+    ASCII_FOR written out (≥ -> >=, °C -> degC), anything else "?"."""
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFKD", text.translate(ASCII_FOR)).translate(ASCII_FOR)
+    return "".join(
+        char if char.isascii() else ("" if unicodedata.combining(char) else "?")
+        for char in decomposed
+    )
+
 
 def converter(variable: Variable) -> Convert:
-    """How both formats store a value of `variable`: numbers as float (NaN when missing); text
-    with line breaks and trailing blanks removed, at most the variable's length (and 200) in
-    UTF-8 bytes. Anything else is refused."""
-    return _number_cell(variable) if variable.type == "Num" else _text_cell(variable)
+    """How SAS transport stores a value of `variable`: numbers as float (NaN when missing);
+    text in ASCII (`ascii_text`) with line breaks and trailing blanks removed, at most the
+    variable's length (and 200) in bytes. Anything else is refused. CSV keeps text in UTF-8
+    (`csv_converter`)."""
+    return _number_cell(variable) if variable.type == "Num" else _text_cell(variable, ascii=True)
 
 
 def _number_cell(variable: Variable) -> Callable[[object], float]:
@@ -42,7 +116,7 @@ def _number_cell(variable: Variable) -> Callable[[object], float]:
     return number_cell
 
 
-def _text_cell(variable: Variable) -> Callable[[object], str]:
+def _text_cell(variable: Variable, *, ascii: bool = False) -> Callable[[object], str]:
     name = variable.name
     limit = min(variable.length, XPT_CHAR_MAX)
     memo: dict[str, str] = {}
@@ -50,6 +124,8 @@ def _text_cell(variable: Variable) -> Callable[[object], str]:
     def stored(value: str) -> str:
         # Printable text holds no line break or tab: most values skip the substitution.
         text = (value if value.isprintable() else _BLANKS.sub(" ", value)).rstrip()
+        if ascii:
+            text = ascii_text(text).rstrip()
         if text.isascii():
             return text[:limit].rstrip() if len(text) > limit else text
         encoded = text.encode("utf-8")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from exports.base import Dataset, ExportContext, Variable
 from exports.datasets.common import revealing_sources
 from exports.datasets.demography import DM
+from exports.datasets.design import SE, TA, TE, TI, TS, TV
 from exports.datasets.disposition import DS, IE
 from exports.datasets.events import AE, CM, DV
 from exports.datasets.exposure import EC, EX
@@ -15,10 +16,14 @@ from exports.datasets.findings import LB, VS
 from exports.datasets.responses import RS
 from exports.datasets.visits import SV
 
-DATASETS: tuple[Dataset, ...] = (DM, DS, SV, EC, EX, AE, CM, LB, VS, RS, IE, DV)
+DATASETS: tuple[Dataset, ...] = (
+    DM, SE, DS, SV, EC, EX, AE, CM, LB, VS, RS, IE, DV, TS, TA, TE, TV, TI,
+)  # fmt: skip
 
 
 def is_revealing(variable: Variable, sources: frozenset[str]) -> bool:
+    if variable.masked:
+        return False
     return variable.revealing or any(source in sources for source in variable.source)
 
 
@@ -29,6 +34,8 @@ class ExportedDataset:
     dataset: Dataset
     variables: tuple[Variable, ...]
     positions: tuple[int, ...]
+    # In a blinded export, the positions (in the written row) of masked variables and their mask.
+    masks: tuple[tuple[int, str], ...] = ()
 
     @property
     def name(self) -> str:
@@ -40,11 +47,19 @@ class ExportedDataset:
 
     def rows(self, ctx: ExportContext) -> Iterator[tuple[object, ...]]:
         positions = self.positions
-        if len(positions) == len(self.dataset.variables):
-            yield from self.dataset.rows(ctx)
+        rows = self.dataset.rows(ctx)
+        if len(positions) != len(self.dataset.variables):
+            rows = (tuple(row[position] for position in positions) for row in rows)
+        if not self.masks:
+            yield from rows
             return
-        for row in self.dataset.rows(ctx):
-            yield tuple(row[position] for position in positions)
+        masks = self.masks
+        for row in rows:
+            values = list(row)
+            for position, mask in masks:
+                if values[position] not in (None, ""):
+                    values[position] = mask
+            yield tuple(values)
 
     def count(self, ctx: ExportContext) -> int:
         return self.dataset.count(ctx)
@@ -55,6 +70,7 @@ def exported_datasets(ctx: ExportContext) -> list[ExportedDataset]:
 
     Blinded (the default): EX is left out, and so is every variable marked revealing or
     taken from an allocation-revealing field; they are absent from the files, not blanked.
+    A masked variable stays, with its one mask in place of every value it has.
     """
     sources = revealing_sources(ctx) if ctx.blinded else frozenset()
     exported = []
@@ -66,11 +82,18 @@ def exported_datasets(ctx: ExportContext) -> list[ExportedDataset]:
             for position, variable in enumerate(dataset.variables)
             if not (ctx.blinded and is_revealing(variable, sources))
         ]
+        variables = tuple(variable for _, variable in kept)
+        masks = tuple(
+            (index, variable.masked)
+            for index, variable in enumerate(variables)
+            if ctx.blinded and variable.masked
+        )
         exported.append(
             ExportedDataset(
                 dataset=dataset,
-                variables=tuple(variable for _, variable in kept),
+                variables=variables,
                 positions=tuple(position for position, _ in kept),
+                masks=masks,
             )
         )
     return exported
@@ -88,7 +111,13 @@ __all__ = [
     "IE",
     "LB",
     "RS",
+    "SE",
     "SV",
+    "TA",
+    "TE",
+    "TI",
+    "TS",
+    "TV",
     "VS",
     "ExportedDataset",
     "exported_datasets",

@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from django.db import models
 from django.db.models import QuerySet
 
+from assessments.models import Infusion
 from casebook.catalogue import form_types
 from exports.base import ExportContext, Variable
 from exports.snapshot import as_of, batched, stream
@@ -37,8 +38,19 @@ def char(
     unit: str = "",
     revealing: bool = False,
     source: tuple[str, ...] = (),
+    masked: str = "",
 ) -> Variable:
-    return Variable(name, label, "Char", length, unit, codelist, revealing=revealing, source=source)
+    return Variable(
+        name,
+        label,
+        "Char",
+        length,
+        unit,
+        codelist,
+        revealing=revealing,
+        source=source,
+        masked=masked,
+    )
 
 
 def num(
@@ -151,14 +163,25 @@ class Subject:
     randomization_number: str
     stage_code: str
     cohort_id: int | None
+    # Protocol Day 0 as recorded at the export instant: planned until the infusion is given.
     day0: date | None
     ended_at: datetime | None
     end_reason: str
     screen_failure_reason: str
+    # RFSTDTC: the day of the first study infusion given by the export instant, None before it.
+    reference_day: date | None = None
+    # When the treatment element began: the local start of that infusion, to the minute (its
+    # day when no start time was entered); empty before it.
+    reference_start: str = ""
+
+    def epoch(self, dtc: str) -> str:
+        """EPOCH of a record dated `dtc`, from the elements (see `epoch_of`)."""
+        return epoch_of(dtc, self.reference_start)
 
     def dy(self, day: date | None) -> int | None:
-        """Study day against RFSTDTC, which is protocol Day 0 (the first infusion)."""
-        return study_day(day, self.day0)
+        """Study day against RFSTDTC, the day of the first infusion given by the export instant;
+        a planned Day 0 that had not happened yet gives no study day."""
+        return study_day(day, self.reference_day)
 
     def dtc(self, moment: datetime | None) -> str:
         return iso_datetime(moment, self.time_zone)
@@ -265,8 +288,52 @@ SUBJECT_COLUMNS = (
 )
 
 
+def first_infusions(ctx: ExportContext) -> dict[int, datetime | None]:
+    """The participants given a study infusion by the export instant, each with the earliest
+    start time recorded (None when a given infusion has no start time yet)."""
+    found: dict[int, datetime | None] = {}
+    given = records(Infusion, ctx).filter(given=True).order_by()
+    for participant_id, start in stream(given.values_list("participant_id", "start_time")):
+        earliest = found.get(participant_id)
+        found[participant_id] = (
+            start if earliest is None or (start and start < earliest) else earliest
+        )
+    return found
+
+
+SCREENING = "SCREENING"
+TREATMENT = "TREATMENT"
+EPOCH = char("EPOCH", "Epoch", codelist=(SCREENING, TREATMENT))
+
+
+def epoch_of(dtc: str, treatment_start: str) -> str:
+    """The EPOCH of a record dated `dtc` (ISO 8601, perhaps partial): SCREENING before the
+    start of the treatment element (the first infusion given), TREATMENT from it on. Dates
+    are compared at the precision both have; a record dated only by the day of the first
+    infusion falls in TREATMENT, whose element starts that day, and a partial date that
+    straddles the start (the month of the infusion) has no epoch. Without a date, none."""
+    if not dtc:
+        return ""
+    if not treatment_start:
+        return SCREENING
+    common = min(len(dtc), len(treatment_start))
+    mine, start = dtc[:common], treatment_start[:common]
+    if mine < start:
+        return SCREENING
+    if mine > start or common >= 10:
+        return TREATMENT
+    return ""
+
+
+def _reference_day(day0: date | None, time_zone: str, start: datetime | None) -> date | None:
+    """RFSTDTC of a participant given the infusion: the local day it started, or Day 0 as
+    recorded when no start time was entered."""
+    return start.astimezone(ZoneInfo(time_zone)).date() if start is not None else day0
+
+
 def _read_subjects(ctx: ExportContext) -> list[Subject]:
     sites = _sites(ctx)
+    infused = first_infusions(ctx)
     found = []
     # Codes, statuses and empty texts repeat from subject to subject: kept once each, the
     # list held for the whole export stays small.
@@ -277,20 +344,24 @@ def _read_subjects(ctx: ExportContext) -> list[Subject]:
     ):
         site = sites[site_id]
         identifier = subject_id or screening_number
-        found.append(
-            Subject(
-                pk,
-                f"{ctx.trial.code}-{identifier}",
-                identifier,
-                site.code,
-                site.country,
-                site.time_zone,
-                *(
-                    shared.setdefault(value, value) if type(value) is str else value
-                    for value in rest
-                ),
-            )
+        subject = Subject(
+            pk,
+            f"{ctx.trial.code}-{identifier}",
+            identifier,
+            site.code,
+            site.country,
+            site.time_zone,
+            *(shared.setdefault(value, value) if type(value) is str else value for value in rest),
         )
+        if pk in infused:
+            start = infused[pk]
+            day = _reference_day(subject.day0, site.time_zone, start)
+            subject = replace(
+                subject,
+                reference_day=day,
+                reference_start=subject.dtc(start) if start is not None else iso_date(day),
+            )
+        found.append(subject)
     found.sort(key=lambda subject: (subject.usubjid, subject.pk))
     return found
 

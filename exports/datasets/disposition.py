@@ -9,6 +9,7 @@ from django.db.models import Q
 
 from exports.base import Dataset, ExportContext
 from exports.datasets.common import (
+    EPOCH,
     Definitions,
     Layout,
     Subject,
@@ -21,6 +22,7 @@ from exports.datasets.common import (
     records,
     subject_batches,
 )
+from exports.datasets.design import short_text
 from exports.snapshot import as_of
 from trials.models import Consent, CriterionKind, EligibilityAnswer, Participant
 from trials.models import ParticipantStatus as S
@@ -46,6 +48,7 @@ DS_VARIABLES = (
         codelist=(CONSENTED, ENROLLED, RANDOMIZED, *sorted(ENDINGS.values())),
     ),
     char("DSCAT", "Category for Disposition Event", codelist=(DISPOSITION, MILESTONE)),
+    EPOCH,
     char("DSSTDTC", "Start Date/Time of Disposition Event"),
     num("DSSTDY", "Study Day of Start of Disposition Event", unit="days"),
 )
@@ -91,6 +94,7 @@ def _ds_rows(ctx: ExportContext) -> Iterator[tuple[object, ...]]:
                         "DSTERM": term,
                         "DSDECOD": decod,
                         "DSCAT": category,
+                        "EPOCH": subject.epoch(dtc),
                         "DSSTDTC": dtc,
                         "DSSTDY": subject.dy(dtc_day(dtc)),
                     }
@@ -124,6 +128,7 @@ IE_VARIABLES = (
     char("IECAT", "Inclusion/Exclusion Category", codelist=(EXCLUSION, INCLUSION)),
     char("IEORRES", "I/E Criterion Original Result", codelist=("N", "Y")),
     char("IESTRESC", "I/E Criterion Result in Std Format", codelist=("N", "Y")),
+    EPOCH,
     char("IEDTC", "Date/Time of Collection"),
     num("IEDY", "Study Day of Collection", unit="days"),
 )
@@ -151,7 +156,10 @@ def _ie_rows(ctx: ExportContext) -> Iterator[tuple[object, ...]]:
             if version not in texts_of:
                 eligibility = definitions.of(version).eligibility
                 criteria = (*eligibility.inclusion, *eligibility.exclusion)
-                texts_of[version] = {criterion.code: criterion.text for criterion in criteria}
+                # IETEST is the short text; TI has each criterion in full.
+                texts_of[version] = {
+                    criterion.code: short_text(criterion.text) for criterion in criteria
+                }
             texts = texts_of[version]
             for seq, row in enumerate(failed, start=1):
                 inclusion = row.kind == CriterionKind.INCLUSION
@@ -168,6 +176,7 @@ def _ie_rows(ctx: ExportContext) -> Iterator[tuple[object, ...]]:
                         "IECAT": INCLUSION if inclusion else EXCLUSION,
                         "IEORRES": result,
                         "IESTRESC": result,
+                        "EPOCH": subject.epoch(dtc),
                         "IEDTC": dtc,
                         "IEDY": subject.dy(dtc_day(dtc)),
                     }

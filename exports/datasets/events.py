@@ -10,6 +10,7 @@ from assessments.models.conmed import Frequency, MedicationCategory, Route
 from assessments.models.deviation import DeviationCategory, DeviationState, Severity
 from exports.base import Dataset, ExportContext
 from exports.datasets.common import (
+    EPOCH,
     YES_NO,
     Layout,
     char,
@@ -82,6 +83,7 @@ AE_VARIABLES = (
         "Category of Special Interest",
         codelist=tuple(value.upper() for value in AesiCategory.values),
     ),
+    EPOCH,
     char("AESTDTC", "Start Date/Time of Adverse Event", source=_ae("onset_date")),
     char("AEENDTC", "End Date/Time of Adverse Event", source=_ae("end_date")),
     num("AESTDY", "Study Day of Start of Adverse Event", unit="days"),
@@ -131,6 +133,7 @@ def _ae_rows(ctx: ExportContext) -> Iterator[tuple[object, ...]]:
                         "USUBJID": subject.usubjid,
                         "AESEQ": seq,
                         **_ae_values(row),
+                        "EPOCH": subject.epoch(row.onset_date),
                         # Partial dates stay partial and have no study day.
                         "AESTDY": subject.dy(dtc_day(row.onset_date)),
                         "AEENDY": subject.dy(dtc_day(row.end_date)),
@@ -183,6 +186,7 @@ CM_VARIABLES = (
     char("CMDICT", "Dictionary Version", source=_cm("dictionary_version")),
     num("CMPREDEQ", "Prednisone-Equivalent Dose", unit="mg/day"),
     char("CMRESCUE", "Rescue Therapy", codelist=YES_NO),
+    EPOCH,
     char("CMSTDTC", "Start Date/Time of Medication", source=_cm("start_date")),
     char("CMENDTC", "End Date/Time of Medication", source=_cm("end_date")),
     num("CMSTDY", "Study Day of Start of Medication", unit="days"),
@@ -219,6 +223,7 @@ def _cm_rows(ctx: ExportContext) -> Iterator[tuple[object, ...]]:
                         "CMDICT": row.dictionary_version,
                         "CMPREDEQ": number(row.prednisone_equivalent_mg_day),
                         "CMRESCUE": yes_no(row.is_rescue),
+                        "EPOCH": subject.epoch(row.start_date),
                         "CMSTDTC": row.start_date,
                         "CMENDTC": row.end_date,
                         "CMSTDY": subject.dy(dtc_day(row.start_date)),
@@ -251,6 +256,7 @@ DV_VARIABLES = (
     char("DVCAT", "Category for Protocol Deviation", codelist=tuple(SEVERITIES.values())),
     num("VISITNUM", "Visit Number"),
     char("VISIT", "Visit Name"),
+    EPOCH,
     char("DVSTDTC", "Start Date/Time of Deviation", source=("deviation.occurred_on",)),
     num("DVSTDY", "Study Day of Start of Deviation", unit="days"),
 )
@@ -287,6 +293,7 @@ def _dv_rows(ctx: ExportContext) -> Iterator[tuple[object, ...]]:
                         "DVDECOD": DEVIATIONS.get(row.category, ""),
                         "DVCAT": SEVERITIES.get(row.severity, ""),
                         **visit_values(visits, row.visit_id),
+                        "EPOCH": subject.epoch(iso_date(row.occurred_on)),
                         "DVSTDTC": iso_date(row.occurred_on),
                         "DVSTDY": subject.dy(row.occurred_on),
                     }

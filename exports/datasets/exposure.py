@@ -9,6 +9,7 @@ from assessments.models import Infusion
 from exports.base import Dataset, ExportContext
 from exports.datasets.allocation import allocations
 from exports.datasets.common import (
+    EPOCH,
     YES_NO,
     Definitions,
     Layout,
@@ -47,6 +48,7 @@ EC_VARIABLES = (
     char("ECADJ", "Reason for Dose Adjustment", source=_field("interruption_details")),
     num("VISITNUM", "Visit Number"),
     char("VISIT", "Visit Name"),
+    EPOCH,
     char("ECSTDTC", "Start Date/Time of Treatment", source=_field("start_time")),
     char("ECENDTC", "End Date/Time of Treatment", source=_field("stop_time")),
     num("ECSTDY", "Study Day of Start of Treatment", unit="days"),
@@ -82,6 +84,7 @@ def _ec_rows(ctx: ExportContext) -> Iterator[tuple[object, ...]]:
                         "ECROUTE": INTRAVENOUS,
                         "ECADJ": row.interruption_details if row.interrupted else "",
                         **visit_values(visits, row.visit_id),
+                        "EPOCH": subject.epoch(start),
                         "ECSTDTC": start,
                         "ECENDTC": end,
                         "ECSTDY": subject.dy(dtc_day(start)),
@@ -131,6 +134,7 @@ EX_VARIABLES = (
     char("EXROUTE", "Route of Administration", codelist=(INTRAVENOUS,)),
     num("VISITNUM", "Visit Number"),
     char("VISIT", "Visit Name"),
+    EPOCH,
     char("EXSTDTC", "Start Date/Time of Treatment", source=_field("start_time")),
     char("EXENDTC", "End Date/Time of Treatment", source=_field("stop_time")),
     num("EXSTDY", "Study Day of Start of Treatment", unit="days"),
@@ -180,6 +184,7 @@ def _ex_rows(ctx: ExportContext) -> Iterator[tuple[object, ...]]:
                         "EXVAMTU": "mL" if row.volume_ml is not None else "",
                         "EXROUTE": INTRAVENOUS,
                         **visit_values(visits, row.visit_id),
+                        "EPOCH": subject.epoch(start),
                         "EXSTDTC": start,
                         "EXENDTC": end,
                         "EXSTDY": subject.dy(dtc_day(start)),

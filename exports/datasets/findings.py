@@ -25,6 +25,7 @@ from assessments.models.renal import SpecimenType
 from assessments.models.vitals import INFUSION_TIMEPOINTS, Timepoint
 from exports.base import Dataset, ExportContext, Variable
 from exports.datasets.common import (
+    EPOCH,
     Layout,
     Subject,
     VisitInfo,
@@ -176,6 +177,7 @@ LB_VARIABLES: tuple[Variable, ...] = (
     char("LBDRVFL", "Derived Flag", codelist=("Y",)),
     num("VISITNUM", "Visit Number"),
     char("VISIT", "Visit Name"),
+    EPOCH,
     char("LBDTC", "Date/Time of Specimen Collection"),
     num("LBDY", "Study Day of Specimen Collection", unit="days"),
 )
@@ -343,6 +345,7 @@ def _subject_lab_rows(
                             **({"LBMETHOD": test.method} if test.method else {}),
                             **values,
                             **visit_values(visits, row.visit_id),
+                            "EPOCH": subject.epoch(dtc),
                             "LBDTC": dtc,
                             "LBDY": subject.dy(dtc_day(dtc)),
                         },
@@ -350,7 +353,7 @@ def _subject_lab_rows(
                 )
     found.sort(key=lambda item: item[0])
     ordered = [values for _, values in found]
-    last_before_exposure(ordered, subject.day0, test="LBTESTCD", prefix="LB")
+    last_before_exposure(ordered, subject.reference_day, test="LBTESTCD", prefix="LB")
     return ordered
 
 
@@ -454,6 +457,7 @@ VS_VARIABLES: tuple[Variable, ...] = (
     num("VSTPTNUM", "Planned Time Point Number"),
     char("VSELTM", "Planned Elapsed Time from Time Point Ref"),
     char("VSTPTREF", "Time Point Reference", codelist=(START_OF_INFUSION,)),
+    EPOCH,
     char("VSDTC", "Date/Time of Measurements", source=("vitals.measured_at",)),
     num("VSDY", "Study Day of Vital Signs", unit="days"),
 )
@@ -488,6 +492,7 @@ def _subject_vital_rows(
                         "VSTPTNUM": position,
                         "VSELTM": elapsed,
                         "VSTPTREF": START_OF_INFUSION if position else "",
+                        "EPOCH": subject.epoch(dtc),
                         "VSDTC": dtc,
                         "VSDY": subject.dy(dtc_day(dtc)),
                     },
@@ -495,7 +500,7 @@ def _subject_vital_rows(
             )
     found.sort(key=lambda item: item[0])
     ordered = [values for _, values in found]
-    last_before_exposure(ordered, subject.day0, test="VSTESTCD", prefix="VS")
+    last_before_exposure(ordered, subject.reference_day, test="VSTESTCD", prefix="VS")
     return ordered
 
 

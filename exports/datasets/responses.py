@@ -1,4 +1,5 @@
-"""RS: SLEDAI-2K items and totals with their look-back window; renal responses with rule set."""
+"""RS: SLEDAI-2K items and totals with their look-back window; renal responses, one test code
+per rule set."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from assessments.scoring import ScoringInputError, get_rule_set
 from assessments.scoring.sledai_descriptors import DESCRIPTORS
 from exports.base import Dataset, ExportContext, Variable
 from exports.datasets.common import (
+    EPOCH,
     Layout,
     Subject,
     VisitInfo,
@@ -32,16 +34,34 @@ from exports.snapshot import stream
 SLEDAI = "SLEDAI-2K"
 TOTAL = ("SLDAITOT", "SLEDAI-2K Total Score", "total")
 CLINICAL = ("SLDAICLN", "Clinical SLEDAI-2K Score", "clinical_total")
-RESPONSE = ("RENRESP", "Renal Response")
+RENAL_RESPONSE = "RENAL RESPONSE"
 INVESTIGATOR = "INVESTIGATOR"
+# RSTESTCD of each renal response rule set: a trial that also scores its responses by other
+# rule sets (secondary_rule_sets) has one result per test code at each assessment.
+RESPONSE_CODES = {
+    "eular2019": "RRESEULR",
+    "kdigo2021": "RRESKDGO",
+    "bliss_ln": "RRESBLSS",
+    "acr2006": "RRESACR",
+    "nct03917797_cr": "RRESMSCR",
+}
+RESPONSE_PREFIX = "RRES"
 
 
-def rule_set_category(code: str) -> str:
-    """RSCAT of a renal response: the rule set's name, e.g. EULAR/ERA-EDTA 2019 RENAL RESPONSE."""
+def response_test(code: str, version: object) -> tuple[str, str, str]:
+    """RSTESTCD, RSTEST and RSMETHOD of the response by rule set `code` (and its version):
+    the rule set's name and version, never the code the eCRF stores. An unknown rule set has
+    a test code made of its letters and digits."""
     try:
-        return get_rule_set(code).calculator.name.upper()
+        name = get_rule_set(code).calculator.name
     except ScoringInputError:
-        return code.upper()
+        name = f"{code.strip()} renal response"
+    test_code = RESPONSE_CODES.get(code)
+    if test_code is None:
+        letters = "".join(char for char in code.upper() if char.isascii() and char.isalnum())
+        test_code = (RESPONSE_PREFIX + letters)[:8]
+    method = f"{name.upper()}, VERSION {version}".strip() if str(version).strip() else name.upper()
+    return test_code, name[:40], " ".join(method.split())
 
 
 VARIABLES: tuple[Variable, ...] = (
@@ -51,7 +71,12 @@ VARIABLES: tuple[Variable, ...] = (
         "RSTESTCD",
         "Assessment Short Name",
         length=8,
-        codelist=(*(d.code for d in DESCRIPTORS), TOTAL[0], CLINICAL[0], RESPONSE[0]),
+        codelist=(
+            *(d.code for d in DESCRIPTORS),
+            TOTAL[0],
+            CLINICAL[0],
+            *RESPONSE_CODES.values(),
+        ),
     ),
     char("RSTEST", "Assessment Name"),
     char(
@@ -68,6 +93,7 @@ VARIABLES: tuple[Variable, ...] = (
     char("RSPROVFL", "Provisional Result Flag", codelist=("Y",)),
     num("VISITNUM", "Visit Number"),
     char("VISIT", "Visit Name"),
+    EPOCH,
     char("RSDTC", "Date/Time of Assessment"),
     num("RSDY", "Study Day of Assessment", unit="days"),
 )
@@ -104,14 +130,15 @@ def _sledai_results(row: Any) -> Iterator[dict[str, object]]:
 
 
 def _response(code: str, category: str, version: str, provisional: Any) -> dict[str, object]:
+    test_code, name, method = response_test(code, version)
     return {
-        "RSCAT": rule_set_category(code),
-        "RSTESTCD": RESPONSE[0],
-        "RSTEST": RESPONSE[1],
+        "RSCAT": RENAL_RESPONSE,
+        "RSTESTCD": test_code,
+        "RSTEST": name,
         "RSORRES": category,
         "RSSTRESC": category,
         "RSDRVFL": "Y",
-        "RSMETHOD": f"{code} {version}".strip(),
+        "RSMETHOD": method,
         "RSPROVFL": "Y" if provisional else "",
     }
 
@@ -119,8 +146,9 @@ def _response(code: str, category: str, version: str, provisional: Any) -> dict[
 def renal_responses(
     category: str, rule_set: str, version: str, provisional: Any, secondary: Any
 ) -> list[dict[str, object]]:
-    """The primary response, then each secondary rule set's, of those that gave a category."""
-    found = []
+    """The primary response, then each secondary rule set's, of those that gave a category;
+    a rule set whose test code came before is left out (one result per test code)."""
+    found: list[dict[str, object]] = []
     if category:
         found.append(_response(rule_set, category, version, provisional))
     for code in sorted(secondary or {}):
@@ -129,7 +157,10 @@ def renal_responses(
             found.append(
                 _response(code, item["category"], item.get("version", ""), item.get("provisional"))
             )
-    return found
+    kept: dict[object, dict[str, object]] = {}
+    for values in found:
+        kept.setdefault(values["RSTESTCD"], values)
+    return list(kept.values())
 
 
 def _subject_rows(
@@ -157,6 +188,7 @@ def _subject_rows(
                         {
                             **values,
                             **visit_values(visits, row.visit_id),
+                            "EPOCH": subject.epoch(dtc),
                             "RSDTC": dtc,
                             "RSDY": subject.dy(dtc_day(dtc)),
                         },

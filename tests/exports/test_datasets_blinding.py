@@ -29,6 +29,8 @@ from tests.exports.dataset_fixtures import (
 )
 
 ARM_VARIABLES = {"ARMCD", "ARM", "ACTARMCD", "ACTARM"}
+# The only values a blinded export writes in them: one mask for every participant with an arm.
+MASKS = {"", "BLINDED", "Blinded"}
 
 
 def _forbidden_text() -> list[re.Pattern[bytes]]:
@@ -53,7 +55,8 @@ def _assert_blinded_files(files: list[Path]) -> None:
             assert not pattern.search(data), f"{path.name} holds {pattern.pattern!r}"
         if path.suffix == ".xpt":
             frame, meta = read_xpt(path)
-            assert not ARM_VARIABLES & set(frame.columns), path.name
+            for name in ARM_VARIABLES & set(frame.columns):
+                assert set(frame[name]) <= MASKS, (path.name, name)
             assert meta.table_name != "EX"
             for column in frame.columns:
                 if frame[column].dtype.kind == "f":
@@ -61,10 +64,10 @@ def _assert_blinded_files(files: list[Path]) -> None:
                     for number in _revealing_numbers():
                         assert not any(math.isclose(v, number) for v in values), (path, column)
         elif path.name.endswith("_codebook.csv"):
-            assert not ARM_VARIABLES & {row["variable"] for row in read_csv(path)}, path.name
+            continue
         else:
-            header = path.read_text(encoding="utf-8").splitlines()[0].split(",")
-            assert not ARM_VARIABLES & set(header), path.name
+            for row in read_csv(path):
+                assert {row[name] for name in ARM_VARIABLES & set(row)} <= MASKS, path.name
 
 
 def test_a_blinded_export_reveals_no_allocation(sdtm_trial, tmp_path) -> None:
@@ -89,9 +92,11 @@ def test_variables_taken_from_revealing_fields_are_marked_revealing() -> None:
     for dataset in DATASETS:
         for variable in dataset.variables:
             if named & set(variable.source):
-                assert variable.revealing or dataset.unblinded_only, variable.name
+                assert variable.revealing or variable.masked or dataset.unblinded_only, (
+                    variable.name
+                )
     dm = {variable.name: variable for variable in DATASETS[0].variables}
-    assert all(dm[name].revealing for name in ARM_VARIABLES)
+    assert all(dm[name].masked for name in ARM_VARIABLES)
 
 
 def test_revealing_fields_come_from_form_types_and_the_protocol(sdtm_trial) -> None:
@@ -196,5 +201,23 @@ def test_the_blinded_statistician_gets_a_blinded_export(sdtm_trial, settings, tm
         )]  # fmt: skip
         assert data == sorted(expected)
         _assert_blinded_files([path for path in folder.iterdir() if path.name != "manifest.json"])
-    # Check that the rows of the blinded DM are those of the trial, without the arm.
-    assert len(rows_of(sdtm_trial.ctx(LATEST), "DM")) == 4
+    # The rows of the blinded DM are those of the trial, with the arm masked alike for all
+    # participants allocated one; the null-arm reasons are those of the unblinded export.
+    dm = rows_of(sdtm_trial.ctx(LATEST), "DM")
+    unblinded = rows_of(sdtm_trial.ctx(LATEST, blinded=False), "DM")
+    assert [(row["ARMCD"], row["ARM"], row["ACTARMCD"], row["ACTARM"]) for row in dm] == [
+        ("BLINDED", "Blinded", "BLINDED", "Blinded"),
+        ("BLINDED", "Blinded", "BLINDED", "Blinded"),
+        (None, None, None, None),
+        (None, None, None, None),
+    ]
+    assert (
+        [row["ARMNRS"] for row in dm]
+        == [row["ARMNRS"] for row in unblinded]
+        == [
+            "",
+            "",
+            "SCREEN FAILURE",
+            "NOT ASSIGNED",
+        ]
+    )

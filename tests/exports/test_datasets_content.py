@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from assessments.models import LabResults, RenalAssessment
@@ -16,7 +18,8 @@ def _where(rows: list[dict], **match: object) -> list[dict]:
 
 def test_datasets_are_in_the_agreed_order() -> None:
     assert [dataset.name for dataset in DATASETS] == [
-        "DM", "DS", "SV", "EC", "EX", "AE", "CM", "LB", "VS", "RS", "IE", "DV",
+        "DM", "SE", "DS", "SV", "EC", "EX", "AE", "CM", "LB", "VS", "RS", "IE", "DV",
+        "TS", "TA", "TE", "TV", "TI",
     ]  # fmt: skip
 
 
@@ -105,18 +108,38 @@ def test_sledai_items_totals_and_window(sdtm_trial) -> None:
 
 
 def test_renal_response_with_its_rule_set_and_version(sdtm_trial) -> None:
+    from exports.datasets.responses import renal_responses
+
     rs = rows_of(sdtm_trial.ctx(), "RS")
     p1 = sdtm_trial.usubjid(sdtm_trial.p1)
-    responses = _where(rs, USUBJID=p1, RSTESTCD="RENRESP")
+    responses = _where(rs, USUBJID=p1, RSTESTCD="RRESEULR")
     assert [(row["RSDY"], row["RSORRES"]) for row in responses] == [(29, "PRR"), (169, "CRR")]
     stored = RenalAssessment.objects.get(participant=sdtm_trial.p1, visit__code="W24")
     for row in responses:
-        assert row["RSCAT"] == "EULAR/ERA-EDTA 2019 RENAL RESPONSE"
-        assert row["RSMETHOD"] == f"{stored.response_rule_set} {stored.response_version}"
+        assert (row["RSCAT"], row["RSTEST"]) == (
+            "RENAL RESPONSE",
+            "EULAR/ERA-EDTA 2019 renal response",
+        )
+        assert row["RSMETHOD"] == (
+            f"EULAR/ERA-EDTA 2019 RENAL RESPONSE, VERSION {stored.response_version}"
+        )
         assert row["RSDRVFL"] == "Y"
+    # Trial B scores each assessment by its registered rule and by EULAR: one test code each,
+    # and the method names the rule set, not the code the eCRF stores.
+    both = renal_responses("PR", "nct03917797_cr", "1.1", True, {
+        "eular2019": {"category": "PRR", "version": "1.0"},
+    })  # fmt: skip
+    assert [(r["RSTESTCD"], r["RSORRES"], r["RSPROVFL"]) for r in both] == [
+        ("RRESMSCR", "PR", "Y"),
+        ("RRESEULR", "PRR", ""),
+    ]
+    assert [r["RSMETHOD"] for r in both] == [
+        "NCT03917797 REGISTERED RENAL RESPONSE, VERSION 1.1",
+        "EULAR/ERA-EDTA 2019 RENAL RESPONSE, VERSION 1.0",
+    ]
 
 
-def test_disposition_and_failed_criteria_only(sdtm_trial) -> None:
+def test_disposition_failed_criteria_and_the_trial_design(sdtm_trial) -> None:
     ctx = sdtm_trial.ctx()
     p1 = sdtm_trial.usubjid(sdtm_trial.p1)
     ds = _where(rows_of(ctx, "DS"), USUBJID=p1)
@@ -129,9 +152,10 @@ def test_disposition_and_failed_criteria_only(sdtm_trial) -> None:
         (sdtm_trial.usubjid(sdtm_trial.p3), "IN02", "INCLUSION", "N")
     ]
     assert ie[0]["IETEST"].startswith("Diagnosis of systemic lupus erythematosus")
+    _trial_design_elements_and_epochs(sdtm_trial)
 
 
-def test_only_confirmed_deviations(sdtm_trial) -> None:
+def test_only_confirmed_deviations_and_dm_after_a_death(sdtm_trial) -> None:
     team, p2 = sdtm_trial.team, sdtm_trial.p2
     save(team, "deviation", p2, {
         "occurred_on": LATEST.date(), "category": "other", "description": "Still a draft",
@@ -141,9 +165,10 @@ def test_only_confirmed_deviations(sdtm_trial) -> None:
     assert [(row["USUBJID"], row["DVDECOD"], row["DVCAT"], row["DVSTDY"]) for row in dv] == [
         (sdtm_trial.usubjid(sdtm_trial.p1), "PROCEDURE", "MINOR", 1)
     ]
+    _dm_reference_dates_death_and_arms(sdtm_trial)
 
 
-def test_forms_marked_not_done_give_no_rows(sdtm_trial) -> None:
+def test_forms_and_visits_not_done(sdtm_trial) -> None:
     from assessments.services import form_not_done
     from tests.exports.dataset_fixtures import at
 
@@ -160,3 +185,118 @@ def test_forms_marked_not_done_give_no_rows(sdtm_trial) -> None:
     assert LabResults.objects.filter(participant=p2).count() == 1
     lb = rows_of(sdtm_trial.ctx(LATEST), "LB")
     assert not _where(lb, USUBJID=sdtm_trial.usubjid(p2), LBCAT="HEMATOLOGY")
+    _planned_visits_that_did_not_occur_are_in_sv(sdtm_trial)
+
+
+def _dm_reference_dates_death_and_arms(sdtm_trial) -> None:
+    from tests.exports.dataset_fixtures import at
+    from trials.services.participants import participant_withdraw
+
+    team, p2 = sdtm_trial.team, sdtm_trial.p2
+    with at(LATEST):
+        participant_withdraw(actor=team.coordinator, participant=p2, reason="Died", now=LATEST)
+    save(team, "end_of_study", p2, {
+        "status": "death", "last_contact_date": LATEST.date(), "reason": "Sudden cardiac death",
+    }, now=LATEST)  # fmt: skip
+    dm = {row["USUBJID"]: row for row in rows_of(sdtm_trial.ctx(LATEST, blinded=False), "DM")}
+    msc, placebo = dm[sdtm_trial.usubjid(sdtm_trial.p1)], dm[sdtm_trial.usubjid(p2)]
+    failed = dm[sdtm_trial.usubjid(sdtm_trial.p3)]
+    names = ("RFSTDTC", "RFENDTC", "RFPENDTC", "DTHFL", "DTHDTC", "ARMCD", "ACTARMCD", "ARMNRS")
+    assert [msc[name] for name in names] == [
+        "2026-03-04", "", "", "", "", "MSC", "MSC", "",
+    ]  # fmt: skip
+    assert [placebo[name] for name in names] == [
+        "2026-03-04", "2026-09-01", "2026-09-01", "Y", "2026-09-01", "PLACEBO", "PLACEBO", "",
+    ]  # fmt: skip
+    assert [failed[name] for name in names] == [
+        "", "", "2026-03-02", "", "", None, None, "SCREEN FAILURE",
+    ]  # fmt: skip
+    # Death and the end of participation are not blinded; the arm is, alike for both.
+    blinded = {row["USUBJID"]: row for row in rows_of(sdtm_trial.ctx(LATEST), "DM")}
+    assert blinded[placebo["USUBJID"]]["DTHFL"] == "Y"
+    assert {(row["ARMCD"], row["ACTARM"]) for row in blinded.values() if row["ARMCD"]} == {
+        ("BLINDED", "Blinded")
+    }
+
+
+def _trial_design_elements_and_epochs(sdtm_trial) -> None:
+    from exports.datasets.design import text_pieces
+    from tests.personas import shipped_definition
+
+    p1, p3 = sdtm_trial.usubjid(sdtm_trial.p1), sdtm_trial.usubjid(sdtm_trial.p3)
+    unblinded, blinded = sdtm_trial.ctx(LATEST, blinded=False), sdtm_trial.ctx(LATEST)
+    ts = {(row["TSPARMCD"], row["TSSEQ"]): row for row in rows_of(unblinded, "TS")}
+    assert ts[("TPHASE", 1)]["TSVAL"] == "PHASE II TRIAL"
+    assert ts[("TBLIND", 1)]["TSVAL"] == "TRIPLE BLIND"
+    assert ts[("PLANSUB", 1)]["TSVAL"] == "20"
+    assert [ts[("REGID", n)]["TSVAL"] for n in (1, 2)] == ["NCT03673748", "2022-000243-80"]
+    assert ("COMPTRT", 1) in ts
+    assert not {row["TSPARMCD"] for row in rows_of(blinded, "TS")} & {"TRT", "COMPTRT"}
+    # DM's arms are those of TA, masked alike when blinded; each arm's path is two elements.
+    for ctx in (unblinded, blinded):
+        ta = rows_of(ctx, "TA")
+        arms = {row["ARMCD"] for row in rows_of(ctx, "DM") if row["ARMCD"]}
+        assert arms == {row["ARMCD"] for row in ta}
+        assert {row["ETCD"] for row in rows_of(ctx, "TE")} == {row["ETCD"] for row in ta}
+        assert [(row["TAETORD"], row["EPOCH"]) for row in ta[:2]] == [
+            (1, "SCREENING"),
+            (2, "TREATMENT"),
+        ]
+    se = _where(rows_of(unblinded, "SE"), USUBJID=p1)
+    assert [(row["ETCD"], row["SESTDTC"], row["SEENDTC"]) for row in se] == [
+        ("SCRN", "2026-03-02", "2026-03-04T10:00"),
+        ("MSC", "2026-03-04T10:00", ""),
+    ]
+    assert [row["ETCD"] for row in _where(rows_of(blinded, "SE"), USUBJID=p1)] == ["SCRN", "INF"]
+    assert [row["ETCD"] for row in _where(rows_of(blinded, "SE"), USUBJID=p3)] == ["SCRN"]
+    # EPOCH from the elements: the pre-dose vital signs of Day 0 are still screening.
+    vs = _where(rows_of(blinded, "VS"), USUBJID=p1, VSTESTCD="SYSBP")
+    assert [row["EPOCH"] for row in vs] == ["SCREENING", "SCREENING", "TREATMENT", "TREATMENT"]
+    assert {row["EPOCH"] for row in rows_of(blinded, "IE")} == {"SCREENING"}
+    assert [row["VISITNUM"] for row in rows_of(blinded, "TV")][:3] == [1, 2, 3]
+    # TI keeps every criterion in full over IETEST and its continuations; IE the short text.
+    for name in ("nct03673748.yaml", "nct03917797.yaml"):
+        definition = shipped_definition(name)
+        for criterion in (*definition.eligibility.inclusion, *definition.eligibility.exclusion):
+            pieces = text_pieces(criterion.text)
+            assert " ".join(pieces) == " ".join(criterion.text.split())
+            assert all(len(piece.encode()) <= 200 for piece in pieces) and len(pieces) <= 5
+    ti = {row["IETESTCD"]: row for row in rows_of(blinded, "TI")}
+    assert len(ti) == 32 and ti["EX16"]["IETEST2"] and not ti["IN01"]["IETEST1"]
+
+
+def _planned_visits_that_did_not_occur_are_in_sv(sdtm_trial) -> None:
+    from assessments.services.visits import visit_not_done
+    from tests.exports.dataset_fixtures import at
+
+    team, p2 = sdtm_trial.team, sdtm_trial.p2
+    with at(LATEST):
+        visit_not_done(
+            actor=team.coordinator,
+            visit=p2.visits.get(code="W1"),
+            reason="Participant abroad",
+            now=LATEST,
+        )
+    save(team, "deviation", p2, {
+        "occurred_on": date(2026, 3, 11), "category": "missed_visit", "severity": "minor",
+        "description": "Week 1 not done", "state": "confirmed",
+    }, visit="W1", now=LATEST)  # fmt: skip
+    ctx = sdtm_trial.ctx(LATEST)
+    sv = rows_of(ctx, "SV")
+    p2_sv = _where(sv, USUBJID=sdtm_trial.usubjid(p2))
+    missed = _where(p2_sv, VISITNUM=4.0)[0]
+    assert (missed["SVPRESP"], missed["SVOCCUR"], missed["SVREASOC"]) == (
+        "Y",
+        "N",
+        "Participant abroad",
+    )
+    assert (missed["SVSTDTC"], missed["VISITDY"], missed["EPOCH"]) == ("", 8, "")
+    assert {(row["SVPRESP"], row["SVOCCUR"]) for row in p2_sv if row is not missed} == {("Y", "Y")}
+    unscheduled = _where(sv, VISITNUM=3.01)[0]
+    assert (unscheduled["SVPRESP"], unscheduled["SVOCCUR"]) == ("", "")
+    # Every visit a deviation names is in SV.
+    visits = {(row["USUBJID"], row["VISITNUM"]) for row in sv}
+    dv = [row for row in rows_of(ctx, "DV") if row["VISITNUM"] is not None]
+    assert dv and {(row["USUBJID"], row["VISITNUM"]) for row in dv} <= visits
+    # Before the visit was recorded as not done, SV did not have it.
+    assert not _where(rows_of(sdtm_trial.ctx(AS_OF), "SV"), USUBJID=missed["USUBJID"], VISITNUM=4.0)

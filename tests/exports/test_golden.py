@@ -158,6 +158,6 @@ class TestOddValues:
         assert "a" * 198 + "," in cm and "\U0001f600" not in cm
         assert "line 1 line 2 end," in cm
         rs = (GOLDEN / "odd-after-blinded-csv" / "RS.csv").read_text(encoding="utf-8")
-        assert "CUSTOM-RULE" in rs and "zeta 2" in rs
+        assert "CUSTOM-RULE" in rs and "ZETA RENAL RESPONSE, VERSION 2" in rs
         before = (GOLDEN / "odd-before-blinded-csv" / "CM.csv").read_text(encoding="utf-8")
         assert "Ä" * 100 not in before

@@ -22,6 +22,7 @@ from assessments.models import (
 )
 from assessments.models.labs import ANALYTES, unit_field, value_field
 from exports import tabular
+from exports.cells import ascii_text
 from exports.datasets import exported_datasets
 from exports.tabular import normalized, tabular_total
 from safety.models import AdverseEvent
@@ -42,7 +43,8 @@ def _same(csv_value: str, xpt_value: object, kind: str) -> bool:
     if kind == "Num":
         assert isinstance(xpt_value, float)
         return (csv_value == "" and math.isnan(xpt_value)) or float(csv_value) == xpt_value
-    return csv_value == xpt_value
+    # SAS transport holds the text in ASCII; the CSV keeps it in UTF-8.
+    return ascii_text(csv_value) == xpt_value
 
 
 def _expected_counts(trial) -> dict[str, int]:
@@ -83,6 +85,15 @@ def _expected_counts(trial) -> dict[str, int]:
         "IE": failed.filter(kind="inclusion", answer=False).count()
         + failed.filter(kind="exclusion", answer=True).count(),
         "DV": ProtocolDeviation.objects.filter(**of_trial, state="confirmed").count(),
+        # Screening for everyone, then treatment for those given the infusion.
+        "SE": participants.count()
+        + Infusion.objects.filter(**of_trial, given=True).values("participant").distinct().count(),
+        # From the protocol: two arms (an element each), the visits and the criteria.
+        "TS": 12,
+        "TA": 4,
+        "TE": 3,
+        "TV": 11,
+        "TI": 32,
     }
 
 

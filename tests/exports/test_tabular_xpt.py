@@ -16,7 +16,7 @@ import pytest
 
 from exports import cells, tabular
 from exports.base import Dataset, ExportContext, Variable
-from exports.cells import cell, converter, csv_converter, number_text
+from exports.cells import cell, csv_converter, number_text
 from exports.datasets import DATASETS, ExportedDataset
 from exports.datasets.common import Layout
 from exports.tabular import (
@@ -124,16 +124,23 @@ def test_an_empty_dataset_is_a_readable_file_with_its_variables(tmp_path) -> Non
     assert path.read_bytes()[XPT_STAMPS[0] : XPT_STAMPS[0] + 16] == b"02APR26:12:00:00"
 
 
-def test_text_is_cut_at_200_bytes_on_a_character_boundary(tmp_path) -> None:
-    long = "é" * 150  # 300 bytes in UTF-8
-    rows = [("S-001", 1, long, 1.0, "a" * 12)]
+def test_text_is_ascii_in_xpt_and_cut_at_200_bytes_on_a_character_boundary(tmp_path) -> None:
+    long = "é" * 250  # 500 bytes in UTF-8
+    rows = [
+        ("S-001", 1, long, 1.0, "a" * 12),
+        ("S-002", 1, "SLEDAI-2K ≥ 10, Ñandú — 38 °C, ½ µg\u3000😀", 2.0, "≤ 5"),
+    ]
     write_xpt(_ctx(), _dataset(rows), tmp_path / "xx.xpt", lambda n: None)
     write_csv(_ctx(), _dataset(rows), tmp_path / "XX.csv", lambda n: None)
     frame, meta = pyreadstat.read_xport(str(tmp_path / "xx.xpt"))
-    assert frame["XXTERM"][0] == "é" * 100
+    assert frame["XXTERM"].tolist() == ["e" * 200, "SLEDAI-2K >= 10, Nandu - 38 degC, 1/2 ug ?"]
     assert meta.variable_storage_width["XXTERM"] == 200
-    assert frame["XXSHORT"][0] == "a" * 10  # its own length, 10
-    assert read_csv(tmp_path / "XX.csv")[0]["XXTERM"] == "é" * 100
+    assert frame["XXSHORT"].tolist() == ["a" * 10, "<= 5"]  # its own length, 10
+    # CSV keeps UTF-8, cut at 200 bytes without splitting a character.
+    assert [row["XXTERM"] for row in read_csv(tmp_path / "XX.csv")] == [
+        "é" * 100,
+        "SLEDAI-2K ≥ 10, Ñandú — 38 °C, ½ µg\u3000😀",
+    ]
 
 
 def test_cells_are_typed_strictly() -> None:
@@ -171,7 +178,7 @@ def test_csv_cells_are_the_stored_values_as_text() -> None:
 def test_remembered_texts_give_the_same_cells(monkeypatch) -> None:
     monkeypatch.setattr(cells, "TEXT_MEMO", 3)
     short = VARIABLES[4]
-    convert = converter(short)
+    convert = csv_converter(short)  # UTF-8 text, cut in bytes
     values = ["a\nb", "x" * 20, "é" * 9, "plain", "a\nb", "x" * 20, "more\tthan ten chars", "é" * 9]
     expected = ["a b", "x" * 10, "é" * 5, "plain", "a b", "x" * 10, "more than", "é" * 5]
     assert [convert(value) for value in values] == expected
@@ -195,13 +202,19 @@ def test_the_stamp_is_utc_and_english_whatever_the_offset() -> None:
     assert xpt_stamp(datetime(2026, 12, 31, 23, 59, 59, tzinfo=UTC)) == b"31DEC26:23:59:59"
 
 
+TRIAL_DESIGN = {"TS", "TA", "TE", "TV", "TI"}
+
+
 def test_every_dataset_fits_sas_transport_v5() -> None:
     names = []
     for dataset in DATASETS:
         check_xpt_limits(dataset.name, dataset.label, dataset.variables)
         assert len(dataset.name) <= 8 and len(dataset.label) <= 40
         variables = [variable.name for variable in dataset.variables]
-        assert variables[:3] == ["STUDYID", "DOMAIN", "USUBJID"], dataset.name
+        # Subject-level datasets start with their keys; the trial design ones have no subject.
+        if dataset.name not in TRIAL_DESIGN:
+            assert variables[:3] == ["STUDYID", "DOMAIN", "USUBJID"], dataset.name
+        assert variables[:2] == ["STUDYID", "DOMAIN"], dataset.name
         assert len(set(variables)) == len(variables), dataset.name
         assert set(dataset.keys) <= set(variables), dataset.name
         for variable in dataset.variables:
@@ -213,7 +226,10 @@ def test_every_dataset_fits_sas_transport_v5() -> None:
             if variable.name.endswith("SEQ"):
                 assert variable.name == f"{dataset.name}SEQ"
         names.append(dataset.name)
-    assert names == ["DM", "DS", "SV", "EC", "EX", "AE", "CM", "LB", "VS", "RS", "IE", "DV"]
+    assert names == [
+        "DM", "SE", "DS", "SV", "EC", "EX", "AE", "CM", "LB", "VS", "RS", "IE", "DV",
+        "TS", "TA", "TE", "TV", "TI",
+    ]  # fmt: skip
 
 
 def test_a_dataset_beyond_the_limits_is_refused() -> None:
