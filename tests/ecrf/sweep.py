@@ -208,6 +208,7 @@ def _collect(scope: Scope, system: User) -> None:
     """A record of each kind in the scope for routes that name one, made where the synthetic
     data has none."""
     from alerts.models import Alert, AlertKind
+    from archive.models import SiteArchive
     from exports.models import Export
     from review.models import Lock, LockLevel
     from safety.models import AdverseEvent, PregnancyReport
@@ -218,6 +219,10 @@ def _collect(scope: Scope, system: User) -> None:
     person = scope.participant
     visit = Visit.objects.filter(participant=person).order_by("pk").first()
     scope.objects["visit"] = visit
+    # The participant with the fewest visits has the shortest casebook to print.
+    scope.objects["short_participant"] = min(
+        people, key=lambda p: (Visit.objects.filter(participant=p).count(), p.pk)
+    )
     scope.objects["query"] = DataQuery.objects.filter(participant__in=people).order_by("pk").first()
     scope.objects["alert"] = Alert.objects.filter(participant__in=people).order_by("pk").first()
     if scope.objects["alert"] is None:
@@ -254,6 +259,17 @@ def _collect(scope: Scope, system: User) -> None:
             trial=scope.trial,
             protocol_version=person.protocol_version,
             format="csv",
+            as_of=now,
+            requested_by=system,
+            created_at=now,
+        ),
+        actor=system,
+    )
+    scope.objects["site_archive"] = audited_save(
+        SiteArchive(
+            trial=scope.trial,
+            site=scope.site,
+            lock=scope.objects["lock"],
             as_of=now,
             requested_by=system,
             created_at=now,
@@ -335,9 +351,15 @@ class Rule:
     # A trial's staff is also managed by platform operators (a trial's first administrator,
     # the second person for a role that needs one).
     operators_manage: bool = False
+    # The route prints a PDF, which takes seconds: it is asked as every role that must be
+    # refused, but of the roles that may have it only as `PRINTED_BY`, and about the scope's
+    # participant with the shortest casebook. The sweep cannot read a PDF's text anyway.
+    prints: bool = False
 
     def bind(self, param: str, route: Route, scope: Scope, world: World, role: str) -> Any:
         objects = scope.objects
+        if param == "participant_id" and self.prints:
+            return scope.objects["short_participant"].pk
         if param in ("participant_id",) or (param == "pk" and self.pk == "participant"):
             return scope.participant.pk
         if param == "pk":
@@ -362,6 +384,9 @@ class Rule:
             return found.pk if found is not None else None
         raise AssertionError(f"{route.name}: no binding for the parameter {param!r}")
 
+
+# The one role of those that may have a printed PDF that the sweep asks for it.
+PRINTED_BY = Role.MONITOR
 
 # Parameters that name no record: an invitation link that is not valid, a query's step, a
 # chart.
@@ -421,6 +446,9 @@ RULES: dict[str, Rule] = {
     r"review:(audit-trail|audit-trail-csv)": PARTICIPANT,
     r"exports:(list|request)": TRIAL,
     r"exports:(row|download)": Rule("trial", pk="export"),
+    r"archive:casebook-pdf": Rule("trial", prints=True),
+    r"archive:(site-archives|site-archive-request|annotated-crf|annotated-crf-pdf)": TRIAL,
+    r"archive:(site-archive-row|site-archive-download)": Rule("trial", pk="site_archive"),
     # API
     r"api:me": OWN,
     r"api:(token-list|token-revoke)": OWN,
