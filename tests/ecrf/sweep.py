@@ -355,8 +355,9 @@ class Rule:
     # the second person for a role that needs one).
     operators_manage: bool = False
     # The route prints a PDF, which takes seconds: it is asked as every role that must be
-    # refused, but of the roles that may have it only as `PRINTED_BY`, and about the scope's
-    # participant just registered there. The sweep cannot read a PDF's text anyway.
+    # refused, but of the other roles only as `PRINTED_BY`, and about the scope's participant
+    # just registered there. The sweep cannot read a PDF's text anyway; tests/archive print
+    # them and read them back.
     prints: bool = False
 
     def bind(self, param: str, route: Route, scope: Scope, world: World, role: str) -> Any:
@@ -450,7 +451,8 @@ RULES: dict[str, Rule] = {
     r"exports:(list|request)": TRIAL,
     r"exports:(row|download)": Rule("trial", pk="export"),
     r"archive:casebook-pdf": Rule("trial", prints=True),
-    r"archive:(site-archives|site-archive-request|annotated-crf|annotated-crf-pdf)": TRIAL,
+    r"archive:annotated-crf-pdf": Rule("trial", prints=True),
+    r"archive:(site-archives|site-archive-request|annotated-crf)": TRIAL,
     r"archive:(site-archive-row|site-archive-download)": Rule("trial", pk="site_archive"),
     # API
     r"api:me": OWN,
