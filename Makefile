@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo .venv-tools/bin/uv)
 PY := .venv/bin/python
 
-.PHONY: run test lint install browser migrate demo bench mutation clean
+.PHONY: run test lint install browser migrate demo bench samples mutation clean
 
 install: $(UV)
 	$(UV) sync --frozen
@@ -37,6 +37,13 @@ lint: install
 
 bench: install
 	$(PY) -m bench
+
+# The sample casebook PDF and annotated CRF of docs/samples, printed from synthetic data in a
+# database of their own.
+samples: install
+	rm -f var/samples.sqlite3
+	DATABASE_URL=sqlite:///var/samples.sqlite3 $(PY) manage.py migrate --noinput -v0
+	DATABASE_URL=sqlite:///var/samples.sqlite3 $(PY) manage.py casebook_samples
 
 # Mutation testing of the calculators (assessments/scoring/) against their own tests, which
 # need no database; never part of `make test` or CI. Configured in pyproject.toml

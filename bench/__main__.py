@@ -1,4 +1,4 @@
-"""Run the benchmarks: `python -m bench [--only flagging|export] [options]`."""
+"""Run the benchmarks: `python -m bench [--only flagging|export|archive] [options]`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from bench import export_csv, pages, visit_flagging
+from bench import export_csv, pages, site_archive, visit_flagging
 
 
 def _sizes(text: str) -> list[int]:
@@ -30,13 +30,14 @@ def main() -> None:
             "flagging: the visit-flagging job against one hand-written SQL UPDATE of the same "
             "rows. export: the full CSV export against PostgreSQL COPY of the same rows, and its "
             "peak memory. Each size runs on a fresh PostgreSQL database that is dropped "
-            "afterwards. Without --only, a benchmark runs when only its options are given, and "
-            "both run otherwise."
+            "afterwards. archive: the site archive job's peak memory and time at two sizes, each "
+            "on a fresh SQLite database. Without --only, a benchmark runs when only its options "
+            "are given, and flagging and export run otherwise."
         ),
     )
     parser.add_argument(
         "--only",
-        choices=("flagging", "export", "pages"),
+        choices=("flagging", "export", "pages", "archive"),
         default=None,
         help="run one benchmark only; pages runs only when named, or when only its options "
         "are given",
@@ -142,6 +143,14 @@ def main() -> None:
     page.add_argument(
         "--save-only", action="store_true", help="measure the CRF save only, not the pages"
     )
+    archive = parser.add_argument_group("archive")
+    archive.add_argument(
+        "--archive-participants",
+        type=_sizes,
+        default=[20, 200],
+        help="synthetic participants of the trial; the site with the most of them is archived "
+        "(default: 20,200)",
+    )
     parser.add_argument("--json", action="store_true", help="print the raw results as JSON")
     parser.add_argument(
         "--pg",
@@ -152,10 +161,15 @@ def main() -> None:
     args = parser.parse_args()
     argv = sys.argv[1:]
     only = args.only
+    if only is None and _given(archive, argv):
+        only = "archive"
     if only is None and _given(page, argv) and not _given(flagging, argv):
         only = "pages"
     if only is None and _given(flagging, argv) != _given(export, argv):
         only = "flagging" if _given(flagging, argv) else "export"
+    if only == "archive":
+        site_archive.run(sizes=args.archive_participants, as_json=args.json)
+        return
     if only == "pages":
         pages.run(
             sizes=args.participants or [100, 1_000],

@@ -38,6 +38,7 @@ urlpatterns = [
     path("coding/", include("coding.urls")),
     path("review/", include("casebook.review_urls")),
     path("exports/", include("exports.urls")),
+    path("archive/", include("archive.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", api_docs.SchemaView.as_view(), name="api-schema"),

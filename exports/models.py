@@ -28,7 +28,28 @@ class ExportStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
-class Export(models.Model):
+class JobProgress:
+    """What a page says of a job's progress: finished or not, and the whole percent done."""
+
+    status: str
+    progress_units: tuple[str, str] = ("units_done", "units_total")
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (ExportStatus.DONE, ExportStatus.FAILED)
+
+    @property
+    def percent(self) -> int:
+        """Whole percent written; 100 once done, whatever the counts say."""
+        if self.status == ExportStatus.DONE:
+            return 100
+        done, total = (getattr(self, name) for name in self.progress_units)
+        if total <= 0:
+            return 0
+        return min(100, done * 100 // total)
+
+
+class Export(JobProgress, models.Model):
     """One requested export: a trial as it stood at `as_of`, in one format, blinded or not.
 
     The status moves queued -> running -> done | failed, each step a compare-and-set with its
@@ -94,16 +115,3 @@ class Export(models.Model):
 
     def __str__(self) -> str:
         return f"Export #{self.pk} {self.format} ({'blinded' if self.blinded else 'unblinded'})"
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (ExportStatus.DONE, ExportStatus.FAILED)
-
-    @property
-    def percent(self) -> int:
-        """Whole percent written; 100 once done, whatever the counts say."""
-        if self.status == ExportStatus.DONE:
-            return 100
-        if self.units_total <= 0:
-            return 0
-        return min(100, self.units_done * 100 // self.units_total)

@@ -77,7 +77,8 @@ def _zip_time(moment: datetime) -> tuple[int, int, int, int, int, int]:
     return max(ZIP_EPOCH, (utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second))
 
 
-def _stream(members: list[tuple[str, Path]], prefix: str, moment: datetime) -> Iterator[bytes]:
+def zip_stream(members: list[tuple[str, Path]], prefix: str, moment: datetime) -> Iterator[bytes]:
+    """The members as a zip under the folder `prefix`, in chunks, each dated at `moment`."""
     pipe = _Pipe()
     date_time = _zip_time(moment)
     with zipfile.ZipFile(pipe, mode="w", compression=zipfile.ZIP_DEFLATED) as archive:
@@ -145,4 +146,4 @@ def export_archive(
     members = export_handover(user=user, export=export, path=path, now=now or timezone.now())
     stem = archive_stem(export)
     logger.info("Export %s downloaded by %s.", export.pk, user)
-    return Archive(filename=f"{stem}.zip", chunks=_stream(members, stem, export.as_of))
+    return Archive(filename=f"{stem}.zip", chunks=zip_stream(members, stem, export.as_of))

@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import Any
 
 from django.apps import apps
@@ -208,10 +209,12 @@ def _collect(scope: Scope, system: User) -> None:
     """A record of each kind in the scope for routes that name one, made where the synthetic
     data has none."""
     from alerts.models import Alert, AlertKind
+    from archive.models import SiteArchive
     from exports.models import Export
     from review.models import Lock, LockLevel
     from safety.models import AdverseEvent, PregnancyReport
     from visits.models import Visit
+    from visits.services import participant_register
 
     now = timezone.now()
     people = scope.participants
@@ -260,6 +263,17 @@ def _collect(scope: Scope, system: User) -> None:
         ),
         actor=system,
     )
+    scope.objects["site_archive"] = audited_save(
+        SiteArchive(
+            trial=scope.trial,
+            site=scope.site,
+            lock=scope.objects["lock"],
+            as_of=now,
+            requested_by=system,
+            created_at=now,
+        ),
+        actor=system,
+    )
     scope.objects["cohort"] = scope.trial.cohorts.order_by("pk").first()
     scope.objects["adverse_event"] = (
         AdverseEvent.objects.filter(participant__in=people).order_by("pk").first()
@@ -282,6 +296,11 @@ def _collect(scope: Scope, system: User) -> None:
         user=member, trial=scope.trial, site=scope.site, role=Role.COORDINATOR
     )
     scope.objects["membership"], scope.objects["user"] = membership, member
+    # A participant just registered has a short casebook to print, where a synthetic one's
+    # takes a minute.
+    scope.objects["short_participant"] = participant_register(
+        actor=member, site=scope.site, sex="F", date_of_birth=date(1990, 5, 17), now=now
+    )
     scope.objects["request"] = audited_save(
         RoleGrantRequest(
             trial=scope.trial,
@@ -335,9 +354,16 @@ class Rule:
     # A trial's staff is also managed by platform operators (a trial's first administrator,
     # the second person for a role that needs one).
     operators_manage: bool = False
+    # The route prints a PDF, which takes seconds: it is asked as every role that must be
+    # refused, but of the other roles only as `PRINTED_BY`, and about the scope's participant
+    # just registered there. The sweep cannot read a PDF's text anyway; tests/archive print
+    # them and read them back.
+    prints: bool = False
 
     def bind(self, param: str, route: Route, scope: Scope, world: World, role: str) -> Any:
         objects = scope.objects
+        if param == "participant_id" and self.prints:
+            return scope.objects["short_participant"].pk
         if param in ("participant_id",) or (param == "pk" and self.pk == "participant"):
             return scope.participant.pk
         if param == "pk":
@@ -362,6 +388,9 @@ class Rule:
             return found.pk if found is not None else None
         raise AssertionError(f"{route.name}: no binding for the parameter {param!r}")
 
+
+# The one role of those that may have a printed PDF that the sweep asks for it.
+PRINTED_BY = Role.MONITOR
 
 # Parameters that name no record: an invitation link that is not valid, a query's step, a
 # chart.
@@ -426,6 +455,10 @@ RULES: dict[str, Rule] = {
     r"review:(audit-trail|audit-trail-csv)": PARTICIPANT,
     r"exports:(list|request)": TRIAL,
     r"exports:(row|download)": Rule("trial", pk="export"),
+    r"archive:casebook-pdf": Rule("trial", prints=True),
+    r"archive:annotated-crf-pdf": Rule("trial", prints=True),
+    r"archive:(site-archives|site-archive-request|annotated-crf)": TRIAL,
+    r"archive:(site-archive-row|site-archive-download)": Rule("trial", pk="site_archive"),
     # API
     r"api:me": OWN,
     r"api:(token-list|token-revoke)": OWN,

@@ -17,6 +17,7 @@ from accounts.services import token_create
 from ecrf.access import SITE_ROLES
 from tests.ecrf.sweep import (
     BLINDED,
+    PRINTED_BY,
     ROLES,
     SCOPES,
     UNSAFE,
@@ -115,6 +116,8 @@ def sweep_route(route: Any, world: World, clients: dict[str, Client], api_method
             url = reverse(route.name, kwargs=kwargs)
             is_foreign = bool(route.params) and foreign(role, scope, rule)
             bound_foreign |= is_foreign
+            if rule.prints and not is_foreign and role != PRINTED_BY:
+                continue
             for method in methods_of(route, api_methods):
                 if method != "get" and not is_foreign:
                     continue

@@ -1,0 +1,1 @@
+"""The site's signed archive: casebook PDFs, the site archive job and the annotated CRF."""
