@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo .venv-tools/bin/uv)
 PY := .venv/bin/python
 
-.PHONY: run test lint install browser migrate demo bench mutation clean
+.PHONY: run test lint install browser migrate demo bench mutation screenshots clean
 
 install: $(UV)
 	$(UV) sync --frozen
@@ -37,6 +37,10 @@ lint: install
 
 bench: install
 	$(PY) -m bench
+
+# The README's screenshots (docs/screenshots/), from a fresh demo in a temporary directory.
+screenshots: install browser
+	$(PY) scripts/screenshots.py
 
 # Mutation testing of the calculators (assessments/scoring/) against their own tests, which
 # need no database; never part of `make test` or CI. Configured in pyproject.toml
