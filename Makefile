@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo .venv-tools/bin/uv)
 PY := .venv/bin/python
 
-.PHONY: run test lint install browser migrate demo bench samples mutation clean
+.PHONY: run test lint install browser migrate demo bench samples mutation screenshots clean
 
 install: $(UV)
 	$(UV) sync --frozen
@@ -44,6 +44,10 @@ samples: install
 	rm -f var/samples.sqlite3
 	DATABASE_URL=sqlite:///var/samples.sqlite3 $(PY) manage.py migrate --noinput -v0
 	DATABASE_URL=sqlite:///var/samples.sqlite3 $(PY) manage.py casebook_samples
+
+# The README's screenshots (docs/screenshots/), from a fresh demo in a temporary directory.
+screenshots: install browser
+	$(PY) scripts/screenshots.py
 
 # Mutation testing of the calculators (assessments/scoring/) against their own tests, which
 # need no database; never part of `make test` or CI. Configured in pyproject.toml
