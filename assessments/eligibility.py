@@ -116,18 +116,57 @@ def _answer_words(kind: str, answer: bool) -> str:
     return "applying" if answer else "not applying"
 
 
-def _source_value(participant: Participant, source: CriterionSource) -> tuple[Any, str]:
+class _Reads:
+    """What the checks of one participant read, each read once for all their criteria: the
+    visits by code, a form's entered record at a visit, the medication log and the look-back
+    anchor."""
+
+    def __init__(self, participant: Participant) -> None:
+        self.participant = participant
+        self._visits: dict[str, Any] | None = None
+        self._records: dict[tuple[str, str], Any] = {}
+        self._medications: list[ConcomitantMedication] | None = None
+        self._anchor: tuple[date, str] | None = None
+
+    def visit(self, code: str) -> Any:
+        if self._visits is None:
+            self._visits = {}
+            for visit in self.participant.visits.order_by("pk"):
+                self._visits.setdefault(visit.code, visit)
+        return self._visits.get(code)
+
+    def record(self, form: str, visit: Any) -> Any:
+        key = (form, visit.code)
+        if key not in self._records:
+            self._records[key] = (
+                FORM_MODELS[form]
+                .objects.filter(visit=visit, entry_status=EntryStatus.ENTERED)
+                .first()
+            )
+        return self._records[key]
+
+    def medications(self) -> list[ConcomitantMedication]:
+        if self._medications is None:
+            self._medications = list(
+                ConcomitantMedication.objects.filter(
+                    participant=self.participant, entry_status=EntryStatus.ENTERED
+                ).order_by("pk")
+            )
+        return self._medications
+
+    def anchor(self, definition: ProtocolDefinition, now: datetime) -> tuple[date, str]:
+        if self._anchor is None:
+            self._anchor = lookback_anchor(self.participant, definition, now)
+        return self._anchor
+
+
+def _source_value(reads: _Reads, source: CriterionSource) -> tuple[Any, str]:
     """The entered value and the name of the visit it was read at (None when missing)."""
-    visit = participant.visits.filter(code=source.visit).first()
+    visit = reads.visit(source.visit)
     name = visit.name.lower() if visit is not None else source.visit
     if visit is None:
         return None, name
-    record = (
-        FORM_MODELS[source.form]
-        .objects.filter(visit=visit, entry_status=EntryStatus.ENTERED)
-        .only(source.field)
-        .first()
-    )
+    record = reads.record(source.form, visit)
     value = getattr(record, source.field) if record is not None else None
     return (None if value in (None, "") else value), name
 
@@ -191,18 +230,14 @@ def _medication_words(cm: ConcomitantMedication) -> str:
 
 
 def lookback_findings(
-    participant: Participant, criterion: Criterion, definition: ProtocolDefinition, now: datetime
+    reads: _Reads, criterion: Criterion, definition: ProtocolDefinition, now: datetime
 ) -> tuple[list[str], list[str]]:
     """What the medication log says of the criterion's look-backs: the entries surely within
     a window and those whose dates cannot tell, each as words for a sentence."""
     if not criterion.lookbacks:
         return [], []
-    anchor, anchor_words = lookback_anchor(participant, definition, now)
-    medications = list(
-        ConcomitantMedication.objects.filter(
-            participant=participant, entry_status=EntryStatus.ENTERED
-        ).order_by("pk")
-    )
+    anchor, anchor_words = reads.anchor(definition, now)
+    medications = reads.medications()
     sure: list[str] = []
     unsure: list[str] = []
     for lookback in criterion.lookbacks:
@@ -228,15 +263,18 @@ def criterion_check(
     answer: bool,
     *,
     now: datetime | None = None,
+    reads: _Reads | None = None,
 ) -> dict[str, Any]:
-    """The verification of one answer: its status and, unless verified, a sentence."""
+    """The verification of one answer: its status and, unless verified, a sentence. `reads`
+    shares what is read between the criteria of one participant."""
+    reads = reads or _Reads(participant)
     words = _answer_words(kind, answer)
     title = f"{kind.capitalize()} {criterion.number} answered {words}"
     missing: list[str] = []
     if criterion.lookbacks and not answer:
         # A medication within a look-back proves the criterion holds; none proves nothing.
         definition = definition_of(participant.protocol_version)
-        sure, unsure = lookback_findings(participant, criterion, definition, now or timezone.now())
+        sure, unsure = lookback_findings(reads, criterion, definition, now or timezone.now())
         if sure:
             return {
                 "status": CONTRADICTED,
@@ -248,7 +286,7 @@ def criterion_check(
                 "sentence": f"{title}; not verified: {'; '.join(unsure)}.",
             }
     for source in criterion.sources:
-        value, visit_name = _source_value(participant, source)
+        value, visit_name = _source_value(reads, source)
         label = _label(source)
         if value is None:
             missing.append(f"the {visit_name} {label}")
@@ -288,6 +326,7 @@ def eligibility_source_checks(
     eligibility = definition_of(participant.protocol_version).eligibility
     answers = {a.criterion_code: a.answer for a in participant.eligibility_answers.all()}
     found = {}
+    reads = _Reads(participant)
     for kind, criteria in (
         ("inclusion", eligibility.inclusion),
         ("exclusion", eligibility.exclusion),
@@ -295,6 +334,6 @@ def eligibility_source_checks(
         for criterion in criteria:
             if (criterion.sources or criterion.lookbacks) and criterion.code in answers:
                 found[criterion.code] = criterion_check(
-                    participant, criterion, kind, answers[criterion.code], now=now
+                    participant, criterion, kind, answers[criterion.code], now=now, reads=reads
                 )
     return found

@@ -201,3 +201,26 @@ def test_trial_b_an_active_sediment_proves_inclusion_4(mscrole, rbc, wbc, contra
             "Inclusion 4 answered not met, but the screening urine white cell count per hpf is "
             "9 /hpf (needs more than 8 /hpf)."
         ]
+
+
+def test_the_checks_read_each_source_once_whatever_the_criteria(msvle) -> None:
+    """The visits, each form at a visit, the medication log and the anchor are read once for
+    all the criteria of a participant: the count follows the forms the sources name, not the
+    criteria that name them."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from assessments.eligibility import eligibility_source_checks
+
+    participant = make_eligible(msvle)
+    medication(msvle, participant, "Cyclophosphamide", "2025-12-01")
+    eligibility = definition_of(participant.protocol_version).eligibility
+    criteria = [c for c in (*eligibility.inclusion, *eligibility.exclusion)]
+    checked = [c for c in criteria if c.sources or c.lookbacks]
+    forms = {(s.form, s.visit) for c in checked for s in c.sources}
+    with CaptureQueriesContext(connection) as reads:
+        found = eligibility_source_checks(participant, now=NOW)
+    assert set(found) == {c.code for c in checked}
+    # answers, visits, one per form at a visit, the medication log, the anchor visit
+    assert len(reads) <= 3 + len(forms) + 1
+    assert len(checked) > len(forms) + 4
