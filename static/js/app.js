@@ -225,6 +225,29 @@ if (sentDraft) {
   }
 }
 
+// Drafts hold clinical data typed in this browser: they are forgotten when the person signs
+// out, and any older than a day are forgotten on every page.
+const DRAFT_PREFIX = "ecrf-draft:";
+const DRAFT_MAX_AGE_MS = 24 * 60 * 60 * 1000;
+
+function forgetDrafts(olderThan) {
+  for (const key of Object.keys(window.localStorage)) {
+    if (!key.startsWith(DRAFT_PREFIX)) {
+      continue;
+    }
+    const draft = readDraft(key);
+    const age = draft && draft.savedAt ? Date.now() - Date.parse(draft.savedAt) : Infinity;
+    if (olderThan === undefined || !(age <= olderThan)) {
+      window.localStorage.removeItem(key);
+    }
+  }
+}
+
+forgetDrafts(DRAFT_MAX_AGE_MS);
+for (const form of document.querySelectorAll("form[data-sign-out]")) {
+  form.addEventListener("submit", () => forgetDrafts());
+}
+
 for (const form of document.querySelectorAll("form[data-draft-key]")) {
   setUpDraft(form);
 }

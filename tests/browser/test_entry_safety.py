@@ -1,6 +1,6 @@
 """Typed data is not lost: leaving a form with unsaved changes asks first, a draft kept in the
 browser is offered back after a reload and forgotten once saved, and eligibility answers ticked
-quickly one after another are all saved."""
+quickly one after another are all saved; drafts are forgotten on signing out."""
 
 from __future__ import annotations
 
@@ -88,3 +88,12 @@ def test_unsaved_entry_asks_before_leaving_keeps_a_draft_and_answers_all_save(
     expect(page.locator("#id_upcr_value")).to_have_value("3.2000")
     expect(page.locator("#draft-offer")).to_be_hidden()
     assert dialogs == ["beforeunload", "beforeunload"]
+
+    # A draft kept of a value typed and not saved is forgotten when the person signs out.
+    page.goto(entry)
+    page.click("#id_upcr_value")
+    page.keyboard.type("4.1")
+    assert len(page.evaluate(drafts)) == 1
+    page.click("form[data-sign-out] button")
+    expect(page.locator("#id_password")).to_be_visible()
+    assert page.evaluate(drafts) == []
