@@ -257,18 +257,15 @@ def _write(xml: XmlWriter, ctx: ExportContext, declared: list[_Declared]) -> Non
     )
     xml.end("def:Standards")
     methods: dict[str, str] = {}
-    codelists: dict[str, tuple[Variable, tuple[str, ...]]] = {}
     for item in declared:
         _item_group(xml, item, methods)
+    codelists = _shared_codelists(declared, ctx.blinded)
     for item in declared:
         for variable in item.exported.variables:
-            codes = _codes(variable, ctx.blinded)
-            oid = f"CL.{item.name}.{variable.name}" if codes else None
-            if oid:
-                codelists[oid] = (variable, codes)
-            _item_def(xml, item, variable, oid)
-    for oid, (variable, codes) in codelists.items():
-        _codelist(xml, oid, variable, codes)
+            found = codelists.get((variable.type, _codes(variable, ctx.blinded)))
+            _item_def(xml, item, variable, found.oid if found else None)
+    for (kind, codes), found in codelists.items():
+        _codelist(xml, found, kind, codes)
     for key in sorted(set(methods.values())):
         name, description = METHODS[key]
         xml.start("MethodDef", {"OID": f"MT.{key}", "Name": name, "Type": "Computation"})
@@ -342,13 +339,40 @@ def _item_def(xml: XmlWriter, item: _Declared, variable: Variable, codelist: str
     xml.end("ItemDef")
 
 
-def _codelist(xml: XmlWriter, oid: str, variable: Variable, codes: tuple[str, ...]) -> None:
-    numeric = variable.type == "Num"
+@dataclass(frozen=True)
+class _CodeList:
+    oid: str
+    name: str
+
+
+def _shared_codelists(
+    declared: list[_Declared], blinded: bool
+) -> dict[tuple[str, tuple[str, ...]], _CodeList]:
+    """One code list per set of values, named after its first variable (by its decodes when
+    variables of several names share it, as the Y/N flags do)."""
+    users: dict[tuple[str, tuple[str, ...]], list[tuple[str, Variable]]] = {}
+    for item in declared:
+        for variable in item.exported.variables:
+            codes = _codes(variable, blinded)
+            if codes:
+                users.setdefault((variable.type, codes), []).append((item.name, variable))
+    found = {}
+    for (kind, codes), using in users.items():
+        dataset, first = using[0]
+        name = first.label
+        if len({variable.name for _, variable in using}) > 1 and all(c in DECODES for c in codes):
+            name = " / ".join(DECODES[code] for code in codes)
+        found[(kind, codes)] = _CodeList(f"CL.{dataset}.{first.name}", name)
+    return found
+
+
+def _codelist(xml: XmlWriter, codelist: _CodeList, kind: str, codes: tuple[str, ...]) -> None:
+    numeric = kind == "Num"
     xml.start(
         "CodeList",
         {
-            "OID": oid,
-            "Name": variable.label,
+            "OID": codelist.oid,
+            "Name": codelist.name,
             "DataType": "float" if numeric else "text",
         },
     )
