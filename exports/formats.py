@@ -21,12 +21,16 @@ def total_units(ctx: ExportContext, fmt: Format) -> int:
 def write_export(
     ctx: ExportContext, fmt: Format, out_dir: Path, progress: Progress
 ) -> list[WrittenFile]:
-    """Write the export's files (data and codebooks) into `out_dir`, in a stable order."""
+    """Write the export's files (data and codebooks; for CSV and XPT, define.xml last) into
+    `out_dir`, in a stable order."""
     out_dir.mkdir(parents=True, exist_ok=True)
     if fmt == "odm":
         from exports.odm import write_odm
 
         return write_odm(ctx, out_dir, progress)
+    from exports.define import write_define
     from exports.tabular import write_tabular
 
-    return write_tabular(ctx, fmt, out_dir, progress)
+    written = write_tabular(ctx, fmt, out_dir, progress)
+    # Define-XML of the datasets, read from the files just written.
+    return [*written, write_define(ctx, fmt, out_dir, written)]

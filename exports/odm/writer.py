@@ -40,6 +40,11 @@ class XmlWriter:
         self._xml.startDocument()
         self._first = True
 
+    def instruction(self, target: str, data: str) -> None:
+        """A processing instruction on its own line, such as the stylesheet of the document."""
+        self._newline()
+        self._xml.processingInstruction(target, data)
+
     def _newline(self) -> None:
         if self._children:
             self._children[-1] = True

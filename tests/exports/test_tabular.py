@@ -1,4 +1,5 @@
-"""CSV and XPT files round-trip to the database, and the same as-of gives the same bytes."""
+"""CSV and XPT files round-trip to the database, the same as-of gives the same bytes, and
+their define.xml declares them."""
 
 from __future__ import annotations
 
@@ -8,8 +9,12 @@ from collections import Counter
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
+import odmlib
+import pyreadstat
 import pytest
+from lxml import etree
 
 from assessments.models import (
     ConcomitantMedication,
@@ -24,6 +29,8 @@ from assessments.models.labs import ANALYTES, unit_field, value_field
 from exports import tabular
 from exports.cells import ascii_text
 from exports.datasets import exported_datasets
+from exports.define import CT_VERSION, DEFINE_NAME, STYLESHEET
+from exports.formats import write_export
 from exports.tabular import normalized, tabular_total
 from safety.models import AdverseEvent
 from tests.exports.dataset_fixtures import (
@@ -262,3 +269,87 @@ def test_progress_is_reported_as_rows_are_written(sdtm_trial, tmp_path, monkeypa
     assert sum(reports) == total == sum(item.rows for item in written)
     assert max(reports) == 5 and min(reports) >= 1
     assert len(reports) >= total // 5
+
+
+# Define-XML 2.1 beside the CSV and XPT exports: schema-valid, and true to the files written.
+DEFINE_XSD = Path(odmlib.__file__).resolve().parent / "schemas/define/2.1/define2-1-0.xsd"
+DEFINE_NS = {
+    "odm": "http://www.cdisc.org/ns/odm/v1.3",
+    "def": "http://www.cdisc.org/ns/def/v2.1",
+    "xlink": "http://www.w3.org/1999/xlink",
+}
+XPT_TYPES = {"string": "Char", "double": "Num"}
+
+
+def _declared_in_files(folder: Path, fmt: str, href: str) -> dict[str, tuple[str, int]]:
+    """Each variable of a dataset file with the type and length the file carries."""
+    path = folder / href
+    if fmt == "csv":
+        rows = read_csv(path)
+        with path.open(encoding="utf-8") as handle:
+            names = handle.readline().strip().split(",")
+        return {name: ("", max([1, *(len(row[name].encode()) for row in rows)])) for name in names}
+    _, meta = pyreadstat.read_xport(str(path), metadataonly=True)
+    return {
+        name: (XPT_TYPES[meta.readstat_variable_types[name]], width)
+        for name, width in meta.variable_storage_width.items()
+    }
+
+
+@pytest.mark.parametrize(("fmt", "blinded"), [("xpt", True), ("csv", False)])
+def test_define_xml_is_schema_valid_and_declares_every_written_variable(
+    sdtm_trial: Any, tmp_path: Path, fmt: str, blinded: bool
+) -> None:
+    folder = tmp_path / fmt
+    written = write_export(sdtm_trial.ctx(LATEST, blinded=blinded), fmt, folder, lambda n: None)  # type: ignore[arg-type]
+    assert written[-1].path == folder / DEFINE_NAME
+    tree = etree.parse(str(folder / DEFINE_NAME))
+    xsd = etree.XMLSchema(etree.parse(str(DEFINE_XSD)))
+    assert xsd.validate(tree), xsd.error_log
+    assert f'href="{STYLESHEET}"' in str(tree.getroot().getprevious())
+    root = tree.getroot()
+    standard = root.find(".//def:Standard[@Type='CT']", DEFINE_NS)
+    assert standard.get("Version") == CT_VERSION
+
+    items = {el.get("OID"): el for el in root.iterfind(".//odm:ItemDef", DEFINE_NS)}
+    codelists = {el.get("OID") for el in root.iterfind(".//odm:CodeList", DEFINE_NS)}
+    methods = {el.get("OID") for el in root.iterfind(".//odm:MethodDef", DEFINE_NS)}
+    data_files = {Path(f.path).name for f in written if f.dataset != "DEFINE"}
+    groups = root.findall(".//odm:ItemGroupDef", DEFINE_NS)
+    names = [group.get("Name") for group in groups]
+    assert ("EX" in names) is not blinded and "DM" in names and "TS" in names
+    for group in groups:
+        leaf = group.find("def:leaf", DEFINE_NS)
+        href = leaf.get(f"{{{DEFINE_NS['xlink']}}}href")
+        assert href in data_files
+        assert group.get(f"{{{DEFINE_NS['def']}}}ArchiveLocationID") == leaf.get("ID")
+        in_file = _declared_in_files(folder, fmt, href)
+        refs = group.findall("odm:ItemRef", DEFINE_NS)
+        # Every variable of the file is declared, in the file's order, and nothing else.
+        declared = [items[ref.get("ItemOID")] for ref in refs]
+        assert [item.get("Name") for item in declared] == list(in_file), href
+        for ref, item in zip(refs, declared, strict=True):
+            kind, length = in_file[item.get("Name")]
+            allowed = {"Char": ("text",), "Num": ("integer", "float")}
+            assert item.get("DataType") in allowed.get(kind, ("text", "integer", "float"))
+            if item.get("DataType") == "text":
+                assert int(item.get("Length")) == length, (href, item.get("Name"))
+            origin = item.find("def:Origin", DEFINE_NS).get("Type")
+            if item.get("Name") in ("STUDYID", "DOMAIN"):
+                assert origin == "Assigned"
+            if ref.get("MethodOID"):
+                assert origin == "Derived" and ref.get("MethodOID") in methods
+            for codelist in item.iterfind("odm:CodeListRef", DEFINE_NS):
+                assert codelist.get("CodeListOID") in codelists
+    sex = root.find(".//odm:CodeList[@OID='CL.DM.SEX']", DEFINE_NS)
+    assert [el.findtext(".//odm:TranslatedText", namespaces=DEFINE_NS) for el in sex] == [
+        "Female",
+        "Male",
+    ]
+    if blinded:
+        # No declaration tells what the blinded files hide: the arms have no code list.
+        assert root.find(".//odm:ItemDef[@OID='IT.DM.ARMCD']/odm:CodeListRef", DEFINE_NS) is None
+        assert b"EXTRT" not in (folder / DEFINE_NAME).read_bytes()
+    # The schema does bite: a dataset without its structure is refused.
+    del groups[0].attrib[f"{{{DEFINE_NS['def']}}}Structure"]
+    assert not xsd.validate(tree)
