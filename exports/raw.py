@@ -36,6 +36,8 @@ RAW_FOLDER = "raw"
 LABELS_NAME = "labels.csv"
 LONG_NAME = "forms_long.csv"
 LABELS_COLUMNS = ("table", "variable", "label", "value", "decode")
+# SAS reads every column as text of at most this many bytes.
+SAS_LENGTH = 2000
 LONG_COLUMNS = ("participant", "visit", "form", "record_id", "field", "value")
 
 # The columns every form table starts with, and their labels.
@@ -296,7 +298,9 @@ def load_programs(tables: list[RawTable]) -> dict[str, str]:
 def _sas(tables: list[RawTable]) -> str:
     lines = [
         "/* Reads the raw tables with their variable labels and value formats. */",
+        "/* Every column is read as text, codes as stored; coded columns carry their decodes. */",
         "%let raw = .; /* the folder of the raw tables */",
+        "options compress=yes;",
         "proc format;",
     ]
     formats: dict[tuple[str, str], str] = {}
@@ -309,11 +313,13 @@ def _sas(tables: list[RawTable]) -> str:
                 lines.append(f"  value {name} {values};")
     lines.append("run;")
     for table in tables:
+        names = " ".join(column.name for column in table.columns)
         lines += [
-            f'proc import datafile="&raw/{table.name}.csv" out=work.{table.name} dbms=csv replace;',
-            "  getnames=yes; guessingrows=max;",
-            "run;",
-            f"data work.{table.name}; set work.{table.name};",
+            f"data work.{table.name};",
+            f'  infile "&raw/{table.name}.csv" dsd firstobs=2 lrecl=1000000 encoding="utf-8"'
+            " truncover;",
+            f"  length {names} ${SAS_LENGTH};",
+            f"  input {names};",
         ]
         for column in table.columns:
             lines.append(f"  label {column.name} = {_sas_text(column.label)};")
