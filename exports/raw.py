@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from django.db import models
 from django.utils import translation
+from django.utils.text import capfirst
 
 from casebook.catalogue import form_types
 from exports.base import ExportContext, WrittenFile
@@ -109,7 +110,7 @@ def form_tables(ctx: ExportContext) -> list[RawTable]:
                 columns.append(
                     Column(
                         name,
-                        item.label,
+                        capfirst(item.label),
                         item.column,
                         item.kind,
                         item.codelist.values if item.codelist else (),
@@ -120,21 +121,23 @@ def form_tables(ctx: ExportContext) -> list[RawTable]:
 
 
 def review_tables() -> list[RawTable]:
-    """The review state's tables: every stored column of queries, SDV, signatures and locks."""
+    """The review state's tables: the participant's identifier, then every stored column of
+    queries, SDV marks, signatures and locks (`object_id` is the form table's `record_id`)."""
     tables = []
     with translation.override("en"):
         for name, label, model in REVIEW_MODELS:
-            columns = tuple(
+            stored = [
                 Column(
                     field.attname,
-                    str(field.verbose_name),
+                    capfirst(str(field.verbose_name)),
                     field.attname,
                     values=tuple((str(k), str(v)) for k, v in field.flatchoices)
                     if field.choices
                     else (),
                 )
                 for field in model._meta.concrete_fields
-            )
+            ]
+            columns = (Column(*KEY_COLUMNS[0]), *stored)
             tables.append(RawTable(name, label, columns, model))
     return tables
 
@@ -185,7 +188,8 @@ def _review_rows(
     for row in stream(rows.order_by("id")):
         if (row.form_code, getattr(row, "field_name", "")) in hidden:
             continue
-        yield [cell(getattr(row, column.attname)) for column in table.columns]
+        participant = subjects.keys.get(row.participant_id, ("", ""))[0]
+        yield [participant] + [cell(getattr(row, c.attname)) for c in table.columns[1:]]
 
 
 def _write(path: Path, header: Iterable[str], rows: Iterable[list[str]]) -> int:

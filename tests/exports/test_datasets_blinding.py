@@ -244,6 +244,11 @@ def test_raw_tables_hold_codes_labels_programs_and_no_allocation(sdtm_trial, tmp
     vital_labels = labels[labels["table"] == "vitals"]
     decodes = vital_labels[vital_labels["variable"] == "timepoint"]
     assert "pre_dose" in set(decodes["value"]) and (decodes["decode"] != "").sum() >= 3
+    measured = vital_labels[vital_labels["variable"] == "measured_at"]["label"]
+    assert list(measured) == ["Measured at"]
+    queries = pd.read_csv(unblinded / "review_queries.csv", dtype=str, keep_default_na=False)
+    assert len(queries) and queries["participant"].isin(infusion["participant"]).all()
+    assert queries["opened_at"].str.endswith("+00:00").all()
     for name in ("review_queries", "review_sdv", "review_signatures", "review_locks"):
         assert (unblinded / f"{name}.csv").exists()
 
