@@ -382,6 +382,7 @@ def _stata(tables: list[RawTable]) -> str:
             elif column.values:
                 # Text codes stay as stored; their decodes are kept as the variable's notes.
                 decodes = "; ".join(f"{code}={decode}" for code, decode in column.values)
-                lines.append(f"notes {name}: {_stata_text(decodes)}")
+                plain = decodes.translate(str.maketrans("", "", "`$'\""))
+                lines.append(f"notes {name}: {plain}")
         lines.append(f'save "{table.name}.dta", replace')
     return "\n".join(lines) + "\n"
