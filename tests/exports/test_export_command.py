@@ -157,3 +157,15 @@ def test_a_folder_with_files_is_refused(world: World, tmp_path: Path) -> None:
     with pytest.raises(CommandError, match="not an empty folder"):
         export(world, out, "--format", "csv")
     assert (out / "notes.txt").read_text() == "mine"
+
+
+def test_writes_raw_tables_beside_the_export_when_asked(world: World, tmp_path: Path) -> None:
+    populate(world)
+    out = tmp_path / "out"
+    export(world, out, "--format", "csv", "--raw-tables", "--raw-layout", "long")
+    raw = out / "raw"
+    assert {"forms_long.csv", "labels.csv", "review_queries.csv", "load.sas", "load.R"} <= {
+        path.name for path in raw.iterdir()
+    }
+    assert ",sledai2k," in (raw / "forms_long.csv").read_text()
+    assert not (raw / "infusion.csv").exists()

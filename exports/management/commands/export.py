@@ -12,8 +12,9 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.services import system_actor
 from ecrf.errors import DomainError
-from exports.base import FORMATS
+from exports.base import FORMATS, ExportContext
 from exports.models import ExportStatus
+from exports.raw import RAW_FOLDER, RAW_LAYOUTS, write_raw
 from exports.services import export_handover, export_request, export_run, parse_as_of
 from exports.services.runs import MANIFEST_NAME
 
@@ -63,6 +64,18 @@ class Command(BaseCommand):
         parser.add_argument("--out", required=True, help="Folder to write into (new or empty).")
         parser.add_argument("--unblinded", action="store_true", help="Unblinded export.")
         parser.add_argument("--user", default=None, help="Username the export is made for.")
+        parser.add_argument(
+            "--raw-tables",
+            action="store_true",
+            help="Also write the raw tables (one CSV per form, labels, review state and SAS, R "
+            "and Stata load programs) into DIR/raw, blinded as the export is.",
+        )
+        parser.add_argument(
+            "--raw-layout",
+            default="wide",
+            choices=RAW_LAYOUTS,
+            help="wide: one row per record and one column per field; long: one row per value.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         from trials.models import Trial
@@ -117,4 +130,12 @@ class Command(BaseCommand):
             target = out / name
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)
+        if options["raw_tables"]:
+            context = ExportContext(
+                trial=result.trial,
+                protocol_version=result.protocol_version,
+                as_of=result.as_of,
+                blinded=result.blinded,
+            )
+            write_raw(context, out / RAW_FOLDER, layout=options["raw_layout"])
         self.stdout.write(str((out / MANIFEST_NAME).resolve()))
