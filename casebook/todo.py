@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, TextField
+from django.db.models import Q, QuerySet, TextField
 from django.db.models.functions import Cast
 
 from alerts.models import AlertStatus
 from alerts.selectors import alert_list
-from assessments.forms_kit import FormScope, FormType
 from casebook.catalogue import form_types
+from casebook.forms_pending import collected
 from casebook.review_selectors.signing import visits_awaiting_signature
 from ecrf.access import QUERY_OPENER_ROLES, SAE_CLOCK_ROLES, SITE_STAFF_ROLES, Role
 from review.models import DataQuery, QueryStatus
@@ -101,28 +101,20 @@ def visits_due(user: Any, now: datetime) -> Listing:
     return Listing([scheduled(visit) for visit in listing.items], listing.more)
 
 
-def _collected(types: dict[str, FormType]) -> dict[str, Exists]:
-    found = {}
-    for code, ftype in types.items():
-        records = ftype.model._default_manager
-        if ftype.scope in (FormScope.VISIT, FormScope.REPEATING):
-            found[code] = Exists(records.filter(visit=OuterRef("pk")))
-        elif ftype.scope == FormScope.PARTICIPANT:
-            found[code] = Exists(records.filter(participant=OuterRef("participant")))
-    return found
-
-
 def forms_missing(user: Any, roles: set[str]) -> Listing:
     """Visits done at which a form they collect has no record (not even "not done"): one
-    query, the visit's list of forms read as text so that every database can search it."""
+    query, the visit's list of forms read as text so that every database can search it. Only
+    visits with forms still pending are read (a partial index holds them, oldest first), so
+    that the complete ones, nearly all, cost nothing."""
     # Only the forms the user's roles enter.
-    has = _collected({code: ft for code, ft in form_types().items() if ft.editors & roles})
+    has = collected({code: ft for code, ft in form_types().items() if ft.editors & roles})
     lacking = Q(pk__in=[])
     for code in has:
         lacking |= Q(forms_text__contains=f'"{code}"') & Q(**{f"has_{code}": False})
     rows = (
         _site_visits(user)
         .filter(status=VisitStatus.COMPLETED)
+        .exclude(forms_pending=[])
         .annotate(forms_text=Cast("forms", TextField()), **{f"has_{c}": e for c, e in has.items()})
         .filter(lacking)
         .order_by("actual_date", "participant_id", "pk")

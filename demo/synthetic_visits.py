@@ -227,7 +227,7 @@ def _insert_sql(
                 participant_id, protocol_version_id, code, name, kind, visit_number, day,
                 target_date, window_opens_at, window_closes_at, overdue_at, flagged_at,
                 flag_deferred_until, dosing, optional, forms, parent_id, status, actual_date,
-                out_of_window, reason)
+                out_of_window, reason, forms_pending)
             SELECT p.id, p.protocol_version_id, s.code, s.name, s.kind, s.visit_number, s.day,
                 p.day0 + s.day,
                 (p.day0 + s.day - s.wb)::timestamp AT TIME ZONE t.time_zone,
@@ -235,7 +235,7 @@ def _insert_sql(
                 (p.day0 + s.day + 1)::timestamp AT TIME ZONE t.time_zone,
                 CASE WHEN st.status = 'overdue'
                     THEN (p.day0 + s.day + 1)::timestamp AT TIME ZONE t.time_zone END,
-                NULL, s.dosing, s.optional, s.forms, NULL, st.status, NULL, false, ''
+                NULL, s.dosing, s.optional, s.forms, NULL, st.status, NULL, false, '', s.forms
             FROM (
                 SELECT id, protocol_version_id, site_id, day0,
                     row_number() OVER (ORDER BY id) AS rank

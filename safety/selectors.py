@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from assessments.models.base import EntryStatus
 from ecrf.access import SAE_CLOCK_ROLES
@@ -156,6 +156,19 @@ def sae_clock(
         site_field="participant__site",
         roles=SAE_CLOCK_ROLES,
     )
+    if pending_only:
+        # Those with a report still to make, as `pending` says, read from the database so that
+        # the reported ones, nearly all, are not read at all.
+        queryset = queryset.filter(
+            Q(sae_report_due_at__isnull=False, sae_reported_at__isnull=True)
+            | Q(susar=True, susar_due_at__isnull=True)
+            | Q(susar=True, susar_reported_at__isnull=True)
+            | Q(
+                susar=True,
+                susar_followup_due_at__isnull=False,
+                susar_followup_reported_at__isnull=True,
+            )
+        )
     rows = []
     for ae in queryset:
         row = SaeClock(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -61,8 +63,13 @@ class Visit(models.Model):
     actual_date = models.DateField(null=True, blank=True)
     out_of_window = models.BooleanField(default=False)
     reason = models.TextField(blank=True, help_text="Why unscheduled, or why not done.")
+    # The codes of `forms` that may still lack a record: all of them when the visit is made,
+    # each struck off once a record of it is saved (records are never deleted). The home
+    # page's "forms missing" reads only visits with some left, so that it does not check every
+    # completed visit; it is bookkeeping, not data, and so is not in the history.
+    forms_pending = models.JSONField(default=list, blank=True)
 
-    history = audit_history()
+    history = audit_history(excluded_fields=["forms_pending"])
 
     class Meta:
         constraints = [
@@ -88,11 +95,22 @@ class Visit(models.Model):
                 condition=Q(status="scheduled"),
                 name="visit_scheduled_opens",
             ),
+            # Completed visits with forms that may still lack a record, oldest first.
+            models.Index(
+                fields=["actual_date", "participant", "id"],
+                condition=Q(status="completed") & ~Q(forms_pending=[]),
+                name="visit_completed_forms_pending",
+            ),
         ]
         ordering = ["participant", "visit_number"]
 
     def __str__(self) -> str:
         return f"{self.participant} {self.code}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self._state.adding and not self.forms_pending:
+            self.forms_pending = list(self.forms)
+        super().save(*args, **kwargs)
 
     @property
     def is_unscheduled(self) -> bool:

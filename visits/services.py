@@ -53,6 +53,7 @@ def _visit_row(
         dosing=spec.dosing,
         optional=spec.optional,
         forms=list(spec.forms),
+        forms_pending=list(spec.forms),
         status=initial_status(window, now),
     )
 
@@ -300,6 +301,7 @@ def visit_add_unscheduled(
                 visit_number=parent.visit_number + Decimal(count + 1) / 100,
                 parent=parent,
                 forms=forms,
+                forms_pending=list(forms),
                 status=VisitStatus.COMPLETED,
                 actual_date=actual_date,
                 reason=reason.strip(),

@@ -228,6 +228,7 @@ def form_save(
         _update_dependents(saved, ftype, ctx, actor=actor, now=now)
         _review_after_change(saved, ftype, actor=actor, now=now)
         ftype.after_save(saved, before=before, actor=actor, now=now)
+        _strike_pending(ftype, locked, visit)
         return saved
 
 
@@ -328,7 +329,29 @@ def form_not_done(
         instance.updated_at = now
         saved = audited_save(instance, actor=actor, reason=reason, require_reason=False)
         _review_after_change(saved, ftype, actor=actor, now=now)
+        _strike_pending(ftype, participant, visit)
         return saved
+
+
+def _strike_pending(ftype: FormType, participant: Participant, visit: Visit | None) -> None:
+    """A form now has a record: strike it off the pending forms of its visit, or of every visit
+    of the participant for a once-per-participant form. A visit whose row in hand no longer
+    lists it costs no query; a lost race leaves it listed, which only costs the home page a
+    check."""
+    if ftype.scope in AT_A_VISIT and visit is not None:
+        pending = [(visit.pk, visit.forms_pending)]
+    elif ftype.scope == FormScope.PARTICIPANT:
+        pending = list(
+            Visit.objects.filter(participant=participant).values_list("pk", "forms_pending")
+        )
+    else:
+        return
+    for pk, codes in pending:
+        if ftype.code in codes:
+            left = [code for code in codes if code != ftype.code]
+            Visit.objects.filter(pk=pk).update(forms_pending=left)
+            if visit is not None and visit.pk == pk:
+                visit.forms_pending = left
 
 
 def _update_dependents(

@@ -9,7 +9,16 @@ from django.db import transaction
 
 from alerts.services import alerts_resolve
 from assessments.deviations import DeviationSpec, deviations_draft
+from assessments.forms_kit import AT_A_VISIT, FormScope
 from assessments.models.deviation import DeviationCategory
+from assessments.rules.end_of_study import END_OF_STUDY
+from assessments.rules.infusion import INFUSION
+from assessments.rules.labs import LABS
+from assessments.rules.medical_history import MEDICAL_HISTORY
+from assessments.rules.pregnancy import PREGNANCY
+from assessments.rules.renal import RENAL
+from assessments.rules.sledai import SLEDAI
+from assessments.rules.vitals import VITALS
 from ecrf.access import SITE_STAFF_ROLES
 from ecrf.audit import audited_save
 from ecrf.errors import DomainError, InvalidTransitionError
@@ -18,6 +27,15 @@ from trials.access import require_role
 from trials.services.participants import S
 from visits.models import Visit, VisitStatus
 from visits.schedule import Window
+
+# The forms kept per visit or per participant, the only ones that can be missing at a visit
+# done (logs and the screening forms outside the catalogue cannot). A test holds this to the
+# casebook's catalogue.
+KEPT_AT_VISITS = frozenset(
+    ftype.code
+    for ftype in (MEDICAL_HISTORY, SLEDAI, RENAL, LABS, VITALS, PREGNANCY, INFUSION, END_OF_STUDY)
+    if ftype.scope in AT_A_VISIT or ftype.scope == FormScope.PARTICIPANT
+)
 
 
 def visit_record(
@@ -61,6 +79,8 @@ def visit_record(
             locked.out_of_window = not window.contains(actual_date, tz)
         locked.actual_date = actual_date
         locked.status = VisitStatus.COMPLETED
+        # Only the forms that can be missing stay pending.
+        locked.forms_pending = [code for code in locked.forms_pending if code in KEPT_AT_VISITS]
         saved = audited_save(locked, actor=actor, reason=reason, require_reason=changing)
         _answer_flags(saved, actor=actor, now=now)
         return saved

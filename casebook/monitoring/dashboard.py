@@ -29,8 +29,8 @@ from django.utils.translation import gettext_lazy
 from assessments.models import ProtocolDeviation
 from assessments.models.deviation import DeviationCategory, DeviationState
 from casebook.catalogue import form_types
+from casebook.forms_pending import collected
 from casebook.review_selectors.queue import AGE_BANDS, _aged, sdv_plans, unverified_by_type
-from casebook.todo import _collected
 from review.models import (
     DataQuery,
     QueryStatus,
@@ -103,7 +103,7 @@ def _missing_counts(site_ids: list[int]) -> dict[int, int]:
     """Forms a completed visit collects that have no record (not even "not done"), per
     site: one query, the visit's list of forms read as text so that every database can
     search it."""
-    has = _collected(form_types())
+    has = collected(form_types())
     missing = sum(
         (
             Case(

@@ -11,6 +11,7 @@ from typing import Literal
 from django.db import connection, transaction
 from django.utils import timezone
 
+from casebook.forms_pending import forms_pending_recount
 from demo.synthetic.in_bulk import BulkWriter
 from demo.synthetic.numbering import assign
 from demo.synthetic.plan import Mix, SyntheticError, TrialContext
@@ -23,6 +24,7 @@ from review.services.locks import trial_is_locked
 from trials.definitions import current_version, definition_of
 from trials.models import Site, Trial
 from trials.protocol import ProtocolDefinition
+from visits.models import Visit
 
 Mode = Literal["auto", "services", "bulk"]
 DEFAULT_SEED = 20240101
@@ -165,6 +167,8 @@ def generate_synthetic(
             BulkWriter(ctx, chunk_size=chunk_size).run(rest, plan.counters)
         say("Flagging visits as the visit job would at the cut-off.")
         _flag_visits(trial, cutoff)
+        # The bulk writer writes records without the form services that strike them off.
+        forms_pending_recount(Visit.objects.filter(participant__trial=trial))
     if connection.vendor == "postgresql" and not connection.in_atomic_block:
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")

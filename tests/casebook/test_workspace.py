@@ -10,8 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from assessments.services.visits import visit_record
-from casebook.catalogue import form_type
+from assessments.services.visits import KEPT_AT_VISITS, visit_record
+from casebook.catalogue import form_type, form_types
+from casebook.forms_pending import collected, forms_pending_recount
 from flagging.visits import visits_flag_all
 from review.services import query_open
 from tests.assessments.test_renal_form import enrolled_in_cohort
@@ -21,6 +22,7 @@ from tests.safety.test_sae_clock import AWARE, DUE, sae
 from tests.world import enter_sledai, on_study, register
 from trials.definitions import definition_of
 from trials.models import Participant
+from visits.models import Visit
 
 # Four weeks after Day 0 (2026-03-04): week 4's window (days 25 to 31) is open, Day 0 is past
 # and every later visit is still to come.
@@ -59,6 +61,16 @@ def test_home_lists_the_coordinators_work_and_nothing_of_another_site(
     )
     # The jobs open week 4's window and flag the visits whose window closed unrecorded.
     visits_flag_all(now=WEEK4)
+    # Day 0's forms that may lack a record are kept on the visit for the home page to read:
+    # the logs never can; week 4's SLEDAI-2K, entered, is struck off. A recount changes every
+    # visit but Day 0 (struck when recorded), dropping their logs and screening forms.
+    visits["D0"].refresh_from_db()
+    assert visits["D0"].forms_pending == [c for c in visits["D0"].forms if c in KEPT_AT_VISITS]
+    assert "adverse_events" not in visits["D0"].forms_pending
+    assert "sledai2k" not in Visit.objects.get(pk=visits["W4"].pk).forms_pending
+    assert forms_pending_recount(participant.visits.all()) == len(visits) - 1
+    visits["D0"].refresh_from_db()
+    assert "labs" in visits["D0"].forms_pending
 
     home = _page(client, msvle.coordinator, "/")
     # Week 4 is due this week, with its window in the site's zone, one click from recording it.
@@ -88,6 +100,10 @@ def test_home_lists_the_coordinators_work_and_nothing_of_another_site(
     assert participant.identifier not in other
     assert "Nothing is waiting for you at your sites." in other
     assert 'id="todo-alerts"' not in other
+
+
+def test_the_forms_that_can_be_missing_at_a_visit_are_those_of_the_catalogue() -> None:
+    assert set(collected(form_types())) == KEPT_AT_VISITS
 
 
 def test_search_goes_to_the_one_participant_found_within_the_users_sites(
