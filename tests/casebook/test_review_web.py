@@ -237,9 +237,33 @@ def test_monitor_verifies_and_the_state_shows(client, msvle, form) -> None:
     page = text(client.get(record_url(form)))
     assert "Source data verified." in page
     assert 'data-state="verified"' in page and "version 1" in page
-    assert "Verify against source" not in page
+    assert "Verify all required fields against source" not in page
     assert 'data-state="override"' not in page
     assert SourceVerification.objects.get().verified_by == msvle.monitor
+
+
+def test_the_monitor_verifies_ticked_fields_and_each_field_shows_its_state(
+    client, msvle, form
+) -> None:
+    client.force_login(msvle.coordinator)
+    client.post(record_url(form, suffix="sdv/"), {"scope": "fields", "fields": ["dna"]})
+    assert not SourceVerification.objects.exists()
+    client = signed_in(client, msvle.monitor)
+    page = text(client.get(record_url(form)))
+    # SLEDAI-2K is verified in full; its assessment date is critical.
+    assert "Critical" in row(page, "assessment_date") and "Critical" not in row(page, "dna")
+    assert 'data-sdv="required"' in row(page, "dna")
+    assert 'name="fields" value="dna" form="sdv-form"' in page
+    client.post(record_url(form, suffix="sdv/"), {"scope": "fields", "fields": ["dna"]})
+    sdv = SourceVerification.objects.get()
+    assert (sdv.verified_fields, sdv.complete) == (["dna"], False)
+    page = text(client.get(record_url(form)))
+    assert 'data-state="partly-verified"' in page and "1 field verified" in page
+    assert 'data-sdv="verified"' in row(page, "dna")
+    assert 'value="dna" form="sdv-form"' not in page
+    client.post(record_url(form, suffix="sdv/"), {"scope": "form"})
+    sdv.refresh_from_db()
+    assert sdv.complete and 'data-state="verified"' in text(client.get(record_url(form)))
 
 
 def test_sdv_with_an_open_query_needs_an_override_and_a_reason(client, msvle, form) -> None:
