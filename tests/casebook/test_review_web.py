@@ -130,13 +130,13 @@ def test_queue_page_query_count_does_not_grow(
     many_rows(msvle, participant, rows, clock)
     client.force_login(msvle.monitor)
     # 1 session, 2 user, 3 the workspace membership (view), 4 the sites I review (filter),
-    # 5 my memberships for the scope, 6 the protocol versions (SDV plans); counted: 7 the
-    # unverified forms (one UNION), 8 the open and answered queries with their ages, 9 the
-    # visits; a page of 10 the forms, 11 the open and 12 the answered queries, 13 the visits
-    # to sign (none overdue or missed: an empty page reads nothing); base.html's context:
-    # 14 the workspace membership, 15 all my memberships; 16-18 the session saved again.
-    # Nothing per row.
-    with django_assert_num_queries(18):
+    # 5 my memberships for the scope, 6 the protocol versions and 7 the participants (SDV
+    # plans, the sampled forms); counted: 8 the unverified forms (one UNION), 9 the open and
+    # answered queries with their ages, 10 the visits; a page of 11 the forms, 12 the open and
+    # 13 the answered queries, 14 the visits to sign (none overdue or missed: an empty page
+    # reads nothing); base.html's context: 15 the workspace membership, 16 all my
+    # memberships; 17-19 the session saved again. Nothing per row.
+    with django_assert_num_queries(19):
         page = text(client.get("/review/"))
     assert (count(page, "to_verify"), count(page, "answered_queries")) == (rows, rows)
 
@@ -237,7 +237,7 @@ def test_monitor_verifies_and_the_state_shows(client, msvle, form) -> None:
     page = text(client.get(record_url(form)))
     assert "Source data verified." in page
     assert 'data-state="verified"' in page and "version 1" in page
-    assert "Verify all required fields against source" not in page
+    assert "Verify against source" not in page
     assert 'data-state="override"' not in page
     assert SourceVerification.objects.get().verified_by == msvle.monitor
 
