@@ -153,7 +153,7 @@ def review_marks(participant_ids: Iterable[int], trial_id: int) -> Marks:
     marks.verified = {
         (ct_id, object_id): version
         for ct_id, object_id, version in SourceVerification.objects.filter(
-            participant_id__in=ids, voided_at__isnull=True
+            participant_id__in=ids, voided_at__isnull=True, complete=True
         ).values_list("content_type_id", "object_id", "row_version")
     }
     for scope, pid, visit_id, ct_id, object_id in Signature.objects.filter(

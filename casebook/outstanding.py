@@ -14,7 +14,7 @@ from assessments.forms_kit import FormScope
 from assessments.models.base import EntryStatus
 from casebook.catalogue import form_types
 from review.models import DataQuery, QueryStatus, SourceVerification
-from review.services.sdv import sdv_plan
+from review.services.sdv import sdv_requirement
 from visits.models import Visit, VisitStatus
 
 
@@ -97,15 +97,15 @@ def signature_outstanding(
     ]
     verified = set(
         SourceVerification.objects.filter(
-            by_ref, participant=participant, voided_at__isnull=True
+            by_ref, participant=participant, voided_at__isnull=True, complete=True
         ).values_list("form_code", "object_id")
     )
-    plan = sdv_plan(participant)
+    planned = {code for code in records if sdv_requirement(participant, code).needed}
     unverified = [
         _("%(form)s%(visit)s is not source-verified.")
         % {"form": types[code].label, "visit": _where(r)}
         for code, rows in records.items()
-        if plan is None or code in plan
+        if code in planned
         for r in rows
         if r.entry_status == EntryStatus.ENTERED and (code, r.pk) not in verified
     ]

@@ -252,6 +252,8 @@ def sdv_view(request: HttpRequest, participant_id: int, code: str, record_id: in
     record = form_record_get(request.user, participant_id, code, record_id)
     form = SdvForm(request.POST)
     chosen = form.cleaned_data if form.is_valid() else {}
+    # The field checkboxes send scope=fields; the form-level button verifies every required field.
+    fields = request.POST.getlist("fields") if request.POST.get("scope") == "fields" else None
     _attempt(
         request,
         lambda: sdv_verify(
@@ -259,10 +261,12 @@ def sdv_view(request: HttpRequest, participant_id: int, code: str, record_id: in
             form_code=code,
             record=record,
             now=timezone.now(),
+            form_fields=form_type(code).fields,
+            fields=fields,
             override=chosen.get("override", False),
             reason=chosen.get("reason", ""),
         ),
-        _("Source data verified."),
+        _("Source data verified.") if fields is None else _("Fields verified."),
     )
     return redirect(_record_url(participant_id, code, record_id, "sdv"))
 

@@ -120,6 +120,10 @@ class SourceVerification(FormRef):
     # for verifying all the same (empty when none was open).
     open_queries = models.PositiveIntegerField(default=0)
     override_reason = models.TextField(blank=True)
+    # The fields verified so far (the protocol's SDV plan says which are required); `complete`
+    # once every required field is. A mark without field names covers the whole form.
+    verified_fields = models.JSONField(default=list, blank=True)
+    complete = models.BooleanField(default=True)
     voided_at = models.DateTimeField(null=True, blank=True)
     void_reason = models.TextField(blank=True)
 

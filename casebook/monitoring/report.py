@@ -133,6 +133,8 @@ def visit_report_csv_lines(report: VisitReport) -> Iterator[str]:
     yield line(*CSV_HEADER)
     for sdv in report.verifications:
         note = sdv.override_reason
+        if not sdv.complete:
+            note = f"{_('Partly verified')} {note}".strip()
         if sdv.voided_at:
             note = f"{_('Voided by a later change')} {at(sdv.voided_at)} {note}".strip()
         yield line(

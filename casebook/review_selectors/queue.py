@@ -26,7 +26,7 @@ from review.models import (
     SignatureScope,
     SourceVerification,
 )
-from review.services.sdv import sdv_plan
+from review.services.sdv import sdv_scope, sdv_selected
 from trials.access import membership_scope, scope_condition
 from trials.models import Participant, ProtocolVersion, Site, Trial
 from visits.models import Visit, VisitStatus
@@ -197,38 +197,61 @@ class ReviewQueue:
         return {label: self._query_counts[f"band{i}"] for i, (label, _, _) in enumerate(AGE_BANDS)}
 
 
-def sdv_plans(trial: Trial) -> dict[int, set[str] | None]:
-    """The SDV plan of each protocol version of the trial (None: every form)."""
-    return {
-        version.pk: sdv_plan(Participant(protocol_version=version))
-        for version in ProtocolVersion.objects.filter(trial=trial)
-    }
+SdvPlans = dict[str, Q]
 
 
-def unverified_by_type(
-    where: Q, plans: dict[int, set[str] | None]
-) -> Iterator[tuple[str, QuerySet[Any]]]:
+def sdv_plans(trial: Trial) -> SdvPlans:
+    """Per form code, which participants' entered records the trial's SDV plans verify: every
+    participant of the versions that verify the form, and those drawn in the sample where a
+    version samples it (a form no version verifies is left out)."""
+    versions = list(ProtocolVersion.objects.filter(trial=trial))
+    participants: list[tuple[int, str | None, int]] | None = None  # read once, when a plan samples
+    plans: SdvPlans = {}
+    for code in form_types():
+        every: list[int] = []
+        sampled: list[int] = []
+        for version in versions:
+            level, percent = sdv_scope(version, code)
+            if level == "all":
+                every.append(version.pk)
+            elif level == "sampled":
+                if participants is None:
+                    participants = list(
+                        Participant.objects.filter(trial=trial).values_list(
+                            "pk", "subject_id", "protocol_version_id"
+                        )
+                    )
+                sampled.extend(
+                    pk
+                    for pk, subject_id, version_id in participants
+                    if version_id == version.pk
+                    and sdv_selected(trial.code, subject_id or f"#{pk}", code, percent)
+                )
+        if every or sampled:
+            plans[code] = Q(participant__protocol_version_id__in=every) | Q(
+                participant_id__in=sampled
+            )
+    return plans
+
+
+def unverified_by_type(where: Q, plans: SdvPlans) -> Iterator[tuple[str, QuerySet[Any]]]:
     """Each form type the plans verify, with its entered records in `where` that have no
-    current verification, unordered."""
+    complete current verification, unordered."""
     for code, ftype in form_types().items():
-        versions = [pk for pk, plan in plans.items() if plan is None or code in plan]
-        if not versions:
+        if code not in plans:
             continue
         verified = SourceVerification.objects.filter(
-            form_code=code, object_id=OuterRef("pk"), voided_at__isnull=True
+            form_code=code, object_id=OuterRef("pk"), voided_at__isnull=True, complete=True
         )
         yield (
             code,
             ftype.model.objects.filter(
-                where,
-                ~Exists(verified),
-                entry_status="entered",
-                participant__protocol_version_id__in=versions,
+                where, plans[code], ~Exists(verified), entry_status="entered"
             ).order_by(),
         )
 
 
-def _unverified_forms(where: Q, plans: dict[int, set[str] | None]) -> QuerySet[Any] | None:
+def _unverified_forms(where: Q, plans: SdvPlans) -> QuerySet[Any] | None:
     """Entered forms with no current verification, of every form type, as one UNION query,
     oldest change first (None when the plans verify no form)."""
     parts = []

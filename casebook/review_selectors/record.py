@@ -37,7 +37,7 @@ from review.models import (
 )
 from review.services.locks import LOCK_ROLES
 from review.services.queries import REOPENER_ROLES
-from review.services.sdv import SDV_ROLES, sdv_plan
+from review.services.sdv import SDV_ROLES, sdv_requirement
 from trials.access import user_roles
 from trials.models import Participant
 
@@ -110,6 +110,11 @@ class RecordReview:
     labels: dict[str, str]
     sdv: SourceVerification | None
     sdv_in_plan: bool
+    # The fields the SDV plan requires on this record, its critical ones, and those verified
+    # at the record's current version.
+    sdv_required: frozenset[str]
+    sdv_critical: frozenset[str]
+    sdv_fields: frozenset[str]
     form_signature: Signature | None
     visit_signature: Signature | None
     casebook_signature: Signature | None
@@ -123,7 +128,11 @@ class RecordReview:
 
     @property
     def sdv_current(self) -> bool:
-        return self.sdv is not None and self.sdv.row_version == self.record.row_version
+        return (
+            self.sdv is not None
+            and self.sdv.row_version == self.record.row_version
+            and self.sdv.complete
+        )
 
     @property
     def open_query_count(self) -> int:
@@ -251,7 +260,15 @@ def record_review(
         view for name, views in by_field.items() if name not in values for view in views
     ]
     signatures = _valid_signatures(participant, form_code, record)
-    plan = sdv_plan(participant)
+    requirement = sdv_requirement(participant, form_code)
+    sdv = (
+        SourceVerification.objects.filter(
+            form_code=form_code, object_id=record.pk, voided_at__isnull=True
+        )
+        .select_related("verified_by")
+        .order_by("-verified_at", "-pk")
+        .first()
+    )
     return RecordReview(
         participant=participant,
         ftype=ftype,
@@ -260,13 +277,13 @@ def record_review(
         form_queries=form_queries,
         history=form_history(user, ftype, record),
         labels=labels,
-        sdv=SourceVerification.objects.filter(
-            form_code=form_code, object_id=record.pk, voided_at__isnull=True
-        )
-        .select_related("verified_by")
-        .order_by("-verified_at")
-        .first(),
-        sdv_in_plan=plan is None or form_code in plan,
+        sdv=sdv,
+        sdv_in_plan=requirement.needed,
+        sdv_required=requirement.required(ftype.fields),
+        sdv_critical=requirement.critical,
+        sdv_fields=frozenset(sdv.verified_fields)
+        if sdv is not None and sdv.row_version == record.row_version
+        else frozenset(),
         form_signature=signatures[SignatureScope.FORM],
         visit_signature=signatures[SignatureScope.VISIT],
         casebook_signature=signatures[SignatureScope.CASEBOOK],

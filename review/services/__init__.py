@@ -17,7 +17,15 @@ from review.services.queries import (
     query_requery,
 )
 from review.services.records import review_record_changed
-from review.services.sdv import SDV_ROLES, sdv_plan, sdv_verify
+from review.services.sdv import (
+    SDV_ROLES,
+    SdvRequirement,
+    sdv_plan,
+    sdv_requirement,
+    sdv_scope,
+    sdv_selected,
+    sdv_verify,
+)
 from review.services.signatures import signature_sign
 
 __all__ = [
@@ -27,6 +35,7 @@ __all__ = [
     "REOPENER_ROLES",
     "SDV_ROLES",
     "FormKind",
+    "SdvRequirement",
     "automatic_query",
     "automatic_query_key",
     "lock_apply",
@@ -39,6 +48,9 @@ __all__ = [
     "query_requery",
     "review_record_changed",
     "sdv_plan",
+    "sdv_requirement",
+    "sdv_scope",
+    "sdv_selected",
     "sdv_verify",
     "signature_sign",
     "trial_is_locked",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +19,7 @@ from review.models import DataQuery, QueryStatus, SourceVerification
 from review.services.records import _record_ref
 from trials.access import require_role
 from trials.definitions import definition_of
-from trials.models import Participant
+from trials.models import Participant, ProtocolVersion
 
 SDV_ROLES = frozenset({Role.MONITOR})
 
@@ -29,16 +32,79 @@ def sdv_plan(participant: Participant) -> set[str] | None:
     return {code.strip() for code in str(parameter.value).split(",") if code.strip()}
 
 
+@dataclass(frozen=True)
+class SdvRequirement:
+    """What the protocol's SDV plan asks of one form record: its `critical` fields, and every
+    field when `full`."""
+
+    critical: frozenset[str]
+    full: bool
+
+    @property
+    def needed(self) -> bool:
+        return self.full or bool(self.critical)
+
+    def required(self, form_fields: Sequence[str]) -> frozenset[str]:
+        return self.critical | frozenset(form_fields) if self.full else self.critical
+
+
+def sdv_selected(trial_code: str, subject_id: str, form_code: str, percent: int) -> bool:
+    """Whether a sampled form of this participant is drawn for full verification: the same
+    answer every time, from a hash of the trial, the participant and the form."""
+    digest = hashlib.sha256(f"{trial_code}:{subject_id}:{form_code}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % 100 < percent
+
+
+def sdv_scope(version: ProtocolVersion, form_code: str) -> tuple[str, int]:
+    """How a protocol version verifies a form across participants: ("all", 100) when every
+    record needs verifying (its critical fields at least), ("sampled", percent) or ("none", 0)."""
+    definition = definition_of(version)
+    if definition.sdv_plan is None:
+        legacy = sdv_plan(Participant(protocol_version=version))
+        return ("all", 100) if legacy is None or form_code in legacy else ("none", 0)
+    entry = definition.sdv_plan.get(form_code)
+    if entry is None or (entry.level == "none" and not entry.critical):
+        return ("none", 0)
+    if entry.level == "sampled" and not entry.critical:
+        return ("sampled", entry.percent)
+    return ("all", 100)
+
+
+def sdv_requirement(participant: Participant, form_code: str) -> SdvRequirement:
+    """What the plan asks of this participant's `form_code` records."""
+    definition = definition_of(participant.protocol_version)
+    if definition.sdv_plan is None:
+        legacy = sdv_plan(participant)
+        return SdvRequirement(frozenset(), legacy is None or form_code in legacy)
+    entry = definition.sdv_plan.get(form_code)
+    if entry is None:
+        return SdvRequirement(frozenset(), False)
+    full = entry.level == "all" or (
+        entry.level == "sampled"
+        and sdv_selected(
+            participant.trial.code,
+            participant.subject_id or f"#{participant.pk}",
+            form_code,
+            entry.percent,
+        )
+    )
+    return SdvRequirement(frozenset(entry.critical), full)
+
+
 def sdv_verify(
     *,
     actor: Any,
     form_code: str,
     record: Any,
     now: datetime,
+    form_fields: Sequence[str] = (),
+    fields: Sequence[str] | None = None,
     override: bool = False,
     reason: str = "",
 ) -> SourceVerification:
-    """Mark `record` verified at its current version. While a query on the form (or one of its
+    """Mark `fields` of `record` verified at its current version, or (without `fields`) every
+    field the protocol's SDV plan requires; `form_fields` are the form's fields. The mark is
+    complete once every required field is verified. While a query on the form (or one of its
     fields) is unresolved, only with `override` and a `reason`, both kept with the mark and
     its history."""
     participant = record.participant
@@ -49,16 +115,30 @@ def sdv_verify(
         roles=SDV_ROLES,
         action="verify source data",
     )
-    plan = sdv_plan(participant)
-    if plan is not None and form_code not in plan:
+    requirement = sdv_requirement(participant, form_code)
+    if not requirement.needed:
         raise DomainError(f"The protocol's SDV plan does not include {form_code}.")
     if record.entry_status != "entered":
         raise InvalidTransitionError("Only entered data are verified.")
+    required = requirement.required(form_fields)
+    chosen = set(required) if fields is None else {name.strip() for name in fields if name.strip()}
+    unknown = sorted(chosen - set(form_fields) - required) if form_fields else []
+    if unknown or (fields is not None and not chosen):
+        raise DomainError(
+            _("Choose fields of this form to verify.")
+            if not unknown
+            else _("This form has no field %(names)s.") % {"names": ", ".join(unknown)},
+            fields={"fields": [_("Choose fields of this form.")]},
+        )
     with transaction.atomic():
-        current = SourceVerification.objects.filter(
-            voided_at__isnull=True, **_record_ref(record)
-        ).first()
-        if current is not None and current.row_version == record.row_version:
+        current = (
+            SourceVerification.objects.select_for_update()
+            .filter(voided_at__isnull=True, row_version=record.row_version, **_record_ref(record))
+            .order_by("-verified_at", "-pk")
+            .first()
+        )
+        done = set(current.verified_fields) if current is not None else set()
+        if current is not None and current.complete and (fields is None or chosen <= done):
             return current
         unresolved = (
             DataQuery.objects.filter(**_record_ref(record))
@@ -83,6 +163,26 @@ def sdv_verify(
                 _("Give the reason for verifying while a query is unresolved."),
                 fields={"reason": [_("Required.")]},
             )
+        verified = sorted(done | chosen)
+        complete = fields is None or required <= set(verified)
+        note = (
+            f"Verified with {unresolved} unresolved queries (override): {reason}"
+            if unresolved
+            else ""
+        )
+        if current is not None:
+            current.verified_fields = verified
+            current.complete = complete
+            current.verified_by = actor
+            current.verified_at = now
+            current.open_queries = max(current.open_queries, unresolved)
+            current.override_reason = reason or current.override_reason
+            # Stored as written, like every reason in the history.
+            return audited_save(
+                current,
+                actor=actor,
+                reason=note or f"Fields verified: {', '.join(sorted(chosen))}",
+            )
         return audited_save(
             SourceVerification(
                 participant=participant,
@@ -92,11 +192,10 @@ def sdv_verify(
                 row_version=record.row_version,
                 open_queries=unresolved,
                 override_reason=reason,
+                verified_fields=verified,
+                complete=complete,
                 **_record_ref(record),
             ),
             actor=actor,
-            # Stored as written, like every reason in the history.
-            reason=f"Verified with {unresolved} unresolved queries (override): {reason}"
-            if unresolved
-            else "",
+            reason=note,
         )

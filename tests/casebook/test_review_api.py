@@ -296,6 +296,24 @@ def test_monitor_verifies_a_form_and_a_change_voids_it(
     assert renewed.json()["row_version"] == 2
 
 
+def test_the_monitor_verifies_fields_and_the_queue_counts_the_form_until_complete(
+    api, msvle, participant, form
+) -> None:
+    client = as_user(api, msvle.monitor)
+    part = client.post(sdv_url(participant, form), {"fields": ["assessment_date"]}, format="json")
+    assert part.status_code == 201, part.content
+    assert_conforms(
+        part, "POST", "/api/v1/participants/{participant_id}/forms/{code}/{record_id}/sdv/"
+    )
+    assert (part.json()["verified_fields"], part.json()["complete"]) == (["assessment_date"], False)
+    assert queue(api, msvle.monitor).json()["counts"]["to_verify"] == 1
+    unknown = client.post(sdv_url(participant, form), {"fields": ["xray"]}, format="json")
+    assert (unknown.status_code, error(unknown)) == (400, "This form has no field xray.")
+    whole = client.post(sdv_url(participant, form))
+    assert (whole.json()["id"], whole.json()["complete"]) == (part.json()["id"], True)
+    assert queue(api, msvle.monitor).json()["counts"]["to_verify"] == 0
+
+
 def test_sdv_refused_to_other_roles_and_sites(
     api, msvle, participant, form, monitor_b, data_manager
 ) -> None:
@@ -598,6 +616,7 @@ def test_queue_is_scoped_and_filtered(
 def plan_sdv(participant: Participant, forms: str) -> None:
     """Set the protocol's SDV plan, as an amendment naming the forms to verify would."""
     version = participant.protocol_version
+    version.definition.pop("sdv_plan", None)
     version.definition["parameters"]["sdv_forms"] = {"value": forms}
     version.save(update_fields=["definition"])
 
@@ -609,6 +628,16 @@ def test_queue_respects_the_sdv_plan(api, msvle, participant, form) -> None:
     assert queue(api, msvle.monitor).json()["counts"]["to_verify"] == 1
     plan_sdv(participant, "all")
     assert queue(api, msvle.monitor).json()["counts"]["to_verify"] == 1
+    # The sdv_plan section: a form at level none is not counted, unless it has critical fields.
+    version = participant.protocol_version
+    del version.definition["parameters"]["sdv_forms"]
+    for entry, expected in (
+        ({"level": "none"}, 0),
+        ({"level": "none", "critical": ["assessment_date"]}, 1),
+    ):
+        version.definition["sdv_plan"] = {"sledai2k": entry}
+        version.save(update_fields=["definition"])
+        assert queue(api, msvle.monitor).json()["counts"]["to_verify"] == expected
 
 
 def many_rows(team: Team, participant: Participant, count: int, clock: Any) -> None:
@@ -655,12 +684,12 @@ def test_queue_query_count_does_not_grow(
     client = as_user(api, msvle.monitor)
     client.get("/api/v1/trials/MSVLE/review-queue/")
     # 1 session, 2 user, 3 the trial (my memberships joined), 4 my memberships for the scope,
-    # 5 the protocol versions (SDV plans); counted: 6 the unverified forms of every form type
-    # (one UNION), 7 the open and answered queries and their ages, 8 the visits to sign,
-    # overdue or missed; the first rows of 9 the forms, 10 the open and 11 the answered
-    # queries with participant, site and opener, 12 the visits to sign, 13 overdue, 14 missed;
-    # 15-17 the session saved again. Nothing per row.
-    with django_assert_num_queries(17):
+    # 5 the protocol versions (SDV plans), 6 the participants (for the sampled forms); counted:
+    # 7 the unverified forms of every form type (one UNION), 8 the open and answered queries
+    # and their ages, 9 the visits to sign, overdue or missed; the first rows of 10 the forms,
+    # 11 the open and 12 the answered queries with participant, site and opener, 13 the visits
+    # to sign, 14 overdue, 15 missed; 16-18 the session saved again. Nothing per row.
+    with django_assert_num_queries(18):
         response = client.get("/api/v1/trials/MSVLE/review-queue/")
     counts = response.json()["counts"]
     assert (counts["to_verify"], counts["open_queries"], counts["answered_queries"]) == (
@@ -671,9 +700,9 @@ def test_queue_query_count_does_not_grow(
     assert counts["unsigned_visits"] >= count
 
     # One list a page at a time: 1 session, 2 user, 3 the trial, 4 my memberships, 5 the
-    # protocol versions, 6 the count, 7 the page with participant, site and opener, 8-10 the
-    # session saved again.
-    with django_assert_num_queries(10):
+    # protocol versions, 6 the participants (sampled plans), 7 the count, 8 the page with
+    # participant, site and opener, 9-11 the session saved again.
+    with django_assert_num_queries(11):
         page = client.get("/api/v1/trials/MSVLE/review-queue/open-queries/?limit=1")
     assert (page.json()["count"], len(page.json()["results"])) == (count, 1)
 

@@ -130,13 +130,13 @@ def test_queue_page_query_count_does_not_grow(
     many_rows(msvle, participant, rows, clock)
     client.force_login(msvle.monitor)
     # 1 session, 2 user, 3 the workspace membership (view), 4 the sites I review (filter),
-    # 5 my memberships for the scope, 6 the protocol versions (SDV plans); counted: 7 the
-    # unverified forms (one UNION), 8 the open and answered queries with their ages, 9 the
-    # visits; a page of 10 the forms, 11 the open and 12 the answered queries, 13 the visits
-    # to sign (none overdue or missed: an empty page reads nothing); base.html's context:
-    # 14 the workspace membership, 15 all my memberships; 16-18 the session saved again.
-    # Nothing per row.
-    with django_assert_num_queries(18):
+    # 5 my memberships for the scope, 6 the protocol versions and 7 the participants (SDV
+    # plans, the sampled forms); counted: 8 the unverified forms (one UNION), 9 the open and
+    # answered queries with their ages, 10 the visits; a page of 11 the forms, 12 the open and
+    # 13 the answered queries, 14 the visits to sign (none overdue or missed: an empty page
+    # reads nothing); base.html's context: 15 the workspace membership, 16 all my
+    # memberships; 17-19 the session saved again. Nothing per row.
+    with django_assert_num_queries(19):
         page = text(client.get("/review/"))
     assert (count(page, "to_verify"), count(page, "answered_queries")) == (rows, rows)
 
@@ -240,6 +240,30 @@ def test_monitor_verifies_and_the_state_shows(client, msvle, form) -> None:
     assert "Verify against source" not in page
     assert 'data-state="override"' not in page
     assert SourceVerification.objects.get().verified_by == msvle.monitor
+
+
+def test_the_monitor_verifies_ticked_fields_and_each_field_shows_its_state(
+    client, msvle, form
+) -> None:
+    client.force_login(msvle.coordinator)
+    client.post(record_url(form, suffix="sdv/"), {"scope": "fields", "fields": ["dna"]})
+    assert not SourceVerification.objects.exists()
+    client = signed_in(client, msvle.monitor)
+    page = text(client.get(record_url(form)))
+    # SLEDAI-2K is verified in full; its assessment date is critical.
+    assert "Critical" in row(page, "assessment_date") and "Critical" not in row(page, "dna")
+    assert 'data-sdv="required"' in row(page, "dna")
+    assert 'name="fields" value="dna" form="sdv-form"' in page
+    client.post(record_url(form, suffix="sdv/"), {"scope": "fields", "fields": ["dna"]})
+    sdv = SourceVerification.objects.get()
+    assert (sdv.verified_fields, sdv.complete) == (["dna"], False)
+    page = text(client.get(record_url(form)))
+    assert 'data-state="partly-verified"' in page and "1 field verified" in page
+    assert 'data-sdv="verified"' in row(page, "dna")
+    assert 'value="dna" form="sdv-form"' not in page
+    client.post(record_url(form, suffix="sdv/"), {"scope": "form"})
+    sdv.refresh_from_db()
+    assert sdv.complete and 'data-state="verified"' in text(client.get(record_url(form)))
 
 
 def test_sdv_with_an_open_query_needs_an_override_and_a_reason(client, msvle, form) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -13,14 +14,20 @@ from assessments.services import form_not_done, form_save
 from casebook.catalogue import form_type
 from ecrf.errors import DomainError, InvalidTransitionError, PermissionDeniedError
 from review.models import SIGNATURE_MEANING, Signature, SignatureScope, SourceVerification
-from review.services import sdv_plan, sdv_verify, signature_sign
+from review.services import (
+    sdv_plan,
+    sdv_requirement,
+    sdv_selected,
+    sdv_verify,
+    signature_sign,
+)
 from review.services.signatures import OutstandingError, signature_outstanding
 from tests.assessments.test_renal_form import renal
 from tests.casebook.test_review_web import monitor_query
 from tests.personas import NOW as SETUP_NOW
 from tests.personas import PROTOCOLS
 from tests.world import ENTERED, enter_sledai, later, on_study
-from trials.protocol import parse_protocol_text
+from trials.protocol import ProtocolError, parse_protocol_text
 from trials.services import protocol_load
 
 pytestmark = pytest.mark.usefixtures("after_week24")
@@ -100,10 +107,14 @@ def test_the_default_plan_verifies_every_form(participant) -> None:
 
 @pytest.fixture
 def planned(msvle):
-    """A participant under protocol version 1.5, whose SDV plan lists renal and infusion."""
+    """A participant under protocol version 1.6, whose SDV plan lists renal and infusion."""
     text = (PROTOCOLS / "nct03673748.yaml").read_text()
-    assert 'version: "1.4"\n' in text and "\nparameters:\n" in text
-    text = text.replace('version: "1.4"\n', 'version: "1.5"\n', 1)
+    assert 'version: "1.5"\n' in text and "\nparameters:\n" in text
+    text = text.replace('version: "1.5"\n', 'version: "1.6"\n', 1)
+    # The older way of naming the verified forms, which an sdv_plan section replaces.
+    text = re.sub(
+        r"\n# Source data verification.*?\nparameters:\n", "\nparameters:\n", text, flags=re.S
+    )
     text = text.replace(
         "\nparameters:\n", '\nparameters:\n  sdv_forms:\n    value: "renal, infusion"\n', 1
     )
@@ -112,7 +123,7 @@ def planned(msvle):
         actor=msvle.trial_admin, definition=definition, source_name="sdv.yaml", now=SETUP_NOW
     ).created
     participant = on_study(msvle)
-    assert participant.protocol_version.label == "1.5"
+    assert participant.protocol_version.label == "1.6"
     return participant
 
 
@@ -343,3 +354,110 @@ def test_a_change_voids_the_form_its_visit_and_the_casebook_signature_only(
     # Signing again after the change makes a new, valid signature.
     again = sign(msvle, participant, "casebook", at=3)
     assert Signature.objects.filter(scope="casebook", voided_at__isnull=True).get() == again
+
+
+# The protocol's SDV plan, field by field ------------------------------------------------------
+
+
+def test_the_shipped_sdv_plans_name_real_fields_and_a_bad_plan_is_refused() -> None:
+    for path in sorted(PROTOCOLS.glob("*.yaml")):
+        plan = parse_protocol_text(path.read_text()).sdv_plan
+        assert plan is not None
+        assert (plan["renal"].level, plan["vitals"].level, plan["vitals"].percent) == (
+            "all",
+            "sampled",
+            20,
+        )
+        assert plan["conmed"].level == "none" and not plan["conmed"].critical
+        for code, entry in plan.items():
+            if entry.critical:
+                assert set(entry.critical) <= set(form_type(code).fields), code
+    text = (PROTOCOLS / "nct03673748.yaml").read_text()
+    bad = text.replace("  vitals: {level: sampled, percent: 20}", "  vitals: {level: sampled}")
+    bad = bad.replace("  conmed: {level: none}", "  xray: {level: none}")
+    with pytest.raises(ProtocolError) as refused:
+        parse_protocol_text(bad)
+    message = str(refused.value)
+    assert "at 'sdv_plan.vitals.level': a sampled level needs a percent (1 to 99)" in message
+    assert "sdv_plan.xray" in message and "unknown form code 'xray'" in message
+
+
+def test_sampled_selection_is_deterministic_and_near_the_percent(participant) -> None:
+    subjects = [f"S-{n:04d}" for n in range(1000)]
+    drawn = [sdv_selected("MSVLE", s, "vitals", 20) for s in subjects]
+    assert drawn == [sdv_selected("MSVLE", s, "vitals", 20) for s in subjects]
+    assert 150 < sum(drawn) < 250
+    assert drawn != [sdv_selected("MSCROLE", s, "vitals", 20) for s in subjects]
+    vitals = sdv_requirement(participant, "vitals")
+    assert vitals.critical == frozenset()
+    assert vitals.full == sdv_selected("MSVLE", participant.subject_id, "vitals", 20)
+    # Concomitant medication needs none; pregnancy only its critical field on every record.
+    assert not sdv_requirement(participant, "conmed").needed
+    pregnancy = sdv_requirement(participant, "pregnancy")
+    assert (pregnancy.needed, pregnancy.required(("applicable", "result"))) == (
+        True,
+        frozenset({"result"}),
+    )
+
+
+def test_fields_are_verified_one_by_one_until_the_form_is_complete(
+    request, msvle, form, monitor_b
+) -> None:
+    fields = form_type("sledai2k").fields
+
+    def mark(actor, chosen, at, **extra):
+        return sdv_verify(
+            actor=actor,
+            form_code="sledai2k",
+            record=form,
+            now=later(at),
+            form_fields=fields,
+            fields=chosen,
+            **extra,
+        )
+
+    for wrong in (msvle.coordinator, monitor_b):
+        with pytest.raises(PermissionDeniedError):
+            mark(wrong, ["assessment_date"], 1)
+    with pytest.raises(DomainError, match="no field xray"):
+        mark(msvle.monitor, ["xray"], 1)
+    sdv = mark(msvle.monitor, ["assessment_date"], 1)
+    assert (sdv.verified_fields, sdv.complete) == (["assessment_date"], False)
+    sdv = mark(msvle.monitor, [f for f in fields if f != "dna"], 2)
+    assert not sdv.complete and "dna" not in sdv.verified_fields
+    sdv = mark(msvle.monitor, ["dna"], 3)
+    assert (sorted(sdv.verified_fields), sdv.complete) == (sorted(fields), True)
+    assert SourceVerification.objects.count() == 1
+    history = list(sdv.history.order_by("history_date"))
+    assert [len(h.verified_fields) for h in history] == [1, len(fields) - 1, len(fields)]
+    assert history[-1].history_change_reason == "Fields verified: dna"
+    assert {h.history_user for h in history} == {msvle.monitor}
+
+
+def test_field_marks_keep_the_override_rule_and_the_form_button_verifies_the_rest(
+    msvle, form
+) -> None:
+    monitor_query(msvle, form)
+    with pytest.raises(DomainError, match="unresolved"):
+        sdv_verify(
+            actor=msvle.monitor,
+            form_code="sledai2k",
+            record=form,
+            now=later(1),
+            form_fields=form_type("sledai2k").fields,
+            fields=["assessment_date"],
+        )
+    sdv = sdv_verify(
+        actor=msvle.monitor,
+        form_code="sledai2k",
+        record=form,
+        now=later(2),
+        form_fields=form_type("sledai2k").fields,
+        override=True,
+        reason="Source seen; the query is about a later visit",
+    )
+    assert sdv.complete and set(sdv.verified_fields) == set(form_type("sledai2k").fields)
+    assert (sdv.open_queries, sdv.override_reason) == (
+        1,
+        "Source seen; the query is about a later visit",
+    )

@@ -509,6 +509,16 @@ class Parameter:
 
 
 @dataclass(frozen=True)
+class SdvFormPlan:
+    """Which fields of a form the monitor verifies: ``critical`` on every record, the rest on
+    every record (all), on ``percent`` % of records (sampled) or never (none)."""
+
+    critical: tuple[str, ...]
+    level: str
+    percent: int = 100
+
+
+@dataclass(frozen=True)
 class ProtocolDefinition:
     """A whole protocol version; ``checksum`` identifies its content, ``raw`` is the parsed data."""
 
@@ -540,6 +550,8 @@ class ProtocolDefinition:
     source: str = field(compare=False)
     # Texts in other languages: language -> kind (visits, criteria, ...) -> code -> text.
     translations: FrozenMap[Any] = field(default_factory=FrozenMap)
+    # Source data verification per form code; None: every form verified in full.
+    sdv_plan: FrozenMap[SdvFormPlan] | None = None
     checksum: str = ""
     raw: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 

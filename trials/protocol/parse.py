@@ -31,6 +31,7 @@ from .model import (
     Randomization,
     Rescue,
     Response,
+    SdvFormPlan,
     Site,
     Stage,
     StratificationFactor,
@@ -272,10 +273,26 @@ def build_definition(data: dict[str, Any], *, source: str) -> ProtocolDefinition
         ),
         masking_note=_opt(data, "masking_note"),
         translations=freeze(data.get("translations", {})),
+        sdv_plan=_sdv_plan(data.get("sdv_plan")),
         source=source,
         checksum=canonical_checksum(data),
         # A private copy, so a caller editing raw cannot drift from the checksum silently.
         raw=copy.deepcopy(data),
+    )
+
+
+def _sdv_plan(plan: dict[str, Any] | None) -> FrozenMap[SdvFormPlan] | None:
+    if plan is None:
+        return None
+    return FrozenMap(
+        {
+            code: SdvFormPlan(
+                critical=tuple(entry.get("critical", ())),
+                level=entry["level"],
+                percent=int(entry.get("percent", 100)),
+            )
+            for code, entry in plan.items()
+        }
     )
 
 

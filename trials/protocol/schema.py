@@ -353,6 +353,23 @@ _PARAMETER = _obj(
 )
 
 
+_SDV_FORM = _obj(
+    "Source data verification of one form: the fields always verified and the level for the rest.",
+    {
+        "critical": _list(
+            "Fields verified on every record (100%).", _str("Field name.", pattern=SNAKE_PATTERN)
+        ),
+        "level": {
+            "enum": ["all", "sampled", "none"],
+            "description": "The other fields: on every record (all), on a deterministic sample "
+            "of records (sampled, with percent) or never (none).",
+        },
+        "percent": _int("The share of records sampled, with level sampled.", minimum=1, maximum=99),
+    },
+    ["level"],
+)
+
+
 def _texts(what: str) -> Schema:
     return {
         "type": "object",
@@ -581,6 +598,13 @@ PROTOCOL_SCHEMA: Schema = {
                 "a text not given is shown in English.",
                 "propertyNames": {"pattern": r"^[a-z]{2}$"},
                 "additionalProperties": _TRANSLATION,
+            },
+            "sdv_plan": {
+                "type": "object",
+                "description": "Source data verification per form code; a form not listed needs "
+                "none. Without this section every form is verified in full.",
+                "propertyNames": {"pattern": SNAKE_PATTERN},
+                "additionalProperties": _SDV_FORM,
             },
             "parameters": {
                 "type": "object",

@@ -351,6 +351,28 @@ class _Checker:
                 self.form_ref(f"visits[{i}].forms[{k}]", code, catalogue)
         for code in d["blinding"]["allocation_revealing"]:
             self.form_ref(f"blinding.allocation_revealing.{code}", code, catalogue)
+        self.check_sdv_plan(catalogue)
+
+    def check_sdv_plan(self, catalogue: set[str]) -> None:
+        plan = self.data.get("sdv_plan")
+        if plan is None:
+            return
+        if "sdv_forms" in self.data.get("parameters", {}):
+            self.add("parameters.sdv_forms", "give either sdv_plan or the sdv_forms parameter")
+        for code, entry in plan.items():
+            path = f"sdv_plan.{code}"
+            self.form_ref(path, code, catalogue)
+            if entry["level"] == "sampled" and "percent" not in entry:
+                self.add(f"{path}.level", "a sampled level needs a percent (1 to 99)")
+            if entry["level"] != "sampled" and "percent" in entry:
+                self.add(f"{path}.percent", "a percent is given only with level sampled")
+            self.unique(
+                (
+                    (f"{path}.critical[{k}]", name)
+                    for k, name in enumerate(entry.get("critical", []))
+                ),
+                "critical field",
+            )
 
     def form_ref(self, path: str, code: str, catalogue: set[str]) -> None:
         if code not in FORM_CODES:
