@@ -3,12 +3,14 @@ grid and a participant's casebook, for the right user and the wrong one, in both
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.core.management import CommandError, call_command
 
 from assessments.services.visits import KEPT_AT_VISITS, visit_record
 from casebook.catalogue import form_type, form_types
@@ -68,7 +70,12 @@ def test_home_lists_the_coordinators_work_and_nothing_of_another_site(
     assert visits["D0"].forms_pending == [c for c in visits["D0"].forms if c in KEPT_AT_VISITS]
     assert "adverse_events" not in visits["D0"].forms_pending
     assert "sledai2k" not in Visit.objects.get(pk=visits["W4"].pk).forms_pending
-    assert forms_pending_recount(participant.visits.all()) == len(visits) - 1
+    with pytest.raises(CommandError, match="No visits of a trial with code 'NOPE'"):
+        call_command("forms_pending_recount", "--trial", "NOPE")
+    out = io.StringIO()
+    call_command("forms_pending_recount", "--trial", msvle.trial.code, stdout=out)
+    assert out.getvalue() == f"{len(visits) - 1} visits had forms struck off their pending list.\n"
+    assert forms_pending_recount(participant.visits.all()) == 0
     visits["D0"].refresh_from_db()
     assert "labs" in visits["D0"].forms_pending
 
