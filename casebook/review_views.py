@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -42,8 +41,9 @@ from casebook.review_selectors import (
 from casebook.review_selectors.signing import visits_to_sign, visits_to_sign_get
 from casebook.review_services import audit_trail_shown
 from ecrf.access import Role
-from ecrf.errors import DomainError, NotFoundError, PermissionDeniedError
+from ecrf.errors import NotFoundError, PermissionDeniedError
 from ecrf.pagination import page_shown
+from ecrf.views import attempt
 from review.models import SIGNATURE_MEANING, ResponseCode, SignatureScope
 from review.services.queries import (
     query_answer,
@@ -57,20 +57,6 @@ from review.services.signatures import signature_sign, signature_sign_visits
 from trials.access import active_memberships, holds_role
 from trials.selectors import participant_get, trial_sites
 from trials.workspace import current_membership
-
-
-def _attempt(request: HttpRequest, action: Callable[[], Any], done: str) -> bool:
-    """Run one service call; a refusal the person can fix is shown as a message. Access
-    refusals (403, 404) reach the error page."""
-    try:
-        action()
-    except (PermissionDeniedError, NotFoundError):
-        raise
-    except DomainError as error:
-        messages.error(request, error.message)
-        return False
-    messages.success(request, done)
-    return True
 
 
 def _record_url(participant_id: int, code: str, record_id: int, anchor: str = "") -> str:
@@ -192,7 +178,7 @@ def query_open_view(
     if not form.is_valid():
         messages.error(request, _("Write the question to the site."))
     elif (
-        _attempt(
+        attempt(
             request,
             lambda: query_open(
                 actor=request.user,
@@ -232,7 +218,7 @@ def query_step_view(request: HttpRequest, query_id: int, step: str) -> HttpRespo
     if not form.is_valid():
         messages.error(request, _("Choose a response and write a comment."))
     else:
-        _attempt(
+        attempt(
             request,
             lambda: service(
                 actor=request.user, query=query, now=timezone.now(), **form.cleaned_data
@@ -254,7 +240,7 @@ def sdv_view(request: HttpRequest, participant_id: int, code: str, record_id: in
     chosen = form.cleaned_data if form.is_valid() else {}
     # The field checkboxes send scope=fields; the form-level button verifies every required field.
     fields = request.POST.getlist("fields") if request.POST.get("scope") == "fields" else None
-    _attempt(
+    attempt(
         request,
         lambda: sdv_verify(
             actor=request.user,
@@ -281,7 +267,7 @@ def sign_view(request: HttpRequest, participant_id: int, code: str, record_id: i
         messages.error(request, _("Choose what to sign and enter your password."))
     else:
         scope = form.cleaned_data["scope"]
-        _attempt(
+        attempt(
             request,
             lambda: signature_sign(
                 actor=request.user,
@@ -315,7 +301,7 @@ def bulk_sign_view(request: HttpRequest) -> HttpResponse:
             messages.error(request, _("Choose the visits to sign and enter your password."))
         else:
             visits = visits_to_sign_get(request.user, form.cleaned_data["visit"])
-            _attempt(
+            attempt(
                 request,
                 lambda: signature_sign_visits(
                     actor=request.user,

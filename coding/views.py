@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -29,6 +28,7 @@ from coding.services import VERBATIM, coding_assign, coding_autocode, coding_que
 from ecrf.access import CODING_ROLES
 from ecrf.errors import DomainError, NotFoundError, PermissionDeniedError
 from ecrf.pagination import page_shown
+from ecrf.views import attempt
 from safety.rules import ADVERSE_EVENTS
 from trials.workspace import current_membership
 
@@ -40,17 +40,6 @@ def _coder_membership(request: HttpRequest) -> Any:
     if membership is None or membership.role not in CODING_ROLES:
         raise PermissionDeniedError(_("Your role in this trial does not include coding."))
     return membership
-
-
-def _attempt(request: HttpRequest, action: Callable[[], Any], done: str) -> None:
-    try:
-        action()
-    except (PermissionDeniedError, NotFoundError):
-        raise
-    except DomainError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, done)
 
 
 @login_required
@@ -116,7 +105,7 @@ def coding_record_view(request: HttpRequest, form_code: str, record_id: int) -> 
     if request.method == "POST":
         now = timezone.now()
         if request.POST.get("action") == "query":
-            _attempt(
+            attempt(
                 request,
                 lambda: coding_query_site(
                     actor=request.user,
@@ -128,7 +117,7 @@ def coding_record_view(request: HttpRequest, form_code: str, record_id: int) -> 
                 _("Query sent to the site."),
             )
         else:
-            _attempt(
+            attempt(
                 request,
                 lambda: coding_assign(
                     actor=request.user,

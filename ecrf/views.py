@@ -1,15 +1,34 @@
-"""Project-wide pages: the health probe, and the 404 and 500 answers of pages and the API."""
+"""Project-wide pages: the health probe, the 404 and 500 answers of pages and the API, and the
+way a page runs a service call."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from ecrf.errors import DomainError, NotFoundError
+from ecrf.errors import DomainError, NotFoundError, PermissionDeniedError
 from ecrf.selectors import system_health
+
+
+def attempt(request: HttpRequest, action: Callable[[], Any], done: str) -> bool:
+    """Run one service call for a page; a refusal the person can fix is shown as a message
+    (False), success as `done` (True). Access refusals (403, 404) reach the error page."""
+    try:
+        action()
+    except (PermissionDeniedError, NotFoundError):
+        raise
+    except DomainError as error:
+        messages.error(request, error.message)
+        return False
+    messages.success(request, done)
+    return True
 
 
 @never_cache
