@@ -337,7 +337,7 @@ PROFILED: tuple[tuple[str, str, str], ...] = (
     ("the site's zone (middleware)", "casebook/site_clock.py", "_zone_of"),
     ("participant and read access", "casebook/forms_api.py", "_readable"),
     ("the record read", "assessments/selectors.py", "form_record_get"),
-    ("body parsed (serializer)", "rest_framework/serializers.py", "is_valid"),
+    ("body validated (serializer)", "rest_framework/serializers.py", "is_valid"),
     ("form_save", "assessments/services/forms.py", "form_save"),
     ("  roles may enter", "assessments/services/forms.py", "_actor_roles"),
     ("  participant locked", "assessments/services/forms.py", "_lock_participant"),
@@ -686,7 +686,7 @@ def _save_report(save: dict[str, Any], load: list[float]) -> list[str]:
             f"\nThrough the test client under cProfile, {profile['count']} of each, ms per "
             "request (cumulative; a line indented is part of the one above):\n"
         )
-        lines += ["| | save | floor | bare |", "|---|---:|---:|---:|"]
+        lines += ["| | " + " | ".join(KINDS) + " |", "|---|" + "---:|" * len(KINDS)]
         by_kind = {
             kind: {row["what"]: row["ms"] for row in profile[f"{kind}_functions"]} for kind in KINDS
         }
