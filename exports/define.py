@@ -173,15 +173,13 @@ def xpt_lengths(path: Path, scanner: ValueScanner | None = None) -> dict[str, in
 
     _, meta = pyreadstat.read_xport(str(path), metadataonly=True)
     if scanner is not None:
-        frame, _ = pyreadstat.read_xport(str(path), usecols=list(scanner.columns))
-        columns = list(frame.columns)  # in the file's order
-        numeric = {name for name in columns if meta.readstat_variable_types[name] == "double"}
-        for values in frame.itertuples(index=False, name=None):
+        columns = list(scanner.columns)
+        frame, _ = pyreadstat.read_xport(str(path), usecols=columns)
+        numeric = [meta.readstat_variable_types[name] == "double" for name in columns]
+        # Read in the file's order; handed over in the scanner's.
+        for values in frame[columns].itertuples(index=False, name=None):
             scanner.add(
-                {
-                    name: _xpt_text(value, name in numeric)
-                    for name, value in zip(columns, values, strict=True)
-                }
+                [_xpt_text(value, kind) for value, kind in zip(values, numeric, strict=True)]
             )
     return dict(meta.variable_storage_width)
 
@@ -200,12 +198,12 @@ def csv_lengths(path: Path, scanner: ValueScanner | None = None) -> dict[str, in
         reader = csv.reader(handle)
         names = next(reader)
         longest = [1] * len(names)
-        read = [(name, names.index(name)) for name in scanner.columns] if scanner else []
+        read = [names.index(name) for name in scanner.columns] if scanner else []
         for row in reader:
             for index, value in enumerate(row):
                 longest[index] = max(longest[index], len(value.encode("utf-8")))
             if scanner is not None:
-                scanner.add({name: row[index] for name, index in read})
+                scanner.add([row[index] for index in read])
     return dict(zip(names, longest, strict=True))
 
 

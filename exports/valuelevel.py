@@ -11,7 +11,7 @@ the eCRF derived it (--DRVFL "Y" on every record, with the --METHOD it names).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 __all__ = ["RESULTS", "ValueDef", "ValueList", "ValueScanner", "findings_prefix"]
@@ -20,6 +20,7 @@ __all__ = ["RESULTS", "ValueDef", "ValueList", "ValueScanner", "findings_prefix"
 RESULTS = ("ORRES", "STRESC", "STRESN")
 # A text result with at most this many distinct values is declared with a code list of them.
 MAX_CODES = 12
+KNOWN_MAX = 4096
 INTEGER = re.compile(r"^-?\d+$")
 DECIMAL = re.compile(r"^-?\d+\.(\d+)$")
 
@@ -44,9 +45,15 @@ class _Seen:
     numeric: bool = True
     decimals: int = 0
     values: set[str] | None = field(default_factory=set)
+    # Values already looked at: a repeated one changes nothing but the count.
+    known: set[str] = field(default_factory=set)
 
     def add(self, value: str) -> None:
         self.count += 1
+        if value in self.known:
+            return
+        if len(self.known) < KNOWN_MAX:
+            self.known.add(value)
         self.length = max(self.length, len(value.encode("utf-8")))
         if not INTEGER.match(value):
             self.integer = False
@@ -128,35 +135,44 @@ class ValueScanner:
         self.results = tuple(name for name in (have(suffix) for suffix in RESULTS) if name)
         self.tests: dict[tuple[str, str], _Test] = {}
 
-    @property
-    def columns(self) -> tuple[str, ...]:
-        """The variables the scanner reads."""
         wanted = (self.testcd, self.test, self.category, self.derived_flag, self.method,
                   self.original_unit, self.standard_unit, *self.results)  # fmt: skip
-        return tuple(name for name in wanted if name)
+        # The variables the scanner reads, in the order `add` takes their values.
+        self.columns = tuple(name for name in wanted if name)
+        at = {name: index for index, name in enumerate(self.columns)}
+        self._test, self._category = at.get(self.test, -1), at.get(self.category, -1)
+        self._derived, self._method = at.get(self.derived_flag, -1), at.get(self.method, -1)
+        self._units = (at.get(self.original_unit, -1), at.get(self.standard_unit, -1))
+        self._results = tuple((name, at[name]) for name in self.results)
 
-    def add(self, row: Mapping[str, str]) -> None:
-        """One record, each variable as the text its file holds ("" when empty)."""
-        code = row[self.testcd]
+    def add(self, values: Sequence[str]) -> None:
+        """One record: the values of `columns`, each as the text its file holds ("" when
+        empty)."""
+        code = values[0]
         if not code:
             return
-        category = row[self.category] if self.category else ""
+        category = values[self._category] if self._category >= 0 else ""
         seen = self.tests.get((code, category))
         if seen is None:
-            seen = self.tests[(code, category)] = _Test(name=row[self.test] if self.test else "")
+            name = values[self._test] if self._test >= 0 else ""
+            seen = self.tests[(code, category)] = _Test(name=name)
         seen.records += 1
-        if self.derived_flag and row[self.derived_flag] == "Y":
+        if self._derived >= 0 and values[self._derived] == "Y":
             seen.derived += 1
-        if self.method and row[self.method]:
-            seen.methods.add(row[self.method])
-        for unit, units in ((self.original_unit, seen.original_units),
-                            (self.standard_unit, seen.standard_units)):  # fmt: skip
-            if unit and row[unit]:
-                units.add(row[unit])
-        for name in self.results:
-            value = row[name]
+        if self._method >= 0 and values[self._method]:
+            seen.methods.add(values[self._method])
+        original, standard = self._units
+        if original >= 0 and values[original]:
+            seen.original_units.add(values[original])
+        if standard >= 0 and values[standard]:
+            seen.standard_units.add(values[standard])
+        for name, index in self._results:
+            value = values[index]
             if value != "":
-                seen.results.setdefault(name, _Seen()).add(value)
+                result = seen.results.get(name)
+                if result is None:
+                    result = seen.results[name] = _Seen()
+                result.add(value)
 
     def value_lists(self) -> list[ValueList]:
         """One value list per result variable with results, its values in test code order."""
