@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from django.db import models
 from django.utils import translation
 from django.utils.text import capfirst
 
 from casebook.catalogue import form_types
-from exports.base import ExportContext, WrittenFile
+from exports.base import ExportContext, RawLayout, WrittenFile
 from exports.odm.catalogue import all_definitions, hidden_fields
 from exports.odm.items import field_item
 from exports.snapshot import as_of, stream
@@ -31,8 +31,6 @@ from review.models import DataQuery, Lock, Signature, SourceVerification
 from trials.models import Participant, Site
 from visits.models import Visit
 
-RawLayout = Literal["wide", "long"]
-RAW_LAYOUTS: tuple[RawLayout, ...] = ("wide", "long")
 RAW_FOLDER = "raw"
 LABELS_NAME = "labels.csv"
 LONG_NAME = "forms_long.csv"
