@@ -20,6 +20,7 @@ from ecrf.access import SITE_STAFF_ROLES, Role
 from ecrf.audit import audited_save
 from ecrf.bulk import Among, Stamp, insert_from
 from ecrf.errors import InvalidTransitionError
+from ecrf.messages import Text
 from trials.access import require_role
 from trials.models import Membership, Participant, Site
 
@@ -45,7 +46,8 @@ class AlertSpec:
     source_key: str
     participant: Participant
     occurred_at: datetime
-    message: str
+    # A `Text` is kept in English and as a template each reader reads in their language.
+    message: str | Text
     visit_id: int | None = None
     adverse_event_id: int | None = None
     pregnancy_report_id: int | None = None
@@ -73,8 +75,8 @@ def alerts_raise(specs: list[AlertSpec], *, actor: Any, now: datetime) -> list[A
             source_key=spec.source_key,
             occurred_at=spec.occurred_at,
             created_at=now,
-            message=spec.message,
             emailed_at=now,
+            **_worded(spec.message),
         )
         for spec in specs
         if spec.source_key not in existing
@@ -88,12 +90,23 @@ def alerts_raise(specs: list[AlertSpec], *, actor: Any, now: datetime) -> list[A
     return created
 
 
+def _worded(message: str | Text) -> dict[str, Any]:
+    if isinstance(message, Text):
+        return {
+            "message": message.english,
+            "message_template": message.template,
+            "message_params": message.params,
+        }
+    return {"message": message}
+
+
 def alerts_raise_from(
     source: QuerySet[Any], values: Mapping[str, Any], *, actor: Any, now: datetime
 ) -> list[int]:
     """`alerts_raise` for many findings at once: one alert per row of `source`, its fields set
     to `values` (expressions over `source`'s model: kind, source_key, trial_id, site_id,
-    participant_id, occurred_at, message and the visit or adverse event), written with their
+    participant_id, occurred_at, message, its message_template and message_params, and the
+    visit or adverse event), written with their
     history by one statement whatever their number. A finding raised before, or by another
     worker at the same time, is skipped. The new alerts are e-mailed after commit; their ids
     are returned."""
