@@ -140,3 +140,11 @@ def _stored(value: Any) -> Any:
 def protocol_param(kind: str, code: str, english: str) -> dict[str, str]:
     """A parameter that is a text of the protocol definition: a visit's name."""
     return {"protocol": kind, "code": code, "text": english}
+
+
+def warning_shown(warning: Mapping[str, Any]) -> str:
+    """An edit-check warning kept on a form (`{"field", "message", "template", "params"}`) in
+    the reader's language."""
+    return shown(
+        str(warning.get("message", "")), str(warning.get("template") or ""), warning.get("params")
+    )
