@@ -109,7 +109,7 @@ def test_future_onset_is_refused_on_the_site_calendar(msvle, participant) -> Non
 
 def test_onset_before_consent_is_kept_with_a_medical_history_warning(msvle, participant) -> None:
     ae = enter(msvle, participant, {**HEADACHE, "onset_date": "2026-02-27"})
-    assert ae.warnings == [
+    assert [{k: w[k] for k in ("field", "message")} for w in ae.warnings] == [
         {
             "field": "onset_date",
             "message": "Onset is before informed consent (2026-03-02): is this medical history?",
