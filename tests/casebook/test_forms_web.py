@@ -27,14 +27,13 @@ def message_templates() -> set[str]:
     """Every text the application marks with gettext_noop: the templates of stored messages
     and the labels worded when read."""
     found = set()
-    for path in Path(settings.BASE_DIR).glob("*/**/*.py"):
-        top = path.relative_to(settings.BASE_DIR).parts[0]
-        if (
-            top.startswith(".")
-            or top in {"tests", "bench", "scripts"}
-            or "migrations" in path.parts
-        ):
-            continue
+    apps = [
+        top
+        for top in Path(settings.BASE_DIR).iterdir()
+        if (top / "__init__.py").exists() and top.name not in {"tests", "bench"}
+    ]
+    paths = [path for top in apps for path in top.rglob("*.py") if "migrations" not in path.parts]
+    for path in paths:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if (
                 isinstance(node, ast.Call)
