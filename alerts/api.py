@@ -58,7 +58,10 @@ class AlertOutput(SiteClockRow):
     )
     acknowledged_at = serializers.DateTimeField(allow_null=True)
     resolved_at = serializers.DateTimeField(allow_null=True)
-    resolution = serializers.CharField()
+    resolution = serializers.CharField(help_text="In English, as kept.")
+    resolution_shown = serializers.CharField(
+        source="shown_resolution", help_text="The resolution in the reader's language."
+    )
     can_acknowledge = serializers.BooleanField(
         help_text="Open, and my role at its site acknowledges alerts of this kind."
     )

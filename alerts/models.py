@@ -67,6 +67,8 @@ class Alert(models.Model):
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolution = models.TextField(blank=True)
+    resolution_template = models.TextField(blank=True)
+    resolution_params = models.JSONField(default=dict, blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
 
     history = audit_history()
@@ -98,3 +100,8 @@ class Alert(models.Model):
                 self.participant, kind, code, english
             ),
         )
+
+    @property
+    def shown_resolution(self) -> str:
+        """The resolution in the reader's language."""
+        return shown(self.resolution, self.resolution_template, self.resolution_params)
