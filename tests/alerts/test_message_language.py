@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from django.core import mail
 from django.utils import translation
 
 from alerts.models import Alert, AlertKind
+from assessments.services.visits import visit_record
 from ecrf.messages import Text
 from flagging.visits import visits_flag_all
 from tests.alerts.test_alerts_api import LATER, OVERDUE_AT
@@ -58,6 +60,28 @@ def test_a_visit_alert_reads_in_spanish_to_a_spanish_coordinator_and_in_english_
         assert ALERT_EN in shown and ALERT_ES not in shown, url
     [row] = client.get("/api/v1/alerts/?kind=visit_overdue").json()["results"]
     assert row["message_shown"] == ALERT_EN
+    # Recording the visit resolves the alert, in the reader's words too.
+    w1 = participant.visits.get(code="W1")
+    visit_record(actor=msvle.coordinator, visit=w1, actual_date=date(2026, 3, 16), now=LATER)
+    assert "Visit recorded on 2026-03-16" in page(client, "/alerts/?status=resolved&kind=")
+    client.force_login(msvle.coordinator)
+    assert "Visita registrada el 2026-03-16" in page(client, "/alerts/?status=resolved&kind=")
+
+
+def test_alert_e_mail_is_in_each_recipients_language(
+    msvle, participant, django_capture_on_commit_callbacks
+) -> None:
+    spanish(msvle.coordinator)
+    with django_capture_on_commit_callbacks(execute=True):
+        visits_flag_all(now=OVERDUE_AT)
+    by_recipient = {address: message for message in mail.outbox for address in message.to}
+    to_coordinator = by_recipient[msvle.coordinator.email]
+    assert to_coordinator.to == [msvle.coordinator.email]
+    assert "alerta(s) nueva(s) del centro" in to_coordinator.subject
+    assert f"- Visita vencida: {participant.identifier} — {ALERT_ES}" in to_coordinator.body
+    to_investigator = by_recipient[msvle.investigator.email]
+    assert "new alert(s) for site" in to_investigator.subject
+    assert f"- Visit overdue: {participant.identifier} — {ALERT_EN}" in to_investigator.body
 
 
 def test_an_edit_check_and_its_query_read_in_the_readers_language(
