@@ -35,6 +35,7 @@ from assessments.rules.renal import RENAL
 from assessments.rules.sledai import SLEDAI
 from assessments.rules.vitals import VITALS
 from casebook.grid import FormState
+from ecrf.messages import warning_shown
 from ecrf.site_time import AmbiguousLocalTime, NonexistentLocalTime, local_instant
 from safety.models import AdverseEvent, PregnancyReport
 from safety.pregnancy import PREGNANCY_REPORT
@@ -117,6 +118,17 @@ class FormData(FieldsBuiltOnce):
 # A form's record; the view takes out what would unblind the reader.
 class FormRecord(FieldsBuiltOnce):
     serializer_field_mapping = SITE_FIELD_MAPPING
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        """Each warning as `field`, `message` (English, as kept) and `shown`, the message in the
+        reader's language (the user's, or the request's Accept-Language)."""
+        data: dict[str, Any] = super().to_representation(instance)
+        if isinstance(data.get("warnings"), list):
+            data["warnings"] = [
+                {"field": w.get("field"), "message": w.get("message"), "shown": warning_shown(w)}
+                for w in data["warnings"]
+            ]
+        return data
 
 
 class MedicalHistoryData(FormData):

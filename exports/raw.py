@@ -48,6 +48,8 @@ KEY_COLUMNS: tuple[tuple[str, str], ...] = (
     ("version", "Record version"),
     ("entered_at", "Entered at (UTC)"),
 )
+# How a system text is worded in other languages; the table keeps its English `text`.
+WORDING_FIELDS = frozenset({"text_template", "text_params"})
 REVIEW_MODELS: tuple[tuple[str, str, type[models.Model]], ...] = (
     ("review_queries", "Data queries", DataQuery),
     ("review_sdv", "Source data verification marks", SourceVerification),
@@ -134,6 +136,7 @@ def review_tables() -> list[RawTable]:
                     else (),
                 )
                 for field in model._meta.concrete_fields
+                if field.attname not in WORDING_FIELDS
             ]
             columns = (Column(*KEY_COLUMNS[0]), *stored)
             tables.append(RawTable(name, label, columns, model))

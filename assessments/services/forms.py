@@ -258,7 +258,7 @@ class FormPreview:
 
     record: Any
     errors: dict[str, list[str]]
-    warnings: list[dict[str, str]]
+    warnings: list[dict[str, Any]]
 
 
 def form_preview(
