@@ -3,6 +3,8 @@
 from typing import Any
 
 from django import template
+from django.core.exceptions import FieldDoesNotExist
+from django.utils.text import capfirst
 
 from ecrf.messages import warning_shown
 
@@ -19,3 +21,13 @@ def get_item(mapping: Any, key: Any) -> Any:
 def warning_text(warning: Any) -> str:
     """`{{ warning|warning_text }}`: a warning kept on a form, in the reader's language."""
     return warning_shown(warning) if hasattr(warning, "get") else str(warning)
+
+
+@register.filter
+def field_label(instance: Any, name: str) -> str:
+    """`{{ record|field_label:name }}`: the label of one of a record's fields, as the form shows
+    it; a message about the whole form names no field."""
+    try:
+        return str(capfirst(instance._meta.get_field(name).verbose_name))
+    except (AttributeError, FieldDoesNotExist):
+        return ""

@@ -106,6 +106,10 @@ def test_an_edit_check_and_its_query_read_in_the_readers_language(
     for url in (entry, review):
         shown = page(client, url)
         assert CHECK_EN in shown and CHECK_ES not in shown, url
+    # The entry page names the field by its label, never by its stored name.
+    shown = page(client, entry)
+    assert "<strong>Assessment date</strong>:" in shown
+    assert "assessment_date</strong>" not in shown
 
 
 def test_numbers_take_the_languages_decimal_separator() -> None:
