@@ -190,7 +190,12 @@ LB_VARIABLES: tuple[Variable, ...] = (
     char("LBNRIND", "Reference Range Indicator", codelist=tuple(sorted(RANGE_FLAGS.values()))),
     char("LBSTAT", "Completion Status", codelist=(NOT_DONE,)),
     char("LBREASND", "Reason Test Not Done"),
-    char("LBSPEC", "Specimen Type", codelist=("BLOOD", "SERUM", "SKIN", "URINE")),
+    char(
+        "LBSPEC",
+        "Specimen Type",
+        codelist=("BLOOD", "SERUM", "SKIN", "URINE"),
+        source=("pregnancy.test_type",),
+    ),
     char("LBMETHOD", "Method of Test or Examination"),
     char("LBLOBXFL", "Last Observation Before Exposure Flag", codelist=("Y",)),
     char("LBDRVFL", "Derived Flag", codelist=("Y",)),
