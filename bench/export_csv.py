@@ -49,8 +49,11 @@ EXPORT_SOURCES = (
     "exports/datasets/events.py",
     "exports/datasets/exposure.py",
     "exports/datasets/findings.py",
+    "exports/datasets/history.py",
+    "exports/datasets/reproductive.py",
     "exports/datasets/responses.py",
     "exports/datasets/visits.py",
+    "exports/datasets/vitals.py",
 )
 
 
@@ -252,7 +255,8 @@ def dataset_sql(table: Table) -> dict[str, str]:
     from assessments.models.sledai import item_field
     from assessments.scoring.sledai_descriptors import DESCRIPTORS
     from exports.datasets.disposition import ENDINGS
-    from exports.datasets.findings import LAB_TESTS, VITALS
+    from exports.datasets.findings import LAB_TESTS
+    from exports.datasets.vitals import VITALS
     from safety.models import AdverseEvent
     from trials.models import Consent, EligibilityAnswer, Participant, Site
     from visits.models import Visit

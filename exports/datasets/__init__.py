@@ -12,12 +12,15 @@ from exports.datasets.design import SE, TA, TE, TI, TS, TV
 from exports.datasets.disposition import DS, IE
 from exports.datasets.events import AE, CM, DV
 from exports.datasets.exposure import EC, EX
-from exports.datasets.findings import LB, VS
+from exports.datasets.findings import LB
+from exports.datasets.history import MH
+from exports.datasets.reproductive import RP
 from exports.datasets.responses import RS
 from exports.datasets.visits import SV
+from exports.datasets.vitals import VS
 
 DATASETS: tuple[Dataset, ...] = (
-    DM, SE, DS, SV, EC, EX, AE, CM, LB, VS, RS, IE, DV, TS, TA, TE, TV, TI,
+    DM, SE, DS, SV, EC, EX, AE, CM, MH, LB, VS, RS, RP, IE, DV, TS, TA, TE, TV, TI,
 )  # fmt: skip
 
 
@@ -110,6 +113,8 @@ __all__ = [
     "EX",
     "IE",
     "LB",
+    "MH",
+    "RP",
     "RS",
     "SE",
     "SV",

@@ -27,6 +27,9 @@ from visits.models import Visit
 # Subjects whose records are read together: bounds the memory a dataset holds at once.
 SUBJECT_BATCH = 500
 ENTERED = "entered"
+# A case report form recorded as not done, and the --STAT its findings then carry.
+NOT_DONE_STATUS = "not_done"
+NOT_DONE = "NOT DONE"
 
 
 def char(
@@ -402,6 +405,11 @@ def record_type(model: Any) -> Any:
     return _RECORD_TYPES[model]
 
 
+def is_not_done(row: Any) -> bool:
+    """Whether a case report form row was recorded as not done (with `not_done_reason`)."""
+    return bool(row.entry_status == NOT_DONE_STATUS)
+
+
 def grouped(queryset: QuerySet[Any], batch: list[Subject]) -> dict[int, list[Any]]:
     """The rows of a batch of subjects, by participant, each list in record order, as
     `record_type` tuples: every stored column by its attribute name."""
@@ -439,6 +447,13 @@ def visit_order(visits: Mapping[int, VisitInfo], visit_id: int | None) -> float:
     """The VISITNUM a record sorts by; records without a (known) visit come last."""
     visit = visits.get(visit_id) if visit_id is not None else None
     return visit.number if visit is not None else float("inf")
+
+
+def visit_day(visits: Mapping[int, VisitInfo], visit_id: int | None) -> str:
+    """The day a record's visit took place (ISO 8601), empty when it has none: the date, and
+    so the epoch, of a form recorded as not done."""
+    visit = visits.get(visit_id) if visit_id is not None else None
+    return iso_date(visit.actual_date) if visit is not None else ""
 
 
 def visit_values(visits: Mapping[int, VisitInfo], visit_id: int | None) -> dict[str, object]:

@@ -251,7 +251,7 @@ def test_every_dataset_fits_sas_transport_v5() -> None:
                 assert variable.name == f"{dataset.name}SEQ"
         names.append(dataset.name)
     assert names == [
-        "DM", "SE", "DS", "SV", "EC", "EX", "AE", "CM", "LB", "VS", "RS", "IE", "DV",
+        "DM", "SE", "DS", "SV", "EC", "EX", "AE", "CM", "MH", "LB", "VS", "RS", "RP", "IE", "DV",
         "TS", "TA", "TE", "TV", "TI",
     ]  # fmt: skip
 
