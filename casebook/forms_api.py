@@ -183,15 +183,16 @@ class FormRecordView(FormView):
         self, request: Request, participant_id: int, form_code: str, record_id: int
     ) -> Response:
         ftype, participant = self._readable(request.user, form_code, participant_id)
-        instance = form_record_get(ftype, participant, record_id)
         params = FormChangeInput(data=request.data, ftype=ftype)
         params.is_valid(raise_exception=True)
+        # The record is read once, locked by the save with its visit: not found there, it is
+        # not found.
         saved = form_save(
             actor=request.user,
             ftype=ftype,
             participant=participant,
-            visit=instance.visit,
-            record_id=instance.pk,
+            record_id=record_id,
+            at_its_visit=True,
             data=params.validated_data["data"],
             expected_version=params.validated_data["version"],
             reason=params.validated_data["reason"],

@@ -149,6 +149,8 @@ def test_other_site_gets_404_everywhere(api, msvle, participant) -> None:
     assert api.get(url(participant)).status_code == 404
     assert api.get(url(participant, f"{record['id']}/")).status_code == 404
     assert api.get(url(participant, f"{record['id']}/history/")).status_code == 404
+    change = {"version": 1, "reason": "Lab range misread", "data": {"dna": False}}
+    assert api.put(url(participant, f"{record['id']}/"), change, format="json").status_code == 404
     assert api.get(f"/api/v1/participants/{participant.pk}/casebook/").status_code == 404
     visit = participant.visits.get(code="W8")
     assert (
@@ -311,15 +313,18 @@ def test_change_through_the_api_in_fixed_queries(
     # 1 session, 2 user, 3 my memberships with their roles (where they reach, may I read, and
     # then may I enter these fields: read once in the request), 4 the participant with its
     # site (whose zone the view starts: the middleware does not look for it) and protocol
-    # version, 5 its consents, 6 the record with its visit and the visit's protocol version;
-    # in the save's savepoint (7, 16): 8 the participant locked, with site and protocol
-    # version, 9 the record locked, 10 the locks (the guard of every write does not look
-    # again), 11 the timepoint entered once (the edit check; its constraint is not validated
-    # again), 12 the update and 13 its history, 14 verifications or signatures to void, 15 the
-    # automatic queries locked; 17-19 the session saved. The rows in hand are not read again,
-    # and the answer asks no blinding gate: vital signs reveal no allocation.
-    with django_assert_num_queries(19):
+    # version, 5 its consents; in the save's savepoint (6, 15): 7 the participant locked, with
+    # site and protocol version, 8 the record locked, read once with its visit and the visit's
+    # protocol version, 9 the locks (the guard of every write does not look again), 10 the
+    # timepoint entered once (the edit check; its constraint is not validated again), 11 the
+    # update and 12 its history, 13 verifications or signatures to void, 14 the automatic
+    # queries locked; 16-18 the session saved. The rows in hand are not read again, and the
+    # answer asks no blinding gate: vital signs reveal no allocation.
+    with django_assert_num_queries(18):
         response = api.put(path, body, format="json")
     assert response.status_code == 200, response.json()
+    # A record of no such id, or of another participant, is not found.
+    missing = path.replace(f"/{record.pk}/", f"/{record.pk + 1000}/")
+    assert api.put(missing, body, format="json").status_code == 404
     assert response.json()["row_version"] == 2
     assert DataQuery.objects.filter(automatic=True, status="open").count() == 1
