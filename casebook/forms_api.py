@@ -37,8 +37,9 @@ from casebook.forms_serializers import (
 )
 from casebook.grid import casebook_grid
 from casebook.reads import form_shown
+from casebook.site_clock import site_clock_start
 from ecrf.errors import NotFoundError
-from trials.access import roles_read_once
+from trials.access import memberships_read_once
 from trials.models import Participant
 from trials.selectors import participant_get
 from visits.selectors import visit_get
@@ -108,19 +109,26 @@ class FormView(APIView):
     # The form a copy of the route documents, set by the schema's preprocessing hook.
     documented_form = ""
 
+    # The participant is read first, and the clock of their site started from it
+    # (casebook.site_clock): before the body is read and before any time is shown.
+    site_clock_in_view = True
+
     def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
-        # May the user read the form, then may they enter its fields: their roles are read
-        # once for both. No form route grants or ends a membership.
-        with roles_read_once():
+        # Which participants the user sees, may they read the form, then may they enter its
+        # fields: their memberships are read once for all three. No form route grants or ends
+        # a membership.
+        with memberships_read_once():
             return super().dispatch(request, *args, **kwargs)
 
     def _readable(
         self, user: Any, form_code: str, participant_id: int
     ) -> tuple[FormType, Participant]:
         """The form named in the path and the participant, when the user may read that form;
-        the site's zone is the current one (casebook.site_clock)."""
+        the zone of the participant's site is the current one from here on
+        (casebook.site_clock)."""
         ftype = form_type(form_code)
         participant = participant_get(user, participant_id)
+        site_clock_start(self.request, participant.site.time_zone)
         if not can_read(user, ftype, participant):
             raise NotFoundError(f"{ftype.label} is not available to your role.")
         return ftype, participant
@@ -175,15 +183,16 @@ class FormRecordView(FormView):
         self, request: Request, participant_id: int, form_code: str, record_id: int
     ) -> Response:
         ftype, participant = self._readable(request.user, form_code, participant_id)
-        instance = form_record_get(ftype, participant, record_id)
         params = FormChangeInput(data=request.data, ftype=ftype)
         params.is_valid(raise_exception=True)
+        # The record is read once, locked by the save with its visit: not found there, it is
+        # not found.
         saved = form_save(
             actor=request.user,
             ftype=ftype,
             participant=participant,
-            visit=instance.visit,
-            record_id=instance.pk,
+            record_id=record_id,
+            at_its_visit=True,
             data=params.validated_data["data"],
             expected_version=params.validated_data["version"],
             reason=params.validated_data["reason"],

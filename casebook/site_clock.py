@@ -67,7 +67,19 @@ class SiteClockMiddleware:
         view_args: tuple[Any, ...],
         view_kwargs: dict[str, Any],
     ) -> None:
-        zone = _zone_of(view_kwargs)
-        if zone:
-            timezone.activate(ZoneInfo(zone))
-            request.site_time_zone = zone  # type: ignore[attr-defined]
+        view_class = getattr(view_func, "cls", None) or getattr(view_func, "view_class", None)
+        if getattr(view_class, "site_clock_in_view", False):
+            # The view reads the participant before anything that reads or shows a time,
+            # and starts the clock of their site itself (`site_clock_start`).
+            return
+        site_clock_start(request, _zone_of(view_kwargs))
+
+
+def site_clock_start(request: Any, zone: str) -> None:
+    """Make the site's `zone` the current one for the rest of the request, and name it in a
+    successful answer. For a view that reads the participant itself before it reads or shows a
+    time (`site_clock_in_view` on its class): the middleware need not look for the zone."""
+    if zone:
+        timezone.activate(ZoneInfo(zone))
+        # On Django's request, which the middleware reads back (a DRF request wraps it).
+        getattr(request, "_request", request).site_time_zone = zone

@@ -30,7 +30,18 @@ def holds_role(user: Any, roles: Iterable[str]) -> bool:
 
 
 def membership_scope(user: Any, roles: Iterable[str] | None = None) -> Scope:
-    """Where the user's memberships (in `roles`, if given) reach: one query."""
+    """Where the user's memberships (in `roles`, if given) reach: one query, none when the
+    request's memberships were read already (`memberships_read_once`)."""
+    read = _memberships_read_once(user)
+    if read is not None:
+        wanted = None if roles is None else set(roles)
+        return list(
+            dict.fromkeys(
+                (trial_id, site_id)
+                for trial_id, site_id, role in read
+                if wanted is None or role in wanted
+            )
+        )
     memberships = active_memberships(user)
     if roles is not None:
         memberships = memberships.filter(role__in=list(roles))
@@ -68,38 +79,54 @@ def scope_queryset(
     return queryset.filter(condition)
 
 
-# The roles read in this request, by (user, trial, site), while `roles_read_once` is in force.
-_roles_read: ContextVar[dict[tuple[Any, Any, Any], frozenset[str]] | None] = ContextVar(
-    "roles_read", default=None
+# The memberships in force read in this request, by user (trial id, site id or None, role),
+# while `memberships_read_once` is in force.
+_memberships_read: ContextVar[dict[Any, list[tuple[int, int | None, str]]] | None] = ContextVar(
+    "memberships_read", default=None
 )
 
 
 @contextmanager
-def roles_read_once() -> Iterator[None]:
-    """Within the block, `user_roles` reads the roles of a user in a trial and site once and
-    answers the same question again from what it read. For a request that reads them more than
-    once (may the user read the form, may they enter its fields) and grants or ends no
-    membership itself."""
-    token = _roles_read.set({})
+def memberships_read_once() -> Iterator[None]:
+    """Within the block, the user's memberships in force are read once, with their roles, and
+    where they reach (`membership_scope`) and the roles held in a trial and site (`user_roles`)
+    are answered from that one read. For a request that asks both, more than once (which
+    participants the user sees, may they read the form, may they enter its fields), and grants
+    or ends no membership itself."""
+    token = _memberships_read.set({})
     try:
         yield
     finally:
-        _roles_read.reset(token)
+        _memberships_read.reset(token)
+
+
+def _memberships_read_once(user: Any) -> list[tuple[int, int | None, str]] | None:
+    """The user's memberships in force as `memberships_read_once` holds them (read on the first
+    question), or None outside it."""
+    read = _memberships_read.get()
+    if read is None:
+        return None
+    key = getattr(user, "pk", None)
+    if key not in read:
+        read[key] = list(active_memberships(user).values_list("trial_id", "site_id", "role"))
+    return read[key]
 
 
 def user_roles(user: Any, trial: Any, site: Any = None) -> set[str]:
     """The roles `user` holds in `trial`, at `site` if given (all-site memberships count)."""
-    read = _roles_read.get()
-    key = (getattr(user, "pk", None), getattr(trial, "pk", trial), getattr(site, "pk", site))
-    if read is not None and key in read:
-        return set(read[key])
+    read = _memberships_read_once(user)
+    if read is not None:
+        trial_id = getattr(trial, "pk", trial)
+        site_id = getattr(site, "pk", site)
+        return {
+            role
+            for held_trial, held_site, role in read
+            if held_trial == trial_id and (site is None or held_site in (None, site_id))
+        }
     memberships = active_memberships(user).filter(trial=trial)
     if site is not None:
         memberships = memberships.filter(Q(site=site) | Q(site__isnull=True))
-    roles = set(memberships.values_list("role", flat=True))
-    if read is not None:
-        read[key] = frozenset(roles)
-    return roles
+    return set(memberships.values_list("role", flat=True))
 
 
 def require_role(

@@ -28,7 +28,13 @@ from assessments.services.renal import renal_responses_recompute
 from assessments.services.visits import visit_record
 from ecrf.access import SITE_STAFF_ROLES
 from ecrf.audit import audited_save
-from ecrf.errors import ConflictError, DomainError, InvalidTransitionError, PermissionDeniedError
+from ecrf.errors import (
+    ConflictError,
+    DomainError,
+    InvalidTransitionError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from ecrf.site_time import local_date
 from review.locks import require_unlocked, saved_as_checked
 from review.services.queries import queries_from_warnings
@@ -126,6 +132,24 @@ def _locked_existing(
     return found
 
 
+def _locked_record(ftype: FormType, participant: Participant, record_id: int) -> Any:
+    """The participant's record `record_id`, locked, read once with its visit and the visit's
+    protocol version (which its checks read). Only the record's row is locked (`of`)."""
+    records = ftype.model.objects.filter(pk=record_id, participant=participant)
+    if _has_visit(ftype):
+        records = records.select_related("visit__protocol_version").select_for_update(of=("self",))
+    else:
+        records = records.select_for_update()
+    found = records.first()
+    if found is None:
+        raise NotFoundError(f"No such {ftype.label} record.")
+    return found
+
+
+def _has_visit(ftype: FormType) -> bool:
+    return any(field.name == "visit" for field in ftype.model._meta.concrete_fields)
+
+
 def _as_entered(
     ftype: FormType,
     participant: Participant,
@@ -175,11 +199,14 @@ def form_save(
     data: dict[str, Any],
     visit: Visit | None = None,
     record_id: int | None = None,
+    at_its_visit: bool = False,
     expected_version: int | None = None,
     reason: str = "",
     now: datetime,
 ) -> Any:
-    """Enter or change a form. A change after first entry needs the version read and a reason."""
+    """Enter or change a form. A change after first entry needs the version read and a reason.
+    `at_its_visit` changes the record `record_id` at the visit it was entered at, read with it
+    under lock (no `visit` is passed): a record not found is not found."""
     roles = _actor_roles(actor, ftype, participant, list(data))
     unknown = sorted(set(data) - set(ftype.fields))
     if unknown:
@@ -187,11 +214,19 @@ def form_save(
             f"{ftype.label} has no field(s) {', '.join(unknown)}.",
             fields={name: ["Unknown field."] for name in unknown},
         )
-    _check_visit(ftype, participant, visit)
+    if not at_its_visit:
+        _check_visit(ftype, participant, visit)
     with transaction.atomic():
         locked = _lock_participant(participant)
         require_consent(locked)
-        existing = _locked_existing(ftype, locked, visit, record_id)
+        if at_its_visit:
+            if record_id is None or visit is not None:
+                raise ValueError("A change at its visit names the record, not the visit.")
+            existing = _locked_record(ftype, locked, record_id)
+            visit = existing.visit if _has_visit(ftype) else None
+            _check_visit(ftype, locked, visit)
+        else:
+            existing = _locked_existing(ftype, locked, visit, record_id)
         if existing is not None:
             # The rows in hand: the record's checks, explanation and answer read them, and
             # its save need not read them again to know that they exist.

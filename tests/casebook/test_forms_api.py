@@ -149,6 +149,8 @@ def test_other_site_gets_404_everywhere(api, msvle, participant) -> None:
     assert api.get(url(participant)).status_code == 404
     assert api.get(url(participant, f"{record['id']}/")).status_code == 404
     assert api.get(url(participant, f"{record['id']}/history/")).status_code == 404
+    change = {"version": 1, "reason": "Lab range misread", "data": {"dna": False}}
+    assert api.put(url(participant, f"{record['id']}/"), change, format="json").status_code == 404
     assert api.get(f"/api/v1/participants/{participant.pk}/casebook/").status_code == 404
     visit = participant.visits.get(code="W8")
     assert (
@@ -286,12 +288,12 @@ def test_records_list_query_count_does_not_grow(
     time_machine.move_to("2026-09-01 10:00:00+00:00", tick=False)
     many_rows(msvle, participant, count, time_machine)
     api.force_login(msvle.coordinator)
-    # 1 session, 2 user, 3 the participant's site zone (site clock), 4 my memberships for the
-    # scope, 5 the participant, 6 its consents, 7 my roles (can read), 8 the records with
-    # visit and site, 9 the visits' laboratory results and 10 renal assessments (what they
-    # suggest), 11-13 the session saved again. Nothing per record; no blinding gate, as the
-    # form has no allocation-revealing field.
-    with django_assert_num_queries(13):
+    # 1 session, 2 user, 3 my memberships with their roles (the scope, and may I read: read
+    # once), 4 the participant with its site (whose zone the view starts), 5 its consents,
+    # 6 the records with visit and site, 7 the visits' laboratory results and 8 renal
+    # assessments (what they suggest), 9-11 the session saved again. Nothing per record; no
+    # blinding gate, as the form has no allocation-revealing field.
+    with django_assert_num_queries(11):
         response = api.get(url(participant))
     assert len(response.json()) == count
 
@@ -308,17 +310,21 @@ def test_change_through_the_api_in_fixed_queries(
     api.force_login(msvle.coordinator)
     path = f"/api/v1/participants/{participant.pk}/forms/vitals/{record.pk}/"
     body = {"version": 1, "reason": "Transcription error", "data": {"heart_rate": 81}}
-    # 1 session, 2 user, 3 the site's zone, 4 my memberships (scope), 5 the participant with
-    # its protocol version, 6 its consents, 7 my roles (may read, and then may enter these
-    # fields: read once in the request), 8 the record with its visit and the visit's protocol
-    # version; in the save's savepoint (9, 18): 10 the participant locked, with site and
-    # protocol version, 11 the record locked, 12 the locks (the guard of every write does not
-    # look again), 13 the timepoint entered once (the edit check; its constraint is not
-    # validated again), 14 the update and 15 its history, 16 verifications or signatures to
-    # void, 17 the automatic queries locked; 19-21 the session saved. The rows in hand are
-    # not read again, and the answer asks no blinding gate: vital signs reveal no allocation.
-    with django_assert_num_queries(21):
+    # 1 session, 2 user, 3 my memberships with their roles (where they reach, may I read, and
+    # then may I enter these fields: read once in the request), 4 the participant with its
+    # site (whose zone the view starts: the middleware does not look for it) and protocol
+    # version, 5 its consents; in the save's savepoint (6, 15): 7 the participant locked, with
+    # site and protocol version, 8 the record locked, read once with its visit and the visit's
+    # protocol version, 9 the locks (the guard of every write does not look again), 10 the
+    # timepoint entered once (the edit check; its constraint is not validated again), 11 the
+    # update and 12 its history, 13 verifications or signatures to void, 14 the automatic
+    # queries locked; 16-18 the session saved. The rows in hand are not read again, and the
+    # answer asks no blinding gate: vital signs reveal no allocation.
+    with django_assert_num_queries(18):
         response = api.put(path, body, format="json")
     assert response.status_code == 200, response.json()
+    # A record of no such id, or of another participant, is not found.
+    missing = path.replace(f"/{record.pk}/", f"/{record.pk + 1000}/")
+    assert api.put(missing, body, format="json").status_code == 404
     assert response.json()["row_version"] == 2
     assert DataQuery.objects.filter(automatic=True, status="open").count() == 1
