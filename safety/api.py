@@ -21,7 +21,7 @@ from assessments.rules.base import local_time_problem
 from ecrf.errors import DomainError
 from ecrf.site_time import LocalTimeError, local_instant
 from safety.rules import ClockState
-from safety.selectors import adverse_event_get, sae_clock
+from safety.selectors import adverse_event_get, sae_clock_events, sae_clock_rows
 from safety.services import sae_mark_reported, susar_followup_mark_reported, susar_mark_reported
 from trials.api.base import PAGE_PARAMETERS, PageOutput, page, valid
 from trials.selectors import trial_get
@@ -116,8 +116,11 @@ class SaeClockView(APIView):
     def get(self, request: Request, code: str) -> Response:
         trial = trial_get(request.user, code)
         filters = valid(SaeClockFilterInput, request.query_params)
-        rows = sae_clock(request.user, trial, timezone.now(), pending_only=filters["pending"])
-        response = page(request, self, rows, SaeClockOutput)
+        now = timezone.now()
+        events = sae_clock_events(request.user, trial, now, pending_only=filters["pending"])
+        response = page(
+            request, self, events, SaeClockOutput, shown=lambda rows: sae_clock_rows(rows, now)
+        )
         shown = response.data.get("results", []) if isinstance(response.data, dict) else []
         return _one_zone(response, {row["time_zone"] for row in shown})
 
@@ -176,11 +179,12 @@ class ReportView(APIView):
         at = site_instant(params["reported_at"], zone, "reported_at")
         now = timezone.now()
         saved = REPORTS[params["report"]](actor=request.user, ae=ae, reported_at=at, now=now)
-        (row,) = [
-            r
-            for r in sae_clock(request.user, saved.participant.trial, now)
-            if r.ae.pk == adverse_event_id
-        ]
+        (row,) = sae_clock_rows(
+            sae_clock_events(request.user, saved.participant.trial, now).filter(
+                pk=adverse_event_id
+            ),
+            now,
+        )
         # The route names the adverse event, so the site's zone is current and named in the
         # answer's header (casebook.site_clock).
         return Response(SaeClockOutput(row).data)

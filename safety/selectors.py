@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Case, DateTimeField, F, Q, QuerySet, Value, When
+from django.db.models.functions import Coalesce, Least
 
 from assessments.models.base import EntryStatus
 from ecrf.access import SAE_CLOCK_ROLES
@@ -136,17 +138,36 @@ _URGENCY = {
     ClockState.LATE: 3,
     ClockState.ON_TIME: 4,
 }
+# Above every urgency: a clock an event does not run.
+_NO_CLOCK = len(_URGENCY)
 
 
-def sae_clock(
-    user: Any, trial: Trial, now: datetime, *, pending_only: bool = False
-) -> list[SaeClock]:
-    """The serious adverse events of `trial` that `user` may see, with where each reporting
-    clock stands at `now`, most urgent first.
+def _urgency(due: str, reported: str, now: datetime) -> Case:
+    """The urgency of one clock's state (`clock_state`) at `now`, in SQL."""
+    return Case(
+        When(**{f"{due}__isnull": True}, then=Value(_URGENCY[ClockState.NO_DEADLINE])),
+        When(
+            **{f"{reported}__isnull": False, f"{reported}__lte": F(due)},
+            then=Value(_URGENCY[ClockState.ON_TIME]),
+        ),
+        When(**{f"{reported}__isnull": False}, then=Value(_URGENCY[ClockState.LATE])),
+        When(**{f"{due}__lt": now}, then=Value(_URGENCY[ClockState.OVERDUE])),
+        default=Value(_URGENCY[ClockState.DUE]),
+    )
 
-    Two queries whatever the number of rows: the user's memberships, then the events with
-    their participant and site.
-    """
+
+def sae_clock_events(
+    user: Any,
+    trial: Trial,
+    now: datetime,
+    *,
+    pending_only: bool = False,
+    site_id: int | None = None,
+) -> QuerySet[AdverseEvent]:
+    """The serious adverse events of `trial` that `user` may see (at `site_id` only, when
+    given), most urgent first, ordered in the database so that a page of them is one query
+    and a count: the most urgent state of their clocks at `now`, then the earliest deadline.
+    `sae_clock_rows` turns a page of them into clocks."""
     queryset = scope_queryset(
         AdverseEvent.objects.filter(participant__trial=trial, serious=True).select_related(
             "participant", "participant__site"
@@ -156,9 +177,11 @@ def sae_clock(
         site_field="participant__site",
         roles=SAE_CLOCK_ROLES,
     )
+    if site_id is not None:
+        queryset = queryset.filter(participant__site_id=site_id)
     if pending_only:
-        # Those with a report still to make, as `pending` says, read from the database so that
-        # the reported ones, nearly all, are not read at all.
+        # Those with a report still to make, as `SaeClock.pending` says, read from the
+        # database so that the reported ones, nearly all, are not read at all.
         queryset = queryset.filter(
             Q(sae_report_due_at__isnull=False, sae_reported_at__isnull=True)
             | Q(susar=True, susar_due_at__isnull=True)
@@ -169,9 +192,47 @@ def sae_clock(
                 susar_followup_reported_at__isnull=True,
             )
         )
-    rows = []
-    for ae in queryset:
-        row = SaeClock(
+    far = datetime.max.replace(tzinfo=UTC)
+    susar = Q(susar=True)
+    followup = Q(susar=True, susar_followup_due_at__isnull=False)
+    return queryset.annotate(
+        clock_urgency=Least(
+            _urgency("sae_report_due_at", "sae_reported_at", now),
+            Case(
+                When(susar, then=_urgency("susar_due_at", "susar_reported_at", now)),
+                default=Value(_NO_CLOCK),
+            ),
+            Case(
+                When(
+                    followup,
+                    then=_urgency("susar_followup_due_at", "susar_followup_reported_at", now),
+                ),
+                default=Value(_NO_CLOCK),
+            ),
+        ),
+        # The earliest deadline, `now` when there is none. Least() skips nulls on PostgreSQL
+        # only: a missing deadline is put last by hand.
+        clock_first_due=Case(
+            When(
+                sae_report_due_at__isnull=True,
+                susar_due_at__isnull=True,
+                susar_followup_due_at__isnull=True,
+                then=Value(now),
+            ),
+            default=Least(
+                Coalesce("sae_report_due_at", Value(far)),
+                Coalesce("susar_due_at", Value(far)),
+                Coalesce("susar_followup_due_at", Value(far)),
+            ),
+            output_field=DateTimeField(),
+        ),
+    ).order_by("clock_urgency", "clock_first_due", "pk")
+
+
+def sae_clock_rows(events: Iterable[AdverseEvent], now: datetime) -> list[SaeClock]:
+    """Where each clock of `events` (from `sae_clock_events`) stands at `now`, in their order."""
+    return [
+        SaeClock(
             ae=ae,
             sae_due_at=ae.sae_report_due_at,
             sae_state=clock_state(ae.sae_report_due_at, ae.sae_reported_at, now),
@@ -187,19 +248,17 @@ def sae_clock(
             if ae.susar and ae.susar_followup_due_at is not None
             else None,
         )
-        if row.pending or not pending_only:
-            rows.append(row)
+        for ae in events
+    ]
 
-    def urgency(row: SaeClock) -> tuple[int, datetime, int]:
-        states = [
-            row.sae_state,
-            *(s for s in (row.susar_state, row.susar_followup_state) if s is not None),
-        ]
-        dues = [
-            due
-            for due in (row.sae_due_at, row.susar_due_at, row.susar_followup_due_at)
-            if due is not None
-        ]
-        return (min(_URGENCY[s] for s in states), min(dues, default=now), row.ae.pk)
 
-    return sorted(rows, key=urgency)
+def sae_clock(
+    user: Any, trial: Trial, now: datetime, *, pending_only: bool = False
+) -> list[SaeClock]:
+    """The serious adverse events of `trial` that `user` may see, with where each reporting
+    clock stands at `now`, most urgent first.
+
+    Two queries whatever the number of rows: the user's memberships, then the events with
+    their participant and site.
+    """
+    return sae_clock_rows(sae_clock_events(user, trial, now, pending_only=pending_only), now)

@@ -16,8 +16,9 @@ from django.views.decorators.http import require_GET
 
 from ecrf.access import SAE_CLOCK_ROLES
 from ecrf.errors import PermissionDeniedError
+from ecrf.pagination import page_shown
 from safety.rules import ClockState
-from safety.selectors import SaeClock, sae_clock
+from safety.selectors import SaeClock, sae_clock_events, sae_clock_rows
 from trials.workspace import current_membership
 
 # How close to its deadline an unreported clock is highlighted: a quarter of a day for the
@@ -112,9 +113,19 @@ def clock_view(request: HttpRequest) -> HttpResponse:
                 _("Your role in this trial does not include the SAE clock.")
             )
         now = timezone.now()
-        clocks = sae_clock(request.user, membership.trial, now, pending_only=pending_only)
-        if membership.site is not None:
-            # The workspace is one site: keep to it even if the user works at others too.
-            clocks = [c for c in clocks if c.ae.participant.site_id == membership.site_id]
-        context |= {"rows": [_row(clock, now) for clock in clocks], "now": now}
+        # The workspace is one site: keep to it even if the user works at others too.
+        events = sae_clock_events(
+            request.user,
+            membership.trial,
+            now,
+            pending_only=pending_only,
+            site_id=membership.site_id,
+        )
+        shown = page_shown(events, request.GET.get("page"))
+        context |= {
+            "page": shown,
+            "rows": [_row(clock, now) for clock in sae_clock_rows(shown.object_list, now)],
+            "now": now,
+            "query": "pending=1" if pending_only else "",
+        }
     return render(request, "safety/clock.html", context)

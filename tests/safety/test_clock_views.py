@@ -188,9 +188,25 @@ def test_page_query_count_does_not_grow(
         sae(msvle, participant, verbatim_term=f"Event {n}")
     client.force_login(msvle.medical_monitor)
     # 1 session, 2 user, 3 the workspace membership, 4 my memberships for the clock scope,
-    # 5 the serious events joined with participant and site; base.html's context: 6 the
-    # workspace membership, 7 all my memberships; 8-10 the session saved again (savepoint,
-    # update, release). Nothing per row.
-    with django_assert_num_queries(10):
+    # 5 the serious events counted, 6 one page of them joined with participant and site;
+    # base.html's context: 7 the workspace membership, 8 all my memberships; 9-11 the session
+    # saved again (savepoint, update, release). Nothing per row.
+    with django_assert_num_queries(11):
         page = text(client.get("/safety/clock/"))
     assert page.count("clock-overdue") == events
+
+
+def test_page_shows_one_page_of_events_most_urgent_first(
+    client, msvle, participant, monkeypatch
+) -> None:
+    monkeypatch.setattr("ecrf.pagination.PAGE_SIZE_SHOWN", 2)
+    reported = sae(msvle, participant, verbatim_term="Reported")
+    sae_mark_reported(actor=msvle.coordinator, ae=reported, reported_at=DUE, now=DUE)
+    overdue = [sae(msvle, participant, verbatim_term=f"Overdue {n}") for n in range(2)]
+    client.force_login(msvle.coordinator)
+    first = text(client.get("/safety/clock/"))
+    assert all(f"/adverse_events/{ae.pk}/" in first for ae in overdue)
+    assert f"/adverse_events/{reported.pk}/" not in first and "Page 1 of 2" in first
+    second = text(client.get("/safety/clock/?page=2"))
+    assert f"/adverse_events/{reported.pk}/" in second
+    assert not any(f"/adverse_events/{ae.pk}/" in second for ae in overdue)

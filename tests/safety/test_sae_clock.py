@@ -210,3 +210,45 @@ def test_dashboard_query_count_does_not_grow_per_row(
         shown = [(row.participant, row.site, row.sae_state) for row in rows]
     assert len(shown) == count
     assert {site for _, site, _ in shown} == {msvle.site.code, msvle.other_site.code}
+
+
+def test_the_most_urgent_clock_comes_first_then_the_earliest_deadline(msvle, participant) -> None:
+    # Ordered in the database: overdue, no deadline yet, due, reported late, reported on time.
+    on_time = sae(msvle, participant, verbatim_term="On time")
+    sae_mark_reported(actor=msvle.coordinator, ae=on_time, reported_at=DUE, now=DUE)
+    late = sae(
+        msvle,
+        participant,
+        verbatim_term="Late",
+        onset_date="2026-04-10",
+        site_awareness_at=AWARE - timedelta(days=2),
+    )
+    sae_mark_reported(actor=msvle.coordinator, ae=late, reported_at=DUE, now=DUE)
+    now = DUE + timedelta(hours=1)
+    due = enter(
+        msvle, participant, {**PNEUMONIA, "verbatim_term": "Due", "site_awareness_at": DUE}, now=now
+    )
+    overdue_later = sae(msvle, participant, verbatim_term="Overdue 2")
+    overdue = sae(
+        msvle, participant, verbatim_term="Overdue 1", site_awareness_at=AWARE - timedelta(hours=1)
+    )
+    no_deadline = sae(msvle, participant, verbatim_term="No deadline")
+    no_deadline = sae_mark_reported(
+        actor=msvle.coordinator, ae=no_deadline, reported_at=DUE, now=DUE
+    )
+    follow_up(
+        msvle,
+        no_deadline,
+        {"sponsor_causality": "probable", "expectedness": "unexpected"},
+        actor=msvle.medical_monitor,
+        now=DUE,
+    )
+    rows = sae_clock(msvle.medical_monitor, msvle.trial, now)
+    assert [row.ae.pk for row in rows] == [
+        overdue.pk,
+        overdue_later.pk,
+        no_deadline.pk,
+        due.pk,
+        late.pk,
+        on_time.pk,
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rest_framework import serializers
@@ -21,12 +22,19 @@ class PageOutput(serializers.Serializer):
 
 
 def page(
-    request: Request, view: APIView, rows: Any, serializer: type[serializers.Serializer]
+    request: Request,
+    view: APIView,
+    rows: Any,
+    serializer: type[serializers.Serializer],
+    *,
+    shown: Callable[[list[Any]], list[Any]] | None = None,
 ) -> Response:
-    """One page of `rows` (?limit=&offset=) with the count and links to the next and previous."""
+    """One page of `rows` (?limit=&offset=) with the count and links to the next and previous;
+    `shown` turns the page's rows into what the serializer reads."""
     paginator = Pagination()
-    shown: list[Any] | None = paginator.paginate_queryset(rows, request, view=view)
-    return paginator.get_paginated_response(serializer(shown, many=True).data)
+    cut: list[Any] = paginator.paginate_queryset(rows, request, view=view) or []
+    data = serializer(shown(cut) if shown else cut, many=True).data
+    return paginator.get_paginated_response(data)
 
 
 def valid(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
