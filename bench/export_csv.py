@@ -195,7 +195,9 @@ def synthetic_database(
                     comment = json.dumps(generated).replace("'", "''")
                     server.execute(f"COMMENT ON DATABASE \"{name}\" IS '{comment}'")
         else:
-            log(f"{name}: kept from an earlier run, not generated again")
+            # Migrations that came after the generation are applied, as an upgrade would.
+            log(f"{name}: kept from an earlier run, not generated again; migrate")
+            _manage(env, "migrate", "--noinput", "-v0")
         yield env, folder, generated
     finally:
         if not keep:
