@@ -198,6 +198,7 @@ def synthetic_database(
             # Migrations that came after the generation are applied, as an upgrade would.
             log(f"{name}: kept from an earlier run, not generated again; migrate")
             _manage(env, "migrate", "--noinput", "-v0")
+        _vacuum(pg_url, name)
         yield env, folder, generated
     finally:
         if not keep:
@@ -205,6 +206,18 @@ def synthetic_database(
                 server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             log(f"{name}: dropped")
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _vacuum(pg_url: str, name: str) -> None:
+    """`VACUUM (ANALYZE)` the generated database, as autovacuum would have done on a server
+    that runs it: without it the planner has no statistics for the new rows and every index
+    still holds the entries of the rows the generation rewrote (on a server with autovacuum
+    off, a 5,000-participant home page took 1.1 s instead of 0.36 s)."""
+    import psycopg
+
+    log(f"{name}: VACUUM (ANALYZE)")
+    with psycopg.connect(f"{pg_url.rstrip('/')}/{name}", autocommit=True) as connection:
+        connection.execute("VACUUM (ANALYZE)")
 
 
 def _kept(server: Any, name: str) -> list[dict[str, Any]] | None:
