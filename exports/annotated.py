@@ -142,11 +142,14 @@ def created_at(crf: AnnotatedCrf) -> str:
 
 
 def annotated_crf_html(crf: AnnotatedCrf, *, language: str = "en", css: str = "") -> str:
-    """The annotated CRF as one page, dated at the protocol version's loading; `css` inlined."""
+    """The annotated CRF as one page, dated at the protocol version's loading; `css` inlined
+    for a file read away from the site. The style element is added here, not in the template,
+    which the site also serves under a policy that refuses style elements."""
     with translation.override(language), timezone.override(ZoneInfo("UTC")):
-        return render_to_string(
-            TEMPLATE, {"crf": crf, "created": created_at(crf), "inline_css": css}
-        )
+        html = render_to_string(TEMPLATE, {"crf": crf, "created": created_at(crf)})
+    if css:
+        html = html.replace("</head>", f"<style>{css}</style>\n</head>", 1)
+    return html
 
 
 def write_annotated_crf(ctx: ExportContext, out_dir: Path, shown: Iterable[str]) -> WrittenFile:
