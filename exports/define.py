@@ -76,6 +76,19 @@ STRUCTURES = {
     "TV": "One record per planned Visit per Arm",
     "TI": "One record per I/E criterion",
 }
+# SUPP-- datasets, one per domain with supplemental variables (SDTMIG 3.4 section 8.4).
+SUPPQUAL_CLASS = "RELATIONSHIP"
+SUPPQUAL_STRUCTURE = "One record per IDVAR, IDVARVAL, and QNAM value per subject"
+
+
+def dataset_class(name: str) -> str:
+    return SUPPQUAL_CLASS if name.startswith("SUPP") else CLASSES[name]
+
+
+def structure(name: str) -> str:
+    return SUPPQUAL_STRUCTURE if name.startswith("SUPP") else STRUCTURES[name]
+
+
 # The datasets taken from the protocol, not from what was collected.
 PROTOCOL_DATASETS = frozenset({"TS", "TA", "TE", "TV", "TI"})
 # Decodes of the codes the datasets use that have an obvious one; a code list with a code
@@ -101,8 +114,11 @@ METHODS = {
 
 
 def _method(dataset: str, variable: Variable) -> str:
-    """The METHODS key of a derived variable, empty for the others."""
+    """The METHODS key of a derived variable (its own name when it states its method), empty
+    for the others."""
     name = variable.name
+    if variable.method:
+        return name
     if name == "EPOCH":
         return "EPOCH"
     if name == f"{dataset}SEQ" or name == f"{dataset[:2]}SEQ":
@@ -114,6 +130,8 @@ def _method(dataset: str, variable: Variable) -> str:
 
 def origin(dataset: str, variable: Variable) -> str:
     """def:Origin Type of a variable: from what the dataset knows, else by SDTM convention."""
+    if variable.origin:
+        return variable.origin
     if variable.name in ("STUDYID", "DOMAIN"):
         return "Assigned"
     if _method(dataset, variable):
@@ -266,8 +284,14 @@ def _write(xml: XmlWriter, ctx: ExportContext, declared: list[_Declared]) -> Non
             _item_def(xml, item, variable, found.oid if found else None)
     for (kind, codes), found in codelists.items():
         _codelist(xml, found, kind, codes)
+    stated = {
+        variable.name: (variable.label, variable.method)
+        for item in declared
+        for variable in item.exported.variables
+        if variable.method
+    }
     for key in sorted(set(methods.values())):
-        name, description = METHODS[key]
+        name, description = stated.get(key) or METHODS[key]
         xml.start("MethodDef", {"OID": f"MT.{key}", "Name": name, "Type": "Computation"})
         _text(xml, "Description", description)
         xml.end("MethodDef")
@@ -287,9 +311,12 @@ def _item_group(xml: XmlWriter, item: _Declared, methods: dict[str, str]) -> Non
             "Repeating": "No" if name == "DM" or name in PROTOCOL_DATASETS else "Yes",
             "IsReferenceData": "Yes" if name in PROTOCOL_DATASETS else "No",
             "SASDatasetName": name,
-            "Domain": name,
+            # A SUPP-- dataset's domain is the one it qualifies.
+            "Domain": item.exported.dataset.parent.name
+            if item.exported.dataset.parent is not None
+            else name,
             "Purpose": "Tabulation",
-            "def:Structure": STRUCTURES[name],
+            "def:Structure": structure(name),
             "def:StandardOID": "STD.SDTMIG",
             "def:ArchiveLocationID": f"LF.{name}",
         },
@@ -313,7 +340,7 @@ def _item_group(xml: XmlWriter, item: _Declared, methods: dict[str, str]) -> Non
                 "MethodOID": f"MT.{method}" if method else None,
             },
         )
-    xml.empty("def:Class", {"Name": CLASSES[name]})
+    xml.empty("def:Class", {"Name": dataset_class(name)})
     xml.start("def:leaf", {"ID": f"LF.{name}", "xlink:href": item.file_name})
     xml.leaf("def:title", item.file_name)
     xml.end("def:leaf")

@@ -10,7 +10,7 @@ from assessments.models import RenalAssessment, SledaiAssessment
 from assessments.models.sledai import item_field
 from assessments.scoring import ScoringInputError, get_rule_set
 from assessments.scoring.sledai_descriptors import DESCRIPTORS
-from exports.base import Dataset, ExportContext, Variable
+from exports.base import Dataset, ExportContext, Supplemental, Variable
 from exports.datasets.common import (
     EPOCH,
     Layout,
@@ -90,7 +90,12 @@ VARIABLES: tuple[Variable, ...] = (
     char("RSEVAL", "Evaluator", codelist=(INVESTIGATOR,)),
     char("RSDRVFL", "Derived Flag", codelist=("Y",)),
     char("RSMETHOD", "Method: Calculator or Rule Set, Version"),
-    char("RSPROVFL", "Provisional Result Flag", codelist=("Y",)),
+    char(
+        "RSPROVFL",
+        "Provisional Result Flag",
+        codelist=("Y",),
+        supplemental=Supplemental("Derived"),
+    ),
     num("VISITNUM", "Visit Number"),
     char("VISIT", "Visit Name"),
     EPOCH,
@@ -219,9 +224,8 @@ def _rows(ctx: ExportContext) -> Iterator[tuple[object, ...]]:
                 )
 
 
-def _count(ctx: ExportContext) -> int:
-    sledai = records(SledaiAssessment, ctx)
-    total = len(DESCRIPTORS) * sledai.count() + count_filled(sledai, ("total", "clinical_total"))
+def _responses(ctx: ExportContext) -> Iterator[list[dict[str, object]]]:
+    """The renal responses of each renal assessment, without their visits and dates."""
     renal = records(RenalAssessment, ctx).values_list(
         "response_category",
         "response_rule_set",
@@ -230,8 +234,19 @@ def _count(ctx: ExportContext) -> int:
         "secondary_responses",
     )
     for values in stream(renal.order_by("id")):
-        total += len(renal_responses(*values))
-    return total
+        yield renal_responses(*values)
+
+
+def _count(ctx: ExportContext) -> int:
+    sledai = records(SledaiAssessment, ctx)
+    total = len(DESCRIPTORS) * sledai.count() + count_filled(sledai, ("total", "clinical_total"))
+    return total + sum(len(found) for found in _responses(ctx))
+
+
+def _supprs_count(ctx: ExportContext, qnams: frozenset[str]) -> int:
+    if "RSPROVFL" not in qnams:
+        return 0
+    return sum(1 for found in _responses(ctx) for values in found if values.get("RSPROVFL"))
 
 
 RS = Dataset(
@@ -241,4 +256,5 @@ RS = Dataset(
     rows=_rows,
     count=_count,
     keys=("USUBJID", "RSSEQ"),
+    supplemental_count=_supprs_count,
 )
