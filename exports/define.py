@@ -53,6 +53,7 @@ CLASSES = {
     "TE": "TRIAL DESIGN",
     "TV": "TRIAL DESIGN",
     "TI": "TRIAL DESIGN",
+    "RELREC": "RELATIONSHIP",
 }
 STRUCTURES = {
     "DM": "One record per subject",
@@ -75,6 +76,7 @@ STRUCTURES = {
     "TE": "One record per planned Element",
     "TV": "One record per planned Visit per Arm",
     "TI": "One record per I/E criterion",
+    "RELREC": "One record per related record, group of records or dataset",
 }
 # SUPP-- datasets, one per domain with supplemental variables (SDTMIG 3.4 section 8.4).
 SUPPQUAL_CLASS = "RELATIONSHIP"
@@ -327,7 +329,9 @@ def _item_group(xml: XmlWriter, item: _Declared, methods: dict[str, str]) -> Non
         method = _method(name, variable)
         if method:
             methods[variable.name] = method
-        required = variable.name in ("STUDYID", "DOMAIN", "USUBJID") or variable.name in keys
+        # RELREC relates whole datasets here: it has no subject.
+        subject = variable.name == "USUBJID" and name != "RELREC"
+        required = variable.name in ("STUDYID", "DOMAIN") or subject or variable.name in keys
         xml.empty(
             "ItemRef",
             {

@@ -13,6 +13,7 @@ from exports.datasets.disposition import DS, IE
 from exports.datasets.events import AE, CM, DV
 from exports.datasets.exposure import EC, EX
 from exports.datasets.findings import LB, VS
+from exports.datasets.relrec import RELREC
 from exports.datasets.responses import RS
 from exports.datasets.supplemental import qualifiers_as_exported, supplemental
 from exports.datasets.visits import SV
@@ -21,7 +22,7 @@ SUPPEX, SUPPAE, SUPPCM, SUPPRS = (supplemental(parent) for parent in (EX, AE, CM
 
 DATASETS: tuple[Dataset, ...] = (
     DM, SE, DS, SV, EC, EX, SUPPEX, AE, SUPPAE, CM, SUPPCM, LB, VS, RS, SUPPRS, IE, DV,
-    TS, TA, TE, TV, TI,
+    RELREC, TS, TA, TE, TV, TI,
 )  # fmt: skip
 
 
@@ -115,6 +116,7 @@ __all__ = [
     "EX",
     "IE",
     "LB",
+    "RELREC",
     "RS",
     "SE",
     "SUPPAE",

@@ -147,8 +147,27 @@ def _lab_sources() -> tuple[str, ...]:
     )
 
 
+# --LNKID of the LB values and the RS responses of one renal assessment (see RELREC).
+RENAL_LINK = "RENAL"
+
+
+def link_id(label: str) -> Variable:
+    return char(label, "Link ID", origin="Assigned")
+
+
+def renal_links(renal: list[Any], visits: dict[int, VisitInfo]) -> dict[int, str]:
+    """The --LNKID of each renal assessment of one subject, by record id: RENAL-1, RENAL-2,
+    ... in visit and date order."""
+    ordered = sorted(
+        renal,
+        key=lambda row: (visit_order(visits, row.visit_id), iso_date(row.assessment_date), row.id),
+    )
+    return {row.id: f"{RENAL_LINK}-{number}" for number, row in enumerate(ordered, start=1)}
+
+
 LB_VARIABLES: tuple[Variable, ...] = (
     *keys("LB"),
+    link_id("LBLNKID"),
     char(
         "LBTESTCD",
         "Lab Test or Examination Short Name",
@@ -320,12 +339,14 @@ def _subject_lab_rows(
     subject: Subject, labs: list[Any], renal: list[Any], visits: dict[int, VisitInfo]
 ) -> list[dict[str, Any]]:
     found: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+    links = renal_links(renal, visits)
     for source, rows, results, when in (
         (0, labs, _lab_results, "sample_date"),
         (1, renal, _renal_results, "assessment_date"),
     ):
         for row in rows:
             dtc = iso_date(getattr(row, when))
+            link = {"LBLNKID": links[row.id]} if source == 1 else {}
             for test, values in results(row):
                 key = (
                     visit_order(visits, row.visit_id),
@@ -344,6 +365,7 @@ def _subject_lab_rows(
                             "LBSPEC": test.specimen,
                             **({"LBMETHOD": test.method} if test.method else {}),
                             **values,
+                            **link,
                             **visit_values(visits, row.visit_id),
                             "EPOCH": subject.epoch(dtc),
                             "LBDTC": dtc,

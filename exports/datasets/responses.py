@@ -28,7 +28,7 @@ from exports.datasets.common import (
     visit_values,
     visits_of,
 )
-from exports.datasets.findings import count_filled
+from exports.datasets.findings import count_filled, link_id, renal_links
 from exports.snapshot import stream
 
 SLEDAI = "SLEDAI-2K"
@@ -66,6 +66,7 @@ def response_test(code: str, version: object) -> tuple[str, str, str]:
 
 VARIABLES: tuple[Variable, ...] = (
     *keys("RS"),
+    link_id("RSLNKID"),
     char("RSCAT", "Category for Assessment"),
     char(
         "RSTESTCD",
@@ -172,9 +173,11 @@ def _subject_rows(
     subject: Subject, sledai: list[Any], renal: list[Any], visits: dict[int, VisitInfo]
 ) -> list[dict[str, object]]:
     found: list[tuple[tuple[Any, ...], dict[str, object]]] = []
+    links = renal_links(renal, visits)
     for source, rows in ((0, sledai), (1, renal)):
         for row in rows:
             dtc = iso_date(row.assessment_date)
+            link = {"RSLNKID": links[row.id]} if source == 1 else {}
             if source == 0:
                 results = list(_sledai_results(row))
             else:
@@ -192,6 +195,7 @@ def _subject_rows(
                         key,
                         {
                             **values,
+                            **link,
                             **visit_values(visits, row.visit_id),
                             "EPOCH": subject.epoch(dtc),
                             "RSDTC": dtc,

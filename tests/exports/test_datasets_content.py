@@ -19,7 +19,7 @@ def _where(rows: list[dict], **match: object) -> list[dict]:
 def test_datasets_are_in_the_agreed_order() -> None:
     assert [dataset.name for dataset in DATASETS] == [
         "DM", "SE", "DS", "SV", "EC", "EX", "SUPPEX", "AE", "SUPPAE", "CM", "SUPPCM",
-        "LB", "VS", "RS", "SUPPRS", "IE", "DV", "TS", "TA", "TE", "TV", "TI",
+        "LB", "VS", "RS", "SUPPRS", "IE", "DV", "RELREC", "TS", "TA", "TE", "TV", "TI",
     ]  # fmt: skip
 
 

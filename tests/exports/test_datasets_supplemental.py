@@ -174,3 +174,28 @@ def test_ae_carries_the_meddra_path_of_its_coding_as_of_the_instant(sdtm_trial) 
     # Before the coding, the event has no path at all.
     (before,) = [row for row in rows_of(sdtm_trial.ctx(LATEST), "AE") if row["USUBJID"] == p2]
     assert before["AEHLT"] == before["AELLTCD"] == ""
+
+
+def test_relrec_relates_the_renal_values_in_lb_to_the_responses_in_rs(sdtm_trial) -> None:
+    ctx = sdtm_trial.ctx(LATEST)
+    assert rows_of(ctx, "RELREC") == [
+        {"STUDYID": sdtm_trial.team.trial.code, "RDOMAIN": domain, "USUBJID": "",
+         "IDVAR": f"{domain}LNKID", "IDVARVAL": "", "RELTYPE": "MANY", "RELID": "RENAL"}
+        for domain in ("LB", "RS")
+    ]  # fmt: skip
+    lb, rs = rows_of(ctx, "LB"), rows_of(ctx, "RS")
+    responses = [row for row in rs if row["RSCAT"] == "RENAL RESPONSE"]
+    assert responses and all(row["RSLNKID"].startswith("RENAL-") for row in responses)
+    assert not any(row["RSLNKID"] for row in rs if row["RSCAT"] != "RENAL RESPONSE")
+    for response in responses:
+        values = [
+            row
+            for row in lb
+            if (row["USUBJID"], row["LBLNKID"]) == (response["USUBJID"], response["RSLNKID"])
+        ]
+        assert values
+        assert {(row["LBDTC"], row["VISITNUM"]) for row in values} == {
+            (response["RSDTC"], response["VISITNUM"])
+        }
+    # A lab panel is not part of a renal assessment.
+    assert not any(row["LBLNKID"] for row in lb if row["LBTESTCD"] == "HGB")

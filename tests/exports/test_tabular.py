@@ -116,6 +116,7 @@ def _expected_counts(trial) -> dict[str, int]:
             for row in ConcomitantMedication.objects.filter(**of_trial)
         ),
         "SUPPRS": renal.exclude(response_category="").filter(response_provisional=True).count(),
+        "RELREC": 2,  # LB and RS, related by the --LNKID of a renal assessment
         # From the protocol: two arms (an element each), the visits and the criteria.
         "TS": 12,
         "TA": 4,
