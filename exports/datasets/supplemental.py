@@ -124,7 +124,13 @@ def supplemental(parent: Dataset) -> Dataset:
     qnams = tuple(variable.name for variable in supplemental_variables(parent))
 
     def rows(ctx: ExportContext) -> Iterator[tuple[object, ...]]:
-        return supplemental_rows(parent, ctx, kept_qualifiers(parent, ctx))
+        qualifiers = kept_qualifiers(parent, ctx)
+        # Building the parent's rows again is the cost of a SUPP-- dataset: skipped when its
+        # count, read without them, says there is nothing to write (SUPPRS, most of the time).
+        counted = parent.supplemental_count
+        if counted is not None and not counted(ctx, frozenset(v.name for v in qualifiers)):
+            return iter(())
+        return supplemental_rows(parent, ctx, qualifiers)
 
     def count(ctx: ExportContext) -> int:
         qualifiers = kept_qualifiers(parent, ctx)
