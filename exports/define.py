@@ -15,6 +15,7 @@ from pathlib import Path
 
 from exports.base import ExportContext, Format, Variable, WrittenFile
 from exports.datasets import ExportedDataset, exported_datasets
+from exports.datasets.supplemental import kept_qualifiers
 from exports.odm.writer import XmlWriter
 
 __all__ = ["CT_VERSION", "DEFINE_NAME", "SDTMIG_VERSION", "STYLESHEET", "write_define"]
@@ -176,6 +177,8 @@ class _Declared:
     exported: ExportedDataset
     file_name: str
     lengths: dict[str, int]
+    # Of a SUPP-- dataset: the qualifiers this export writes, each a QVAL value list entry.
+    qualifiers: tuple[Variable, ...] = ()
 
     @property
     def name(self) -> str:
@@ -198,7 +201,9 @@ def write_define(
     for exported in exported_datasets(ctx):
         path = files[exported.name]
         lengths = xpt_lengths(path) if fmt == "xpt" else csv_lengths(path)
-        declared.append(_Declared(exported, path.name, lengths))
+        parent = exported.dataset.parent
+        qualifiers = kept_qualifiers(parent, ctx) if parent is not None else ()
+        declared.append(_Declared(exported, path.name, lengths, qualifiers))
     target = out_dir / DEFINE_NAME
     with target.open("wb") as stream:
         _write(XmlWriter(stream), ctx, declared)
@@ -276,6 +281,11 @@ def _write(xml: XmlWriter, ctx: ExportContext, declared: list[_Declared]) -> Non
         },
     )
     xml.end("def:Standards")
+    # Every value list, then every where clause they name, as the schema orders them.
+    for item in declared:
+        _value_list(xml, item)
+    for item in declared:
+        _where_clauses(xml, item)
     methods: dict[str, str] = {}
     for item in declared:
         _item_group(xml, item, methods)
@@ -284,6 +294,9 @@ def _write(xml: XmlWriter, ctx: ExportContext, declared: list[_Declared]) -> Non
         for variable in item.exported.variables:
             found = codelists.get((variable.type, _codes(variable, ctx.blinded)))
             _item_def(xml, item, variable, found.oid if found else None)
+        for variable in item.qualifiers:
+            found = codelists.get(("Char", variable.codelist))
+            _qualifier_def(xml, item, variable, found.oid if found else None)
     for (kind, codes), found in codelists.items():
         _codelist(xml, found, kind, codes)
     stated = {
@@ -367,6 +380,62 @@ def _item_def(xml: XmlWriter, item: _Declared, variable: Variable, codelist: str
     if codelist:
         xml.empty("CodeListRef", {"CodeListOID": codelist})
     xml.empty("def:Origin", {"Type": origin(item.name, variable)})
+    if item.qualifiers and variable.name == "QVAL":
+        xml.empty("def:ValueListRef", {"ValueListOID": f"VL.{item.name}.QVAL"})
+    xml.end("ItemDef")
+
+
+def _value_list(xml: XmlWriter, item: _Declared) -> None:
+    """QVAL of a SUPP-- dataset, value by value: one entry per QNAM, where QNAM equals it."""
+    if not item.qualifiers:
+        return
+    xml.start("def:ValueListDef", {"OID": f"VL.{item.name}.QVAL"})
+    for order, variable in enumerate(item.qualifiers, start=1):
+        xml.start(
+            "ItemRef",
+            {
+                "ItemOID": f"IT.{item.name}.QVAL.{variable.name}",
+                "OrderNumber": str(order),
+                "Mandatory": "No",
+            },
+        )
+        xml.empty("def:WhereClauseRef", {"WhereClauseOID": f"WC.{item.name}.{variable.name}"})
+        xml.end("ItemRef")
+    xml.end("def:ValueListDef")
+
+
+def _where_clauses(xml: XmlWriter, item: _Declared) -> None:
+    for variable in item.qualifiers:
+        xml.start("def:WhereClauseDef", {"OID": f"WC.{item.name}.{variable.name}"})
+        xml.start(
+            "RangeCheck",
+            {"Comparator": "EQ", "SoftHard": "Soft", "def:ItemOID": f"IT.{item.name}.QNAM"},
+        )
+        xml.leaf("CheckValue", variable.name)
+        xml.end("RangeCheck")
+        xml.end("def:WhereClauseDef")
+
+
+def _qualifier_def(
+    xml: XmlWriter, item: _Declared, variable: Variable, codelist: str | None
+) -> None:
+    """The QVAL of one QNAM: its label, type, code list and origin (QORIG)."""
+    assert variable.supplemental is not None
+    xml.start(
+        "ItemDef",
+        {
+            "OID": f"IT.{item.name}.QVAL.{variable.name}",
+            "Name": "QVAL",
+            "DataType": "text" if variable.type == "Char" else "float",
+            # At most the width of QVAL in the file.
+            "Length": str(item.lengths["QVAL"]),
+            "SASFieldName": "QVAL",
+        },
+    )
+    _text(xml, "Description", variable.label)
+    if codelist:
+        xml.empty("CodeListRef", {"CodeListOID": codelist})
+    xml.empty("def:Origin", {"Type": variable.supplemental.origin})
     xml.end("ItemDef")
 
 
@@ -387,6 +456,10 @@ def _shared_codelists(
             codes = _codes(variable, blinded)
             if codes:
                 users.setdefault((variable.type, codes), []).append((item.name, variable))
+        # The values of a qualifier are text in QVAL.
+        for variable in item.qualifiers:
+            if variable.codelist:
+                users.setdefault(("Char", variable.codelist), []).append((item.name, variable))
     found = {}
     for (kind, codes), using in users.items():
         dataset, first = using[0]

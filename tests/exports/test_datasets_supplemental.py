@@ -199,3 +199,44 @@ def test_relrec_relates_the_renal_values_in_lb_to_the_responses_in_rs(sdtm_trial
         }
     # A lab panel is not part of a renal assessment.
     assert not any(row["LBLNKID"] for row in lb if row["LBTESTCD"] == "HGB")
+
+
+def test_define_xml_describes_each_qualifier_and_the_aesev_method(sdtm_trial, tmp_path) -> None:
+    from lxml import etree
+
+    from exports.datasets.events import AESEV_METHOD
+    from exports.formats import write_export
+    from tests.exports.test_tabular import DEFINE_NS, DEFINE_XSD
+
+    for blinded in (True, False):
+        folder = tmp_path / str(blinded)
+        write_export(sdtm_trial.ctx(LATEST, blinded=blinded), "csv", folder, lambda n: None)
+        tree = etree.parse(str(folder / "define.xml"))
+        xsd = etree.XMLSchema(etree.parse(str(DEFINE_XSD)))
+        assert xsd.validate(tree), xsd.error_log
+        root = tree.getroot()
+        lists = {
+            el.get("OID"): [ref.get("ItemOID") for ref in el.iterfind("odm:ItemRef", DEFINE_NS)]
+            for el in root.iterfind(".//def:ValueListDef", DEFINE_NS)
+        }
+        assert lists["VL.SUPPAE.QVAL"] == [
+            f"IT.SUPPAE.QVAL.{name}" for name in sorted(SPONSOR["AE"])
+        ]
+        assert ("VL.SUPPEX.QVAL" in lists) is not blinded
+        items = {el.get("OID"): el for el in root.iterfind(".//odm:ItemDef", DEFINE_NS)}
+        sponsor = items["IT.SUPPAE.QVAL.AESPREL"]
+        assert sponsor.find("def:Origin", DEFINE_NS).get("Type") == "Collected"
+        assert sponsor.find("odm:CodeListRef", DEFINE_NS) is not None
+        assert items["IT.SUPPCM.QVAL.CMPREDEQ"].get("DataType") == "float"
+        qval = items["IT.SUPPAE.QVAL"].find("def:ValueListRef", DEFINE_NS)
+        assert qval.get("ValueListOID") == "VL.SUPPAE.QVAL"
+        where = root.find(
+            ".//def:WhereClauseDef[@OID='WC.SUPPAE.AESPREL']/odm:RangeCheck", DEFINE_NS
+        )
+        assert where.findtext("odm:CheckValue", namespaces=DEFINE_NS) == "AESPREL"
+        method = root.find(".//odm:MethodDef[@OID='MT.AESEV']", DEFINE_NS)
+        assert method.findtext(".//odm:TranslatedText", namespaces=DEFINE_NS) == AESEV_METHOD
+        assert (
+            root.find(".//odm:ItemRef[@ItemOID='IT.AE.AESEV']", DEFINE_NS).get("MethodOID")
+            == "MT.AESEV"
+        )
