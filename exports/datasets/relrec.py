@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from assessments.models import RenalAssessment
 from exports.base import Dataset, ExportContext
-from exports.datasets.common import char
+from exports.datasets.common import char, records
 from exports.datasets.findings import RENAL_LINK
 
 ONE, MANY = "ONE", "MANY"
@@ -22,10 +23,19 @@ class Related:
     reltype: str
 
 
+def _renal_assessed(ctx: ExportContext) -> bool:
+    return bool(records(RenalAssessment, ctx).exists())
+
+
 # Each renal assessment gives LB values (proteinuria, creatinine, eGFR, sediment) and the renal
-# responses derived from them in RS; the records of one assessment share their --LNKID.
-RELATIONSHIPS: tuple[tuple[str, tuple[Related, ...]], ...] = (
-    (RENAL_LINK, (Related("LB", "LBLNKID", MANY), Related("RS", "RSLNKID", MANY))),
+# responses derived from them in RS; the records of one assessment share their --LNKID. Each
+# relationship is stated once some record of the export has it.
+RELATIONSHIPS: tuple[tuple[str, tuple[Related, ...], Callable[[ExportContext], bool]], ...] = (
+    (
+        RENAL_LINK,
+        (Related("LB", "LBLNKID", MANY), Related("RS", "RSLNKID", MANY)),
+        _renal_assessed,
+    ),
 )
 
 VARIABLES = (
@@ -33,7 +43,7 @@ VARIABLES = (
     char(
         "RDOMAIN",
         "Related Domain Abbreviation",
-        codelist=tuple(sorted({side.domain for _, sides in RELATIONSHIPS for side in sides})),
+        codelist=tuple(sorted({side.domain for _, sides, _ in RELATIONSHIPS for side in sides})),
         origin="Assigned",
     ),
     char("USUBJID", "Unique Subject Identifier", origin="Assigned"),
@@ -49,7 +59,8 @@ def _rows(ctx: ExportContext) -> Iterator[tuple[object, ...]]:
     records whose --LNKID values are equal are related."""
     found = [
         (ctx.trial.code, side.domain, "", side.idvar, "", side.reltype, relid)
-        for relid, sides in RELATIONSHIPS
+        for relid, sides, present in RELATIONSHIPS
+        if present(ctx)
         for side in sides
     ]
     yield from sorted(found, key=lambda row: (row[1], row[3], row[6]))
@@ -60,6 +71,6 @@ RELREC = Dataset(
     label="Related Records",
     variables=VARIABLES,
     rows=_rows,
-    count=lambda ctx: sum(len(sides) for _, sides in RELATIONSHIPS),
+    count=lambda ctx: sum(len(sides) for _, sides, present in RELATIONSHIPS if present(ctx)),
     keys=("RDOMAIN", "IDVAR", "RELID"),
 )
