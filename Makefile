@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo .venv-tools/bin/uv)
 PY := .venv/bin/python
 
-.PHONY: run test lint install browser migrate demo bench samples mutation screenshots clean
+.PHONY: run test lint install browser r migrate demo bench samples mutation screenshots clean
 
 install: $(UV)
 	$(UV) sync --frozen
@@ -16,6 +16,11 @@ browser:
 	@test -x /usr/bin/chromium || { echo "Installing Chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# R with haven, for the test that reads the raw tables' load.R back.
+r:
+	@test -x /usr/bin/Rscript || { echo "Installing R and haven for the raw table tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq r-base-core r-cran-haven >/dev/null; }
+
 migrate: install
 	$(PY) manage.py migrate --noinput
 
@@ -26,7 +31,7 @@ run: demo
 	./scripts/run-local.sh
 
 # One test process per CPU; a module's tests stay together, so its fixtures are built once.
-test: install browser
+test: install browser r
 	$(PY) -m pytest -n auto --dist loadfile $(PYTEST_ARGS)
 
 lint: install

@@ -46,7 +46,11 @@ class AlertOutput(SiteClockRow):
     kind_label = serializers.CharField(source="get_kind_display")
     occurred_at = serializers.DateTimeField(help_text="When the deadline passed.")
     created_at = serializers.DateTimeField()
-    message = serializers.CharField()
+    message = serializers.CharField(help_text="In English, as kept.")
+    message_shown = serializers.CharField(
+        source="shown_message",
+        help_text="The message in the reader's language: the user's, or Accept-Language.",
+    )
     status = serializers.ChoiceField(choices=AlertStatus.choices)
     status_label = serializers.CharField(source="get_status_display")
     acknowledged_by = serializers.CharField(
@@ -54,7 +58,10 @@ class AlertOutput(SiteClockRow):
     )
     acknowledged_at = serializers.DateTimeField(allow_null=True)
     resolved_at = serializers.DateTimeField(allow_null=True)
-    resolution = serializers.CharField()
+    resolution = serializers.CharField(help_text="In English, as kept.")
+    resolution_shown = serializers.CharField(
+        source="shown_resolution", help_text="The resolution in the reader's language."
+    )
     can_acknowledge = serializers.BooleanField(
         help_text="Open, and my role at its site acknowledges alerts of this kind."
     )

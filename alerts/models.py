@@ -7,6 +7,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from ecrf.history import audit_history
+from ecrf.messages import shown
 from trials.models import Participant, Site, Trial
 
 
@@ -54,7 +55,11 @@ class Alert(models.Model):
         help_text="When the deadline passed, not when a job noticed."
     )
     created_at = models.DateTimeField()
-    message = models.TextField()
+    message = models.TextField(help_text="In English, for e-mail, exports and the audit trail.")
+    # The message as a template and parameters, worded in the reader's language when shown.
+    # Empty for alerts raised before messages were kept this way: they show `message`.
+    message_template = models.TextField(blank=True)
+    message_params = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=16, choices=AlertStatus.choices, default=AlertStatus.OPEN)
     acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -62,6 +67,8 @@ class Alert(models.Model):
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolution = models.TextField(blank=True)
+    resolution_template = models.TextField(blank=True)
+    resolution_params = models.JSONField(default=dict, blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
 
     history = audit_history()
@@ -79,3 +86,22 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.participant}"
+
+    @property
+    def shown_message(self) -> str:
+        """The message in the reader's language; the visit's name from the protocol's texts."""
+        from trials.texts import protocol_text
+
+        return shown(
+            self.message,
+            self.message_template,
+            self.message_params,
+            protocol=lambda kind, code, english: protocol_text(
+                self.participant, kind, code, english
+            ),
+        )
+
+    @property
+    def shown_resolution(self) -> str:
+        """The resolution in the reader's language."""
+        return shown(self.resolution, self.resolution_template, self.resolution_params)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import BooleanField, Case, Q, QuerySet, Value, When
+from django.utils import translation
 
 from alerts.models import Alert, AlertStatus
 from alerts.services import SPONSOR_KINDS
@@ -46,8 +47,13 @@ def _conditions(user: Any) -> tuple[Q, Q]:
 
 def _alerts(user: Any) -> QuerySet[Alert]:
     read, acknowledge = _conditions(user)
+    alerts = Alert.objects.all()
+    if not (translation.get_language() or "en").startswith("en"):
+        # A visit's name is read from its protocol's texts in the reader's language: one more
+        # query for all the alerts, the protocol versions they belong to.
+        alerts = alerts.prefetch_related("participant__protocol_version")
     return (
-        Alert.objects.filter(read)
+        alerts.filter(read)
         .select_related("trial", "site", "participant", "visit", "adverse_event", "acknowledged_by")
         .annotate(
             # Open and of a kind the user's role at that site acknowledges.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Mapping
@@ -13,6 +14,8 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q, QuerySet
+from django.utils import translation
+from django.utils.translation import gettext
 from simple_history.utils import bulk_create_with_history
 
 from alerts.models import Alert, AlertKind, AlertStatus
@@ -20,6 +23,7 @@ from ecrf.access import SITE_STAFF_ROLES, Role
 from ecrf.audit import audited_save
 from ecrf.bulk import Among, Stamp, insert_from
 from ecrf.errors import InvalidTransitionError
+from ecrf.messages import ProtocolLookup, Text, shown
 from trials.access import require_role
 from trials.models import Membership, Participant, Site
 
@@ -37,6 +41,8 @@ class Raised(NamedTuple):
     participant_id: int
     kind: str
     message: str
+    message_template: str
+    message_params: Any
 
 
 @dataclass(frozen=True)
@@ -45,7 +51,8 @@ class AlertSpec:
     source_key: str
     participant: Participant
     occurred_at: datetime
-    message: str
+    # A `Text` is kept in English and as a template each reader reads in their language.
+    message: str | Text
     visit_id: int | None = None
     adverse_event_id: int | None = None
     pregnancy_report_id: int | None = None
@@ -73,8 +80,8 @@ def alerts_raise(specs: list[AlertSpec], *, actor: Any, now: datetime) -> list[A
             source_key=spec.source_key,
             occurred_at=spec.occurred_at,
             created_at=now,
-            message=spec.message,
             emailed_at=now,
+            **_worded(spec.message),
         )
         for spec in specs
         if spec.source_key not in existing
@@ -88,12 +95,23 @@ def alerts_raise(specs: list[AlertSpec], *, actor: Any, now: datetime) -> list[A
     return created
 
 
+def _worded(message: str | Text) -> dict[str, Any]:
+    if isinstance(message, Text):
+        return {
+            "message": message.english,
+            "message_template": message.template,
+            "message_params": message.params,
+        }
+    return {"message": message}
+
+
 def alerts_raise_from(
     source: QuerySet[Any], values: Mapping[str, Any], *, actor: Any, now: datetime
 ) -> list[int]:
     """`alerts_raise` for many findings at once: one alert per row of `source`, its fields set
     to `values` (expressions over `source`'s model: kind, source_key, trial_id, site_id,
-    participant_id, occurred_at, message and the visit or adverse event), written with their
+    participant_id, occurred_at, message, its message_template and message_params, and the
+    visit or adverse event), written with their
     history by one statement whatever their number. A finding raised before, or by another
     worker at the same time, is skipped. The new alerts are e-mailed after commit; their ids
     are returned."""
@@ -104,19 +122,27 @@ def alerts_raise_from(
         stamp=Stamp(actor=actor, reason=RAISED, now=now),
         returning=Raised._fields,
     )
-    raised = [Raised(*row) for row in rows]
+    # Raw rows: a JSON column may come back as its text.
+    raised = [
+        Raised._make((*row[:-1], json.loads(row[-1]) if isinstance(row[-1], str) else row[-1]))
+        for row in rows
+    ]
     _email_after_commit(raised)
     return [alert.id for alert in raised]
 
 
-def alerts_resolve(*, actor: Any, alerts: Any, resolution: str, now: datetime) -> int:
+def alerts_resolve(*, actor: Any, alerts: Any, resolution: str | Text, now: datetime) -> int:
     """Resolve open or acknowledged alerts because the data now answer them."""
+    worded = Text(resolution) if isinstance(resolution, str) else resolution
     count = 0
     for alert in alerts.select_for_update().exclude(status=AlertStatus.RESOLVED):
         alert.status = AlertStatus.RESOLVED
         alert.resolved_at = now
-        alert.resolution = resolution
-        audited_save(alert, actor=actor, reason=resolution)
+        alert.resolution = worded.english
+        if isinstance(resolution, Text):
+            alert.resolution_template = resolution.template
+            alert.resolution_params = resolution.params
+        audited_save(alert, actor=actor, reason=worded.english)
         count += 1
     return count
 
@@ -148,8 +174,10 @@ class _Message:
 
 
 def _messages(alerts: list[Raised]) -> list[_Message]:
-    """One message per trial and site (per trial for sponsor alerts) listing `alerts`, to the
-    people who act on them. Three queries, whatever the number of alerts."""
+    """One message per trial and site (per trial for sponsor alerts) and language listing
+    `alerts`, to the people who act on them, in their language. Three queries whatever the
+    number of alerts, and one more for the protocols' visit names when a recipient reads
+    another language than English."""
     groups: dict[tuple[int, int | None], list[Raised]] = defaultdict(list)
     for alert in sorted(alerts):
         site = None if alert.kind in SPONSOR_KINDS else alert.site_id
@@ -157,12 +185,12 @@ def _messages(alerts: list[Raised]) -> list[_Message]:
     if not groups:
         return []
     people = {
-        pk: subject_id or screening_number
-        for pk, subject_id, screening_number in Participant.objects.filter(
+        pk: (subject_id or screening_number, version_id)
+        for pk, subject_id, screening_number, version_id in Participant.objects.filter(
             Among("pk", {alert.participant_id for alert in alerts})
         )
         .order_by()
-        .values_list("pk", "subject_id", "screening_number")
+        .values_list("pk", "subject_id", "screening_number", "protocol_version_id")
     }
     sites = {
         pk: (trial_code, code)
@@ -170,7 +198,9 @@ def _messages(alerts: list[Raised]) -> list[_Message]:
         .order_by()
         .values_list("pk", "trial__code", "code")
     }
-    recipients: dict[tuple[int, int | None], set[str]] = defaultdict(set)
+    recipients: dict[tuple[int, int | None], dict[str, set[str]]] = defaultdict(
+        lambda: defaultdict(set)
+    )
     memberships = (
         Membership.objects.active()
         .filter(trial_id__in={trial_id for trial_id, _ in groups})
@@ -179,27 +209,59 @@ def _messages(alerts: list[Raised]) -> list[_Message]:
             | Q(role__in=SITE_STAFF_ROLES, site_id__in={site for _, site in groups if site})
         )
         .exclude(user__email="")
-        .values_list("trial_id", "site_id", "role", "user__email")
+        .values_list("trial_id", "site_id", "role", "user__email", "user__language")
     )
-    for trial_id, site_id, role, email in memberships:
-        recipients[trial_id, None if role == Role.MEDICAL_MONITOR else site_id].add(email)
+    for trial_id, site_id, role, email, language in memberships:
+        key = (trial_id, None if role == Role.MEDICAL_MONITOR else site_id)
+        recipients[key][language or "en"].add(email)
+    texts = _ProtocolTexts({version for _, version in people.values()})
     messages = []
     for key, group in groups.items():
-        if not recipients[key]:
-            continue
         trial_code, site_code = sites[group[0].site_id]
-        labels = {kind: str(AlertKind(kind).label) for kind in {alert.kind for alert in group}}
-        messages.append(
-            _Message(
-                recipients=tuple(sorted(recipients[key])),
-                subject=f"[{trial_code}] {len(group)} new alert(s) for site {site_code}",
-                lines=tuple(
-                    f"- {labels[alert.kind]}: {people[alert.participant_id]} — {alert.message}"
+        for language, emails in sorted(recipients[key].items()):
+            with translation.override(language):
+                subject = gettext("[%(trial)s] %(count)s new alert(s) for site %(site)s") % {
+                    "trial": trial_code,
+                    "count": len(group),
+                    "site": site_code,
+                }
+                lines = tuple(
+                    f"- {AlertKind(alert.kind).label}: {people[alert.participant_id][0]} — "
+                    + shown(
+                        alert.message,
+                        alert.message_template,
+                        alert.message_params,
+                        protocol=texts.lookup(language, people[alert.participant_id][1]),
+                    )
                     for alert in group
-                ),
-            )
-        )
+                )
+            messages.append(_Message(tuple(sorted(emails)), subject, lines))
     return messages
+
+
+class _ProtocolTexts:
+    """The protocols' texts (a visit's name) in a recipient's language, the protocols read
+    once, when first a language other than English needs them."""
+
+    def __init__(self, version_ids: set[int]) -> None:
+        self.version_ids = version_ids
+        self.definitions: dict[int, Any] | None = None
+
+    def lookup(self, language: str, version_id: int) -> ProtocolLookup | None:
+        if language.startswith("en"):
+            return None
+        if self.definitions is None:
+            from trials.definitions import definition_of
+            from trials.models import ProtocolVersion
+
+            self.definitions = {
+                version.pk: definition_of(version)
+                for version in ProtocolVersion.objects.filter(pk__in=self.version_ids)
+            }
+        definition = self.definitions.get(version_id)
+        if definition is None:
+            return None
+        return lambda kind, code, english: definition.text(language, kind, code, english)
 
 
 def _email_after_commit(alerts: list[Raised]) -> None:

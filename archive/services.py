@@ -6,7 +6,7 @@ import logging
 import re
 import secrets
 import shutil
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -204,6 +204,37 @@ def site_archive_run(*, archive_id: int) -> SiteArchive | None:
         finished_at=timezone.now(),
     )
     return SiteArchive.objects.get(pk=archive_id)
+
+
+STALE_MESSAGE = (
+    "The archive was interrupted: its worker stopped before it finished. Request it again."
+)
+
+
+def site_archives_fail_stale(*, now: datetime, running_for: timedelta) -> int:
+    """Mark failed every site archive still running after `running_for`, longer than its task
+    may live: a worker killed or lost mid-archive leaves it running, and a message redelivered
+    then finds it claimed. Its staging folder is removed. Returns how many were failed."""
+    actor = system_actor()
+    stale = SiteArchive.objects.filter(
+        status=ExportStatus.RUNNING, started_at__lte=now - running_for
+    )
+    failed = 0
+    for archive in stale.select_related("trial").order_by("pk"):
+        if _move(
+            archive.pk,
+            ExportStatus.RUNNING,
+            actor=actor,
+            reason="Archive interrupted",
+            status=ExportStatus.FAILED,
+            error=STALE_MESSAGE,
+            finished_at=now,
+        ):
+            failed += 1
+            folder = exports_root() / archive.trial.code / "site-archives"
+            for staging in folder.glob(f".{archive.pk}-*.partial"):
+                shutil.rmtree(staging, ignore_errors=True)
+    return failed
 
 
 def _entry(participant: Participant, path: Path, name: str) -> dict[str, Any]:

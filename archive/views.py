@@ -122,7 +122,7 @@ def _crf(request: HttpRequest) -> Any:
 @login_required
 @require_GET
 def annotated_crf_view(request: HttpRequest) -> HttpResponse:
-    return render(request, "archive/annotated_crf.html", {"crf": _crf(request), "created": ""})
+    return render(request, "exports/annotated_crf.html", {"crf": _crf(request), "created": ""})
 
 
 @login_required

@@ -85,3 +85,8 @@ class FormType:
     # initial(definition) gives the values a new record starts with, as the protocol sets them.
     initial: Callable[[Any], dict[str, Any]] = _no_initial
     fieldsets: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # The model's constraints that `validate` checks itself, with its own message: the form
+    # service runs it with the participant's row locked, which every save of the
+    # participant's forms takes first, so the save does not validate them again (the
+    # database still enforces them).
+    checked_constraints: frozenset[str] = frozenset()

@@ -49,8 +49,10 @@ def readable_with(roles: set[str], ftype: FormType) -> bool:
 
 
 def visible_fields(user: Any, ftype: FormType, participant: Participant) -> list[str]:
-    """Inputs then derived values, without allocation-revealing ones for blinded users."""
-    hidden = set() if is_unblinded(user, participant) else revealing_fields(ftype, participant)
+    """Inputs then derived values, without allocation-revealing ones for blinded users. The
+    blinding gate is asked only about a form that has such fields."""
+    revealing = revealing_fields(ftype, participant)
+    hidden = revealing if revealing and not is_unblinded(user, participant) else set()
     return [name for name in (*ftype.fields, *ftype.derived) if name not in hidden]
 
 
@@ -101,11 +103,8 @@ def form_record_get(ftype: FormType, participant: Participant, record_id: int) -
 def form_values(user: Any, ftype: FormType, instance: Any) -> dict[str, Any]:
     """The inputs and derived values of a form, without allocation-revealing fields for
     blinded users."""
-    hidden = (
-        set()
-        if is_unblinded(user, instance.participant)
-        else revealing_fields(ftype, instance.participant)
-    )
+    revealing = revealing_fields(ftype, instance.participant)
+    hidden = revealing if revealing and not is_unblinded(user, instance.participant) else set()
     names = [name for name in (*ftype.fields, *ftype.derived) if name not in hidden]
     return {name: getattr(instance, name) for name in names}
 

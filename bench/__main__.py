@@ -137,11 +137,22 @@ def main() -> None:
         "--load-seconds", type=float, default=10.0, help="length of each load round (default: 10)"
     )
     page.add_argument(
-        "--rounds", type=int, default=3, help="rounds of bare then save load (default: 3)"
+        "--rounds",
+        type=int,
+        default=3,
+        help="rounds of bare, save and floor save load (default: 3)",
     )
     page.add_argument("--workers", type=int, default=2, help="gunicorn workers (default: 2)")
     page.add_argument(
         "--save-only", action="store_true", help="measure the CRF save only, not the pages"
+    )
+    page.add_argument(
+        "--save-profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="before the load, N of each request through the test client under cProfile, "
+        "for where the save's time goes (default: 0, none)",
     )
     archive = parser.add_argument_group("archive")
     archive.add_argument(
@@ -180,6 +191,7 @@ def main() -> None:
             rounds=args.rounds,
             workers=args.workers,
             skip_pages=args.save_only,
+            profile=args.save_profile,
             seed=args.seed,
             pg_url=args.pg,
             as_json=args.json,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import math
 import os
@@ -48,8 +49,11 @@ EXPORT_SOURCES = (
     "exports/datasets/events.py",
     "exports/datasets/exposure.py",
     "exports/datasets/findings.py",
+    "exports/datasets/history.py",
+    "exports/datasets/reproductive.py",
     "exports/datasets/responses.py",
     "exports/datasets/visits.py",
+    "exports/datasets/vitals.py",
 )
 
 
@@ -251,7 +255,8 @@ def dataset_sql(table: Table) -> dict[str, str]:
     from assessments.models.sledai import item_field
     from assessments.scoring.sledai_descriptors import DESCRIPTORS
     from exports.datasets.disposition import ENDINGS
-    from exports.datasets.findings import LAB_TESTS, VITALS
+    from exports.datasets.findings import LAB_TESTS
+    from exports.datasets.vitals import VITALS
     from safety.models import AdverseEvent
     from trials.models import Consent, EligibilityAnswer, Participant, Site
     from visits.models import Visit
@@ -461,11 +466,18 @@ SETTINGS = {
 }
 
 
-def copy_all(
-    sqls: dict[str, str], params: dict[str, Any], folder: Path, settings: tuple[str, ...]
+# Writes one dataset's statement into a file with the raw connection; returns its rows.
+Writer = Callable[[Any, str, str, dict[str, Any], Path], int]
+
+
+def _each_dataset(
+    sqls: dict[str, str],
+    params: dict[str, Any],
+    folder: Path,
+    settings: tuple[str, ...],
+    write: Writer,
 ) -> dict[str, Any]:
-    """COPY (SELECT ...) TO STDOUT (FORMAT csv, HEADER) of each dataset into `folder`: every
-    chunk read and written to a file, as the export writes its files."""
+    """Each dataset's statement written into `folder` by `write`, timed, with the settings."""
     from django.db import connection
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -479,11 +491,7 @@ def copy_all(
         for name, sql in sqls.items():
             path = folder / f"{name}.csv"
             began = time.perf_counter()
-            with raw.cursor() as cursor, path.open("wb") as out:
-                with cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv, HEADER)", params) as copy:
-                    for chunk in copy:
-                        out.write(chunk)
-                rows = cursor.rowcount
+            rows = write(raw, name, sql, params, path)
             found[name] = {
                 "seconds": time.perf_counter() - began,
                 "rows": rows,
@@ -494,6 +502,50 @@ def copy_all(
         raw.execute("RESET ALL")
     shutil.rmtree(folder, ignore_errors=True)
     return {"seconds": seconds, "datasets": found}
+
+
+def _copy(raw: Any, name: str, sql: str, params: dict[str, Any], path: Path) -> int:
+    with raw.cursor() as cursor, path.open("wb") as out:
+        with cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv, HEADER)", params) as copy:
+            for chunk in copy:
+                out.write(chunk)
+        return int(cursor.rowcount)
+
+
+def copy_all(
+    sqls: dict[str, str], params: dict[str, Any], folder: Path, settings: tuple[str, ...]
+) -> dict[str, Any]:
+    """COPY (SELECT ...) TO STDOUT (FORMAT csv, HEADER) of each dataset into `folder`: every
+    chunk read and written to a file, as the export writes its files."""
+    return _each_dataset(sqls, params, folder, settings, _copy)
+
+
+# Rows the Python floor fetches per round trip: the export's own chunk (exports.snapshot).
+FLOOR_CHUNK = 2000
+
+
+def _fetch(raw: Any, name: str, sql: str, params: dict[str, Any], path: Path) -> int:
+    rows = 0
+    with raw.transaction(), raw.cursor(name=f"floor_{name.lower()}") as cursor:
+        cursor.itersize = FLOOR_CHUNK
+        cursor.execute(sql, params)
+        with path.open("w", encoding="utf-8", newline="") as out:
+            writer = csv.writer(out, lineterminator="\n")
+            writer.writerow([column.name for column in cursor.description or ()])
+            while chunk := cursor.fetchmany(FLOOR_CHUNK):
+                writer.writerows(chunk)
+                rows += len(chunk)
+    return rows
+
+
+def floor_all(
+    sqls: dict[str, str], params: dict[str, Any], folder: Path, settings: tuple[str, ...]
+) -> dict[str, Any]:
+    """The Python floor: the as-of statements of the COPY as-of baseline, each read through a
+    server-side cursor in chunks of FLOOR_CHUNK rows (as the export reads its rows) and written
+    with csv.writer, values as the driver returns them. No derivation, no conversion: what
+    any export that reads the as-of rows into Python and writes CSV must at least spend."""
+    return _each_dataset(sqls, params, folder, settings, _fetch)
 
 
 # --- the export, as the job runs it ------------------------------------------------------------
@@ -595,10 +647,12 @@ def export_once(trial: Any, actor: Any, as_of: datetime) -> dict[str, Any]:
 
 # The trial design datasets: a few rows made from the protocol, not read from the tables.
 TRIAL_DESIGN = frozenset({"TS", "TA", "TE", "TV", "TI"})
+# Files without a COPY baseline: the trial design datasets and define.xml (no data rows).
+NO_BASELINE = TRIAL_DESIGN | {"DEFINE"}
 
 
 def _check_rows(export_rows: dict[str, int], copied: dict[str, Any], what: str) -> None:
-    export_rows = {name: rows for name, rows in export_rows.items() if name not in TRIAL_DESIGN}
+    export_rows = {name: rows for name, rows in export_rows.items() if name not in NO_BASELINE}
     wrong = [
         f"{name}: export {export_rows.get(name)}, COPY {item['rows']}"
         for name, item in copied.items()
@@ -618,10 +672,11 @@ def measure_timing(as_of: datetime, folder: Path, runs: int) -> dict[str, Any]:
     trial, actor = _setup()
     params = {"trial": trial.pk, "code": trial.code, "as_of": as_of}
     baselines = {"copy": dataset_sql(live_table), "copy_as_of": dataset_sql(as_of_table)}
+    baselines["floor"] = baselines["copy_as_of"]
     rounds: dict[str, list[dict[str, Any]]] = defaultdict(list)
     counter = Counter()
     for run in range(1, runs + 1):
-        order = ["copy", "copy_as_of", "export"]
+        order = ["copy", "copy_as_of", "floor", "export"]
         for kind in order if run % 2 else order[::-1]:
             log(f"timing: {kind}, run {run} of {runs}")
             if kind == "export":
@@ -629,10 +684,12 @@ def measure_timing(as_of: datetime, folder: Path, runs: int) -> dict[str, Any]:
                 with instrumented(counter):
                     found = export_once(trial, actor, as_of)
                 found["phases"] = dict(counter.seconds)
+            elif kind == "floor":
+                found = floor_all(baselines[kind], params, folder / kind, SETTINGS["copy_as_of"])
             else:
                 found = copy_all(baselines[kind], params, folder / kind, SETTINGS[kind])
             rounds[kind].append(found)
-    for kind in ("copy", "copy_as_of"):
+    for kind in ("copy", "copy_as_of", "floor"):
         for export, copied in zip(rounds["export"], rounds[kind], strict=True):
             _check_rows(export["rows"], copied["datasets"], kind.replace("_", " "))
     return {
@@ -672,10 +729,11 @@ def measure_memory(as_of: datetime, trace: bool) -> dict[str, Any]:
 
 def measure_stages(trial: Any, as_of: datetime, folder: Path) -> dict[str, dict[str, float]]:
     """Per dataset, without a profiler: the time to produce its rows (queries and Python), then
-    also to normalize them (`normalized`), then also to write them (`write_csv`)."""
+    also to turn them into CSV cells (`csv_rows`), then also to write them (`write_csv`)."""
     from exports.base import ExportContext
+    from exports.cells import csv_rows
     from exports.datasets import exported_datasets
-    from exports.tabular import normalized, write_csv
+    from exports.tabular import write_csv
     from trials.models import ProtocolVersion
 
     versions = ProtocolVersion.objects.filter(trial=trial, loaded_at__lte=as_of)
@@ -688,7 +746,8 @@ def measure_stages(trial: Any, as_of: datetime, folder: Path) -> dict[str, dict[
             pass
         rows = time.perf_counter() - started
         started = time.perf_counter()
-        for _ in normalized(exported.variables, exported.rows(ctx)):
+        cells = csv_rows(exported.dataset.variables, exported.positions, exported.masks)
+        for _ in cells(exported.dataset.rows(ctx)):
             pass
         normal = time.perf_counter() - started
         started = time.perf_counter()
@@ -762,11 +821,12 @@ def summary(result: dict[str, Any]) -> dict[str, Any]:
     """Medians over the runs, per kind and per dataset, and the ratios."""
     runs = result["runs"]
     export, copy, as_of = runs["export"], runs["copy"], runs["copy_as_of"]
+    floor = runs.get("floor", [])
     rows = sum(export[0]["rows"].values())
     datasets = {}
     # In export order: the manifest's row counts come back from jsonb with their keys sorted.
     # The trial design datasets have no COPY baseline.
-    measured = set(export[0]["rows"]) - TRIAL_DESIGN
+    measured = set(export[0]["rows"]) - NO_BASELINE
     for name in [name for name in export[0]["phases"] if name in measured]:
         export_s = _median([r["phases"].get(name, math.nan) for r in export])
         copy_s = _median([r["datasets"][name]["seconds"] for r in copy])
@@ -775,6 +835,7 @@ def summary(result: dict[str, Any]) -> dict[str, Any]:
             "export_seconds": export_s,
             "copy_seconds": copy_s,
             "copy_as_of_seconds": _median([r["datasets"][name]["seconds"] for r in as_of]),
+            "floor_seconds": _median([r["datasets"][name]["seconds"] for r in floor]),
             "ratio": export_s / copy_s if copy_s else math.nan,
             "queries": result["queries"].get(name, 0),
             "sql_seconds": result["sql_seconds"].get(name, 0.0),
@@ -784,6 +845,7 @@ def summary(result: dict[str, Any]) -> dict[str, Any]:
     count_s = _median([r["phases"].get("(count)", math.nan) for r in export])
     copy_s = _median([r["seconds"] for r in copy])
     as_of_s = _median([r["seconds"] for r in as_of])
+    floor_s = _median([r["seconds"] for r in floor])
     memory = result["memory"]
     traced = memory.get("tracemalloc") or {}
     return {
@@ -798,6 +860,9 @@ def summary(result: dict[str, Any]) -> dict[str, Any]:
         "ratio": export_s / copy_s,
         "write_ratio": write_s / copy_s,
         "as_of_ratio": export_s / as_of_s,
+        "floor_seconds": floor_s,
+        "floor_ratio": floor_s / copy_s,
+        "export_floor_ratio": export_s / floor_s,
         "export_rows_per_second": rows / export_s,
         "copy_rows_per_second": rows / copy_s,
         "export_mb": export[0]["data_bytes"] / 1e6,
@@ -815,7 +880,7 @@ def summary(result: dict[str, Any]) -> dict[str, Any]:
 def _profile_lines(profile: dict[str, Any], top: int) -> list[str]:
     lines = [
         "",
-        "| dataset | rows() s | + normalized s | + written (write_csv) s |",
+        "| dataset | rows() s | + cells (csv_rows) s | + written (write_csv) s |",
         "|---|---:|---:|---:|",
     ]
     keys = ("rows", "normalized", "written")
@@ -845,9 +910,11 @@ def report(results: list[dict[str, Any]], info: dict[str, Any]) -> str:
         f"(shared_buffers {info.get('shared_buffers')}, work_mem {info.get('work_mem')})",
         "",
         "| participants | rows | export s | COPY s | ratio | datasets-only ratio | COPY as-of s "
-        "| ratio vs as-of | export rows/s | COPY rows/s | export MB | COPY MB | queries "
-        "| peak RSS MB | RSS growth MB | tracemalloc peak MB | generated in s |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| ratio vs as-of | floor s | floor/COPY | export/floor | export rows/s | COPY rows/s "
+        "| export MB | COPY MB | queries | peak RSS MB | RSS growth MB | tracemalloc peak MB "
+        "| generated in s |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:"
+        "|---:|---:|---:|",
     ]
     sums = [(r, summary(r)) for r in results]
     for r, s in sums:
@@ -855,6 +922,8 @@ def report(results: list[dict[str, Any]], info: dict[str, Any]) -> str:
             f"| {r['participants']:,} | {s['rows']:,} | {s['export_seconds']:.1f} "
             f"| {s['copy_seconds']:.2f} | **{s['ratio']:.1f}x** | {s['write_ratio']:.1f}x "
             f"| {s['copy_as_of_seconds']:.2f} | {s['as_of_ratio']:.1f}x "
+            f"| {s['floor_seconds']:.2f} | {s['floor_ratio']:.1f}x "
+            f"| {s['export_floor_ratio']:.1f}x "
             f"| {s['export_rows_per_second']:,.0f} | {s['copy_rows_per_second']:,.0f} "
             f"| {s['export_mb']:.1f} | {s['copy_mb']:.1f} | {s['queries']:,} | {s['rss_mb']:.0f} "
             f"| {s['rss_growth_mb']:.0f} | {s['traced_mb']:.1f} | {s['generate_seconds']:.0f} |"
@@ -862,7 +931,9 @@ def report(results: list[dict[str, Any]], info: dict[str, Any]) -> str:
     lines += [
         "",
         "ratio: export seconds (export_run, as the Celery task runs it) over COPY seconds (all "
-        "datasets); datasets-only: the time spent in write_csv over the same COPY; medians.",
+        "datasets); datasets-only: the time spent in write_csv over the same COPY; floor: the "
+        "as-of statements read through a server-side cursor and written with csv.writer; "
+        "medians.",
     ]
     if len(sums) > 1:
         (small, a), (large, b) = sums[0], sums[-1]
@@ -892,13 +963,15 @@ def report(results: list[dict[str, Any]], info: dict[str, Any]) -> str:
             f"{s['write_seconds']:.1f} + the rest (claim, codebooks, manifest with SHA-256) "
             f"{s['rest_seconds']:.1f}; SQL {s['sql_seconds']:.1f} s in {s['queries']:,} queries",
             "",
-            "| dataset | rows | export s | COPY s | ratio | COPY as-of s | queries | SQL s |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|",
+            "| dataset | rows | export s | COPY s | ratio | COPY as-of s | floor s "
+            "| export/floor | queries | SQL s |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for name, d in s["datasets"].items():
             lines.append(
                 f"| {name} | {d['rows']:,} | {d['export_seconds']:.2f} | {d['copy_seconds']:.3f} "
-                f"| {d['ratio']:.0f}x | {d['copy_as_of_seconds']:.3f} | {d['queries']:,} "
+                f"| {d['ratio']:.0f}x | {d['copy_as_of_seconds']:.3f} | {d['floor_seconds']:.3f} "
+                f"| {d['export_seconds'] / d['floor_seconds']:.1f}x | {d['queries']:,} "
                 f"| {d['sql_seconds']:.2f} |"
             )
         other = [k for k in r["queries"] if k not in s["datasets"]]

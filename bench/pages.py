@@ -23,6 +23,9 @@ ROLES = ("coordinator", "monitor", "data_manager", "statistician")
 # The save the load generator repeats, and the bare endpoint it is compared with.
 SAVE_TARGET = 0.5
 BARE_PATH = "/api/v1/me/"
+# The floor of an audited save (bench.floor), served beside the site by the same gunicorn.
+FLOOR_SETTINGS = "bench.floor_settings"
+KINDS = ("bare", "save", "floor")
 
 
 def _pages(participant: int, record: int, sledai: int | None) -> list[tuple[str, str]]:
@@ -252,35 +255,135 @@ def prepare_save(*, threads: int) -> dict[str, Any]:
 
 
 def save_queries(*, target: dict[str, Any]) -> dict[str, Any]:
-    """The statements of one save and of one bare request through the test client, as the
-    load generator sends them (token, no session)."""
+    """The statements of one save, of one floor save and of one bare request through the test
+    client, as the load generator sends them (token, no session)."""
     _setup()
     from django.test import Client
 
     client = Client(HTTP_AUTHORIZATION=f"Token {target['token']}")
     counts = {}
     version = target["version"]
-    for name in ("bare", "save"):
+    for name in KINDS:
         for _ in range(2):  # the second is counted
             with _counting() as counted:
-                if name == "bare":
-                    response = client.get(BARE_PATH)
-                else:
-                    response = client.put(
-                        _save_path(target),
-                        json.dumps(_save_body(version, 0)),
-                        content_type="application/json",
-                    )
-                    if response.status_code == 200:
-                        version = response.json()["row_version"]
+                response = _request(client, name, target, version, 0)
             if response.status_code != 200:
                 raise RuntimeError(f"{name}: {response.status_code} {response.content[:300]!r}")
+            if name != "bare":
+                version = response.json()["row_version"]
             counts[name] = counted[0]
     return {"queries": counts, "version": version}
 
 
+def _request(client: Any, kind: str, target: dict[str, Any], version: int, turn: int) -> Any:
+    """One request of `kind` through Django's test client."""
+    if kind == "bare":
+        return client.get(BARE_PATH)
+    return client.put(
+        _save_path(target) if kind == "save" else _floor_path(target),
+        json.dumps(_save_body(version, turn)),
+        content_type="application/json",
+    )
+
+
+def save_profile(*, target: dict[str, Any], count: int) -> dict[str, Any]:
+    """`count` requests of each kind through the test client, after three warm ones, then
+    `count` more under cProfile: the time of each without the profiler, and the functions
+    where each spends its time under it."""
+    _setup()
+    import cProfile
+    import io
+    import pstats
+
+    from django.test import Client
+
+    client = Client(HTTP_AUTHORIZATION=f"Token {target['token']}")
+    version = target["version"]
+    result: dict[str, Any] = {"count": count}
+    for kind in KINDS:
+        for turn in range(3):
+            response = _request(client, kind, target, version, turn)
+            if kind != "bare":
+                version = response.json()["row_version"]
+        profiler = cProfile.Profile()
+        for profiled in (False, True):
+            before = time.perf_counter()
+            if profiled:
+                profiler.enable()
+            for turn in range(count):
+                response = _request(client, kind, target, version, turn)
+                if response.status_code != 200:
+                    raise RuntimeError(f"{kind}: {response.status_code} {response.content[:300]!r}")
+                if kind != "bare":
+                    version = response.json()["row_version"]
+            profiler.disable()
+            if not profiled:
+                result[f"{kind}_ms"] = (time.perf_counter() - before) / count * 1000
+        stats = pstats.Stats(profiler)
+        result[f"{kind}_functions"] = _profile_rows(stats, count)
+        if kind == "save":
+            text = io.StringIO()
+            pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(60)
+            result["save_profile"] = text.getvalue()
+    result["version"] = version
+    return result
+
+
+# Where a request's time goes: (label, file name ending, function name), cumulative time.
+PROFILED: tuple[tuple[str, str, str], ...] = (
+    ("whole request (test client)", "django/test/client.py", "request"),
+    ("middleware before the view", "django/core/handlers/base.py", "_get_response"),
+    ("token authentication", "accounts/authentication.py", "authenticate_credentials"),
+    ("the site's zone (middleware)", "casebook/site_clock.py", "_zone_of"),
+    ("participant and read access", "casebook/forms_api.py", "_readable"),
+    ("the record read", "assessments/selectors.py", "form_record_get"),
+    ("body validated (serializer)", "rest_framework/serializers.py", "is_valid"),
+    ("form_save", "assessments/services/forms.py", "form_save"),
+    ("  roles may enter", "assessments/services/forms.py", "_actor_roles"),
+    ("  participant locked", "assessments/services/forms.py", "_lock_participant"),
+    ("  record locked", "assessments/services/forms.py", "_locked_existing"),
+    ("  locks", "review/locks.py", "require_unlocked"),
+    ("  edit checks", "assessments/services/forms.py", "form_checks"),
+    ("  audited_save", "ecrf/audit.py", "audited_save"),
+    ("    full_clean", "ecrf/audit.py", "_full_clean"),
+    ("    history row", "simple_history/models.py", "post_save"),
+    ("  review marks voided", "review/services/records.py", "review_record_changed"),
+    ("  automatic queries", "review/services/queries.py", "queries_from_warnings"),
+    ("answer built", "casebook/forms_api.py", "_output"),
+    ("arm read recorded", "casebook/reads.py", "form_shown"),
+    ("floor update with history", "ecrf/bulk.py", "update_from"),
+    ("SQL sent and answered", "django/db/backends/utils.py", "_execute"),
+    ("SQL compiled (ORM)", "django/db/models/sql/compiler.py", "as_sql"),
+)
+
+
+def _profile_rows(stats: Any, count: int) -> list[dict[str, Any]]:
+    """The cumulative ms per request of each function of `PROFILED`, by its outermost calls."""
+    rows = []
+    for label, ending, name in PROFILED:
+        total = 0.0
+        calls = 0
+        for (filename, _, function), (_, primitive, _, _, callers) in stats.stats.items():
+            if function == name and filename.endswith(ending):
+                # Only calls from outside the function itself count, so recursion is not
+                # counted twice.
+                total += sum(
+                    values[3]
+                    for caller, values in callers.items()
+                    if not (caller[0].endswith(ending) and caller[2] == name)
+                )
+                calls += primitive
+        if calls:
+            rows.append({"what": label, "ms": total / count * 1000, "calls": calls / count})
+    return rows
+
+
 def _save_path(target: dict[str, Any]) -> str:
     return f"/api/v1/participants/{target['participant']}/forms/vitals/{target['record']}/"
+
+
+def _floor_path(target: dict[str, Any]) -> str:
+    return f"/bench/floor/vitals/{target['record']}/"
 
 
 def _save_body(version: int, turn: int) -> dict[str, Any]:
@@ -293,7 +396,8 @@ def _save_body(version: int, turn: int) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.pages")
-    parser.add_argument("mode", choices=("pages", "prepare-save", "save-queries"))
+    parser.add_argument("mode", choices=("pages", "prepare-save", "save-queries", "save-profile"))
+    parser.add_argument("--count", type=int, default=30)
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--budget", type=float, default=20.0)
     parser.add_argument("--threads", type=int, default=4)
@@ -303,6 +407,8 @@ def main(argv: list[str] | None = None) -> None:
         result = measure_pages(runs=args.runs, budget=args.budget)
     elif args.mode == "prepare-save":
         result = prepare_save(threads=args.threads)
+    elif args.mode == "save-profile":
+        result = save_profile(target=json.loads(args.target), count=args.count)
     else:
         result = save_queries(target=json.loads(args.target))
     print(RESULT_PREFIX + json.dumps(result, default=str), flush=True)
@@ -348,10 +454,11 @@ def _gunicorn(env: dict[str, str], workers: int) -> Any:
 
 
 def _load(
-    url: str, token: str, targets: list[dict[str, Any]], *, save: bool, seconds: float
+    url: str, token: str, targets: list[dict[str, Any]], *, kind: str, seconds: float
 ) -> dict[str, Any]:
-    """One thread per target for `seconds`: each repeats the save of its own record (with
-    the version the last answer gave) or the bare GET. Completed requests per second."""
+    """One thread per target for `seconds`: each repeats the save or the floor save of its own
+    record (with the version the last answer gave), or the bare GET. Completed requests per
+    second."""
     import requests
 
     stop = time.perf_counter() + seconds
@@ -366,17 +473,18 @@ def _load(
         turn = 0
         while time.perf_counter() < stop:
             before = time.perf_counter()
-            if save:
-                response = session.put(
-                    url + _save_path(target), json=_save_body(target["version"], turn), timeout=60
-                )
-            else:
+            if kind == "bare":
                 response = session.get(url + BARE_PATH, timeout=60)
+            else:
+                path = _save_path(target) if kind == "save" else _floor_path(target)
+                response = session.put(
+                    url + path, json=_save_body(target["version"], turn), timeout=60
+                )
             latencies[index].append(time.perf_counter() - before)
             if response.status_code != 200:
                 failed.append(f"{response.status_code} {response.text[:200]}")
                 return
-            if save:
+            if kind != "bare":
                 target["version"] = response.json()["row_version"]
             turn += 1
             done[index] += 1
@@ -389,7 +497,7 @@ def _load(
         thread.join()
     elapsed = time.perf_counter() - started
     if failed:
-        raise RuntimeError(f"{'save' if save else 'bare'} request failed: {failed[0]}")
+        raise RuntimeError(f"{kind} request failed: {failed[0]}")
     every = [value for values in latencies for value in values]
     return {
         "requests": sum(done),
@@ -400,43 +508,77 @@ def _load(
     }
 
 
+# Each ratio: (name, numerator, denominator).
+RATIOS = (
+    ("save/bare", "save", "bare"),
+    ("floor/bare", "floor", "bare"),
+    ("save/floor", "save", "floor"),
+)
+
+
 def measure_save(
-    env: dict[str, str], *, threads: int, seconds: float, rounds: int, workers: int
+    env: dict[str, str],
+    *,
+    threads: int,
+    seconds: float,
+    rounds: int,
+    workers: int,
+    profile: int = 0,
 ) -> dict[str, Any]:
-    """The save against the bare endpoint under gunicorn, alternately, `rounds` times each."""
+    """The save and its floor against the bare endpoint under gunicorn, in turn, `rounds`
+    times each; with `profile`, that many of each through the test client under cProfile."""
+    env = dict(env, DJANGO_SETTINGS_MODULE=FLOOR_SETTINGS)
     prepared = _run(env, "prepare-save", "--threads", str(threads))
     targets = prepared["targets"]
     probe = dict(targets[0], token=prepared["token"])
     counted = _run(env, "save-queries", "--target", json.dumps(probe))
     targets[0]["version"] = counted["version"]
-    bare: list[dict[str, Any]] = []
-    save: list[dict[str, Any]] = []
+    profiled: dict[str, Any] = {}
+    if profile:
+        probe["version"] = counted["version"]
+        profiled = _run(env, "save-profile", "--target", json.dumps(probe), "--count", str(profile))
+        targets[0]["version"] = profiled["version"]
+    measured: dict[str, list[dict[str, Any]]] = {kind: [] for kind in KINDS}
     with _gunicorn(env, workers) as url:
-        _load(url, prepared["token"], targets, save=False, seconds=2)  # warm both workers
-        _load(url, prepared["token"], targets, save=True, seconds=2)
+        for kind in KINDS:  # warm both workers
+            _load(url, prepared["token"], targets, kind=kind, seconds=2)
         for _ in range(rounds):
-            bare.append(_load(url, prepared["token"], targets, save=False, seconds=seconds))
-            save.append(_load(url, prepared["token"], targets, save=True, seconds=seconds))
+            for kind in KINDS:
+                measured[kind].append(
+                    _load(url, prepared["token"], targets, kind=kind, seconds=seconds)
+                )
+            rates = {kind: measured[kind][-1]["per_second"] for kind in KINDS}
             log(
-                f"  bare {bare[-1]['per_second']:.1f}/s, save {save[-1]['per_second']:.1f}/s "
-                f"(ratio {save[-1]['per_second'] / bare[-1]['per_second']:.2f})"
+                "  "
+                + ", ".join(f"{kind} {rates[kind]:.1f}/s" for kind in KINDS)
+                + " ("
+                + ", ".join(f"{n} {rates[t] / rates[b]:.2f}" for n, t, b in RATIOS)
+                + ")"
             )
-    bare_rate = statistics.median(r["per_second"] for r in bare)
-    save_rate = statistics.median(r["per_second"] for r in save)
-    return {
+    result: dict[str, Any] = {
         "queries": counted["queries"],
-        "bare": bare,
-        "save": save,
-        "bare_per_second": bare_rate,
-        "save_per_second": save_rate,
-        # Each round's save against the bare round just before it, which met the same load.
-        "ratio": statistics.median(
-            s["per_second"] / b["per_second"] for b, s in zip(bare, save, strict=True)
-        ),
+        **measured,
+        **{
+            f"{kind}_per_second": statistics.median(r["per_second"] for r in measured[kind])
+            for kind in KINDS
+        },
+        # Each round's ratios, of requests that met the same load (one round after another),
+        # and their medians.
+        "round_ratios": {
+            name: [
+                t["per_second"] / b["per_second"]
+                for t, b in zip(measured[top], measured[bottom], strict=True)
+            ]
+            for name, top, bottom in RATIOS
+        },
         "threads": threads,
         "workers": workers,
         "seconds": seconds,
+        "profile": profiled,
     }
+    result["ratios"] = {name: statistics.median(v) for name, v in result["round_ratios"].items()}
+    result["ratio"] = result["ratios"]["save/bare"]
+    return result
 
 
 def _run(env: dict[str, str], *args: str) -> dict[str, Any]:
@@ -453,6 +595,7 @@ def run_size(
     rounds: int,
     workers: int,
     skip_pages: bool,
+    profile: int = 0,
     seed: int,
     pg_url: str,
     keep: bool,
@@ -465,17 +608,18 @@ def run_size(
         pg_url=pg_url,
         keep=keep,
     ) as (env, _, generated):
-        # DEBUG is off: pages name their static files through the manifest.
-        _manage(env, "collectstatic", "--noinput", "-v0")
         result: dict[str, Any] = {"participants": participants, "generated": generated}
         load = [os.getloadavg()[0]]
         if not skip_pages:
+            # DEBUG is off: pages name their static files through the manifest. The API
+            # answers of the save's measure name none.
+            _manage(env, "collectstatic", "--noinput", "-v0")
             log(f"pages: {len(ROLES)} roles, up to {runs} runs of each page")
             result |= _run(env, "pages", "--runs", str(runs), "--budget", str(budget))
             load.append(os.getloadavg()[0])
         log(f"save: gunicorn with {workers} workers, {threads} client threads")
         result["save"] = measure_save(
-            env, threads=threads, seconds=seconds, rounds=rounds, workers=workers
+            env, threads=threads, seconds=seconds, rounds=rounds, workers=workers, profile=profile
         )
         load.append(os.getloadavg()[0])
         result["load_average"] = load
@@ -509,32 +653,56 @@ def report(results: list[dict[str, Any]]) -> str:
                             f"| {cell['p95'] * 1000:.0f} |"
                         )
                 lines.append(line)
-        save = result["save"]
-        lines.append(
-            f"\nCRF save (PUT vital signs with version and reason) against GET {BARE_PATH}, "
-            f"gunicorn {save['workers']} workers, {save['threads']} client threads, "
-            f"{len(save['save'])} rounds of {save['seconds']:.0f} s each, medians:\n"
-        )
-        lines.append("| | queries | requests/s | median ms | p95 ms |")
-        lines.append("|---|---:|---:|---:|---:|")
-        for name in ("bare", "save"):
-            middle = sorted(save[name], key=lambda r: r["per_second"])[len(save[name]) // 2]
-            lines.append(
-                f"| {name} | {save['queries'][name]} | {save[f'{name}_per_second']:.1f} | "
-                f"{middle['median'] * 1000:.0f} | {middle['p95'] * 1000:.0f} |"
-            )
-        verdict = "meets" if save["ratio"] >= SAVE_TARGET else "misses"
-        lines.append(
-            f"\n**save/bare throughput ratio: {save['ratio']:.2f}x**, the median of the rounds' "
-            + ", ".join(
-                f"{s['per_second'] / b['per_second']:.2f}x"
-                for b, s in zip(save["bare"], save["save"], strict=True)
-            )
-            + f" ({verdict} the "
-            f"{SAVE_TARGET}x target). Load average: "
-            + ", ".join(f"{value:.1f}" for value in result["load_average"])
-        )
+        lines += _save_report(result["save"], result["load_average"])
     return "\n".join(lines)
+
+
+def _save_report(save: dict[str, Any], load: list[float]) -> list[str]:
+    lines = [
+        f"\nCRF save (PUT vital signs with version and reason), its floor (bench.floor) and "
+        f"GET {BARE_PATH}, gunicorn {save['workers']} workers, {save['threads']} client threads, "
+        f"{len(save['save'])} rounds of {save['seconds']:.0f} s each, medians:\n",
+        "| | queries | requests/s | median ms | p95 ms |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name in KINDS:
+        middle = sorted(save[name], key=lambda r: r["per_second"])[len(save[name]) // 2]
+        lines.append(
+            f"| {name} | {save['queries'][name]} | {save[f'{name}_per_second']:.1f} | "
+            f"{middle['median'] * 1000:.0f} | {middle['p95'] * 1000:.0f} |"
+        )
+    lines.append("")
+    for name, _, _ in RATIOS:
+        rounds = ", ".join(f"{value:.2f}x" for value in save["round_ratios"][name])
+        lines.append(f"- **{name}: {save['ratios'][name]:.2f}x** (rounds: {rounds})")
+    verdict = "meets" if save["ratio"] >= SAVE_TARGET else "misses"
+    lines.append(
+        f"\nThe save {verdict} the {SAVE_TARGET}x target. Load average: "
+        + ", ".join(f"{value:.1f}" for value in load)
+    )
+    profile = save.get("profile")
+    if profile:
+        lines.append(
+            f"\nThrough the test client under cProfile, {profile['count']} of each, ms per "
+            "request (cumulative; a line indented is part of the one above):\n"
+        )
+        lines += ["| | " + " | ".join(KINDS) + " |", "|---|" + "---:|" * len(KINDS)]
+        by_kind = {
+            kind: {row["what"]: row["ms"] for row in profile[f"{kind}_functions"]} for kind in KINDS
+        }
+        for what, _, _ in PROFILED:
+            cells = [by_kind[kind].get(what) for kind in KINDS]
+            if any(cells):
+                lines.append(
+                    f"| {what} | "
+                    + " | ".join("" if c is None else f"{c:.1f}" for c in cells)
+                    + " |"
+                )
+        lines.append(
+            "\nWithout the profiler: "
+            + ", ".join(f"{kind} {profile[f'{kind}_ms']:.1f} ms" for kind in KINDS)
+        )
+    return lines
 
 
 def run(*, sizes: list[int], as_json: bool, **options: Any) -> None:

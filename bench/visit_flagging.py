@@ -394,10 +394,9 @@ def _all_writes_sql() -> str:
     from visits.models import Visit
 
     active = ", ".join(f"'{status}'" for status in ACTIVE)
-    window = (
-        "to_char((c.window_opens_at AT TIME ZONE s.time_zone)::date, 'YYYY-MM-DD') || ' to ' || "
-        "to_char((c.window_closes_at AT TIME ZONE s.time_zone)::date - 1, 'YYYY-MM-DD')"
-    )
+    first = "to_char((c.window_opens_at AT TIME ZONE s.time_zone)::date, 'YYYY-MM-DD')"
+    last = "to_char((c.window_closes_at AT TIME ZONE s.time_zone)::date - 1, 'YYYY-MM-DD')"
+    window = f"{first} || ' to ' || {last}"
     visit_history = _history_insert(Visit, "changed", "%(visit_reason)s").replace("%(type)s", "'~'")
     alert_history = _history_insert(Alert, "alerts", "'Raised by job'").replace("%(type)s", "'+'")
     deviation_history = _history_insert(
@@ -414,7 +413,8 @@ def _all_writes_sql() -> str:
             RETURNING v.*
         ), visit_history AS ({visit_history}),
         required AS (
-            SELECT c.*, p.trial_id, p.site_id, {window} AS window_text,
+            SELECT c.*, p.trial_id, p.site_id, {window} AS window_text, {first} AS first_day,
+                {last} AS last_day_text,
                 (c.window_closes_at AT TIME ZONE s.time_zone)::date - 1 AS last_day
             FROM changed AS c
             JOIN trials_participant AS p ON p.id = c.participant_id
@@ -422,11 +422,16 @@ def _all_writes_sql() -> str:
             WHERE NOT c.optional
         ), alerts AS (
             INSERT INTO alerts_alert (trial_id, site_id, participant_id, visit_id, kind,
-                source_key, occurred_at, created_at, message, status, resolution, emailed_at)
+                source_key, occurred_at, created_at, message, message_template, message_params,
+                status, resolution, emailed_at)
             SELECT trial_id, site_id, participant_id, id, 'visit_missed',
                 'visit_missed:' || id, flagged_at, %(now)s,
                 'Visit ' || code || ' (' || name || ') was not done within its window ('
                     || window_text || ').',
+                'Visit %%(code)s (%%(name)s) was not done within its window (%%(first)s to '
+                    || '%%(last)s).',
+                jsonb_build_object('code', code, 'name', jsonb_build_object('protocol', 'visits',
+                    'code', code, 'text', name), 'first', first_day, 'last', last_day_text),
                 'open', '', %(now)s
             FROM required
             ON CONFLICT DO NOTHING

@@ -38,6 +38,7 @@ from casebook.forms_serializers import (
 from casebook.grid import casebook_grid
 from casebook.reads import form_shown
 from ecrf.errors import NotFoundError
+from trials.access import roles_read_once
 from trials.models import Participant
 from trials.selectors import participant_get
 from visits.selectors import visit_get
@@ -106,6 +107,12 @@ class FormView(APIView):
     schema = FormOperationSchema()
     # The form a copy of the route documents, set by the schema's preprocessing hook.
     documented_form = ""
+
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        # May the user read the form, then may they enter its fields: their roles are read
+        # once for both. No form route grants or ends a membership.
+        with roles_read_once():
+            return super().dispatch(request, *args, **kwargs)
 
     def _readable(
         self, user: Any, form_code: str, participant_id: int

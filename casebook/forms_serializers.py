@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -34,6 +35,7 @@ from assessments.rules.renal import RENAL
 from assessments.rules.sledai import SLEDAI
 from assessments.rules.vitals import VITALS
 from casebook.grid import FormState
+from ecrf.messages import warning_shown
 from ecrf.site_time import AmbiguousLocalTime, NonexistentLocalTime, local_instant
 from safety.models import AdverseEvent, PregnancyReport
 from safety.pregnancy import PREGNANCY_REPORT
@@ -88,9 +90,22 @@ SITE_FIELD_MAPPING = {
 # comments here, so that the schema says what it always said.
 
 
+# A model serializer builds each of its fields from the model on every instance, about four
+# times as long as copying them: the fields of a form's serializers are built once per class
+# and each instance gets its own copy, as DRF copies the fields a serializer declares.
+class FieldsBuiltOnce(serializers.ModelSerializer):
+    def get_fields(self) -> dict[str, serializers.Field]:
+        cls = type(self)
+        built = cls.__dict__.get("_fields_built")
+        if built is None:
+            built = super().get_fields()
+            cls._fields_built = built  # type: ignore[attr-defined]
+        return copy.deepcopy(built)
+
+
 # A form's inputs. Each is optional here: which are required is an edit check of the form
 # service, answered with the form's other checks.
-class FormData(serializers.ModelSerializer):
+class FormData(FieldsBuiltOnce):
     serializer_field_mapping = SITE_FIELD_MAPPING
 
     def get_extra_kwargs(self) -> dict[str, Any]:
@@ -101,8 +116,19 @@ class FormData(serializers.ModelSerializer):
 
 
 # A form's record; the view takes out what would unblind the reader.
-class FormRecord(serializers.ModelSerializer):
+class FormRecord(FieldsBuiltOnce):
     serializer_field_mapping = SITE_FIELD_MAPPING
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        """Each warning as `field`, `message` (English, as kept) and `shown`, the message in the
+        reader's language (the user's, or the request's Accept-Language)."""
+        data: dict[str, Any] = super().to_representation(instance)
+        if isinstance(data.get("warnings"), list):
+            data["warnings"] = [
+                {"field": w.get("field"), "message": w.get("message"), "shown": warning_shown(w)}
+                for w in data["warnings"]
+            ]
+        return data
 
 
 class MedicalHistoryData(FormData):

@@ -17,6 +17,7 @@ from assessments.rules.renal import RENAL
 from assessments.rules.sledai import SLEDAI
 from assessments.selectors import display_value
 from assessments.services import FormPreview
+from ecrf.messages import warning_shown
 
 # The response categories of the renal rule sets, as a clinician names them.
 RESPONSE_CATEGORIES = {
@@ -120,7 +121,7 @@ def live_preview(
         ]
 
     errors = messages([(name, text) for name, texts in preview.errors.items() for text in texts])
-    warnings = messages([(w["field"], w["message"]) for w in preview.warnings])
+    warnings = messages([(w["field"], warning_shown(w)) for w in preview.warnings])
     if preview.errors:
         return LivePreview(errors, warnings, [], [], [])
     record = preview.record

@@ -23,6 +23,7 @@ urlpatterns = [
         api.SignatureView.as_view(),
         name="participant-signatures",
     ),
+    path("signatures/visits/", api.VisitSignaturesView.as_view(), name="visit-signatures"),
     path(
         "participants/<int:participant_id>/audit-trail/",
         api.AuditTrailView.as_view(),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -41,18 +41,21 @@ def audited_save(
     reason: str = "",
     require_reason: bool | None = None,
     update_fields: list[str] | None = None,
+    constraints_checked: Collection[str] = (),
 ) -> M:
     """Validate and save `instance`, stamping its history record with `actor` and `reason`.
 
     A change to a row that already exists needs a reason unless `require_reason=False`
-    says the change is a system transition that carries its own explanation.
+    says the change is a system transition that carries its own explanation. The model's
+    constraints named in `constraints_checked` are not validated: the caller has checked
+    them in this transaction, in a way no concurrent save can undo before it commits.
     """
     if actor is None or not getattr(actor, "pk", None):
         raise MissingActorError("Every change must name the person or job that made it.")
     needs_reason = instance.pk is not None if require_reason is None else require_reason
     if needs_reason and not reason.strip():
         raise DomainError("A reason for the change is required.", fields={"reason": ["Required."]})
-    _full_clean(instance)
+    _full_clean(instance, constraints_checked)
     instance._history_user = actor  # type: ignore[attr-defined]
     instance._change_reason = reason.strip() or "Initial entry"  # type: ignore[attr-defined]
     instance.save(update_fields=update_fields)
@@ -77,10 +80,12 @@ def _rows_in_hand(instance: models.Model) -> set[str]:
     return names
 
 
-def _full_clean(instance: models.Model) -> None:
+def _full_clean(instance: models.Model, constraints_checked: Collection[str] = ()) -> None:
     """`full_clean`, except that a foreign key to a row in hand is not looked up to check that
-    it exists (one query each; nothing is deleted, and the database checks the key as well).
-    Its uniqueness and constraints are still checked, as `full_clean` checks them."""
+    it exists (one query each; nothing is deleted, and the database checks the key as well),
+    and that the constraints `constraints_checked` names are left to the caller, who checked
+    them. Its uniqueness and other constraints are still checked, as `full_clean` checks
+    them."""
     in_hand = _rows_in_hand(instance)
     errors: dict[str, Any] = {}
     try:
@@ -96,11 +101,37 @@ def _full_clean(instance: models.Model) -> None:
     except ValidationError as error:
         errors = error.update_error_dict(errors)
     try:
-        instance.validate_constraints(exclude={name for name in errors if name != NON_FIELD_ERRORS})
+        _validate_constraints(
+            instance,
+            exclude={name for name in errors if name != NON_FIELD_ERRORS},
+            checked=constraints_checked,
+        )
     except ValidationError as error:
         errors = error.update_error_dict(errors)
     if errors:
         raise ValidationError(errors)
+
+
+def _validate_constraints(
+    instance: models.Model, *, exclude: set[str], checked: Collection[str]
+) -> None:
+    """Django's `validate_constraints`, over the model's constraints but those `checked`."""
+    if not checked:
+        instance.validate_constraints(exclude=exclude)
+        return
+    every = instance.get_constraints
+
+    def unchecked() -> list[tuple[Any, list[Any]]]:
+        return [
+            (model, [c for c in constraints if c.name not in checked])
+            for model, constraints in every()
+        ]
+
+    instance.get_constraints = unchecked  # type: ignore[method-assign, assignment]
+    try:
+        instance.validate_constraints(exclude=exclude)
+    finally:
+        del instance.get_constraints
 
 
 def _guarded(sender: type[models.Model]) -> bool:

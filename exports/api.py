@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from accounts.models import User
 from ecrf.errors import DomainError
-from exports.base import FORMATS
+from exports.base import FORMATS, RAW_LAYOUTS
 from exports.models import ExportStatus
 from exports.selectors import export_get, export_list
 from exports.services import export_archive, export_request
@@ -56,7 +56,7 @@ session = requests.Session()
 session.headers["Authorization"] = f"Token {os.environ['ECRF_TOKEN']}"
 
 export = session.post(f"{api}/exports/", json={
-    "trial": "MSVLE", "format": "xpt", "as_of": "2026-03-01T00:00:00Z",
+    "trial": "MSVLE", "format": "xpt", "as_of": "2026-03-01T00:00:00Z", "raw_layout": "wide",
 }).json()
 while export["status"] in ("queued", "running"):
     print(f"{export['percent']}% ({export['units_done']}/{export['units_total']})")
@@ -89,6 +89,9 @@ class ExportOutput(serializers.Serializer):
     format = serializers.CharField(help_text=" | ".join(FORMATS))
     as_of = serializers.DateTimeField()
     blinded = serializers.BooleanField()
+    raw_layout = serializers.CharField(
+        help_text="Raw tables beside the datasets: " + " | ".join(RAW_LAYOUTS) + "; empty: none."
+    )
     # Plain text, not an enum: the schema's shared "status" enum name stays with the forms.
     status = serializers.CharField(help_text=EXPORT_STATUSES)
     status_label = serializers.CharField(source="get_status_display")
@@ -146,6 +149,18 @@ class ExportRequestInput(serializers.Serializer):
         default=False,
         help_text="Unblinded statisticians only, after trial lock or under a DSMB release.",
     )
+    raw_layout = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Also the raw tables (one CSV per form, labels, review state, SAS, R and "
+        "Stata load programs) in the folder raw/: " + " | ".join(RAW_LAYOUTS) + "; empty: none.",
+    )
+
+    def validate_raw_layout(self, value: str) -> str:
+        if value and value not in RAW_LAYOUTS:
+            raise serializers.ValidationError(f"Choose one of: {', '.join(RAW_LAYOUTS)}.")
+        return value
 
     def validate_format(self, value: str) -> str:
         if value not in FORMATS:
@@ -189,6 +204,7 @@ class ExportListView(APIView):
             fmt=params["format"],
             as_of=params["as_of"],
             unblinded=params["unblinded"],
+            raw_layout=params["raw_layout"],
             now=timezone.now(),
         )
         output = ExportOutput(export_get(request.user, export.pk), context={"request": request})

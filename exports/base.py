@@ -13,6 +13,9 @@ if TYPE_CHECKING:
 
 Format = Literal["csv", "xpt", "odm"]
 FORMATS: tuple[Format, ...] = ("csv", "xpt", "odm")
+# How raw tables lay out the forms: one row per record (wide) or one row per value (long).
+RawLayout = Literal["wide", "long"]
+RAW_LAYOUTS: tuple[RawLayout, ...] = ("wide", "long")
 
 # Called with the number of rows (or ODM data points) written since the last call.
 Progress = Callable[[int], None]

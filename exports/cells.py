@@ -117,9 +117,17 @@ def _number_cell(variable: Variable) -> Callable[[object], float]:
 
 
 def _text_cell(variable: Variable, *, ascii: bool = False) -> Callable[[object], str]:
+    return _text_memo(variable, ascii=ascii)[1]
+
+
+def _text_memo(
+    variable: Variable, *, ascii: bool = False
+) -> tuple[dict[object, str], Callable[[object], str]]:
+    """A text converter and the memo it fills: the memo holds None as "" and every stored text
+    it has met (at most TEXT_MEMO), so a hit is the converted cell."""
     name = variable.name
     limit = min(variable.length, XPT_CHAR_MAX)
-    memo: dict[str, str] = {}
+    memo: dict[object, str] = {None: ""}
 
     def stored(value: str) -> str:
         # Printable text holds no line break or tab: most values skip the substitution.
@@ -145,7 +153,7 @@ def _text_cell(variable: Variable, *, ascii: bool = False) -> Callable[[object],
                 memo[value] = text
         return text
 
-    return text_cell
+    return memo, text_cell
 
 
 def cell(variable: Variable, value: object) -> str | float:
@@ -189,3 +197,79 @@ def csv_converter(variable: Variable) -> Convert:
         return number_text(convert(value))
 
     return number_csv
+
+
+# Distinct numbers of one variable remembered with their CSV cell (study days, sequence
+# numbers, visit numbers and results repeat); bounded, so memory stays flat.
+NUMBER_MEMO = 4096
+
+
+def _number_memo(variable: Variable) -> tuple[dict[object, str], Callable[[object], str]]:
+    """The CSV converter of a number variable and the memo it fills, by value, for ints and
+    floats only (equal ints and floats have the same cell, and so do 0.0 and -0.0)."""
+    convert = csv_converter(variable)
+    memo: dict[object, str] = {}
+
+    def number_cell(value: object) -> str:
+        text = str(convert(value))
+        if (type(value) is int or type(value) is float) and len(memo) < NUMBER_MEMO:
+            memo[value] = text
+        return text
+
+    return memo, number_cell
+
+
+def csv_rows(
+    variables: tuple[Variable, ...],
+    positions: tuple[int, ...],
+    masks: tuple[tuple[int, str], ...] = (),
+) -> Callable[[Iterable[tuple[object, ...]]], Iterator[Row]]:
+    """The CSV cells of rows holding a value of each of `variables`: the values at
+    `positions`, in that order, the value of written column i replaced by its mask when
+    `masks` gives one (every value but None and ""). The cells are those of `csv_converter`,
+    byte for byte; the converters are compiled into one function per dataset, so that a row
+    costs one call and a repeated text one dictionary look-up, not a call per cell."""
+    width = len(variables)
+    masked = dict(masks)
+    columns = [
+        (position, variables[position], masked.get(index, ""))
+        for index, position in enumerate(positions)
+    ]
+    names: dict[str, object] = {"_width": width, "_type": type, "_int": int, "_float": float}
+    cells = []
+    for index, (position, variable, mask) in enumerate(columns):
+        value = f"v{position}"
+        if mask:
+            names[f"c{index}"] = csv_converter(variable)
+            names[f"k{index}"] = mask
+            cells.append(
+                f"c{index}(k{index} if {value} is not None and {value} != '' else {value})"
+            )
+        elif variable.type == "Num":
+            memo, convert = _number_memo(variable)
+            names[f"g{index}"], names[f"c{index}"] = memo.get, convert
+            # Only an int or a float is looked up: True would find the cell of 1.
+            known = f"(_type({value}) is _int or _type({value}) is _float)"
+            cells.append(
+                f"('' if {value} is None else t if {known} and "
+                f"(t := g{index}({value})) is not None else c{index}({value}))"
+            )
+        else:
+            memo, convert = _text_memo(variable)
+            names[f"g{index}"], names[f"c{index}"] = memo.get, convert
+            cells.append(f"(t if (t := g{index}({value})) is not None else c{index}({value}))")
+    used = {position for position, _, _ in columns}
+    unpacked = ", ".join(f"v{i}" if i in used else "_" for i in range(width))
+    defaults = ", ".join(f"{name}={name}" for name in names)
+    source = (
+        f"def rows_of(rows, {defaults}):\n"
+        "    for row in rows:\n"
+        "        if len(row) != _width:\n"
+        "            raise ValueError(f'A row has {len(row)} values for {_width} variables.')\n"
+        f"        {unpacked}{',' if width == 1 else ''} = row\n"
+        f"        yield [{', '.join(cells)}]\n"
+    )
+    namespace: dict[str, Any] = dict(names)
+    exec(compile(source, "<csv_rows>", "exec"), namespace)  # noqa: S102 - built from names only
+    rows_of: Callable[[Iterable[tuple[object, ...]]], Iterator[Row]] = namespace["rows_of"]
+    return rows_of

@@ -2,23 +2,35 @@
 
 Written after the data files, so each character variable is declared with the length its file
 carries (the SAS transport width, or the longest value of a CSV column) and each dataset points
-at its file. A blinded export's define.xml declares only what that export holds.
+at its file. A blinded export's define.xml declares only what that export holds. The findings
+results carry value-level metadata read from the same files (`exports/valuelevel.py`), and the
+collected variables name the forms of the annotated CRF written beside it (`acrf.html`).
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
 
+from exports.annotated import form_anchor
 from exports.base import ExportContext, Format, Variable, WrittenFile
+from exports.cells import number_text
 from exports.datasets import ExportedDataset, exported_datasets
 from exports.datasets.supplemental import kept_qualifiers
 from exports.odm.writer import XmlWriter
+from exports.valuelevel import ValueDef, ValueList, ValueScanner, findings_prefix
 
-__all__ = ["CT_VERSION", "DEFINE_NAME", "SDTMIG_VERSION", "STYLESHEET", "write_define"]
+__all__ = [
+    "CT_VERSION",
+    "DEFINE_NAME",
+    "SDTMIG_VERSION",
+    "STYLESHEET",
+    "write_define",
+    "write_stylesheet",
+]
 
 DEFINE_NAME = "define.xml"
 # What the manifest names as the dataset of define.xml, as it names ODM for the ODM file.
@@ -30,9 +42,13 @@ SDTMIG_VERSION = "3.4"
 # The CDISC SDTM controlled terminology release the codes follow; raise it deliberately when
 # the datasets are checked against a newer release.
 CT_VERSION = "2024-09-27"
-# CDISC's stylesheet for Define-XML 2.1; only referenced: put it beside define.xml to read
-# the file in a browser.
-STYLESHEET = "define2-1.xsl"
+# The stylesheet written beside define.xml, so a browser shows it as a page. CDISC's
+# define2-1.xsl is distributed only with the Define-XML package (no installed library ships
+# it), so this is a small XSLT 1.0 sheet of our own.
+STYLESHEET = "define.xsl"
+STYLESHEET_SOURCE = Path(__file__).with_name("define.xsl")
+STYLESHEET_DATASET = "STYLESHEET"
+ACRF_LEAF = "LF.ACRF"
 
 # SDTMIG 3.4 class and structure of each dataset.
 CLASSES = {
@@ -45,10 +61,12 @@ CLASSES = {
     "AE": "EVENTS",
     "DS": "EVENTS",
     "DV": "EVENTS",
+    "MH": "EVENTS",
     "LB": "FINDINGS",
     "VS": "FINDINGS",
     "RS": "FINDINGS",
     "IE": "FINDINGS",
+    "RP": "FINDINGS",
     "TS": "TRIAL DESIGN",
     "TA": "TRIAL DESIGN",
     "TE": "TRIAL DESIGN",
@@ -68,10 +86,12 @@ STRUCTURES = {
     "AE": "One record per adverse event per subject",
     "DS": "One record per disposition status or protocol milestone per subject",
     "DV": "One record per protocol deviation per subject",
+    "MH": "One record per medical history event per subject",
     "LB": "One record per lab test per time point per visit per subject",
     "VS": "One record per vital sign measurement per time point per visit per subject",
     "RS": "One record per response assessment per time point per visit per subject",
     "IE": "One record per inclusion/exclusion criterion not met per subject",
+    "RP": "One record per finding or result per time point per visit per subject",
     "TS": "One record per trial summary parameter value",
     "TA": "One record per planned Element per Arm",
     "TE": "One record per planned Element",
@@ -108,6 +128,11 @@ METHODS = {
         "Date minus RFSTDTC plus 1 on or after RFSTDTC, date minus RFSTDTC before it; no day "
         "0; partial dates are not imputed and have no study day.",
     ),
+    "STRES": (
+        "Standard result",
+        "The result in original units converted to the test's standard unit by its "
+        "conversion factor; a result without a conversion is copied as written.",
+    ),
     "EPOCH": (
         "Epoch",
         "SCREENING before the start of the first study infusion given, TREATMENT from it on, "
@@ -128,7 +153,21 @@ def _method(dataset: str, variable: Variable) -> str:
         return "SEQ"
     if variable.type == "Num" and name.endswith("DY") and len(name) >= 4:
         return "DY"
+    if name[2:] in STANDARD_RESULTS and name[:2] == dataset[:2]:
+        return "STRES"
     return ""
+
+
+# The standard-unit results of a findings dataset, converted from the original result.
+STANDARD_RESULTS = frozenset({"STRESC", "STRESN", "STNRLO", "STNRHI"})
+
+
+def pages(sources: tuple[str, ...]) -> tuple[str, ...]:
+    """The named destinations in the annotated CRF of the forms `sources` are fields of."""
+    found: dict[str, None] = {}
+    for source in sources:
+        found.setdefault(form_anchor(source.split(".", 1)[0]), None)
+    return tuple(found)
 
 
 def origin(dataset: str, variable: Variable) -> str:
@@ -152,23 +191,44 @@ def data_type(dataset: str, variable: Variable) -> str:
     return "integer" if _method(dataset, variable) in ("SEQ", "DY") else "float"
 
 
-def xpt_lengths(path: Path) -> dict[str, int]:
-    """The storage width of each variable of a SAS transport file, read from its header."""
+def xpt_lengths(path: Path, scanner: ValueScanner | None = None) -> dict[str, int]:
+    """The storage width of each variable of a SAS transport file, read from its header; the
+    columns `scanner` reads are handed to it row by row."""
     import pyreadstat
 
     _, meta = pyreadstat.read_xport(str(path), metadataonly=True)
+    if scanner is not None:
+        columns = list(scanner.columns)
+        frame, _ = pyreadstat.read_xport(str(path), usecols=columns)
+        numeric = [meta.readstat_variable_types[name] == "double" for name in columns]
+        # Read in the file's order; handed over in the scanner's.
+        for values in frame[columns].itertuples(index=False, name=None):
+            scanner.add(
+                [_xpt_text(value, kind) for value, kind in zip(values, numeric, strict=True)]
+            )
     return dict(meta.variable_storage_width)
 
 
-def csv_lengths(path: Path) -> dict[str, int]:
-    """The longest value (in UTF-8 bytes, at least 1) of each column of a CSV file."""
+def _xpt_text(value: object, numeric: bool) -> str:
+    """A value read from a SAS transport file as its CSV cell would hold it."""
+    if numeric and isinstance(value, float):
+        return number_text(value)
+    return "" if value is None else str(value)
+
+
+def csv_lengths(path: Path, scanner: ValueScanner | None = None) -> dict[str, int]:
+    """The longest value (in UTF-8 bytes, at least 1) of each column of a CSV file; each row
+    handed to `scanner` as well."""
     with path.open(encoding="utf-8", newline="") as handle:
         reader = csv.reader(handle)
         names = next(reader)
         longest = [1] * len(names)
+        read = [names.index(name) for name in scanner.columns] if scanner else []
         for row in reader:
             for index, value in enumerate(row):
                 longest[index] = max(longest[index], len(value.encode("utf-8")))
+            if scanner is not None:
+                scanner.add([row[index] for index in read])
     return dict(zip(names, longest, strict=True))
 
 
@@ -179,6 +239,7 @@ class _Declared:
     lengths: dict[str, int]
     # Of a SUPP-- dataset: the qualifiers this export writes, each a QVAL value list entry.
     qualifiers: tuple[Variable, ...] = ()
+    values: tuple[ValueList, ...] = ()
 
     @property
     def name(self) -> str:
@@ -193,21 +254,39 @@ def _codes(variable: Variable, blinded: bool) -> tuple[str, ...]:
 
 
 def write_define(
-    ctx: ExportContext, fmt: Format, out_dir: Path, written: Iterable[WrittenFile]
+    ctx: ExportContext,
+    fmt: Format,
+    out_dir: Path,
+    written: Iterable[WrittenFile],
+    *,
+    annotated: str = "",
 ) -> WrittenFile:
-    """Write `define.xml` into `out_dir` for the dataset files already `written` there."""
+    """Write `define.xml` into `out_dir` for the dataset files already `written` there; the
+    collected variables point at the forms of the annotated CRF `annotated` when it is given
+    (a file name beside it)."""
     files = {item.dataset: Path(item.path) for item in written if _is_data(item)}
     declared = []
     for exported in exported_datasets(ctx):
         path = files[exported.name]
-        lengths = xpt_lengths(path) if fmt == "xpt" else csv_lengths(path)
+        names = [variable.name for variable in exported.variables]
+        prefix = findings_prefix(names)
+        scanner = ValueScanner(prefix, names) if prefix else None
+        lengths = xpt_lengths(path, scanner) if fmt == "xpt" else csv_lengths(path, scanner)
+        values = tuple(scanner.value_lists()) if scanner else ()
         parent = exported.dataset.parent
         qualifiers = kept_qualifiers(parent, ctx) if parent is not None else ()
-        declared.append(_Declared(exported, path.name, lengths, qualifiers))
+        declared.append(_Declared(exported, path.name, lengths, qualifiers, values))
     target = out_dir / DEFINE_NAME
     with target.open("wb") as stream:
-        _write(XmlWriter(stream), ctx, declared)
+        _write(XmlWriter(stream), ctx, declared, annotated)
     return WrittenFile(path=target, dataset=DATASET, rows=0)
+
+
+def write_stylesheet(out_dir: Path) -> WrittenFile:
+    """Put the stylesheet define.xml names beside it."""
+    target = out_dir / STYLESHEET
+    target.write_bytes(STYLESHEET_SOURCE.read_bytes())
+    return WrittenFile(path=target, dataset=STYLESHEET_DATASET, rows=0)
 
 
 def _is_data(item: WrittenFile) -> bool:
@@ -221,7 +300,7 @@ def _text(xml: XmlWriter, tag: str, text: str) -> None:
     xml.end(tag)
 
 
-def _write(xml: XmlWriter, ctx: ExportContext, declared: list[_Declared]) -> None:
+def _write(xml: XmlWriter, ctx: ExportContext, declared: list[_Declared], annotated: str) -> None:
     code = ctx.trial.code
     moment = ctx.as_of.astimezone(UTC)
     kind = "BLINDED" if ctx.blinded else "UNBLINDED"
@@ -281,42 +360,62 @@ def _write(xml: XmlWriter, ctx: ExportContext, declared: list[_Declared]) -> Non
         },
     )
     xml.end("def:Standards")
+    if annotated:
+        xml.start("def:AnnotatedCRF")
+        xml.empty("def:DocumentRef", {"leafID": ACRF_LEAF})
+        xml.end("def:AnnotatedCRF")
     # Every value list, then every where clause they name, as the schema orders them.
+    methods: dict[str, tuple[str, str]] = {}
     for item in declared:
-        _value_list(xml, item)
+        for values in item.values:
+            _value_list(xml, item.name, values, methods)
+        _qualifier_list(xml, item)
+    _where_clauses(xml, declared)
     for item in declared:
-        _where_clauses(xml, item)
-    methods: dict[str, str] = {}
+        _qualifier_clauses(xml, item)
     for item in declared:
         _item_group(xml, item, methods)
-    codelists = _shared_codelists(declared, ctx.blinded)
+    codelists = _shared_codelists(_coded(declared, ctx.blinded))
     for item in declared:
+        lists = {values.variable for values in item.values}
+        if item.qualifiers:
+            lists.add("QVAL")
         for variable in item.exported.variables:
             found = codelists.get((variable.type, _codes(variable, ctx.blinded)))
-            _item_def(xml, item, variable, found.oid if found else None)
+            _item_def(
+                xml,
+                item,
+                variable,
+                found.oid if found else None,
+                annotated,
+                f"VL.{item.name}.{variable.name}" if variable.name in lists else "",
+            )
         for variable in item.qualifiers:
             found = codelists.get(("Char", variable.codelist))
-            _qualifier_def(xml, item, variable, found.oid if found else None)
+            _qualifier_def(xml, item, variable, found.oid if found else None, annotated)
+    for item in declared:
+        parents = {variable.name: variable for variable in item.exported.variables}
+        for values in item.values:
+            for value in values.values:
+                found = codelists.get(("Char", value.codes)) if value.codes else None
+                _value_item_def(xml, item.name, value, parents[value.variable], found, annotated)
     for (kind, codes), found in codelists.items():
         _codelist(xml, found, kind, codes)
-    stated = {
-        variable.name: (variable.label, variable.method)
-        for item in declared
-        for variable in item.exported.variables
-        if variable.method
-    }
-    for key in sorted(set(methods.values())):
-        name, description = stated.get(key) or METHODS[key]
-        xml.start("MethodDef", {"OID": f"MT.{key}", "Name": name, "Type": "Computation"})
+    for oid, (name, description) in sorted(methods.items()):
+        xml.start("MethodDef", {"OID": oid, "Name": name, "Type": "Computation"})
         _text(xml, "Description", description)
         xml.end("MethodDef")
+    if annotated:
+        xml.start("def:leaf", {"ID": ACRF_LEAF, "xlink:href": annotated})
+        xml.leaf("def:title", "Annotated CRF")
+        xml.end("def:leaf")
     xml.end("MetaDataVersion")
     xml.end("Study")
     xml.end("ODM")
     xml.finish()
 
 
-def _item_group(xml: XmlWriter, item: _Declared, methods: dict[str, str]) -> None:
+def _item_group(xml: XmlWriter, item: _Declared, methods: dict[str, tuple[str, str]]) -> None:
     name = item.name
     xml.start(
         "ItemGroupDef",
@@ -341,7 +440,9 @@ def _item_group(xml: XmlWriter, item: _Declared, methods: dict[str, str]) -> Non
     for order, variable in enumerate(item.exported.variables, start=1):
         method = _method(name, variable)
         if method:
-            methods[variable.name] = method
+            # A variable stating its method is described by its label and that method.
+            stated = (variable.label, variable.method) if variable.method else None
+            methods[f"MT.{method}"] = stated or METHODS[method]
         # RELREC relates whole datasets here: it has no subject.
         subject = variable.name == "USUBJID" and name != "RELREC"
         required = variable.name in ("STUDYID", "DOMAIN") or subject or variable.name in keys
@@ -364,7 +465,27 @@ def _item_group(xml: XmlWriter, item: _Declared, methods: dict[str, str]) -> Non
     xml.end("ItemGroupDef")
 
 
-def _item_def(xml: XmlWriter, item: _Declared, variable: Variable, codelist: str | None) -> None:
+def _origin(xml: XmlWriter, kind: str, page_refs: tuple[str, ...], annotated: str) -> None:
+    """def:Origin; a collected one names the forms of the annotated CRF it comes from."""
+    attributes = {"Type": kind, "Source": "Investigator" if kind == "Collected" else None}
+    if not (kind == "Collected" and page_refs and annotated):
+        xml.empty("def:Origin", attributes)
+        return
+    xml.start("def:Origin", attributes)
+    xml.start("def:DocumentRef", {"leafID": ACRF_LEAF})
+    xml.empty("def:PDFPageRef", {"PageRefs": " ".join(page_refs), "Type": "NamedDestination"})
+    xml.end("def:DocumentRef")
+    xml.end("def:Origin")
+
+
+def _item_def(
+    xml: XmlWriter,
+    item: _Declared,
+    variable: Variable,
+    codelist: str | None,
+    annotated: str,
+    value_list: str,
+) -> None:
     length = item.lengths[variable.name] if variable.type == "Char" else 8
     xml.start(
         "ItemDef",
@@ -379,13 +500,54 @@ def _item_def(xml: XmlWriter, item: _Declared, variable: Variable, codelist: str
     _text(xml, "Description", variable.label)
     if codelist:
         xml.empty("CodeListRef", {"CodeListOID": codelist})
-    xml.empty("def:Origin", {"Type": origin(item.name, variable)})
-    if item.qualifiers and variable.name == "QVAL":
-        xml.empty("def:ValueListRef", {"ValueListOID": f"VL.{item.name}.QVAL"})
+    _origin(xml, origin(item.name, variable), pages(variable.source), annotated)
+    if value_list:
+        xml.empty("def:ValueListRef", {"ValueListOID": value_list})
     xml.end("ItemDef")
 
 
-def _value_list(xml: XmlWriter, item: _Declared) -> None:
+def _value_oid(dataset: str, value: ValueDef) -> str:
+    return f"IT.{dataset}.{value.variable}.{value.key}"
+
+
+def _value_method(dataset: str, value: ValueDef, methods: dict[str, tuple[str, str]]) -> str:
+    """The MethodDef OID of a value: its own derivation, or the standard result's."""
+    if value.derived:
+        oid = f"MT.{dataset}.{value.key}"
+        how = "; ".join(value.methods)
+        methods[oid] = (
+            f"{value.test or value.key} derivation"[:200],
+            "Derived by the eCRF from the values collected at the same assessment"
+            + (f": {how}." if how else "."),
+        )
+        return oid
+    if value.variable[2:] in STANDARD_RESULTS:
+        methods["MT.STRES"] = METHODS["STRES"]
+        return "MT.STRES"
+    return ""
+
+
+def _value_list(
+    xml: XmlWriter, dataset: str, values: ValueList, methods: dict[str, tuple[str, str]]
+) -> None:
+    xml.start("def:ValueListDef", {"OID": f"VL.{dataset}.{values.variable}"})
+    for order, value in enumerate(values.values, start=1):
+        method = _value_method(dataset, value, methods)
+        xml.start(
+            "ItemRef",
+            {
+                "ItemOID": _value_oid(dataset, value),
+                "OrderNumber": str(order),
+                "Mandatory": "No",
+                "MethodOID": method or None,
+            },
+        )
+        xml.empty("def:WhereClauseRef", {"WhereClauseOID": f"WC.{dataset}.{value.key}"})
+        xml.end("ItemRef")
+    xml.end("def:ValueListDef")
+
+
+def _qualifier_list(xml: XmlWriter, item: _Declared) -> None:
     """QVAL of a SUPP-- dataset, value by value: one entry per QNAM, where QNAM equals it."""
     if not item.qualifiers:
         return
@@ -404,7 +566,7 @@ def _value_list(xml: XmlWriter, item: _Declared) -> None:
     xml.end("def:ValueListDef")
 
 
-def _where_clauses(xml: XmlWriter, item: _Declared) -> None:
+def _qualifier_clauses(xml: XmlWriter, item: _Declared) -> None:
     for variable in item.qualifiers:
         xml.start("def:WhereClauseDef", {"OID": f"WC.{item.name}.{variable.name}"})
         xml.start(
@@ -417,7 +579,7 @@ def _where_clauses(xml: XmlWriter, item: _Declared) -> None:
 
 
 def _qualifier_def(
-    xml: XmlWriter, item: _Declared, variable: Variable, codelist: str | None
+    xml: XmlWriter, item: _Declared, variable: Variable, codelist: str | None, annotated: str
 ) -> None:
     """The QVAL of one QNAM: its label, type, code list and origin (QORIG)."""
     assert variable.supplemental is not None
@@ -435,7 +597,59 @@ def _qualifier_def(
     _text(xml, "Description", variable.label)
     if codelist:
         xml.empty("CodeListRef", {"CodeListOID": codelist})
-    xml.empty("def:Origin", {"Type": variable.supplemental.origin})
+    _origin(xml, variable.supplemental.origin, pages(variable.source), annotated)
+    xml.end("ItemDef")
+
+
+def _where_clauses(xml: XmlWriter, declared: list[_Declared]) -> None:
+    """One def:WhereClauseDef per test (and category) a value list names, shared by its
+    results."""
+    for item in declared:
+        written: set[str] = set()
+        for values in item.values:
+            for value in values.values:
+                if value.key in written:
+                    continue
+                written.add(value.key)
+                xml.start("def:WhereClauseDef", {"OID": f"WC.{item.name}.{value.key}"})
+                for name, check in value.where:
+                    xml.start(
+                        "RangeCheck",
+                        {
+                            "Comparator": "EQ",
+                            "SoftHard": "Soft",
+                            "def:ItemOID": f"IT.{item.name}.{name}",
+                        },
+                    )
+                    xml.leaf("CheckValue", check)
+                    xml.end("RangeCheck")
+                xml.end("def:WhereClauseDef")
+
+
+def _value_item_def(
+    xml: XmlWriter,
+    dataset: str,
+    value: ValueDef,
+    parent: Variable,
+    codelist: _CodeList | None,
+    annotated: str,
+) -> None:
+    xml.start(
+        "ItemDef",
+        {
+            "OID": _value_oid(dataset, value),
+            "Name": value.variable,
+            "DataType": value.data_type,
+            "Length": str(value.length),
+            "SignificantDigits": str(value.decimals) if value.decimals else None,
+            "SASFieldName": value.variable,
+        },
+    )
+    _text(xml, "Description", value.label)
+    if codelist:
+        xml.empty("CodeListRef", {"CodeListOID": codelist.oid})
+    derived = value.derived or value.variable[2:] in STANDARD_RESULTS
+    _origin(xml, "Derived" if derived else "Collected", pages(parent.source), annotated)
     xml.end("ItemDef")
 
 
@@ -445,28 +659,41 @@ class _CodeList:
     name: str
 
 
-def _shared_codelists(
+def _coded(
     declared: list[_Declared], blinded: bool
-) -> dict[tuple[str, tuple[str, ...]], _CodeList]:
-    """One code list per set of values, named after its first variable (by its decodes when
-    variables of several names share it, as the Y/N flags do)."""
-    users: dict[tuple[str, tuple[str, ...]], list[tuple[str, Variable]]] = {}
+) -> Iterator[tuple[str, str, str, str, tuple[str, ...]]]:
+    """Every code list a variable or a value uses: (dataset, name, label, type, codes)."""
     for item in declared:
         for variable in item.exported.variables:
             codes = _codes(variable, blinded)
             if codes:
-                users.setdefault((variable.type, codes), []).append((item.name, variable))
+                yield item.name, variable.name, variable.label, variable.type, codes
         # The values of a qualifier are text in QVAL.
         for variable in item.qualifiers:
             if variable.codelist:
-                users.setdefault(("Char", variable.codelist), []).append((item.name, variable))
+                yield item.name, variable.name, variable.label, "Char", variable.codelist
+    for item in declared:
+        for values in item.values:
+            for value in values.values:
+                if value.codes:
+                    name = f"{value.variable}.{value.key}"
+                    yield item.name, name, f"{value.label} results", "Char", value.codes
+
+
+def _shared_codelists(
+    coded: Iterable[tuple[str, str, str, str, tuple[str, ...]]],
+) -> dict[tuple[str, tuple[str, ...]], _CodeList]:
+    """One code list per set of values, named after its first variable (by its decodes when
+    variables of several names share it, as the Y/N flags do)."""
+    users: dict[tuple[str, tuple[str, ...]], list[tuple[str, str, str]]] = {}
+    for dataset, name, label, kind, codes in coded:
+        users.setdefault((kind, codes), []).append((dataset, name, label))
     found = {}
     for (kind, codes), using in users.items():
-        dataset, first = using[0]
-        name = first.label
-        if len({variable.name for _, variable in using}) > 1 and all(c in DECODES for c in codes):
-            name = " / ".join(DECODES[code] for code in codes)
-        found[(kind, codes)] = _CodeList(f"CL.{dataset}.{first.name}", name)
+        dataset, first, label = using[0]
+        if len({name for _, name, _ in using}) > 1 and all(c in DECODES for c in codes):
+            label = " / ".join(DECODES[code] for code in codes)
+        found[(kind, codes)] = _CodeList(f"CL.{dataset}.{first}", label)
     return found
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from exports.models import ExportFormat
+from exports.models import ExportFormat, ExportRawLayout
 
 
 class ExportRequestForm(forms.Form):
@@ -18,6 +18,15 @@ class ExportRequestForm(forms.Form):
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": 1}),
         help_text=_("Rebuild the data as they stood at this instant. Empty: now."),
+    )
+    raw_layout = forms.ChoiceField(
+        label=_("Raw tables"),
+        choices=[("", _("None")), *ExportRawLayout.choices],
+        required=False,
+        help_text=_(
+            "One table per form as entered, with labels, the review state and programs that "
+            "load them in SAS, R and Stata."
+        ),
     )
     unblinded = forms.BooleanField(
         label=_("Unblinded export (reveals the allocation)"), required=False

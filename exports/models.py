@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from ecrf.history import audit_history
-from exports.base import FORMATS
+from exports.base import FORMATS, RAW_LAYOUTS
 from trials.models import DsmbRelease, ProtocolVersion, Trial
 
 
@@ -19,6 +19,14 @@ class ExportFormat(models.TextChoices):
 
 
 assert tuple(ExportFormat.values) == FORMATS, "ExportFormat must list exports.base.FORMATS"
+
+
+class ExportRawLayout(models.TextChoices):
+    WIDE = "wide", _("Wide: one row per record, one column per field")
+    LONG = "long", _("Long: one row per field value")
+
+
+assert tuple(ExportRawLayout.values) == RAW_LAYOUTS, "ExportRawLayout must list RAW_LAYOUTS"
 
 
 class ExportStatus(models.TextChoices):
@@ -67,6 +75,13 @@ class Export(JobProgress, models.Model):
     )
     format = models.CharField(max_length=8, choices=ExportFormat.choices)
     as_of = models.DateTimeField(help_text="The instant the data are rebuilt as of.")
+    raw_layout = models.CharField(
+        max_length=4,
+        blank=True,
+        default="",
+        choices=ExportRawLayout.choices,
+        help_text="Raw tables beside the datasets, wide or long; empty: none.",
+    )
     blinded = models.BooleanField(default=True)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -100,6 +115,10 @@ class Export(JobProgress, models.Model):
             models.CheckConstraint(condition=Q(format__in=FORMATS), name="export_format_known"),
             models.CheckConstraint(
                 condition=Q(status__in=ExportStatus.values), name="export_status_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(raw_layout="") | Q(raw_layout__in=RAW_LAYOUTS),
+                name="export_raw_layout_known",
             ),
             models.CheckConstraint(
                 condition=Q(blinded=False) | Q(dsmb_release__isnull=True),

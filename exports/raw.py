@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from django.db import models
 from django.utils import translation
 from django.utils.text import capfirst
 
 from casebook.catalogue import form_types
-from exports.base import ExportContext, WrittenFile
+from exports.base import ExportContext, RawLayout, WrittenFile
 from exports.odm.catalogue import all_definitions, hidden_fields
 from exports.odm.items import field_item
 from exports.snapshot import as_of, stream
@@ -31,8 +31,6 @@ from review.models import DataQuery, Lock, Signature, SourceVerification
 from trials.models import Participant, Site
 from visits.models import Visit
 
-RawLayout = Literal["wide", "long"]
-RAW_LAYOUTS: tuple[RawLayout, ...] = ("wide", "long")
 RAW_FOLDER = "raw"
 LABELS_NAME = "labels.csv"
 LONG_NAME = "forms_long.csv"
@@ -50,6 +48,8 @@ KEY_COLUMNS: tuple[tuple[str, str], ...] = (
     ("version", "Record version"),
     ("entered_at", "Entered at (UTC)"),
 )
+# How a system text is worded in other languages; the table keeps its English `text`.
+WORDING_FIELDS = frozenset({"text_template", "text_params"})
 REVIEW_MODELS: tuple[tuple[str, str, type[models.Model]], ...] = (
     ("review_queries", "Data queries", DataQuery),
     ("review_sdv", "Source data verification marks", SourceVerification),
@@ -136,6 +136,7 @@ def review_tables() -> list[RawTable]:
                     else (),
                 )
                 for field in model._meta.concrete_fields
+                if field.attname not in WORDING_FIELDS
             ]
             columns = (Column(*KEY_COLUMNS[0]), *stored)
             tables.append(RawTable(name, label, columns, model))

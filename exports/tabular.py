@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import IO
 
 from exports.base import ExportContext, Format, Progress, Variable, WrittenFile
-from exports.cells import XPT_CHAR_MAX, Row, _converted, csv_converter, normalized
+from exports.cells import XPT_CHAR_MAX, Row, csv_rows, normalized
 from exports.datasets import ExportedDataset, exported_datasets
 from exports.datasets.common import shared_subjects
 
@@ -93,7 +93,9 @@ def write_csv(ctx: ExportContext, exported: ExportedDataset, path: Path, progres
     """Write one dataset as UTF-8 CSV, streamed in chunks of PROGRESS_EVERY rows; return the
     number of data rows."""
     variables = exported.variables
-    rows = _converted([csv_converter(variable) for variable in variables], exported.rows(ctx))
+    rows = csv_rows(exported.dataset.variables, exported.positions, exported.masks)(
+        exported.dataset.rows(ctx)
+    )
     total = 0
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")

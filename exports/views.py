@@ -68,6 +68,7 @@ def export_request_view(request: HttpRequest) -> HttpResponse:
             fmt=form.cleaned_data["format"],
             as_of=form.cleaned_data["as_of"],
             unblinded=bool(form.cleaned_data.get("unblinded")),
+            raw_layout=form.cleaned_data.get("raw_layout") or "",
             now=timezone.now(),
         )
     except DomainError as error:

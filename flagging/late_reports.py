@@ -13,10 +13,12 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Model, Q
+from django.utils.translation import gettext_noop
 
 from accounts.services import system_actor
 from alerts.models import Alert, AlertKind
 from alerts.services import AlertSpec, alerts_email_pending, alerts_raise
+from ecrf.messages import Text
 from ecrf.services import heartbeat_record
 from ecrf.site_time import site_clock_text
 from safety.models import AdverseEvent, PregnancyOutcome, PregnancyReport
@@ -38,7 +40,8 @@ class LateReport:
     link: str
     due_field: str
     pending: Q
-    message: Callable[[Any], str]
+    # The alert's text, its times on the clock of the participant's site.
+    message: Callable[[Any], Text]
 
 
 LATE_REPORTS: tuple[LateReport, ...] = (
@@ -48,9 +51,12 @@ LATE_REPORTS: tuple[LateReport, ...] = (
         link="adverse_event",
         due_field="sae_report_due_at",
         pending=Q(serious=True, sae_reported_at__isnull=True),
-        message=lambda event: (
-            f"SAE '{event.verbatim_term}' was not reported to the sponsor within 24 hours "
-            f"(due {_due(event, 'sae_report_due_at')})."
+        message=lambda event: Text(
+            gettext_noop(
+                "SAE '%(term)s' was not reported to the sponsor within 24 hours (due %(due)s)."
+            ),
+            term=event.verbatim_term,
+            due=_due(event, "sae_report_due_at"),
         ),
     ),
     LateReport(
@@ -59,9 +65,10 @@ LATE_REPORTS: tuple[LateReport, ...] = (
         link="adverse_event",
         due_field="susar_due_at",
         pending=Q(susar=True, susar_reported_at__isnull=True),
-        message=lambda event: (
-            f"SUSAR '{event.verbatim_term}' expedited report is overdue "
-            f"(due {_due(event, 'susar_due_at')})."
+        message=lambda event: Text(
+            gettext_noop("SUSAR '%(term)s' expedited report is overdue (due %(due)s)."),
+            term=event.verbatim_term,
+            due=_due(event, "susar_due_at"),
         ),
     ),
     LateReport(
@@ -70,9 +77,13 @@ LATE_REPORTS: tuple[LateReport, ...] = (
         link="adverse_event",
         due_field="susar_followup_due_at",
         pending=Q(susar=True, susar_followup_reported_at__isnull=True),
-        message=lambda event: (
-            f"SUSAR '{event.verbatim_term}' follow-up report is overdue "
-            f"(due {_due(event, 'susar_followup_due_at')}, 8 days after the initial report)."
+        message=lambda event: Text(
+            gettext_noop(
+                "SUSAR '%(term)s' follow-up report is overdue (due %(due)s, 8 days after the "
+                "initial report)."
+            ),
+            term=event.verbatim_term,
+            due=_due(event, "susar_followup_due_at"),
         ),
     ),
     LateReport(
@@ -81,9 +92,11 @@ LATE_REPORTS: tuple[LateReport, ...] = (
         link="pregnancy_report",
         due_field="report_due_at",
         pending=Q(sponsor_reported_at__isnull=True),
-        message=lambda report: (
-            "The pregnancy was not reported to the sponsor within 24 hours "
-            f"(due {_due(report, 'report_due_at')})."
+        message=lambda report: Text(
+            gettext_noop(
+                "The pregnancy was not reported to the sponsor within 24 hours (due %(due)s)."
+            ),
+            due=_due(report, "report_due_at"),
         ),
     ),
     LateReport(
@@ -92,9 +105,12 @@ LATE_REPORTS: tuple[LateReport, ...] = (
         link="pregnancy_report",
         due_field="outcome_due_at",
         pending=Q(outcome__in=("", PregnancyOutcome.ONGOING)),
-        message=lambda report: (
-            f"The pregnancy's estimated due date ({report.estimated_due_date:%Y-%m-%d}) has "
-            "passed and no outcome is recorded: follow it up and record the outcome."
+        message=lambda report: Text(
+            gettext_noop(
+                "The pregnancy's estimated due date (%(due)s) has passed and no outcome is "
+                "recorded: follow it up and record the outcome."
+            ),
+            due=f"{report.estimated_due_date:%Y-%m-%d}",
         ),
     ),
 )

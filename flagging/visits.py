@@ -20,7 +20,8 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import CharField, DateField, Expression, F, Func, QuerySet, Value
-from django.db.models.functions import Cast, Concat
+from django.db.models.functions import Cast, Concat, JSONObject
+from django.utils.translation import gettext_noop
 
 from accounts.services import system_actor
 from alerts.models import AlertKind
@@ -178,6 +179,18 @@ def _window_text() -> Expression:
     )
 
 
+def _window_params() -> Expression:
+    """The parameters of a visit alert's message: the visit (its name a protocol text, read in
+    the reader's language) and its window in the site's local dates."""
+    zone = F("participant__site__time_zone")
+    return JSONObject(
+        code=F("code"),
+        name=JSONObject(protocol=Value("visits"), code=F("code"), text=F("name")),
+        first=DayText(LocalDate("window_opens_at", zone)),
+        last=DayText(LocalDate("window_closes_at", zone, days=-1)),
+    )
+
+
 def _visit_text(*parts: Any) -> Expression:
     """'Visit W1 (Week 1) …' followed by `parts`."""
     return Concat(
@@ -209,6 +222,15 @@ def _apply(kind: str, ids: list[int], *, actor: Any, now: datetime) -> list[int]
     required = Visit.objects.filter(Among("pk", changed), optional=False)
     alert_kind = AlertKind.VISIT_MISSED if kind == MISSED else AlertKind.VISIT_OVERDUE
     finding = "was not done within its window" if kind == MISSED else "is past its target date"
+    template = (
+        gettext_noop(
+            "Visit %(code)s (%(name)s) was not done within its window (%(first)s to %(last)s)."
+        )
+        if kind == MISSED
+        else gettext_noop(
+            "Visit %(code)s (%(name)s) is past its target date (%(first)s to %(last)s)."
+        )
+    )
     alerts_raise_from(
         required,
         {
@@ -220,6 +242,8 @@ def _apply(kind: str, ids: list[int], *, actor: Any, now: datetime) -> list[int]
             "visit_id": F("pk"),
             "occurred_at": F("flagged_at"),
             "message": _visit_text(Value(f"{finding} ("), _window_text(), Value(").")),
+            "message_template": Value(template),
+            "message_params": _window_params(),
         },
         actor=actor,
         now=now,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -59,8 +61,22 @@ def _locked(lock: Lock) -> LockedError:
     )
 
 
+@contextmanager
+def saved_as_checked(instance: Any) -> Iterator[None]:
+    """Within the block, the guard lets the save of `instance` pass without looking for its
+    locks again: for a service that has just called `require_unlocked` on the record and its
+    participant, in the transaction that saves it, with the participant's row locked."""
+    instance._locks_checked = True
+    try:
+        yield
+    finally:
+        del instance._locks_checked
+
+
 def refuse_locked_write(instance: Any, update_fields: Any = None) -> None:
     """The guard every save passes: participant data under an active lock do not change."""
+    if getattr(instance, "_locks_checked", False):
+        return
     meta = type(instance)._meta
     if meta.app_label in UNLOCKED_APPS or meta.label_lower in UNLOCKED_MODELS:
         return

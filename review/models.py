@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from ecrf.history import audit_history
+from ecrf.messages import shown
 from trials.models import Participant, Site, Trial
 from visits.models import Visit
 
@@ -58,6 +59,10 @@ class DataQuery(FormRef):
     opener_role = models.CharField(max_length=32)
     opened_at = models.DateTimeField()
     text = models.TextField()
+    # The system's text (an automatic query) as a template and parameters, so that each reader
+    # reads it in their language; `text` keeps it in English. Empty for a person's text.
+    text_template = models.TextField(blank=True)
+    text_params = models.JSONField(default=dict, blank=True)
     response_code = models.CharField(max_length=20, choices=ResponseCode.choices, blank=True)
     correction_history_id = models.PositiveBigIntegerField(
         null=True, blank=True, help_text="The history record of the correction, when corrected."
@@ -81,6 +86,11 @@ class DataQuery(FormRef):
     def __str__(self) -> str:
         return f"Query {self.pk} on {self.form_code} {self.field_name}".strip()
 
+    @property
+    def shown_text(self) -> str:
+        """The text in the reader's language."""
+        return shown(self.text, self.text_template, self.text_params)
+
 
 class QueryAction(models.TextChoices):
     OPEN = "open", _("Opened")
@@ -98,6 +108,8 @@ class QueryMessage(models.Model):
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     role = models.CharField(max_length=32)
     text = models.TextField()
+    text_template = models.TextField(blank=True)
+    text_params = models.JSONField(default=dict, blank=True)
     response_code = models.CharField(max_length=20, choices=ResponseCode.choices, blank=True)
     at = models.DateTimeField()
 
@@ -106,6 +118,11 @@ class QueryMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} by {self.actor}"
+
+    @property
+    def shown_text(self) -> str:
+        """The text in the reader's language."""
+        return shown(self.text, self.text_template, self.text_params)
 
 
 class SourceVerification(FormRef):

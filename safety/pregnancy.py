@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from django.utils.translation import gettext_noop
+
 from assessments.forms_kit import FormScope, FormType
 from assessments.models import Infusion
 from assessments.rules.base import Checks, FormContext, check_dates
 from assessments.rules.common import coerce
 from ecrf.access import SITE_STAFF_ROLES
+from ecrf.messages import Text
 from ecrf.site_time import local_date, local_midnight, site_clock_text
 from safety.models import AdverseEvent, PregnancyOutcome, PregnancyReport
 
@@ -71,7 +74,7 @@ def _check_dates(report: PregnancyReport, ctx: FormContext, checks: Checks) -> N
     if lmp is None and conception is None:
         checks.warn(
             "last_menstrual_period",
-            "Give the last menstrual period or the estimated conception date.",
+            Text(gettext_noop("Give the last menstrual period or the estimated conception date.")),
         )
     if lmp is not None and conception is not None and conception < lmp:
         checks.error(
@@ -132,8 +135,12 @@ def _check_outcome(report: PregnancyReport, ctx: FormContext, checks: Checks) ->
         if not reported:
             checks.warn(
                 "outcome",
-                "A congenital anomaly is a serious adverse event: report it as an SAE (adverse "
-                "event with the congenital anomaly criterion) within 24 hours.",
+                Text(
+                    gettext_noop(
+                        "A congenital anomaly is a serious adverse event: report it as an SAE "
+                        "(adverse event with the congenital anomaly criterion) within 24 hours."
+                    )
+                ),
             )
 
 

@@ -24,6 +24,7 @@ from assessments.rules.base import (
     within_calendar,
 )
 from ecrf.access import SITE_STAFF_ROLES, Role
+from ecrf.messages import Text
 from ecrf.site_time import LocalTimeError, local_date, local_instant, site_clock_text
 from safety.models import (
     CODED_FIELDS,
@@ -255,8 +256,12 @@ def _check_dates(ae: AdverseEvent, ctx: FormContext, checks: Checks) -> tuple[da
         if ctx.consent_date is not None and onset[1] < ctx.consent_date:
             checks.warn(
                 "onset_date",
-                f"Onset is before informed consent ({ctx.consent_date:%Y-%m-%d}): "
-                "is this medical history?",
+                Text(
+                    gettext_noop(
+                        "Onset is before informed consent (%(consent)s): is this medical history?"
+                    ),
+                    consent=ctx.consent_date.isoformat(),
+                ),
             )
     if end is not None and end[0] > ctx.today:
         checks.error("end_date", "The date is in the future.")
@@ -286,7 +291,10 @@ def _check_seriousness(
     if ae.death and ae.outcome not in ("", Outcome.FATAL):
         checks.error("outcome", "An event that resulted in death has outcome fatal.")
     if ae.outcome == Outcome.FATAL and ae.ctcae_grade not in (None, 5):
-        checks.warn("ctcae_grade", "A fatal event is graded 5 in CTCAE; please confirm the grade.")
+        checks.warn(
+            "ctcae_grade",
+            Text(gettext_noop("A fatal event is graded 5 in CTCAE; please confirm the grade.")),
+        )
 
     awareness = _moment(ae, "site_awareness_at", ctx, checks)
     reported = _moment(ae, "sae_reported_at", ctx, checks)
@@ -304,11 +312,17 @@ def _check_seriousness(
         checks.error("sae_reported_at", "The report cannot reach the sponsor before awareness.")
     if not serious and (reported is not None or awareness is not None):
         checks.warn(
-            "serious", "The event is not serious now; its SAE report times are kept as history."
+            "serious",
+            Text(
+                gettext_noop(
+                    "The event is not serious now; its SAE report times are kept as history."
+                )
+            ),
         )
     if serious and not ae.investigator_causality:
         checks.warn(
-            "investigator_causality", "Give the investigator's causality: the SAE report needs it."
+            "investigator_causality",
+            Text(gettext_noop("Give the investigator's causality: the SAE report needs it.")),
         )
 
 
@@ -332,7 +346,11 @@ def _check_sponsor(ae: AdverseEvent, ctx: FormContext, checks: Checks) -> None:
         if not fatal_or_life_threatening(ae):
             checks.warn(
                 "sponsor_fatal_awareness_at",
-                "The event is not fatal or life-threatening now; this time does not count.",
+                Text(
+                    gettext_noop(
+                        "The event is not fatal or life-threatening now; this time does not count."
+                    )
+                ),
             )
     if followup_reported is not None:
         if susar_reported is None:
@@ -349,23 +367,40 @@ def _check_sponsor(ae: AdverseEvent, ctx: FormContext, checks: Checks) -> None:
     ):
         checks.warn(
             "sponsor_causality",
-            f"The sponsor's causality ({ae.sponsor_causality}) does not downgrade the "
-            f"investigator's ({ae.investigator_causality}): both are kept and the event "
-            "counts as related.",
+            Text(
+                gettext_noop(
+                    "The sponsor's causality (%(sponsor)s) does not downgrade the investigator's "
+                    "(%(investigator)s): both are kept and the event counts as related."
+                ),
+                sponsor=Text(Causality(ae.sponsor_causality).label).as_param(lower=True),
+                investigator=Text(Causality(ae.investigator_causality).label).as_param(lower=True),
+            ),
         )
     if not serious and (ae.sponsor_causality or ae.expectedness):
-        checks.warn("sponsor_causality", "The sponsor's assessment is for serious events.")
+        checks.warn(
+            "sponsor_causality",
+            Text(gettext_noop("The sponsor's assessment is for serious events.")),
+        )
     susar = is_susar(ae)
     if susar and sponsor_aware is None and not checks.errors.get("sponsor_awareness_at"):
         checks.warn(
             "sponsor_awareness_at",
-            "This is a SUSAR: record when the sponsor first knew of it; the clock starts then.",
+            Text(
+                gettext_noop(
+                    "This is a SUSAR: record when the sponsor first knew of it; the clock starts "
+                    "then."
+                )
+            ),
         )
     if sponsor_aware is not None and ae.sae_reported_at and ae.sae_reported_at < sponsor_aware:
         checks.warn(
             "sponsor_awareness_at",
-            "The site's report reached the sponsor before this time; the SUSAR clock starts "
-            "at first knowledge.",
+            Text(
+                gettext_noop(
+                    "The site's report reached the sponsor before this time; the SUSAR clock "
+                    "starts at first knowledge."
+                )
+            ),
         )
     if susar_reported is not None:
         if sponsor_aware is not None and susar_reported < sponsor_aware:
@@ -373,7 +408,7 @@ def _check_sponsor(ae: AdverseEvent, ctx: FormContext, checks: Checks) -> None:
                 "susar_reported_at", "The expedited report cannot precede the sponsor's knowledge."
             )
         if not susar:
-            checks.warn("susar_reported_at", "The event is not a SUSAR now.")
+            checks.warn("susar_reported_at", Text(gettext_noop("The event is not a SUSAR now.")))
 
 
 def validate(ae: AdverseEvent, ctx: FormContext, checks: Checks) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from django.db.models import Q, QuerySet
@@ -66,12 +68,38 @@ def scope_queryset(
     return queryset.filter(condition)
 
 
+# The roles read in this request, by (user, trial, site), while `roles_read_once` is in force.
+_roles_read: ContextVar[dict[tuple[Any, Any, Any], frozenset[str]] | None] = ContextVar(
+    "roles_read", default=None
+)
+
+
+@contextmanager
+def roles_read_once() -> Iterator[None]:
+    """Within the block, `user_roles` reads the roles of a user in a trial and site once and
+    answers the same question again from what it read. For a request that reads them more than
+    once (may the user read the form, may they enter its fields) and grants or ends no
+    membership itself."""
+    token = _roles_read.set({})
+    try:
+        yield
+    finally:
+        _roles_read.reset(token)
+
+
 def user_roles(user: Any, trial: Any, site: Any = None) -> set[str]:
     """The roles `user` holds in `trial`, at `site` if given (all-site memberships count)."""
+    read = _roles_read.get()
+    key = (getattr(user, "pk", None), getattr(trial, "pk", trial), getattr(site, "pk", site))
+    if read is not None and key in read:
+        return set(read[key])
     memberships = active_memberships(user).filter(trial=trial)
     if site is not None:
         memberships = memberships.filter(Q(site=site) | Q(site__isnull=True))
-    return set(memberships.values_list("role", flat=True))
+    roles = set(memberships.values_list("role", flat=True))
+    if read is not None:
+        read[key] = frozenset(roles)
+    return roles
 
 
 def require_role(

@@ -8,6 +8,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.utils.translation import gettext_noop
+
+from ecrf.messages import Text
 from ecrf.site_time import AmbiguousLocalTime, LocalTimeError, local_date
 from trials.models import Participant
 from trials.protocol import ProtocolDefinition
@@ -62,13 +65,26 @@ class Checks:
     """Hard errors refuse the save; warnings are kept with the data."""
 
     errors: dict[str, list[str]] = field(default_factory=dict)
-    warnings: list[dict[str, str]] = field(default_factory=list)
+    # {"field", "message": the English text, and for a `Text` its "template" and "params",
+    # from which pages and the API word it in the reader's language}.
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
-    def error(self, name: str, message: str) -> None:
-        self.errors.setdefault(name, []).append(message)
+    def error(self, name: str, message: str | Text) -> None:
+        # Errors are answered at once, in the language of whoever saves.
+        self.errors.setdefault(name, []).append(str(message))
 
-    def warn(self, name: str, message: str) -> None:
-        self.warnings.append({"field": name, "message": message})
+    def warn(self, name: str, message: str | Text) -> None:
+        if isinstance(message, Text):
+            self.warnings.append(
+                {
+                    "field": name,
+                    "message": message.english,
+                    "template": message.template,
+                    "params": message.params,
+                }
+            )
+        else:
+            self.warnings.append({"field": name, "message": message})
 
 
 def check_dates(instance: Any, fields: tuple[str, ...], ctx: FormContext, checks: Checks) -> None:
@@ -98,7 +114,13 @@ def check_dates(instance: Any, fields: tuple[str, ...], ctx: FormContext, checks
 
             window = Window(visit.target_date or day, visit.window_opens_at, visit.window_closes_at)
             if not window.contains(day, ctx.participant.site.time_zone):
-                checks.warn(name, f"The date lies outside the window of visit {visit.code}.")
+                checks.warn(
+                    name,
+                    Text(
+                        gettext_noop("The date lies outside the window of visit %(visit)s."),
+                        visit=visit.code,
+                    ),
+                )
 
 
 def check_range(
@@ -119,7 +141,13 @@ def check_range(
     if hard is not None and not hard[0] <= number <= hard[1]:
         checks.error(name, f"{shown} is impossible here (allowed {hard[0]:g} to {hard[1]:g}).")
     elif soft is not None and not soft[0] <= number <= soft[1]:
-        checks.warn(
-            name,
-            f"{shown} is unusual (expected {soft[0]:g} to {soft[1]:g}); please confirm.",
+        unusual = (
+            gettext_noop(
+                "%(value)s %(unit)s is unusual (expected %(low)s to %(high)s); please confirm."
+            )
+            if unit
+            else gettext_noop(
+                "%(value)s is unusual (expected %(low)s to %(high)s); please confirm."
+            )
         )
+        checks.warn(name, Text(unusual, value=number, unit=unit, low=soft[0], high=soft[1]))

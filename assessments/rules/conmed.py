@@ -14,6 +14,7 @@ from assessments.models.conmed import DoseUnit, Frequency, MedicationCategory, R
 from assessments.rules.base import Checks, FormContext
 from assessments.rules.common import check_partial_date, coerce, partial_bounds
 from ecrf.access import SITE_STAFF_ROLES, Role
+from ecrf.messages import Text
 from trials.definitions import definition_of
 from trials.models import Participant
 from trials.protocol import Rescue
@@ -122,7 +123,7 @@ def validate(cm: ConcomitantMedication, ctx: FormContext, checks: Checks) -> Non
     if cm.ongoing and cm.end_date:
         checks.error("end_date", "An ongoing medication has no end date.")
     if not cm.ongoing and not cm.end_date:
-        checks.warn("end_date", "Give the end date, or tick ongoing.")
+        checks.warn("end_date", Text(gettext_noop("Give the end date, or tick ongoing.")))
     if cm.dose is not None:
         if cm.dose <= 0:
             checks.error("dose", "The dose must be greater than 0.")
@@ -143,38 +144,74 @@ def _check_glucocorticoid(cm: ConcomitantMedication, checks: Checks) -> None:
     if drug is not None and cm.category != MedicationCategory.GLUCOCORTICOID:
         checks.warn(
             "category",
-            f"{drug[0].capitalize()} is a glucocorticoid: choose category glucocorticoid so its "
-            "dose counts toward the prednisone dose.",
+            Text(
+                gettext_noop(
+                    "%(drug)s is a glucocorticoid: choose category glucocorticoid so its dose "
+                    "counts toward the prednisone dose."
+                ),
+                drug=drug[0].capitalize(),
+            ),
         )
     if not counts_toward_prednisone(cm):
         return
-    consequence = (
-        "it has no prednisone equivalent, and response rule sets that need the prednisone "
-        "dose are not derived while it is taken."
+    consequence = Text(
+        gettext_noop(
+            "it has no prednisone equivalent, and response rule sets that need the prednisone "
+            "dose are not derived while it is taken."
+        )
     )
     if drug is None:
         checks.warn(
             "medication",
-            f"No prednisone equivalent is known for {cm.medication} (known: "
-            f"{', '.join(name for name, _factor in PREDNISONE_FACTORS)}); {consequence}",
+            Text(
+                gettext_noop(
+                    "No prednisone equivalent is known for %(medication)s (known: %(known)s); "
+                    "%(consequence)s"
+                ),
+                medication=cm.medication,
+                known=", ".join(name for name, _factor in PREDNISONE_FACTORS),
+                consequence=consequence,
+            ),
         )
     elif cm.dose is None:
-        checks.warn("dose", f"Give the dose: without it {consequence}")
+        checks.warn(
+            "dose",
+            Text(
+                gettext_noop("Give the dose: without it %(consequence)s"), consequence=consequence
+            ),
+        )
     elif cm.dose_unit not in MG_PER_UNIT:
-        checks.warn("dose_unit", f"Give the dose in mg: otherwise {consequence}")
+        checks.warn(
+            "dose_unit",
+            Text(
+                gettext_noop("Give the dose in mg: otherwise %(consequence)s"),
+                consequence=consequence,
+            ),
+        )
     elif cm.frequency != Frequency.DAILY:
         checks.warn(
             "frequency",
-            "The prednisone equivalent is derived in mg/day for frequency 'daily' only: record "
-            f"the total daily dose with frequency daily; otherwise {consequence}",
+            Text(
+                gettext_noop(
+                    "The prednisone equivalent is derived in mg/day for frequency 'daily' only: "
+                    "record the total daily dose with frequency daily; otherwise %(consequence)s"
+                ),
+                consequence=consequence,
+            ),
         )
     else:
         derived = _prednisone_mg_day(cm)
         if derived is not None and derived[0] > UNUSUAL_PREDNISONE_MG_DAY:
             checks.warn(
                 "dose",
-                f"{derived[0]:f} mg/day prednisone equivalent is unusual (above "
-                f"{UNUSUAL_PREDNISONE_MG_DAY} mg/day); please confirm the dose and unit.",
+                Text(
+                    gettext_noop(
+                        "%(dose)s mg/day prednisone equivalent is unusual (above %(limit)s "
+                        "mg/day); please confirm the dose and unit."
+                    ),
+                    dose=derived[0],
+                    limit=UNUSUAL_PREDNISONE_MG_DAY,
+                ),
             )
 
 
@@ -188,9 +225,14 @@ def _check_rescue(cm: ConcomitantMedication, ctx: FormContext, checks: Checks) -
     if agent is not None and cm.category != MedicationCategory.RESCUE:
         checks.warn(
             "given_as_rescue",
-            f"{agent.capitalize()} is on the list of rescue agents: started after Day 0, it "
-            "counts as rescue therapy in the renal response (non-response). Choose category "
-            "rescue to confirm, or answer 'given as rescue: no' if it was not.",
+            Text(
+                gettext_noop(
+                    "%(agent)s is on the list of rescue agents: started after Day 0, it counts as "
+                    "rescue therapy in the renal response (non-response). Choose category rescue "
+                    "to confirm, or answer 'given as rescue: no' if it was not."
+                ),
+                agent=agent.capitalize(),
+            ),
         )
 
 

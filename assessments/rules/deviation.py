@@ -10,6 +10,7 @@ from assessments.models.deviation import DeviationCategory, DeviationState, Orig
 from assessments.rules.base import Checks, FormContext
 from assessments.rules.common import check_past_date, coerce, previous_values
 from ecrf.access import SITE_STAFF_ROLES, Role
+from ecrf.messages import Text
 
 STAFF_FIELDS: tuple[str, ...] = (
     "occurred_on",
@@ -44,7 +45,7 @@ def validate(instance: ProtocolDeviation, ctx: FormContext, checks: Checks) -> N
     if instance.origin == Origin.AUTOMATIC and not instance.source_key:
         checks.error("source_key", "An automatic deviation names the finding that raised it.")
     if instance.category in VISIT_CATEGORIES and instance.visit_id is None:
-        checks.warn("category", "Name the visit this deviation concerns.")
+        checks.warn("category", Text(gettext_noop("Name the visit this deviation concerns.")))
     if (
         instance.occurred_on is not None
         and ctx.consent_date is not None
@@ -53,8 +54,13 @@ def validate(instance: ProtocolDeviation, ctx: FormContext, checks: Checks) -> N
     ):
         checks.warn(
             "occurred_on",
-            f"The deviation is dated before informed consent ({ctx.consent_date:%Y-%m-%d}); "
-            "please confirm the date.",
+            Text(
+                gettext_noop(
+                    "The deviation is dated before informed consent (%(consent)s); please confirm "
+                    "the date."
+                ),
+                consent=ctx.consent_date.isoformat(),
+            ),
         )
 
 

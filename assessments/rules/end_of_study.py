@@ -10,6 +10,7 @@ from assessments.models.end_of_study import EndStatus
 from assessments.rules.base import Checks, FormContext, check_dates
 from assessments.rules.common import coerce
 from ecrf.access import SITE_STAFF_ROLES
+from ecrf.messages import Text
 from trials.models import ParticipantStatus
 
 FIELDS: tuple[str, ...] = ("status", "last_contact_date", "reason")
@@ -37,18 +38,29 @@ def validate(instance: EndOfStudy, ctx: FormContext, checks: Checks) -> None:
     if instance.status and instance.status != EndStatus.COMPLETED and not instance.reason.strip():
         checks.error("reason", "Give the reason the participant did not complete the study.")
     status = ctx.participant.status
-    shown = ParticipantStatus(status).label
+    shown = Text(ParticipantStatus(status).label)
     if status not in ENDED:
         checks.warn(
             "status",
-            f"The participant is still '{shown}': record the end of participation (completion, "
-            "withdrawal or loss to follow-up) on the participant too.",
+            Text(
+                gettext_noop(
+                    "The participant is still '%(status)s': record the end of participation "
+                    "(completion, withdrawal or loss to follow-up) on the participant too."
+                ),
+                status=shown,
+            ),
         )
     elif instance.status and status not in AGREEING[instance.status]:
         checks.warn(
             "status",
-            f"The participant's status is '{shown}', which does not agree with "
-            f"'{EndStatus(instance.status).label}'; please correct one of them.",
+            Text(
+                gettext_noop(
+                    "The participant's status is '%(status)s', which does not agree with "
+                    "'%(end)s'; please correct one of them."
+                ),
+                status=shown,
+                end=Text(EndStatus(instance.status).label),
+            ),
         )
 
 

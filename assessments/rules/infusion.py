@@ -27,6 +27,7 @@ from assessments.scoring import (
     target_dose,
 )
 from ecrf.access import SITE_STAFF_ROLES, Role
+from ecrf.messages import Text
 from ecrf.site_time import local_date
 from trials.definitions import definition_of
 from trials.models import AllocationSlot, Participant, Sex
@@ -162,7 +163,11 @@ def validate(instance: Infusion, ctx: FormContext, checks: Checks) -> None:
     if per_kg is None:
         checks.warn(
             "weight_kg",
-            "The protocol sets no dose for this stage yet: the target cannot be derived.",
+            Text(
+                gettext_noop(
+                    "The protocol sets no dose for this stage yet: the target cannot be derived."
+                )
+            ),
         )
     elif instance.weight_kg is not None:
         try:
@@ -173,8 +178,14 @@ def validate(instance: Infusion, ctx: FormContext, checks: Checks) -> None:
     if before.get("given") and before.get("weight_kg") not in (None, instance.weight_kg):
         checks.warn(
             "weight_kg",
-            f"The dosing weight changed after the dose was given ({show(before['weight_kg'])} -> "
-            f"{show(instance.weight_kg)} kg): the target is derived again from the new weight.",
+            Text(
+                gettext_noop(
+                    "The dosing weight changed after the dose was given (%(before)s -> %(after)s "
+                    "kg): the target is derived again from the new weight."
+                ),
+                before=before["weight_kg"],
+                after=instance.weight_kg,
+            ),
         )
 
 
@@ -211,8 +222,13 @@ def _check_administration(instance: Infusion, ctx: FormContext, checks: Checks) 
         elif instance.weight_date < infusion_day - timedelta(days=WEIGHT_MAX_DAYS_BEFORE):
             checks.warn(
                 "weight_date",
-                f"The weight is more than {WEIGHT_MAX_DAYS_BEFORE} days older than the infusion; "
-                "please confirm it is the Day-0 weight.",
+                Text(
+                    gettext_noop(
+                        "The weight is more than %(days)s days older than the infusion; please "
+                        "confirm it is the Day-0 weight."
+                    ),
+                    days=WEIGHT_MAX_DAYS_BEFORE,
+                ),
             )
     if instance.volume_ml is not None:
         planned = Decimal(repr(ctx.definition.dosing.volume_ml))
@@ -225,8 +241,15 @@ def _check_administration(instance: Infusion, ctx: FormContext, checks: Checks) 
         ):
             checks.warn(
                 "volume_ml",
-                f"The protocol infuses {show(planned)} mL; {show(instance.volume_ml)} mL differs "
-                f"by more than {show(Decimal(repr(tolerance_pct)))} %.",
+                Text(
+                    gettext_noop(
+                        "The protocol infuses %(planned)s mL; %(volume)s mL differs by more than "
+                        "%(tolerance)s %%."
+                    ),
+                    planned=planned,
+                    volume=instance.volume_ml,
+                    tolerance=Decimal(repr(tolerance_pct)),
+                ),
             )
     _check_monitoring(instance, checks)
     if instance.interrupted and not instance.interruption_details.strip():

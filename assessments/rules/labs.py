@@ -32,6 +32,7 @@ from assessments.models.labs import (
 from assessments.rules.base import Checks, FormContext, check_dates
 from assessments.rules.common import coerce, show
 from ecrf.access import SITE_STAFF_ROLES
+from ecrf.messages import Text
 
 
 def range_flag(value: Decimal | None, lln: Decimal | None, uln: Decimal | None) -> str:
@@ -63,7 +64,10 @@ def _check_analyte(instance: LabResults, analyte: Analyte, checks: Checks) -> No
     if value is not None and not unit:
         checks.error(unit_field(analyte.code), f"Give the unit of {analyte.label}.")
     if (lln is not None or uln is not None) and value is None:
-        checks.warn(value_field(analyte.code), "A normal range is given without a result.")
+        checks.warn(
+            value_field(analyte.code),
+            Text(gettext_noop("A normal range is given without a result.")),
+        )
     if value is None or not unit or checks.errors.get(value_field(analyte.code)):
         return
     canonical = value * analyte.units[unit]
@@ -81,8 +85,18 @@ def _check_analyte(instance: LabResults, analyte: Analyte, checks: Checks) -> No
     if not low <= canonical <= high:
         checks.warn(
             value_field(analyte.code),
-            f"{analyte.label} {show(value)} {unit} is unusual (expected {show(low)} to "
-            f"{show(high)} {analyte.canonical}); please confirm the value and its unit.",
+            Text(
+                gettext_noop(
+                    "%(analyte)s %(value)s %(unit)s is unusual (expected %(low)s to %(high)s "
+                    "%(canonical)s); please confirm the value and its unit."
+                ),
+                analyte=Text(analyte.label),
+                value=value,
+                unit=unit,
+                low=low,
+                high=high,
+                canonical=analyte.canonical,
+            ),
         )
 
 
@@ -110,8 +124,14 @@ def _check_ana(instance: LabResults, checks: Checks) -> None:
     elif titre is not None and titre > ANA_PLAUSIBLE_MAX:
         checks.warn(
             "ana_titre",
-            f"An ANA titre of {titre_text(titre)} is unusual (expected up to "
-            f"{titre_text(ANA_PLAUSIBLE_MAX)}); please confirm.",
+            Text(
+                gettext_noop(
+                    "An ANA titre of %(titre)s is unusual (expected up to %(limit)s); please "
+                    "confirm."
+                ),
+                titre=titre_text(titre),
+                limit=titre_text(ANA_PLAUSIBLE_MAX),
+            ),
         )
 
 
@@ -139,7 +159,13 @@ def _check_anti_hla(instance: LabResults, checks: Checks) -> None:
     elif mfi is not None and mfi > HLA_MFI_PLAUSIBLE_MAX:
         checks.warn(
             "anti_hla_mfi",
-            f"An MFI of {mfi} is unusual (expected up to {HLA_MFI_PLAUSIBLE_MAX}); please confirm.",
+            Text(
+                gettext_noop(
+                    "An MFI of %(mfi)s is unusual (expected up to %(limit)s); please confirm."
+                ),
+                mfi=mfi,
+                limit=HLA_MFI_PLAUSIBLE_MAX,
+            ),
         )
 
 
@@ -167,7 +193,11 @@ def validate(instance: LabResults, ctx: FormContext, checks: Checks) -> None:
     ):
         checks.warn(
             "neutrophils_value",
-            "Neutrophils plus lymphocytes exceed the white cell count; please confirm.",
+            Text(
+                gettext_noop(
+                    "Neutrophils plus lymphocytes exceed the white cell count; please confirm."
+                )
+            ),
         )
 
 

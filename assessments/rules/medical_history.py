@@ -17,6 +17,7 @@ from assessments.rules.common import (
     whole_months_between,
 )
 from ecrf.access import SITE_STAFF_ROLES
+from ecrf.messages import Text
 
 FIELDS: tuple[str, ...] = (
     "sle_diagnosis_date",
@@ -61,18 +62,38 @@ def validate(instance: MedicalHistory, ctx: FormContext, checks: Checks) -> None
     if diagnosis is not None and biopsy < diagnosis[0]:
         checks.warn(
             "ln_biopsy_date",
-            f"The biopsy ({biopsy:%Y-%m-%d}) precedes the SLE diagnosis "
-            f"({instance.sle_diagnosis_date}); please confirm both dates.",
+            Text(
+                gettext_noop(
+                    "The biopsy (%(biopsy)s) precedes the SLE diagnosis (%(diagnosis)s); please "
+                    "confirm both dates."
+                ),
+                biopsy=biopsy.isoformat(),
+                diagnosis=str(instance.sle_diagnosis_date),
+            ),
         )
     limit = biopsy_lookback_months(ctx, instance.relapse)
     reference = selection_date(ctx)
     if limit is not None and biopsy < add_months(reference, -limit):
-        kind = " for a relapse" if instance.relapse else ""
+        too_old = (
+            gettext_noop(
+                "The biopsy (%(biopsy)s) is %(months)s months before selection (%(selection)s); "
+                "the protocol accepts at most %(limit)s months for a relapse."
+            )
+            if instance.relapse
+            else gettext_noop(
+                "The biopsy (%(biopsy)s) is %(months)s months before selection (%(selection)s); "
+                "the protocol accepts at most %(limit)s months."
+            )
+        )
         checks.warn(
             "ln_biopsy_date",
-            f"The biopsy ({biopsy:%Y-%m-%d}) is {whole_months_between(biopsy, reference)} "
-            f"months before selection ({reference:%Y-%m-%d}); the protocol accepts at most "
-            f"{limit} months{kind}.",
+            Text(
+                too_old,
+                biopsy=biopsy.isoformat(),
+                months=whole_months_between(biopsy, reference),
+                selection=reference.isoformat(),
+                limit=limit,
+            ),
         )
 
 

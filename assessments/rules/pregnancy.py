@@ -10,6 +10,7 @@ from assessments.models.pregnancy import PregnancyResult
 from assessments.rules.base import Checks, FormContext, check_dates
 from assessments.rules.common import coerce
 from ecrf.access import SITE_STAFF_ROLES
+from ecrf.messages import Text
 from trials.models import Sex
 
 TEST_FIELDS: tuple[str, ...] = ("test_date", "test_type", "result")
@@ -32,16 +33,26 @@ def validate(instance: PregnancyTest, ctx: FormContext, checks: Checks) -> None:
     if instance.applicable and ctx.participant.sex == Sex.MALE:
         checks.warn(
             "applicable",
-            "The participant is recorded as male: childbearing potential does not apply; "
-            "please confirm.",
+            Text(
+                gettext_noop(
+                    "The participant is recorded as male: childbearing potential does not apply; "
+                    "please confirm."
+                )
+            ),
         )
     if instance.result == PregnancyResult.POSITIVE:
-        dosing = " Do not give the study infusion." if ctx.visit and ctx.visit.dosing else ""
-        checks.warn(
-            "result",
-            "Positive pregnancy test: inform the investigator and the sponsor at once "
-            f"(pregnancy excludes participation).{dosing}",
+        positive = (
+            gettext_noop(
+                "Positive pregnancy test: inform the investigator and the sponsor at once "
+                "(pregnancy excludes participation). Do not give the study infusion."
+            )
+            if ctx.visit and ctx.visit.dosing
+            else gettext_noop(
+                "Positive pregnancy test: inform the investigator and the sponsor at once "
+                "(pregnancy excludes participation)."
+            )
         )
+        checks.warn("result", Text(positive))
 
 
 PREGNANCY = FormType(

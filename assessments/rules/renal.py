@@ -35,6 +35,7 @@ from assessments.scoring.treatment_failure import (
 )
 from assessments.scoring.units import CreatinineValue, UpcrValue
 from ecrf.access import SITE_STAFF_ROLES
+from ecrf.messages import Text
 from trials.protocol import ProtocolDefinition, TreatmentFailure
 
 REQUIRED_FIELDS: tuple[str, ...] = (
@@ -180,20 +181,35 @@ def validate(instance: RenalAssessment, ctx: FormContext, checks: Checks) -> Non
     if upcr.g_per_g > UPCR_UNUSUAL_G_G:
         checks.warn(
             "upcr_value",
-            f"UPCR {show(upcr.g_per_g.quantize(Decimal('0.01')))} g/g is unusual (above "
-            f"{UPCR_UNUSUAL_G_G} g/g); check the value and its unit.",
+            Text(
+                gettext_noop(
+                    "UPCR %(value)s g/g is unusual (above %(limit)s g/g); check the value and its "
+                    "unit."
+                ),
+                value=upcr.g_per_g.quantize(Decimal("0.01")),
+                limit=UPCR_UNUSUAL_G_G,
+            ),
         )
     if scr.mg_dl > CREATININE_UNUSUAL_MG_DL:
         checks.warn(
             "serum_creatinine_value",
-            f"Creatinine {show(scr.mg_dl.quantize(Decimal('0.01')))} mg/dL is unusual (above "
-            f"{CREATININE_UNUSUAL_MG_DL} mg/dL); check the value and its unit.",
+            Text(
+                gettext_noop(
+                    "Creatinine %(value)s mg/dL is unusual (above %(limit)s mg/dL); check the "
+                    "value and its unit."
+                ),
+                value=scr.mg_dl.quantize(Decimal("0.01")),
+                limit=CREATININE_UNUSUAL_MG_DL,
+            ),
         )
     if instance.urine_rbc_hpf is not None and instance.urine_rbc_hpf > RBC_UNUSUAL_HPF:
         checks.warn(
             "urine_rbc_hpf",
-            f"{show(instance.urine_rbc_hpf)} RBC/hpf is unusual (above {RBC_UNUSUAL_HPF}); "
-            "please confirm.",
+            Text(
+                gettext_noop("%(value)s RBC/hpf is unusual (above %(limit)s); please confirm."),
+                value=instance.urine_rbc_hpf,
+                limit=RBC_UNUSUAL_HPF,
+            ),
         )
 
 
@@ -216,7 +232,12 @@ def _check_failure(instance: RenalAssessment, ctx: FormContext, checks: Checks) 
     if event and day is not None and day0 is not None and day < day0:
         checks.warn(
             "failure_event_date",
-            f"The event precedes Day 0 ({day0:%Y-%m-%d}); it does not count as treatment failure.",
+            Text(
+                gettext_noop(
+                    "The event precedes Day 0 (%(day0)s); it does not count as treatment failure."
+                ),
+                day0=day0.isoformat(),
+            ),
         )
 
 

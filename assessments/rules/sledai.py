@@ -19,6 +19,7 @@ from assessments.rules.sledai_labs import contradictions, suggestion, visit_prop
 from assessments.scoring import ScoringInputError
 from assessments.scoring.sledai import DEFAULT_WINDOW_DAYS, DescriptorInput, score_sledai2k
 from assessments.scoring.sledai_descriptors import DESCRIPTORS
+from ecrf.messages import Text
 
 
 def _inputs(instance: SledaiAssessment) -> list[DescriptorInput]:
@@ -61,8 +62,15 @@ def validate(instance: SledaiAssessment, ctx: FormContext, checks: Checks) -> No
         if days is not None and days > instance.window_days:
             checks.warn(
                 days_before_field(descriptor.code),
-                f"{descriptor.label} was {days} days before the visit, outside the "
-                f"{instance.window_days}-day window: it does not score.",
+                Text(
+                    gettext_noop(
+                        "%(item)s was %(days)s days before the visit, outside the %(window)s-day "
+                        "window: it does not score."
+                    ),
+                    item=Text(descriptor.label),
+                    days=days,
+                    window=instance.window_days,
+                ),
             )
         if days is not None and not present:
             checks.error(days_before_field(descriptor.code), "Only give days for a present item.")
@@ -76,7 +84,10 @@ def validate(instance: SledaiAssessment, ctx: FormContext, checks: Checks) -> No
             elif attributable is False:
                 checks.warn(
                     attributable_field(descriptor.code),
-                    f"{descriptor.label} is not attributable to SLE: it does not score.",
+                    Text(
+                        gettext_noop("%(item)s is not attributable to SLE: it does not score."),
+                        item=Text(descriptor.label),
+                    ),
                 )
     if not checks.errors:
         try:

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from django.utils.translation import gettext_noop
+
 from assessments.models import EntryStatus, LabResults, RenalAssessment
 from assessments.models.labs import ANALYTES_BY_CODE, lln_field, unit_field, value_field
 from assessments.models.sledai import days_before_field, item_field
@@ -25,6 +27,7 @@ from assessments.scoring.sledai_proposals import (
     propose_thrombocytopenia,
 )
 from assessments.scoring.units import upcr_to_g_per_g
+from ecrf.messages import Text
 
 # The descriptors the visit's results can speak for, in the order of the SLEDAI-2K sheet.
 CHECKED = ("CASTS", "HEMAT", "PROT", "PYUR", "LOWCOMP", "DNA", "THROMB", "LEUK")
@@ -118,29 +121,41 @@ def comparison(proposal: Proposal) -> str:
     return proposal.basis.rsplit(": ", 1)[0]
 
 
-def contradictions(instance: Any, proposals: list[Proposal]) -> list[tuple[str, str]]:
+def contradictions(instance: Any, proposals: list[Proposal]) -> list[tuple[str, Text]]:
     """(field, message) for each descriptor whose tick disagrees with the visit's results. A
     descriptor ticked for an earlier day of the look-back window may be absent at the visit."""
     found = []
     for proposal in proposals:
-        label = DESCRIPTORS_BY_CODE[proposal.code].label
+        label = Text(DESCRIPTORS_BY_CODE[proposal.code].label)
         ticked = bool(getattr(instance, item_field(proposal.code)))
         days_before = getattr(instance, days_before_field(proposal.code))
         if proposal.present and not ticked:
             found.append(
                 (
                     item_field(proposal.code),
-                    f"This visit's results suggest {label.lower()} ({comparison(proposal)}), "
-                    "but it is not ticked; please confirm.",
+                    Text(
+                        gettext_noop(
+                            "This visit's results suggest %(item)s (%(basis)s), but it is not "
+                            "ticked; please confirm."
+                        ),
+                        item=label.as_param(lower=True),
+                        basis=comparison(proposal),
+                    ),
                 )
             )
         elif not proposal.present and ticked and not days_before:
             found.append(
                 (
                     item_field(proposal.code),
-                    f"{label} is ticked, but this visit's results do not show it "
-                    f"({comparison(proposal)} does not hold); please confirm, or give the days "
-                    "before the visit when it was present.",
+                    Text(
+                        gettext_noop(
+                            "%(item)s is ticked, but this visit's results do not show it "
+                            "(%(basis)s does not hold); please confirm, or give the days before "
+                            "the visit when it was present."
+                        ),
+                        item=label,
+                        basis=comparison(proposal),
+                    ),
                 )
             )
     return found

@@ -89,6 +89,8 @@ VITALS = FormType(
     # Not an efficacy form: the pharmacist may read the vital signs taken around the infusion.
     efficacy=False,
     validate=validate,
+    # `validate` refuses a second record of the timepoint at the visit.
+    checked_constraints=frozenset({"assessments_vitalsigns_once_per_timepoint"}),
     fieldsets=(
         ("Timepoint", ("timepoint", "measured_at")),
         ("Measurements", MEASUREMENTS),

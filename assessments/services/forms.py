@@ -30,7 +30,7 @@ from ecrf.access import SITE_STAFF_ROLES
 from ecrf.audit import audited_save
 from ecrf.errors import ConflictError, DomainError, InvalidTransitionError, PermissionDeniedError
 from ecrf.site_time import local_date
-from review.locks import require_unlocked
+from review.locks import require_unlocked, saved_as_checked
 from review.services.queries import queries_from_warnings
 from review.services.records import review_record_changed
 from trials.access import require_role, user_roles
@@ -220,9 +220,16 @@ def form_save(
         instance.not_done_reason = ""
         instance.updated_at = now
         try:
-            saved = audited_save(
-                instance, actor=actor, reason=reason, require_reason=existing is not None
-            )
+            # The locks were looked for above, in this transaction, under the participant's
+            # row lock: the guard of every write need not look again.
+            with saved_as_checked(instance):
+                saved = audited_save(
+                    instance,
+                    actor=actor,
+                    reason=reason,
+                    require_reason=existing is not None,
+                    constraints_checked=ftype.checked_constraints,
+                )
         except DjangoValidationError as error:
             raise DomainError.from_validation_error(error) from None
         _update_dependents(saved, ftype, ctx, actor=actor, now=now)
@@ -251,7 +258,7 @@ class FormPreview:
 
     record: Any
     errors: dict[str, list[str]]
-    warnings: list[dict[str, str]]
+    warnings: list[dict[str, Any]]
 
 
 def form_preview(

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext_noop
 
 from alerts.services import alerts_resolve
 from assessments.deviations import DeviationSpec, deviations_draft
@@ -22,6 +23,7 @@ from assessments.rules.vitals import VITALS
 from ecrf.access import SITE_STAFF_ROLES
 from ecrf.audit import audited_save
 from ecrf.errors import DomainError, InvalidTransitionError
+from ecrf.messages import Text
 from ecrf.site_time import local_date
 from trials.access import require_role
 from trials.services.participants import S
@@ -91,7 +93,9 @@ def _answer_flags(visit: Visit, *, actor: Any, now: datetime) -> None:
     alerts_resolve(
         actor=actor,
         alerts=visit.alerts.all(),
-        resolution=f"Visit recorded on {visit.actual_date:%Y-%m-%d}",
+        resolution=Text(
+            gettext_noop("Visit recorded on %(day)s"), day=f"{visit.actual_date:%Y-%m-%d}"
+        ),
         now=now,
     )
     if visit.out_of_window and visit.actual_date is not None:

@@ -160,7 +160,7 @@ def visit_report_csv_lines(report: VisitReport) -> Iterator[str]:
                 query.visit_code,  # type: ignore[attr-defined]
                 labels.get(query.form_code, query.form_code),
                 query.object_id or "",
-                query.text,
+                query.shown_text,
                 query.opened_by.display_name(),
                 at(query.opened_at),
                 query.get_status_display(),

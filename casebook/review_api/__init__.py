@@ -14,7 +14,7 @@ from casebook.review_api.queries import (
 )
 from casebook.review_api.queue import ReviewQueueView
 from casebook.review_api.sdv import SourceVerifyView
-from casebook.review_api.signatures import SignatureView
+from casebook.review_api.signatures import SignatureView, VisitSignaturesView
 
 __all__ = [
     "AuditTrailCsvView",
@@ -31,4 +31,5 @@ __all__ = [
     "ReviewQueueView",
     "SignatureView",
     "SourceVerifyView",
+    "VisitSignaturesView",
 ]

@@ -34,6 +34,9 @@ class QueryMessageOutput(serializers.Serializer):
     actor = serializers.CharField(source="actor.display_name")
     role = serializers.CharField()
     text = serializers.CharField()
+    text_shown = serializers.CharField(
+        source="shown_text", help_text="The text in the reader's language."
+    )
     response_code = serializers.CharField()
     at = serializers.DateTimeField()
 
@@ -57,6 +60,9 @@ class QueryOutput(SiteClockRow):
     opened_at = serializers.DateTimeField()
     age_days = serializers.SerializerMethodField(help_text="Whole days open (until closed).")
     text = serializers.CharField()
+    text_shown = serializers.CharField(
+        source="shown_text", help_text="The text in the reader's language."
+    )
     response_code = serializers.CharField()
     correction_history_id = serializers.IntegerField(
         allow_null=True, help_text="The history record of the correction, when corrected."

@@ -50,6 +50,10 @@ class QueueQueryOutput(SiteClockRow):
     opened_at = serializers.DateTimeField(source="query.opened_at")
     age_days = serializers.IntegerField()
     text = serializers.CharField(source="query.text")
+    text_shown = serializers.CharField(
+        source="query.shown_text",
+        help_text="The text in the reader's language (an automatic query's is translated).",
+    )
     response_code = serializers.CharField(source="query.response_code")
 
 

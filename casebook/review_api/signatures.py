@@ -13,8 +13,9 @@ from rest_framework.views import APIView
 
 from casebook.review_api.shared import TAGS
 from casebook.review_selectors import form_record_get
+from casebook.review_selectors.signing import visits_to_sign_get
 from review.models import SignatureScope
-from review.services.signatures import signature_sign
+from review.services.signatures import signature_sign, signature_sign_visits
 from trials.api.base import valid
 from trials.selectors import participant_get
 from visits.selectors import visit_get
@@ -87,3 +88,44 @@ class SignatureView(APIView):
             now=timezone.now(),
         )
         return Response(SignatureOutput(signature).data, status=status.HTTP_201_CREATED)
+
+
+class VisitSignaturesInput(serializers.Serializer):
+    visits = serializers.ListField(
+        child=serializers.IntegerField(),
+        allow_empty=False,
+        max_length=500,
+        help_text="The visits to sign: completed visits awaiting your signature.",
+    )
+    password = serializers.CharField(
+        style={"input_type": "password"}, trim_whitespace=False, help_text="Your password, again."
+    )
+    acknowledged = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Sign although forms are missing, queries open or forms not source-verified "
+        "(refused with code 'outstanding', naming each, without it).",
+    )
+
+
+class VisitSignaturesView(APIView):
+    @extend_schema(
+        request=VisitSignaturesInput,
+        responses={201: SignatureOutput(many=True)},
+        summary="Sign several visits with one password entry (investigator): one signature "
+        "per visit, all or none",
+        tags=TAGS,
+    )
+    def post(self, request: Request) -> Response:
+        params = valid(VisitSignaturesInput, request.data)
+        visits = visits_to_sign_get(request.user, list(dict.fromkeys(params["visits"])))
+        signatures = signature_sign_visits(
+            actor=request.user,
+            # The Django request, so that the account lockout counts a wrong password.
+            request=request._request,
+            password=params["password"],
+            visits=visits,
+            acknowledged=params["acknowledged"],
+            now=timezone.now(),
+        )
+        return Response(SignatureOutput(signatures, many=True).data, status=status.HTTP_201_CREATED)

@@ -11,11 +11,11 @@ from django.utils.translation import gettext as _
 
 from casebook.outstanding import Outstanding, signature_outstanding
 from ecrf.access import Role
-from ecrf.errors import NotFoundError
+from ecrf.errors import NotFoundError, PermissionDeniedError
 from ecrf.site_time import site_clock_text
 from review.models import Signature, SignatureScope
 from review.services.records import review_marks_covering
-from trials.access import scope_queryset
+from trials.access import holds_role, scope_queryset
 from visits.models import Visit, VisitStatus
 
 # The desk shows this many visits, oldest first; signing them brings up the next ones.
@@ -80,7 +80,10 @@ def visits_to_sign(user: Any) -> tuple[list[VisitToSign], bool]:
 
 
 def visits_to_sign_get(user: Any, ids: list[int]) -> list[Visit]:
-    """The chosen visits, each one awaiting the user's signature; any other is not found."""
+    """The chosen visits, each one awaiting the user's signature; any other is not found.
+    Refused to a user who is no site's investigator: only the investigator signs."""
+    if not holds_role(user, {Role.INVESTIGATOR}):
+        raise PermissionDeniedError(_("Only the investigator signs."))
     found = {visit.pk: visit for visit in visits_awaiting_signature(user).filter(pk__in=ids)}
     missing = [pk for pk in ids if pk not in found]
     if missing:

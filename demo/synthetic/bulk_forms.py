@@ -73,7 +73,7 @@ class FormRows:
         self.ctx = ctx
         self.history = history
         self.people = people
-        self.warned: list[tuple[str, Any, dict[str, str], datetime]] = []
+        self.warned: list[tuple[str, Any, dict[str, Any], datetime]] = []
         self.dirty: list[Any] = []
 
     def write(self) -> None:
@@ -318,7 +318,9 @@ class FormRows:
                     action=QueryAction.OPEN,
                     actor=system,
                     role="system",
-                    text=warning["message"],
+                    text=query.text,
+                    text_template=query.text_template,
+                    text_params=query.text_params,
                     at=at,
                 )
             )

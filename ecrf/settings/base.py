@@ -330,6 +330,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(minutes=15),
         "options": {"expires": 15 * 60},
     },
+    "fail-stale-site-archives": {
+        "task": "archive.fail_stale",
+        "schedule": timedelta(minutes=15),
+        "options": {"expires": 15 * 60},
+    },
     "flag-late-reports": {
         "task": "safety.flag_late_reports",
         "schedule": timedelta(seconds=FLAG_INTERVAL_SECONDS),

@@ -12,17 +12,20 @@ from exports.datasets.design import SE, TA, TE, TI, TS, TV
 from exports.datasets.disposition import DS, IE
 from exports.datasets.events import AE, CM, DV
 from exports.datasets.exposure import EC, EX
-from exports.datasets.findings import LB, VS
+from exports.datasets.findings import LB
+from exports.datasets.history import MH
 from exports.datasets.relrec import RELREC
+from exports.datasets.reproductive import RP
 from exports.datasets.responses import RS
 from exports.datasets.supplemental import qualifiers_as_exported, supplemental
 from exports.datasets.visits import SV
+from exports.datasets.vitals import VS
 
 SUPPEX, SUPPAE, SUPPCM, SUPPRS = (supplemental(parent) for parent in (EX, AE, CM, RS))
 
 DATASETS: tuple[Dataset, ...] = (
-    DM, SE, DS, SV, EC, EX, SUPPEX, AE, SUPPAE, CM, SUPPCM, LB, VS, RS, SUPPRS, IE, DV,
-    RELREC, TS, TA, TE, TV, TI,
+    DM, SE, DS, SV, EC, EX, SUPPEX, AE, SUPPAE, CM, SUPPCM, MH, LB, VS, RS, SUPPRS, RP, IE,
+    DV, RELREC, TS, TA, TE, TV, TI,
 )  # fmt: skip
 
 
@@ -116,7 +119,9 @@ __all__ = [
     "EX",
     "IE",
     "LB",
+    "MH",
     "RELREC",
+    "RP",
     "RS",
     "SE",
     "SUPPAE",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -27,6 +27,9 @@ from visits.models import Visit
 # Subjects whose records are read together: bounds the memory a dataset holds at once.
 SUBJECT_BATCH = 500
 ENTERED = "entered"
+# A case report form recorded as not done, and the --STAT its findings then carry.
+NOT_DONE_STATUS = "not_done"
+NOT_DONE = "NOT DONE"
 
 
 def char(
@@ -148,13 +151,25 @@ def dtc_day(dtc: str) -> date | None:
         return None
 
 
+# Decimals remembered with their text: results and limits repeat from row to row. Equal
+# Decimals (12.5, 12.50) have the same text. Bounded, so memory stays flat.
+DECIMAL_MEMO = 4096
+_DECIMAL_TEXTS: dict[Decimal, str] = {}
+
+
 def decimal_text(value: Decimal | float | int | None) -> str:
     """A number as collected, without trailing zeros or exponent: 12.5000 -> 12.5."""
     if value is None:
         return ""
+    remembered = type(value) is Decimal
+    if remembered and (text := _DECIMAL_TEXTS.get(value)) is not None:  # type: ignore[arg-type]
+        return text
     number = Decimal(str(value)) if not isinstance(value, Decimal) else value
     text = format(number.normalize(), "f")
-    return "0" if text in ("-0", "") else text
+    text = "0" if text in ("-0", "") else text
+    if remembered and len(_DECIMAL_TEXTS) < DECIMAL_MEMO:
+        _DECIMAL_TEXTS[number] = text
+    return text
 
 
 def number(value: Decimal | float | int | None) -> float | None:
@@ -394,11 +409,33 @@ def records(model: type[models.Model], ctx: ExportContext, *, entered: bool = Tr
     return rows.filter(entry_status=ENTERED) if entered else rows
 
 
+_RECORD_TYPES: dict[Any, Any] = {}
+
+
+def record_type(model: Any) -> Any:
+    """A named tuple of the stored columns of `model` (a history model), by attribute name:
+    what the datasets read of a record, built without a model instance per row."""
+    if model not in _RECORD_TYPES:
+        _RECORD_TYPES[model] = namedtuple(
+            f"{model.__name__}Values", [field.attname for field in model._meta.concrete_fields]
+        )
+    return _RECORD_TYPES[model]
+
+
+def is_not_done(row: Any) -> bool:
+    """Whether a case report form row was recorded as not done (with `not_done_reason`)."""
+    return bool(row.entry_status == NOT_DONE_STATUS)
+
+
 def grouped(queryset: QuerySet[Any], batch: list[Subject]) -> dict[int, list[Any]]:
-    """The rows of a batch of subjects, by participant, each list in record order."""
+    """The rows of a batch of subjects, by participant, each list in record order, as
+    `record_type` tuples: every stored column by its attribute name."""
     found: dict[int, list[Any]] = defaultdict(list)
     rows = queryset.filter(participant_id__in=[subject.pk for subject in batch])
-    for row in stream(rows.order_by("participant_id", "id")):
+    record = record_type(queryset.model)
+    make = tuple.__new__
+    for values in stream(rows.order_by("participant_id", "id").values_list(*record._fields)):
+        row: Any = make(record, values)
         found[row.participant_id].append(row)
     return found
 
@@ -427,6 +464,13 @@ def visit_order(visits: Mapping[int, VisitInfo], visit_id: int | None) -> float:
     """The VISITNUM a record sorts by; records without a (known) visit come last."""
     visit = visits.get(visit_id) if visit_id is not None else None
     return visit.number if visit is not None else float("inf")
+
+
+def visit_day(visits: Mapping[int, VisitInfo], visit_id: int | None) -> str:
+    """The day a record's visit took place (ISO 8601), empty when it has none: the date, and
+    so the epoch, of a form recorded as not done."""
+    visit = visits.get(visit_id) if visit_id is not None else None
+    return iso_date(visit.actual_date) if visit is not None else ""
 
 
 def visit_values(visits: Mapping[int, VisitInfo], visit_id: int | None) -> dict[str, object]:

@@ -103,6 +103,18 @@ BLINDING = {
     "quadruple": "QUADRUPLE BLIND",
 }
 TRT_NAME = "Investigational Therapy or Treatment"
+# TINDTP (Trial Intent Type) of the registry's primary purposes that have a CDISC term.
+INTENTS = {"treatment": "TREATMENT", "prevention": "PREVENTION", "diagnostic": "DIAGNOSIS"}
+TRIAL_TYPES = {
+    "efficacy": "EFFICACY",
+    "safety": "SAFETY",
+    "dose_response": "DOSE RESPONSE",
+    "dose_finding": "DOSE FINDING",
+}
+SEX_POPULATION = {"all": "BOTH", "female": "F", "male": "M"}
+CONTROLS = {"placebo_comparator": "PLACEBO", "active_comparator": "ACTIVE"}
+# ISO 21090 null flavor of a parameter without an upper bound (AGEMAX of a trial with none).
+NULL_FLAVOR_PINF = "PINF"
 TS_VARIABLES = (
     char("STUDYID", "Study Identifier"),
     char("DOMAIN", "Domain Abbreviation", codelist=("TS",)),
@@ -110,37 +122,114 @@ TS_VARIABLES = (
     char("TSPARMCD", "Trial Summary Parameter Short Name", length=8),
     char("TSPARM", "Trial Summary Parameter", length=40),
     char("TSVAL", "Parameter Value"),
+    char("TSVALNF", "Parameter Null Flavor", codelist=(NULL_FLAVOR_PINF,)),
+    char("TSVALCD", "Parameter Value Code"),
     char("TSVCDREF", "Name of the Reference Terminology"),
 )
 TS_LAYOUT = Layout(TS_VARIABLES)
 
 
-def _ts_parameters(
-    definition: ProtocolDefinition, *, blinded: bool
-) -> list[tuple[str, str, str, str]]:
-    """(TSPARMCD, TSPARM, TSVAL, TSVCDREF) of the trial."""
+@dataclass(frozen=True)
+class Parameter:
+    """One TS record before numbering: TSPARMCD, TSPARM, TSVAL and what qualifies it."""
+
+    code: str
+    name: str
+    value: str
+    reference: str = ""
+    value_code: str = ""
+    null_flavor: str = ""
+
+
+def _population(definition: ProtocolDefinition) -> list[Parameter]:
+    """AGEMIN, AGEMAX (ISO 8601 durations; PINF without an upper age), SEXPOP, HLTSUBJI."""
+    eligibility = definition.eligibility
+    found = []
+    if eligibility.min_age_years is not None:
+        found.append(
+            Parameter("AGEMIN", "Planned Minimum Age of Subjects", f"P{eligibility.min_age_years}Y")
+        )
+    if eligibility.max_age_years is not None:
+        found.append(
+            Parameter("AGEMAX", "Planned Maximum Age of Subjects", f"P{eligibility.max_age_years}Y")
+        )
+    else:
+        found.append(
+            Parameter("AGEMAX", "Planned Maximum Age of Subjects", "", null_flavor=NULL_FLAVOR_PINF)
+        )
+    found.append(Parameter("SEXPOP", "Sex of Participants", SEX_POPULATION[eligibility.sex]))
+    healthy = "Y" if eligibility.accepts_healthy_volunteers else "N"
+    found.append(Parameter("HLTSUBJI", "Healthy Subject Indicator", healthy))
+    return found
+
+
+def _purpose(definition: ProtocolDefinition) -> list[Parameter]:
+    """INDIC (with its code when the protocol gives one), TINDTP and TTYPE."""
+    found = []
+    indication = definition.indication
+    if indication is not None:
+        found.append(
+            Parameter(
+                "INDIC",
+                "Trial Disease/Condition Indication",
+                indication.text,
+                reference=indication.code_system or "",
+                value_code=indication.code or "",
+            )
+        )
+    intent = INTENTS.get(definition.primary_purpose or "")
+    if intent:
+        found.append(Parameter("TINDTP", "Trial Intent Type", intent))
+    found.extend(
+        Parameter("TTYPE", "Trial Type", TRIAL_TYPES[kind]) for kind in definition.trial_types
+    )
+    return found
+
+
+def study_start(ctx: ExportContext) -> str:
+    """SSTDTC: the first informed consent recorded by the export instant, empty before any."""
+    consents = records(Consent, ctx, entered=False).order_by("consent_date")
+    first = consents.values_list("consent_date", flat=True).first()
+    return iso_date(first)
+
+
+def _ts_parameters(ctx: ExportContext, definition: ProtocolDefinition) -> list[Parameter]:
+    """The TS records of the trial, before numbering."""
+    identifiers = definition.identifiers
     found = [
-        ("TITLE", "Trial Title", definition.title, ""),
-        ("STYPE", "Study Type", "INTERVENTIONAL", ""),
-        ("TPHASE", "Trial Phase Classification", PHASES.get(definition.phase, ""), ""),
-        ("TBLIND", "Trial Blinding Schema", BLINDING.get(definition.masking, ""), ""),
-        ("RANDOM", "Trial is Randomized", "Y" if definition.randomization else "N", ""),
-        ("PLANSUB", "Planned Number of Subjects", str(definition.planned_enrollment), ""),
-        ("SPONSOR", "Clinical Study Sponsor", definition.sponsor, ""),
-        ("REGID", "Registry Identifier", definition.identifiers.nct, "ClinicalTrials.gov"),
+        Parameter("TITLE", "Trial Title", definition.title),
+        Parameter("STYPE", "Study Type", "INTERVENTIONAL"),
+        Parameter("TPHASE", "Trial Phase Classification", PHASES.get(definition.phase, "")),
+        Parameter("TBLIND", "Trial Blinding Schema", BLINDING.get(definition.masking, "")),
+        Parameter("RANDOM", "Trial is Randomized", "Y" if definition.randomization else "N"),
+        Parameter("PLANSUB", "Planned Number of Subjects", str(definition.planned_enrollment)),
+        Parameter("SPONSOR", "Clinical Study Sponsor", definition.sponsor),
+        Parameter("REGID", "Registry Identifier", identifiers.nct, "ClinicalTrials.gov"),
+        *_population(definition),
+        *_purpose(definition),
     ]
-    if definition.identifiers.eudract:
-        found.append(("REGID", "Registry Identifier", definition.identifiers.eudract, "EudraCT"))
-    if definition.identifiers.sponsor_code:
-        reference = definition.identifiers.sponsor_code
-        found.append(("SPREFID", "Sponsor's Study Reference ID", reference, ""))
-    if not blinded:
-        # The products by name: left to the unblinded export with the other arm names.
+    if identifiers.eudract:
+        found.append(Parameter("REGID", "Registry Identifier", identifiers.eudract, "EudraCT"))
+    if identifiers.sponsor_code:
+        found.append(Parameter("SPREFID", "Sponsor's Study Reference ID", identifiers.sponsor_code))
+    started = study_start(ctx)
+    if started:
+        found.append(Parameter("SSTDTC", "Study Start Date", started))
+    if not ctx.blinded:
+        # The products by name, the control and how many arms: left to the unblinded export
+        # with the arm names, as its TA is (a blinded TA has one masked arm).
+        found.append(Parameter("NARMS", "Planned Number of Arms", str(len(definition.arms))))
+        controls = {CONTROLS[arm.type] for arm in definition.arms if arm.type in CONTROLS}
+        found.extend(
+            Parameter("TCNTRL", "Control Type", control) for control in sorted(controls) or ["NONE"]
+        )
         for arm in definition.arms:
             if arm.type == "placebo_comparator":
-                found.append(("COMPTRT", "Comparative Treatment Name", arm.product or arm.name, ""))
+                found.append(
+                    Parameter("COMPTRT", "Comparative Treatment Name", arm.product or arm.name)
+                )
             else:
-                found.append(("TRT", TRT_NAME, arm.product or arm.name, ""))
+                found.append(Parameter("TRT", TRT_NAME, arm.product or arm.name))
     return found
 
 
@@ -149,9 +238,10 @@ def _ts_rows(ctx: ExportContext) -> Iterator[tuple[object, ...]]:
     if found is None:
         return
     definition, _ = found
-    parameters = sorted(_ts_parameters(definition, blinded=ctx.blinded), key=lambda item: item[0])
+    parameters = sorted(_ts_parameters(ctx, definition), key=lambda item: item.code)
     seen: dict[str, int] = {}
-    for code, name, value, reference in parameters:
+    for parameter in parameters:
+        code = parameter.code
         seen[code] = seen.get(code, 0) + 1
         yield TS_LAYOUT.row(
             {
@@ -159,9 +249,11 @@ def _ts_rows(ctx: ExportContext) -> Iterator[tuple[object, ...]]:
                 "DOMAIN": "TS",
                 "TSSEQ": seen[code],
                 "TSPARMCD": code,
-                "TSPARM": name,
-                "TSVAL": short_text(value),
-                "TSVCDREF": reference,
+                "TSPARM": parameter.name,
+                "TSVAL": short_text(parameter.value),
+                "TSVALNF": parameter.null_flavor,
+                "TSVALCD": parameter.value_code,
+                "TSVCDREF": parameter.reference,
             }
         )
 

@@ -1,8 +1,13 @@
-"""LB (laboratory tests and the renal panel, eGFR derived) and VS (vital signs, infusion times)."""
+"""LB: laboratory tests, the renal panel (eGFR derived) and pregnancy tests.
+
+A form recorded as not done gives rows with LBSTAT "NOT DONE" and its reason as LBREASND: the
+laboratory panel one LBALL row ("Labs Data"), the renal assessment a row per test it collects
+(the derived eGFR aside), the pregnancy form an HCG row (VS: `vitals`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -10,7 +15,7 @@ from typing import Any
 
 from django.db.models import Count
 
-from assessments.models import LabResults, RenalAssessment, VitalSigns
+from assessments.models import LabResults, PregnancyTest, RenalAssessment
 from assessments.models.labs import (
     ANALYTES,
     SEROLOGY_FIELDS,
@@ -22,10 +27,12 @@ from assessments.models.labs import (
     value_field,
 )
 from assessments.models.renal import SpecimenType
-from assessments.models.vitals import INFUSION_TIMEPOINTS, Timepoint
 from exports.base import Dataset, ExportContext, Variable
 from exports.datasets.common import (
+    ENTERED,
     EPOCH,
+    NOT_DONE,
+    NOT_DONE_STATUS,
     Layout,
     Subject,
     VisitInfo,
@@ -33,6 +40,7 @@ from exports.datasets.common import (
     decimal_text,
     dtc_day,
     grouped,
+    is_not_done,
     iso_date,
     keys,
     num,
@@ -40,10 +48,12 @@ from exports.datasets.common import (
     records,
     revealing_sources,
     subject_batches,
+    visit_day,
     visit_order,
     visit_values,
     visits_of,
 )
+from exports.datasets.reproductive import HCG, HCG_SPECIMENS, pregnancy_lab_results
 
 RANGE_FLAGS = {"L": "LOW", "N": "NORMAL", "H": "HIGH"}
 
@@ -108,6 +118,13 @@ URINE_WBC = Test("WBC", "Leukocytes", "URINALYSIS", "URINE")
 RBC_CASTS = Test("RBCCAST", "Erythrocyte Casts", "URINALYSIS", "URINE")
 CELL_CASTS = Test("CELLCAST", "Cellular Casts", "URINALYSIS", "URINE")
 EGFR = Test("EGFR", "Estimated Glomerular Filtration Rate", "CHEMISTRY", "SERUM")
+# A whole laboratory panel not done (SDTMIG 4.5.1.2: one --ALL record for the panel).
+LABS_ALL = Test("LBALL", "Labs Data", "", "")
+# Pregnancy tests by specimen, and one not done, whose specimen is not known.
+HCG_TESTS = (
+    *(Test(*HCG, category, specimen) for category, specimen in HCG_SPECIMENS.values()),
+    Test(*HCG, "", ""),
+)
 EGFR_UNIT = "mL/min/1.73m2"
 RENAL_TESTS = (UPCR, CREATININE, URINE_RBC, URINE_WBC, RBC_CASTS, CELL_CASTS, EGFR)
 SPECIMEN_METHOD = {
@@ -124,7 +141,7 @@ RENAL_FIELDS = {
     CELL_CASTS: "cellular_casts",
     EGFR: "egfr",
 }
-ALL_LAB_TESTS = (*LAB_TESTS.values(), *QUALITATIVE_TESTS, *RENAL_TESTS)
+ALL_LAB_TESTS = (*LAB_TESTS.values(), *QUALITATIVE_TESTS, *RENAL_TESTS, *HCG_TESTS, LABS_ALL)
 QUALITATIVE_SOURCES = (
     "ana_result",
     "ana_titre",
@@ -144,6 +161,7 @@ def _lab_sources() -> tuple[str, ...]:
         *(f"labs.{value_field(code)}" for code in LAB_TESTS),
         *(f"labs.{name}" for name in QUALITATIVE_SOURCES),
         *(f"renal.{field}" for field in RENAL_FIELDS.values()),
+        "pregnancy.result",
     )
 
 
@@ -157,9 +175,10 @@ def link_id(label: str) -> Variable:
 
 def renal_links(renal: list[Any], visits: dict[int, VisitInfo]) -> dict[int, str]:
     """The --LNKID of each renal assessment of one subject, by record id: RENAL-1, RENAL-2,
-    ... in visit and date order."""
+    ... in visit and date order. Only an entered assessment has one: one recorded as not done
+    has no responses in RS to relate its LB rows to."""
     ordered = sorted(
-        renal,
+        (row for row in renal if row.entry_status == ENTERED),
         key=lambda row: (visit_order(visits, row.visit_id), iso_date(row.assessment_date), row.id),
     )
     return {row.id: f"{RENAL_LINK}-{number}" for number, row in enumerate(ordered, start=1)}
@@ -178,7 +197,7 @@ LB_VARIABLES: tuple[Variable, ...] = (
     char(
         "LBCAT",
         "Category for Lab Test",
-        codelist=tuple(sorted({test.category for test in ALL_LAB_TESTS})),
+        codelist=tuple(sorted({test.category for test in ALL_LAB_TESTS} - {""})),
     ),
     char("LBORRES", "Result or Finding in Original Units", source=_lab_sources()),
     char("LBORRESU", "Original Units"),
@@ -190,7 +209,14 @@ LB_VARIABLES: tuple[Variable, ...] = (
     num("LBSTNRLO", "Reference Range Lower Limit-Std Units"),
     num("LBSTNRHI", "Reference Range Upper Limit-Std Units"),
     char("LBNRIND", "Reference Range Indicator", codelist=tuple(sorted(RANGE_FLAGS.values()))),
-    char("LBSPEC", "Specimen Type", codelist=("BLOOD", "SERUM", "SKIN", "URINE")),
+    char("LBSTAT", "Completion Status", codelist=(NOT_DONE,)),
+    char("LBREASND", "Reason Test Not Done"),
+    char(
+        "LBSPEC",
+        "Specimen Type",
+        codelist=("BLOOD", "SERUM", "SKIN", "URINE"),
+        source=("pregnancy.test_type",),
+    ),
     char("LBMETHOD", "Method of Test or Examination"),
     char("LBLOBXFL", "Last Observation Before Exposure Flag", codelist=("Y",)),
     char("LBDRVFL", "Derived Flag", codelist=("Y",)),
@@ -335,19 +361,44 @@ def last_before_exposure(
         row[f"{prefix}LOBXFL"] = "Y"
 
 
+def _pregnancy_results(row: Any) -> Iterator[tuple[Test, dict[str, object]]]:
+    for fields, values in pregnancy_lab_results(row):
+        yield Test(*fields), values
+
+
+Results = Callable[[Any], Iterator[tuple[Test, dict[str, object]]]]
+# Per source form: how its results are read, the field dating them, and the tests a record of
+# it recorded as not done stands for.
+LAB_SOURCES: tuple[tuple[Results, str, tuple[Test, ...]], ...] = (
+    (_lab_results, "sample_date", (LABS_ALL,)),
+    (_renal_results, "assessment_date", tuple(test for test in RENAL_TESTS if test != EGFR)),
+    (_pregnancy_results, "test_date", ()),
+)
+
+
+def _not_done(row: Any, tests: tuple[Test, ...]) -> Iterator[tuple[Test, dict[str, object]]]:
+    for test in tests:
+        yield test, {"LBSTAT": NOT_DONE, "LBREASND": row.not_done_reason}
+
+
 def _subject_lab_rows(
-    subject: Subject, labs: list[Any], renal: list[Any], visits: dict[int, VisitInfo]
+    subject: Subject, sources: tuple[list[Any], ...], visits: dict[int, VisitInfo]
 ) -> list[dict[str, Any]]:
+    """The LB rows of a subject from the rows of each of LAB_SOURCES, in the same order."""
     found: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
-    links = renal_links(renal, visits)
-    for source, rows, results, when in (
-        (0, labs, _lab_results, "sample_date"),
-        (1, renal, _renal_results, "assessment_date"),
+    renal = LAB_MODELS.index(RenalAssessment)
+    links = renal_links(sources[renal], visits)
+    for source, (rows, (results, when, not_done)) in enumerate(
+        zip(sources, LAB_SOURCES, strict=True)
     ):
         for row in rows:
-            dtc = iso_date(getattr(row, when))
-            link = {"LBLNKID": links[row.id]} if source == 1 else {}
-            for test, values in results(row):
+            skipped = is_not_done(row)
+            # A test not done has no date; its epoch is that of its visit.
+            dtc = "" if skipped else iso_date(getattr(row, when))
+            day = dtc or visit_day(visits, row.visit_id)
+            tests = _not_done(row, not_done) if skipped and not_done else results(row)
+            link = {"LBLNKID": links[row.id]} if source == renal and row.id in links else {}
+            for test, values in tests:
                 key = (
                     visit_order(visits, row.visit_id),
                     dtc,
@@ -367,7 +418,7 @@ def _subject_lab_rows(
                             **values,
                             **link,
                             **visit_values(visits, row.visit_id),
-                            "EPOCH": subject.epoch(dtc),
+                            "EPOCH": subject.epoch(day),
                             "LBDTC": dtc,
                             "LBDY": subject.dy(dtc_day(dtc)),
                         },
@@ -379,18 +430,21 @@ def _subject_lab_rows(
     return ordered
 
 
+LAB_MODELS = (LabResults, RenalAssessment, PregnancyTest)
+
+
 def _lb_rows(ctx: ExportContext) -> Iterator[tuple[object, ...]]:
-    labs_of, renal_of = records(LabResults, ctx), records(RenalAssessment, ctx)
+    sources_of = [records(model, ctx, entered=False) for model in LAB_MODELS]
     revealing = revealing_sources(ctx) if ctx.blinded else frozenset()
     hidden = {code for code, source in ROW_SOURCES.items() if source in revealing}
     for batch in subject_batches(ctx):
-        labs, renal = grouped(labs_of, batch), grouped(renal_of, batch)
-        visits = visits_of(ctx, batch, labs, renal)
+        groups = [grouped(queryset, batch) for queryset in sources_of]
+        visits = visits_of(ctx, batch, *groups)
         for subject in batch:
             rows = [
                 values
                 for values in _subject_lab_rows(
-                    subject, labs.get(subject.pk, []), renal.get(subject.pk, []), visits
+                    subject, tuple(group.get(subject.pk, []) for group in groups), visits
                 )
                 if values["LBTESTCD"] not in hidden
             ]
@@ -416,8 +470,18 @@ def count_filled(queryset: Any, fields: tuple[str, ...]) -> int:
 
 def _lb_count(ctx: ExportContext) -> int:
     lab_fields = tuple(value_field(analyte.code) for analyte in ANALYTES)
-    return count_filled(records(LabResults, ctx), lab_fields) + count_filled(
-        records(RenalAssessment, ctx), tuple(RENAL_FIELDS.values())
+    # A form not done counts the rows it stands for: a pregnancy test's is its HCG row.
+    not_done = sum(
+        int(records(model, ctx, entered=False).filter(entry_status=NOT_DONE_STATUS).count())
+        * (len(tests) or 1)
+        for model, (_, _, tests) in zip(LAB_MODELS, LAB_SOURCES, strict=True)
+    )
+    tests = records(PregnancyTest, ctx).exclude(result="").filter(test_type__in=HCG_SPECIMENS)
+    return (
+        count_filled(records(LabResults, ctx), lab_fields)
+        + count_filled(records(RenalAssessment, ctx), tuple(RENAL_FIELDS.values()))
+        + int(tests.count())
+        + not_done
     )
 
 
@@ -428,132 +492,4 @@ LB = Dataset(
     rows=_lb_rows,
     count=_lb_count,
     keys=("USUBJID", "LBSEQ"),
-)
-
-VITALS = (
-    ("systolic", Test("SYSBP", "Systolic Blood Pressure", "", ""), "mmHg"),
-    ("diastolic", Test("DIABP", "Diastolic Blood Pressure", "", ""), "mmHg"),
-    ("heart_rate", Test("HR", "Heart Rate", "", ""), "beats/min"),
-    ("temperature_c", Test("TEMP", "Temperature", "", ""), "C"),
-    ("respiratory_rate", Test("RESP", "Respiratory Rate", "", ""), "breaths/min"),
-    ("weight_kg", Test("WEIGHT", "Weight", "", ""), "kg"),
-)
-# VSTPT, VSTPTNUM and VSELTM (planned time from the start of the infusion) per timepoint.
-TIMEPOINTS: dict[str, tuple[str, int | None, str]] = {
-    Timepoint.VISIT: ("", None, ""),
-    Timepoint.PRE_DOSE: ("PRE-DOSE", 1, ""),
-    Timepoint.MIN_15: ("15 MIN AFTER START OF INFUSION", 2, "PT15M"),
-    Timepoint.MIN_30: ("30 MIN AFTER START OF INFUSION", 3, "PT30M"),
-    Timepoint.MIN_60: ("60 MIN AFTER START OF INFUSION", 4, "PT1H"),
-    Timepoint.H_2: ("2 H AFTER START OF INFUSION", 5, "PT2H"),
-}
-assert tuple(TIMEPOINTS)[1:] == INFUSION_TIMEPOINTS, "VSTPTNUM follows the infusion timepoints"
-START_OF_INFUSION = "START OF INFUSION"
-
-VS_VARIABLES: tuple[Variable, ...] = (
-    *keys("VS"),
-    char(
-        "VSTESTCD",
-        "Vital Signs Test Short Name",
-        length=8,
-        codelist=tuple(sorted(test.code for _, test, _ in VITALS)),
-    ),
-    char("VSTEST", "Vital Signs Test Name"),
-    char(
-        "VSORRES",
-        "Result or Finding in Original Units",
-        source=tuple(f"vitals.{field}" for field, _, _ in VITALS),
-    ),
-    char("VSORRESU", "Original Units"),
-    char("VSSTRESC", "Character Result/Finding in Std Format"),
-    num("VSSTRESN", "Numeric Result/Finding in Standard Units"),
-    char("VSSTRESU", "Standard Units"),
-    char("VSLOBXFL", "Last Observation Before Exposure Flag", codelist=("Y",)),
-    num("VISITNUM", "Visit Number"),
-    char("VISIT", "Visit Name"),
-    char(
-        "VSTPT",
-        "Planned Time Point Name",
-        codelist=tuple(name for name, _, _ in TIMEPOINTS.values() if name),
-    ),
-    num("VSTPTNUM", "Planned Time Point Number"),
-    char("VSELTM", "Planned Elapsed Time from Time Point Ref"),
-    char("VSTPTREF", "Time Point Reference", codelist=(START_OF_INFUSION,)),
-    EPOCH,
-    char("VSDTC", "Date/Time of Measurements", source=("vitals.measured_at",)),
-    num("VSDY", "Study Day of Vital Signs", unit="days"),
-)
-VS_LAYOUT = Layout(VS_VARIABLES)
-
-
-def _subject_vital_rows(
-    subject: Subject, vitals: list[Any], visits: dict[int, VisitInfo]
-) -> list[dict[str, Any]]:
-    found: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
-    for row in vitals:
-        name, position, elapsed = TIMEPOINTS.get(row.timepoint, ("", None, ""))
-        dtc = subject.dtc(row.measured_at)
-        for order, (field, test, unit) in enumerate(VITALS):
-            value = getattr(row, field)
-            if value is None:
-                continue
-            key = (visit_order(visits, row.visit_id), position or 0, dtc, order, row.id)
-            found.append(
-                (
-                    key,
-                    {
-                        "VSTESTCD": test.code,
-                        "VSTEST": test.name,
-                        "VSORRES": decimal_text(value),
-                        "VSORRESU": unit,
-                        "VSSTRESC": decimal_text(value),
-                        "VSSTRESN": number(value),
-                        "VSSTRESU": unit,
-                        **visit_values(visits, row.visit_id),
-                        "VSTPT": name,
-                        "VSTPTNUM": position,
-                        "VSELTM": elapsed,
-                        "VSTPTREF": START_OF_INFUSION if position else "",
-                        "EPOCH": subject.epoch(dtc),
-                        "VSDTC": dtc,
-                        "VSDY": subject.dy(dtc_day(dtc)),
-                    },
-                )
-            )
-    found.sort(key=lambda item: item[0])
-    ordered = [values for _, values in found]
-    last_before_exposure(ordered, subject.reference_day, test="VSTESTCD", prefix="VS")
-    return ordered
-
-
-def _vs_rows(ctx: ExportContext) -> Iterator[tuple[object, ...]]:
-    vitals_of = records(VitalSigns, ctx)
-    for batch in subject_batches(ctx):
-        vitals = grouped(vitals_of, batch)
-        visits = visits_of(ctx, batch, vitals)
-        for subject in batch:
-            rows = _subject_vital_rows(subject, vitals.get(subject.pk, []), visits)
-            for seq, values in enumerate(rows, start=1):
-                yield VS_LAYOUT.row(
-                    {
-                        "STUDYID": ctx.trial.code,
-                        "DOMAIN": "VS",
-                        "USUBJID": subject.usubjid,
-                        "VSSEQ": seq,
-                        **values,
-                    }
-                )
-
-
-def _vs_count(ctx: ExportContext) -> int:
-    return count_filled(records(VitalSigns, ctx), tuple(field for field, _, _ in VITALS))
-
-
-VS = Dataset(
-    name="VS",
-    label="Vital Signs",
-    variables=VS_VARIABLES,
-    rows=_vs_rows,
-    count=_vs_count,
-    keys=("USUBJID", "VSSEQ"),
 )

@@ -1,5 +1,5 @@
-"""RS: SLEDAI-2K items and totals with their look-back window; renal responses, one test code
-per rule set."""
+"""RS: SLEDAI-2K items and totals with their look-back window (a SLEDAI-2K not done: its total
+with RSSTAT "NOT DONE" and the reason); renal responses, one test code per rule set."""
 
 from __future__ import annotations
 
@@ -13,17 +13,21 @@ from assessments.scoring.sledai_descriptors import DESCRIPTORS
 from exports.base import Dataset, ExportContext, Supplemental, Variable
 from exports.datasets.common import (
     EPOCH,
+    NOT_DONE,
+    NOT_DONE_STATUS,
     Layout,
     Subject,
     VisitInfo,
     char,
     dtc_day,
     grouped,
+    is_not_done,
     iso_date,
     keys,
     num,
     records,
     subject_batches,
+    visit_day,
     visit_order,
     visit_values,
     visits_of,
@@ -87,6 +91,8 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     char("RSSTRESC", "Character Result/Finding in Std Format"),
     num("RSSTRESN", "Numeric Result/Finding in Standard Units", unit="points"),
+    char("RSSTAT", "Completion Status", codelist=(NOT_DONE,)),
+    char("RSREASND", "Reason Not Done"),
     char("RSEVLINT", "Evaluation Interval", codelist=("-P10D", "-P30D")),
     char("RSEVAL", "Evaluator", codelist=(INVESTIGATOR,)),
     char("RSDRVFL", "Derived Flag", codelist=("Y",)),
@@ -135,6 +141,17 @@ def _sledai_results(row: Any) -> Iterator[dict[str, object]]:
             }
 
 
+def _sledai_not_done(row: Any) -> dict[str, object]:
+    """A SLEDAI-2K recorded as not done: its total, not done, with the reason."""
+    return {
+        "RSCAT": SLEDAI,
+        "RSTESTCD": TOTAL[0],
+        "RSTEST": TOTAL[1],
+        "RSSTAT": NOT_DONE,
+        "RSREASND": row.not_done_reason,
+    }
+
+
 def _response(code: str, category: str, version: str, provisional: Any) -> dict[str, object]:
     test_code, name, method = response_test(code, version)
     return {
@@ -176,9 +193,14 @@ def _subject_rows(
     links = renal_links(renal, visits)
     for source, rows in ((0, sledai), (1, renal)):
         for row in rows:
-            dtc = iso_date(row.assessment_date)
+            skipped = is_not_done(row)
+            # Not assessed: no date; its epoch is that of its visit.
+            dtc = "" if skipped else iso_date(row.assessment_date)
+            day = dtc or visit_day(visits, row.visit_id)
             link = {"RSLNKID": links[row.id]} if source == 1 else {}
-            if source == 0:
+            if skipped:
+                results = [_sledai_not_done(row)]
+            elif source == 0:
                 results = list(_sledai_results(row))
             else:
                 results = renal_responses(
@@ -197,7 +219,7 @@ def _subject_rows(
                             **values,
                             **link,
                             **visit_values(visits, row.visit_id),
-                            "EPOCH": subject.epoch(dtc),
+                            "EPOCH": subject.epoch(day),
                             "RSDTC": dtc,
                             "RSDY": subject.dy(dtc_day(dtc)),
                         },
@@ -208,7 +230,10 @@ def _subject_rows(
 
 
 def _rows(ctx: ExportContext) -> Iterator[tuple[object, ...]]:
-    sledai_of, renal_of = records(SledaiAssessment, ctx), records(RenalAssessment, ctx)
+    # SLEDAI-2K not done is a test not done; a renal assessment not done gives no response
+    # (its laboratory tests are in LB).
+    sledai_of = records(SledaiAssessment, ctx, entered=False)
+    renal_of = records(RenalAssessment, ctx)
     for batch in subject_batches(ctx):
         sledai, renal = grouped(sledai_of, batch), grouped(renal_of, batch)
         visits = visits_of(ctx, batch, sledai, renal)
@@ -244,6 +269,8 @@ def _responses(ctx: ExportContext) -> Iterator[list[dict[str, object]]]:
 def _count(ctx: ExportContext) -> int:
     sledai = records(SledaiAssessment, ctx)
     total = len(DESCRIPTORS) * sledai.count() + count_filled(sledai, ("total", "clinical_total"))
+    skipped = records(SledaiAssessment, ctx, entered=False).filter(entry_status=NOT_DONE_STATUS)
+    total += int(skipped.count())
     return total + sum(len(found) for found in _responses(ctx))
 
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from ecrf.audit import audited_save
 from ecrf.errors import DomainError, PermissionDeniedError
-from exports.base import FORMATS
+from exports.base import FORMATS, RAW_LAYOUTS
 from exports.models import Export, ExportStatus
 from exports.selectors import export_rights
 from trials.models import ProtocolVersion, Trial
@@ -108,6 +108,7 @@ def export_request(
     fmt: str,
     as_of: datetime | None = None,
     unblinded: bool = False,
+    raw_layout: str = "",
     now: datetime | None = None,
     enqueue: bool = True,
 ) -> Export:
@@ -116,7 +117,8 @@ def export_request(
     Blinded exports go to statisticians (blinded or unblinded) and to the system actor;
     unblinded ones only to an unblinded statistician, after trial lock or under an active
     DSMB release (recorded on the export). Everyone else is refused with a message saying
-    why. The job is enqueued once the transaction commits; `enqueue=False` leaves it for
+    why. `raw_layout` ("wide" or "long") adds the raw tables, blinded as the export is. The
+    job is enqueued once the transaction commits; `enqueue=False` leaves it for
     the caller to run (the `export` command runs it in process).
     """
     now = now or timezone.now()
@@ -125,6 +127,11 @@ def export_request(
         raise DomainError(
             f"Unknown format {fmt!r}; choose one of {', '.join(FORMATS)}.",
             fields={"format": ["Unknown format."]},
+        )
+    if raw_layout and raw_layout not in RAW_LAYOUTS:
+        raise DomainError(
+            f"Unknown raw table layout {raw_layout!r}; choose one of {', '.join(RAW_LAYOUTS)}.",
+            fields={"raw_layout": ["Unknown layout."]},
         )
     as_of = now if as_of is None else as_of
     if timezone.is_naive(as_of):
@@ -143,6 +150,7 @@ def export_request(
                 protocol_version=version,
                 format=fmt,
                 as_of=as_of,
+                raw_layout=raw_layout,
                 blinded=blinded,
                 requested_by=actor,
                 dsmb_release=release,
@@ -153,6 +161,7 @@ def export_request(
             reason=(
                 f"Requested a {'blinded' if blinded else 'unblinded'} {fmt} export as of "
                 f"{as_of.isoformat()}"
+                + (f" with {raw_layout} raw tables" if raw_layout else "")
                 + (f" under DSMB release #{release.pk}" if release is not None else "")
             ),
         )

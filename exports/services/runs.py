@@ -9,6 +9,7 @@ import secrets
 import shutil
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from django.utils import timezone
 from accounts.services import system_actor
 from ecrf.db_routing import replica_reads
 from ecrf.errors import DomainError
-from exports.base import ExportContext, Format, WrittenFile
+from exports.base import ExportContext, Format, RawLayout, WrittenFile
 from exports.datasets.common import shared_subjects
 from exports.formats import total_units, write_export
 from exports.models import Export, ExportStatus
@@ -153,6 +154,7 @@ def build_manifest(
         },
         "format": export.format,
         "blinded": export.blinded,
+        "raw_layout": export.raw_layout,
         "as_of": _iso(export.as_of),
         "generated_at": _iso(generated_at),
         "requested_by": export.requested_by.get_username(),
@@ -206,6 +208,17 @@ def exports_fail_stale(*, now: datetime, running_for: timedelta) -> int:
     return failed
 
 
+def _write_raw(context: ExportContext, layout: RawLayout, staging: Path) -> list[WrittenFile]:
+    """The raw tables in the folder `raw/`, each named `raw/<table>` in the manifest so that
+    a form never shares its row count with a dataset of the same name."""
+    from exports.raw import RAW_FOLDER, write_raw
+
+    return [
+        replace(item, dataset=f"{RAW_FOLDER}/{item.dataset}")
+        for item in write_raw(context, staging / RAW_FOLDER, layout=layout)
+    ]
+
+
 def export_run(
     *,
     export_id: int,
@@ -248,6 +261,8 @@ def export_run(
                 export_id, total, interval=progress_interval, observer=observer
             )
             written = write_export(context, fmt, staging, recorder)
+            if export.raw_layout:
+                written += _write_raw(context, export.raw_layout, staging)  # type: ignore[arg-type]
         recorder.flush()
         manifest = build_manifest(export, written, staging, generated_at=timezone.now())
         (staging / MANIFEST_NAME).write_bytes(manifest_bytes(manifest))

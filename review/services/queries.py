@@ -7,10 +7,12 @@ from typing import Any, Protocol
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
+from django.utils.translation import gettext_noop
 
 from ecrf.access import QUERY_OPENER_ROLES, SITE_STAFF_ROLES, Role
 from ecrf.audit import audited_save
 from ecrf.errors import DomainError, InvalidTransitionError, PermissionDeniedError
+from ecrf.messages import Text
 from review.locks import LockedError
 from review.models import (
     DataQuery,
@@ -60,11 +62,39 @@ def _text(text: str, what: str) -> str:
 
 
 def _message(
-    query: DataQuery, action: str, actor: Any, role: str, text: str, now: datetime, code: str = ""
+    query: DataQuery,
+    action: str,
+    actor: Any,
+    role: str,
+    text: str | Text,
+    now: datetime,
+    code: str = "",
 ) -> None:
+    """One step of `query`; the system's `Text` is kept so that each reader reads it in their
+    language."""
     QueryMessage.objects.create(
-        query=query, action=action, actor=actor, role=role, text=text, response_code=code, at=now
+        query=query,
+        action=action,
+        actor=actor,
+        role=role,
+        response_code=code,
+        at=now,
+        **_worded(text),
     )
+
+
+def _worded(text: str | Text) -> dict[str, Any]:
+    """The text fields of a query or message: English text, and the template of a `Text`."""
+    if isinstance(text, Text):
+        return {"text": text.english, "text_template": text.template, "text_params": text.params}
+    return {"text": text}
+
+
+def warning_text(warning: dict[str, Any]) -> str | Text:
+    """A warning kept on a form as the text of its automatic query."""
+    if warning.get("template"):
+        return Text(warning["template"], **(warning.get("params") or {}))
+    return str(warning["message"])
 
 
 def query_open(
@@ -109,7 +139,7 @@ def query_open(
         return query
 
 
-def automatic_query_key(form_code: str, record: Any, warning: dict[str, str]) -> str:
+def automatic_query_key(form_code: str, record: Any, warning: dict[str, Any]) -> str:
     """What makes one warning on one form one automatic query, whoever raises it."""
     return f"auto:{form_code}:{record.pk}:{warning['field']}:{warning['message']}"[:200]
 
@@ -118,7 +148,7 @@ def automatic_query(
     *,
     form_code: str,
     record: Any,
-    warning: dict[str, str],
+    warning: dict[str, Any],
     actor: Any,
     now: datetime,
     content_type: ContentType,
@@ -136,14 +166,16 @@ def automatic_query(
         opened_by=actor,
         opener_role="system",
         opened_at=now,
-        text=warning["message"],
+        **_worded(warning_text(warning)),
         content_type=content_type,
         object_id=record.pk,
     )
 
 
-CLOSED_BY_CHECK = "Closed automatically: the check no longer fires after the correction."
-REOPENED_BY_CHECK = "Re-opened automatically: the check fires again."
+CLOSED_BY_CHECK = gettext_noop(
+    "Closed automatically: the check no longer fires after the correction."
+)
+REOPENED_BY_CHECK = gettext_noop("Re-opened automatically: the check fires again.")
 AUTOMATIC_ROLE = "system"
 
 
@@ -185,7 +217,7 @@ def queries_from_warnings(
             ),
             actor=actor,
         )
-        _message(query, QueryAction.OPEN, actor, AUTOMATIC_ROLE, warning["message"], now)
+        _message(query, QueryAction.OPEN, actor, AUTOMATIC_ROLE, warning_text(warning), now)
         created.append(query)
     return created
 
@@ -208,7 +240,7 @@ def _automatic_queries_settle(
             query.correction_history_id = correction.history_id
         query.status = QueryStatus.CLOSED
         query.closed_at = now
-        _message(query, QueryAction.CLOSE, actor, AUTOMATIC_ROLE, CLOSED_BY_CHECK, now)
+        _message(query, QueryAction.CLOSE, actor, AUTOMATIC_ROLE, Text(CLOSED_BY_CHECK), now)
         audited_save(query, actor=actor, reason=CLOSED_BY_CHECK)
     refiring = [
         query
@@ -223,7 +255,7 @@ def _automatic_queries_settle(
         query.closed_at = None
         query.response_code = ""
         query.correction_history_id = None
-        _message(query, QueryAction.REOPEN, actor, AUTOMATIC_ROLE, REOPENED_BY_CHECK, now)
+        _message(query, QueryAction.REOPEN, actor, AUTOMATIC_ROLE, Text(REOPENED_BY_CHECK), now)
         audited_save(query, actor=actor, reason=REOPENED_BY_CHECK)
 
 
@@ -301,7 +333,8 @@ def query_close(*, actor: Any, query: DataQuery, text: str = "", now: datetime) 
             raise InvalidTransitionError("Only an answered query is closed.")
         locked.status = QueryStatus.CLOSED
         locked.closed_at = now
-        _message(locked, QueryAction.CLOSE, actor, role, text.strip() or "Closed", now)
+        said: str | Text = text.strip() or Text(gettext_noop("Closed"))
+        _message(locked, QueryAction.CLOSE, actor, role, said, now)
         return audited_save(locked, actor=actor, reason="Closed")
 
 

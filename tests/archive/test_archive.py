@@ -196,3 +196,55 @@ def test_casebook_pdf_and_annotated_crf_pages(world: World) -> None:
     text = _text(b"".join([pdf.content]))
     assert "Annotated CRF of MSVLE" in text and "AETERM" in text
     assert _client(team.coordinator).get("/archive/crf/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_an_archive_left_running_by_a_lost_worker_is_failed_by_the_sweep(
+    world: World, settings: Any, tmp_path: Path
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from archive.models import SiteArchive
+    from archive.services import STALE_MESSAGE, site_archives_fail_stale
+    from archive.tasks import HARD_TIME_LIMIT, fail_stale_site_archives
+    from ecrf.celery import app
+
+    settings.EXPORTS_DIR = str(tmp_path)
+    team = world.team
+    stale, fresh = (
+        site_archive_request(actor=team.investigator, site=team.site, now=later(6), enqueue=False)
+        for _ in range(2)
+    )
+    limit = timedelta(hours=4)
+    SiteArchive.objects.filter(pk=stale.pk).update(status="running", started_at=later(6))
+    SiteArchive.objects.filter(pk=fresh.pk).update(
+        status="running", started_at=later(6) + timedelta(hours=1)
+    )
+    staging = tmp_path / team.trial.code / "site-archives" / f".{stale.pk}-0a1b2c3d.partial"
+    staging.mkdir(parents=True)
+    (staging / "VA01-001.pdf").write_bytes(b"%PDF")
+
+    now = later(6) + limit + timedelta(minutes=30)
+    assert site_archives_fail_stale(now=now, running_for=limit) == 1
+    stale.refresh_from_db()
+    assert (stale.status, stale.error, stale.finished_at) == ("failed", STALE_MESSAGE, now)
+    assert stale.history.first().history_change_reason == "Archive interrupted"
+    assert not staging.exists()
+    assert SiteArchive.objects.get(pk=fresh.pk).status == "running"
+    # Nothing runs it again, and a second sweep changes nothing.
+    assert site_archive_run(archive_id=stale.pk) is None
+    assert site_archives_fail_stale(now=now, running_for=limit) == 0
+
+    # Beat sends the sweep, which waits for the task's hard limit and a minute's grace.
+    app.loader.import_default_modules()
+    assert app.conf.beat_schedule["fail-stale-site-archives"]["task"] == (
+        fail_stale_site_archives.name
+    )
+    assert fail_stale_site_archives.name in app.tasks
+    started = timezone.now() - timedelta(seconds=HARD_TIME_LIMIT)
+    SiteArchive.objects.filter(pk=fresh.pk).update(started_at=started)
+    assert fail_stale_site_archives() == 0
+    SiteArchive.objects.filter(pk=fresh.pk).update(started_at=started - timedelta(minutes=2))
+    assert fail_stale_site_archives() == 1

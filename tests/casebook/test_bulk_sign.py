@@ -8,6 +8,7 @@ import re
 import pytest
 from django.test import Client
 from django.urls import reverse
+from rest_framework.test import APIClient
 
 from assessments.services.visits import visit_record
 from casebook.catalogue import form_type
@@ -129,3 +130,62 @@ def test_the_entry_page_names_what_a_change_would_void(client, msvle, participan
     w8 = enter_sledai(msvle, participant, code="W8")
     other = reverse("casebook:entry-edit", args=[participant.pk, "sledai2k", w8.pk])
     assert 'id="voids"' not in text(client.get(other))
+
+
+# The same through the API -------------------------------------------------------------------
+
+API = "/api/v1/signatures/visits/"
+
+
+def api_post(user, visits, password, **extra):
+    api = APIClient()
+    api.force_login(user)
+    return api.post(
+        API, {"visits": [v.pk for v in visits], "password": password, **extra}, format="json"
+    )
+
+
+def test_the_api_signs_the_chosen_visits_all_or_nothing(msvle, visits) -> None:
+    wrong = api_post(msvle.investigator, visits, "no", acknowledged=True)
+    assert wrong.status_code == 400
+    assert wrong.json()["error"]["message"] == "The password is not correct; nothing was signed."
+    refused = api_post(msvle.investigator, visits, msvle.password)
+    assert (refused.status_code, refused.json()["error"]["code"]) == (400, "outstanding")
+    message = refused.json()["error"]["message"]
+    for visit in visits:
+        assert f"{visit.participant.identifier}, {visit.code}: Forms missing at visit" in message
+    assert f"{visits[0].participant.identifier}, W4: SLEDAI-2K (W4) is not source-verified." in (
+        message
+    )
+    assert not Signature.objects.exists()
+
+    done = api_post(msvle.investigator, visits, msvle.password, acknowledged=True)
+    assert done.status_code == 201, done.content
+    assert [(s["scope"], s["visit"]) for s in done.json()] == [("visit", v.pk) for v in visits]
+    assert {s["signer"] for s in done.json()} == {msvle.investigator.display_name()}
+    assert {s["meaning"] for s in done.json()} == {SIGNATURE_MEANING}
+    signatures = Signature.objects.order_by("visit__visit_number")
+    assert [(s.visit_id, s.signer, s.printed_name) for s in signatures] == [
+        (v.pk, msvle.investigator, msvle.investigator.display_name()) for v in visits
+    ]
+    # Signed, they no longer await a signature: asked again, they are not found.
+    assert api_post(msvle.investigator, visits, msvle.password).status_code == 404
+    assert Signature.objects.count() == 2
+
+
+def test_the_api_refuses_other_roles_and_other_sites(msvle, visits) -> None:
+    assert api_post(msvle.coordinator, visits, msvle.password, acknowledged=True).status_code == (
+        403
+    )
+    assert api_post(msvle.monitor, visits, msvle.password, acknowledged=True).status_code == 403
+    other = member(msvle.trial, Role.INVESTIGATOR, msvle.other_site, "investigator_b")
+    other.set_password(msvle.password)
+    other.save()
+    assert api_post(other, visits, msvle.password, acknowledged=True).status_code == 404
+    # A visit not awaiting a signature among the investigator's own refuses the whole batch.
+    later_visit = visits[0].participant.visits.get(code="W12")
+    chosen = [*visits, later_visit]
+    assert api_post(msvle.investigator, chosen, msvle.password, acknowledged=True).status_code == (
+        404
+    )
+    assert not Signature.objects.exists()

@@ -287,11 +287,11 @@ def test_records_list_query_count_does_not_grow(
     many_rows(msvle, participant, count, time_machine)
     api.force_login(msvle.coordinator)
     # 1 session, 2 user, 3 the participant's site zone (site clock), 4 my memberships for the
-    # scope, 5 the participant, 6 its consents, 7 my roles (can read), 8 my roles and sites
-    # (blinding gate), 9 the records with visit and site, 10 the visits' laboratory results
-    # and 11 renal assessments (what they suggest), 12-14 the session saved again. Nothing
-    # per record.
-    with django_assert_num_queries(14):
+    # scope, 5 the participant, 6 its consents, 7 my roles (can read), 8 the records with
+    # visit and site, 9 the visits' laboratory results and 10 renal assessments (what they
+    # suggest), 11-13 the session saved again. Nothing per record; no blinding gate, as the
+    # form has no allocation-revealing field.
+    with django_assert_num_queries(13):
         response = api.get(url(participant))
     assert len(response.json()) == count
 
@@ -309,15 +309,15 @@ def test_change_through_the_api_in_fixed_queries(
     path = f"/api/v1/participants/{participant.pk}/forms/vitals/{record.pk}/"
     body = {"version": 1, "reason": "Transcription error", "data": {"heart_rate": 81}}
     # 1 session, 2 user, 3 the site's zone, 4 my memberships (scope), 5 the participant with
-    # its protocol version, 6 its consents, 7 my roles (may read), 8 the record with its visit
-    # and the visit's protocol version, 9 my roles (may enter these fields); in the save's
-    # savepoint (10, 21): 11 the participant locked, with site and protocol version, 12 the
-    # record locked, 13 the locks, 14 the timepoint entered once (edit check) and 15
-    # (constraint), 16 the locks again (the guard of every write), 17 the update and 18 its
-    # history, 19 verifications or signatures to void, 20 the automatic queries locked;
-    # 22 my roles and sites (blinding of the answer), 23-25 the session saved. The rows in
-    # hand are not read again.
-    with django_assert_num_queries(25):
+    # its protocol version, 6 its consents, 7 my roles (may read, and then may enter these
+    # fields: read once in the request), 8 the record with its visit and the visit's protocol
+    # version; in the save's savepoint (9, 18): 10 the participant locked, with site and
+    # protocol version, 11 the record locked, 12 the locks (the guard of every write does not
+    # look again), 13 the timepoint entered once (the edit check; its constraint is not
+    # validated again), 14 the update and 15 its history, 16 verifications or signatures to
+    # void, 17 the automatic queries locked; 19-21 the session saved. The rows in hand are
+    # not read again, and the answer asks no blinding gate: vital signs reveal no allocation.
+    with django_assert_num_queries(21):
         response = api.put(path, body, format="json")
     assert response.status_code == 200, response.json()
     assert response.json()["row_version"] == 2

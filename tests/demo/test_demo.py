@@ -11,7 +11,7 @@ from trials.models import Membership, Participant
 
 def test_demo_loads_a_living_trial_once(db) -> None:
     protocols, logins, counts = demo_load()
-    assert protocols == ["MSVLE v1.5", "MSCROLE v1.5"]
+    assert protocols == ["MSVLE v1.6", "MSCROLE v1.6"]
     assert counts == {"MSCROLE": 5, "MSVLE": 6}
     states = Counter(
         Participant.objects.filter(trial__code="MSVLE").values_list("status", flat=True)

@@ -3,10 +3,13 @@
 Timeline (UTC; the site is in Europe/Madrid):
 - SETUP, 2026-03-02: protocol loaded, allocation list imported (R001 MSC, R002 placebo),
   P1 and P2 consented and randomized with Day 0 = 2026-03-04, P3 screen-failed (IN02).
-- 2026-03-03: selection data of P1 and P2 (labs of P1 dated the day before Day 0).
+- 2026-03-03: selection data of P1 and P2 (labs of P1 dated the day before Day 0; medical
+  history and a serum pregnancy test of P1; P2's medical history and labs not done, and
+  childbearing potential not applicable).
 - 2026-03-04: the Day-0 infusions, P1's vital signs around it and pre-dose labs.
 - 2026-03-06: an unscheduled visit of P1 after Day 0 (VISITNUM 3.01) and adverse events.
-- 2026-04-01: week 4 of P1 (visit, labs, SLEDAI-2K, renal response) and a deviation.
+- 2026-04-01: week 4 of P1 (visit, labs, SLEDAI-2K, renal response, pregnancy test not done)
+  and a deviation.
 - AS_OF, 2026-04-02 12:00: the snapshot the as-of tests ask for.
 - 2026-04-10: after AS_OF, P1's fever renamed and week-4 haemoglobin corrected; P4 registered.
 - 2026-08-19: week 24 of P1 (protocol Day 168): visit, SLEDAI-2K and renal assessment.
@@ -26,7 +29,7 @@ from typing import Any
 
 import time_machine
 
-from assessments.services import form_save
+from assessments.services import form_not_done, form_save
 from assessments.services.visits import visit_record
 from casebook.catalogue import form_type
 from ecrf.errors import DomainError
@@ -133,6 +136,20 @@ def save(
             raise AssertionError(f"{form} of {participant}: {error.fields}") from error
 
 
+def not_done(
+    team: Team, form: str, participant: Participant, visit: str, reason: str, *, now: datetime
+) -> Any:
+    with at(now):
+        return form_not_done(
+            actor=team.coordinator,
+            ftype=form_type(form),
+            participant=participant,
+            visit=participant.visits.get(code=visit),
+            reason=reason,
+            now=now,
+        )
+
+
 def _consented(team: Team, participant: Participant, *, fail: str = "") -> Participant:
     consent_record(
         actor=team.coordinator,
@@ -176,6 +193,17 @@ def _selection(team: Team, p1: Participant, p2: Participant) -> None:
                 actual_date=date(2026, 3, 2),
                 now=now,
             )
+    save(team, "medical_history", p1, {
+        "sle_diagnosis_date": "2019-05", "classification": "slicc2012",
+        "ln_biopsy_date": date(2026, 1, 20), "isn_rps_class": "IV", "relapse": False,
+    }, visit="SEL", now=now)  # fmt: skip
+    save(team, "pregnancy", p1, {
+        "applicable": True, "test_date": date(2026, 3, 2), "test_type": "serum",
+        "result": "negative",
+    }, visit="SEL", now=now)  # fmt: skip
+    save(team, "pregnancy", p2, {"applicable": False}, visit="SEL", now=now)
+    not_done(team, "medical_history", p2, "SEL", "Referral letter not yet received", now=now)
+    not_done(team, "labs", p2, "SEL", "Sample haemolysed", now=now)
     save(team, "labs", p1, {
         "sample_date": date(2026, 3, 3),
         "haemoglobin_value": Decimal("12.5"), "haemoglobin_unit": "g/dL",
@@ -292,6 +320,7 @@ def _week4(team: Team, p1: Participant) -> None:
     save(team, "sledai2k", p1, {
         "assessment_date": now.date(), "window_days": 10, "prot": True, "rash": True,
     }, visit="W4", actor=team.investigator, now=now)  # fmt: skip
+    not_done(team, "pregnancy", p1, "W4", "Participant declined the test", now=now)
     save(team, "deviation", p1, {
         "occurred_on": DAY0, "category": "procedure", "severity": "minor",
         "description": "Pre-dose vital signs taken 20 minutes late", "state": "confirmed",

@@ -214,7 +214,7 @@ def test_the_blinded_statistician_gets_a_blinded_export(sdtm_trial, settings, tm
         expected = [name for d in exported_datasets(sdtm_trial.ctx(LATEST)) for name in (
             f"{d.name}.csv" if fmt == "csv" else f"{d.name.lower()}.xpt", f"{d.name}_codebook.csv"
         )]  # fmt: skip
-        assert data == sorted([*expected, "define.xml"])
+        assert data == sorted([*expected, "acrf.html", "define.xml", "define.xsl"])
         _assert_blinded_files([path for path in folder.iterdir() if path.name != "manifest.json"])
     # The rows of the blinded DM are those of the trial, with the arm masked alike for all
     # participants allocated one; the null-arm reasons are those of the unblinded export.

@@ -18,8 +18,8 @@ def _where(rows: list[dict], **match: object) -> list[dict]:
 
 def test_datasets_are_in_the_agreed_order() -> None:
     assert [dataset.name for dataset in DATASETS] == [
-        "DM", "SE", "DS", "SV", "EC", "EX", "SUPPEX", "AE", "SUPPAE", "CM", "SUPPCM",
-        "LB", "VS", "RS", "SUPPRS", "IE", "DV", "RELREC", "TS", "TA", "TE", "TV", "TI",
+        "DM", "SE", "DS", "SV", "EC", "EX", "SUPPEX", "AE", "SUPPAE", "CM", "SUPPCM", "MH",
+        "LB", "VS", "RS", "SUPPRS", "RP", "IE", "DV", "RELREC", "TS", "TA", "TE", "TV", "TI",
     ]  # fmt: skip
 
 
@@ -182,9 +182,17 @@ def test_forms_and_visits_not_done(sdtm_trial) -> None:
             reason="Sample haemolysed",
             now=LATEST,
         )
-    assert LabResults.objects.filter(participant=p2).count() == 1
-    lb = rows_of(sdtm_trial.ctx(LATEST), "LB")
-    assert not _where(lb, USUBJID=sdtm_trial.usubjid(p2), LBCAT="HEMATOLOGY")
+    assert LabResults.objects.filter(participant=p2, entry_status="not_done").count() == 2
+    lb = _where(rows_of(sdtm_trial.ctx(LATEST), "LB"), USUBJID=sdtm_trial.usubjid(p2))
+    assert not _where(lb, LBCAT="HEMATOLOGY")
+    # The whole panel, not done at selection and at week 1: one LBALL row each, undated.
+    panel = _where(lb, LBTESTCD="LBALL")
+    assert [(row["VISITNUM"], row["LBSTAT"], row["LBREASND"]) for row in panel] == [
+        (1.0, "NOT DONE", "Sample haemolysed"),
+        (4.0, "NOT DONE", "Sample haemolysed"),
+    ]
+    assert (panel[0]["LBORRES"] or "", panel[0]["LBDTC"], panel[0]["LBDY"]) == ("", "", None)
+    assert (panel[0]["LBTEST"], panel[0]["EPOCH"]) == ("Labs Data", "SCREENING")
     _planned_visits_that_did_not_occur_are_in_sv(sdtm_trial)
 
 
@@ -231,7 +239,20 @@ def _trial_design_elements_and_epochs(sdtm_trial) -> None:
     assert ts[("PLANSUB", 1)]["TSVAL"] == "20"
     assert [ts[("REGID", n)]["TSVAL"] for n in (1, 2)] == ["NCT03673748", "2022-000243-80"]
     assert ("COMPTRT", 1) in ts
-    assert not {row["TSPARMCD"] for row in rows_of(blinded, "TS")} & {"TRT", "COMPTRT"}
+    # From the protocol's indication, purpose and eligibility, and the first consent.
+    blinded_ts = {(row["TSPARMCD"], row["TSSEQ"]): row for row in rows_of(blinded, "TS")}
+    assert not {code for code, _ in blinded_ts} & {"TRT", "COMPTRT", "NARMS", "TCNTRL"}
+    for found in (ts, blinded_ts):
+        assert {code: found[(code, 1)]["TSVAL"] for code in (
+            "INDIC", "TINDTP", "AGEMIN", "SEXPOP", "HLTSUBJI", "SSTDTC",
+        )} == {
+            "INDIC": "Lupus nephritis", "TINDTP": "TREATMENT", "AGEMIN": "P18Y",
+            "SEXPOP": "BOTH", "HLTSUBJI": "N", "SSTDTC": "2026-03-02",
+        }  # fmt: skip
+        assert [found[("TTYPE", n)]["TSVAL"] for n in (1, 2)] == ["EFFICACY", "SAFETY"]
+        # No upper age: a null value with its reason.
+        assert (found[("AGEMAX", 1)]["TSVAL"], found[("AGEMAX", 1)]["TSVALNF"]) == ("", "PINF")
+    assert (ts[("NARMS", 1)]["TSVAL"], ts[("TCNTRL", 1)]["TSVAL"]) == ("2", "PLACEBO")
     # DM's arms are those of TA, masked alike when blinded; each arm's path is two elements.
     for ctx in (unblinded, blinded):
         ta = rows_of(ctx, "TA")
@@ -300,3 +321,137 @@ def _planned_visits_that_did_not_occur_are_in_sv(sdtm_trial) -> None:
     assert dv and {(row["USUBJID"], row["VISITNUM"]) for row in dv} <= visits
     # Before the visit was recorded as not done, SV did not have it.
     assert not _where(rows_of(sdtm_trial.ctx(AS_OF), "SV"), USUBJID=missed["USUBJID"], VISITNUM=4.0)
+
+
+def test_medical_history_as_recorded_and_not_done(sdtm_trial) -> None:
+    p1, p2 = sdtm_trial.usubjid(sdtm_trial.p1), sdtm_trial.usubjid(sdtm_trial.p2)
+    for blinded in (True, False):
+        mh = rows_of(sdtm_trial.ctx(blinded=blinded), "MH")
+        # Two pre-specified conditions; the diagnosis date partial as entered; taken at
+        # selection (2026-03-02), two days before the first infusion.
+        assert [
+            (row["MHTERM"], row["MHSTDTC"], row["MHOCCUR"], row["MHDTC"], row["MHDY"])
+            for row in _where(mh, USUBJID=p1)
+        ] == [
+            ("Systemic lupus erythematosus", "2019-05", "Y", "2026-03-02", -2),
+            ("Lupus nephritis", "", "Y", "2026-03-02", -2),
+        ]
+        assert {(row["MHCAT"], row["MHPRESP"], row["EPOCH"], row["VISITNUM"]) for row in mh} == {
+            ("PRIMARY DIAGNOSIS", "Y", "SCREENING", 1.0)
+        }
+        skipped = _where(mh, USUBJID=p2)
+        assert {(r["MHSTAT"], r["MHREASND"], r["MHOCCUR"], r["MHDTC"]) for r in skipped} == {
+            ("NOT DONE", "Referral letter not yet received", "", "")
+        }
+        # No MedDRA release is loaded: nothing is coded.
+        assert {row["MHDECOD"] for row in mh} == {""}
+    # Before the history was taken, MH has nothing.
+    assert rows_of(sdtm_trial.ctx(AS_OF.replace(month=3, day=2)), "MH") == []
+
+
+def test_medical_history_coded_from_the_meddra_release_of_the_instant(sdtm_trial) -> None:
+    from coding.models import Dictionary, DictionaryVersion, MeddraTerm
+
+    release = DictionaryVersion.objects.create(
+        dictionary=Dictionary.MEDDRA,
+        version="27.1",
+        loaded_at=AS_OF,
+        loaded_by=sdtm_trial.team.trial_admin,
+    )
+    MeddraTerm.objects.create(
+        version=release, llt_code="10025140", llt_name="Lupus nephritis",
+        match_key="lupus nephritis", pt_code="10025140", pt_name="Lupus nephritis",
+        hlt_code="1", hlt_name="H", hlgt_code="2", hlgt_name="G",
+        soc_code="10038359", soc_name="Renal and urinary disorders",
+    )  # fmt: skip
+    p1 = sdtm_trial.usubjid(sdtm_trial.p1)
+    coded = _where(rows_of(sdtm_trial.ctx(LATEST), "MH"), USUBJID=p1)
+    assert [(row["MHDECOD"], row["MHBODSYS"]) for row in coded] == [
+        ("", ""),
+        ("Lupus nephritis", "Renal and urinary disorders"),
+    ]
+    # An export as of before the release was loaded codes nothing.
+    before = rows_of(sdtm_trial.ctx(AS_OF.replace(day=1)), "MH")
+    assert {row["MHDECOD"] for row in before} == {""}
+
+
+def test_childbearing_potential_in_rp_and_pregnancy_tests_in_lb(sdtm_trial) -> None:
+    p1, p2 = sdtm_trial.usubjid(sdtm_trial.p1), sdtm_trial.usubjid(sdtm_trial.p2)
+    for blinded in (True, False):
+        ctx = sdtm_trial.ctx(blinded=blinded)
+        rp = rows_of(ctx, "RP")
+        assert [
+            (row["VISITNUM"], row["RPORRES"], row["RPSTAT"], row["RPDTC"], row["RPDY"])
+            for row in _where(rp, USUBJID=p1)
+        ] == [
+            (1.0, "Y", "", "2026-03-02", -2),
+            (3.0, "Y", "", "2026-03-04", 1),
+            (5.0, "", "NOT DONE", "", None),
+        ]
+        assert {(row["RPTESTCD"], row["RPTEST"]) for row in rp} == {
+            ("CHILDPOT", "Childbearing Potential")
+        }
+        declined = _where(rp, USUBJID=p1, VISITNUM=5.0)[0]
+        assert (declined["RPREASND"], declined["EPOCH"]) == (
+            "Participant declined the test",
+            "TREATMENT",
+        )
+        # Not applicable: dated by its visit, since no test was taken.
+        assert _where(rp, USUBJID=p2, VISITNUM=1.0)[0]["RPORRES"] == "N"
+        assert _where(rp, USUBJID=p2, VISITNUM=1.0)[0]["RPDTC"] == "2026-03-02"
+        hcg = _where(rows_of(ctx, "LB"), USUBJID=p1, LBTESTCD="HCG")
+        assert [
+            (
+                row["VISITNUM"],
+                row["LBSPEC"],
+                row["LBCAT"],
+                row["LBORRES"] or "",
+                row["LBSTAT"] or "",
+            )
+            for row in hcg
+        ] == [
+            (1.0, "SERUM", "CHEMISTRY", "NEGATIVE", ""),
+            (3.0, "URINE", "URINALYSIS", "NEGATIVE", ""),
+            (5.0, "", "", "", "NOT DONE"),
+        ]
+        assert {row["LBTEST"] for row in hcg} == {"Choriogonadotropin Beta"}
+    # As of before week 4, the test not done there is in neither.
+    assert not _where(rows_of(sdtm_trial.ctx(AS_OF.replace(day=31, month=3)), "RP"), VISITNUM=5.0)
+
+
+def test_a_renal_assessment_and_vital_signs_not_done(sdtm_trial) -> None:
+    from assessments.models import VitalSigns
+    from ecrf.audit import audited_save
+    from tests.exports.dataset_fixtures import at, not_done
+
+    team, p1, p2 = sdtm_trial.team, sdtm_trial.p1, sdtm_trial.p2
+    not_done(team, "renal", p2, "W4", "Participant did not attend the laboratory", now=LATEST)
+    not_done(team, "sledai2k", p2, "W4", "Investigator unavailable", now=LATEST)
+    # Vital signs are recorded per timepoint and a page cannot mark them not done; an import
+    # can, and the selection record of P1 stands for it.
+    vitals = VitalSigns.objects.get(participant=p1, visit__code="SEL")
+    vitals.entry_status, vitals.not_done_reason = "not_done", "Monitor out of order"
+    with at(LATEST):
+        audited_save(vitals, actor=team.coordinator, reason="Imported", require_reason=False)
+    ctx = sdtm_trial.ctx(LATEST)
+    renal = _where(rows_of(ctx, "LB"), USUBJID=sdtm_trial.usubjid(p2), VISITNUM=5.0)
+    # Each test the form collects; eGFR, derived from creatinine, is not a test not done.
+    assert [(row["LBTESTCD"], row["LBSPEC"], row["LBSTAT"]) for row in renal] == [
+        ("PROTCRT", "URINE", "NOT DONE"),
+        ("CREAT", "SERUM", "NOT DONE"),
+        ("RBC", "URINE", "NOT DONE"),
+        ("WBC", "URINE", "NOT DONE"),
+        ("RBCCAST", "URINE", "NOT DONE"),
+        ("CELLCAST", "URINE", "NOT DONE"),
+    ]
+    assert {row["LBREASND"] for row in renal} == {"Participant did not attend the laboratory"}
+    vs = _where(rows_of(ctx, "VS"), USUBJID=sdtm_trial.usubjid(p1), VISITNUM=1.0)
+    assert [(row["VSTESTCD"], row["VSSTAT"], row["VSREASND"]) for row in vs] == [
+        ("VSALL", "NOT DONE", "Monitor out of order")
+    ]
+    assert (vs[0]["VSORRES"] or "", vs[0]["VSDTC"], vs[0]["EPOCH"]) == ("", "", "SCREENING")
+    # A SLEDAI-2K not done: its total, not done; the renal assessment gives no response.
+    rs = _where(rows_of(ctx, "RS"), USUBJID=sdtm_trial.usubjid(p2), VISITNUM=5.0)
+    assert [(row["RSTESTCD"], row["RSCAT"], row["RSSTAT"], row["RSREASND"]) for row in rs] == [
+        ("SLDAITOT", "SLEDAI-2K", "NOT DONE", "Investigator unavailable")
+    ]

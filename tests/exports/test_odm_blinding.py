@@ -100,7 +100,7 @@ def test_unblinded_export_holds_the_arm_and_the_product(story, tmp_path) -> None
 
 def test_a_field_the_protocol_marks_revealing_is_left_out_too(story, tmp_path) -> None:
     text = (PROTOCOLS_DIR / "nct03673748.yaml").read_text()
-    amended = text.replace('version: "1.5"', 'version: "1.6"', 1).replace(
+    amended = text.replace('version: "1.6"', 'version: "1.7"', 1).replace(
         "  allocation_revealing:\n",
         "  allocation_revealing:\n    vitals: [temperature_c]\n",
         1,

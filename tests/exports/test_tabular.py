@@ -20,6 +20,8 @@ from assessments.models import (
     ConcomitantMedication,
     Infusion,
     LabResults,
+    MedicalHistory,
+    PregnancyTest,
     ProtocolDeviation,
     RenalAssessment,
     SledaiAssessment,
@@ -69,6 +71,10 @@ def _expected_counts(trial) -> dict[str, int]:
     vitals = ("systolic", "diastolic", "heart_rate", "temperature_c", "respiratory_rate",
               "weight_kg")  # fmt: skip
     failed = EligibilityAnswer.objects.filter(participant__trial=trial)
+    pregnancy = PregnancyTest.objects.filter(**of_trial)
+    # Forms not done: the panel one LBALL row, the pregnancy form an HCG row.
+    not_done = LabResults.objects.filter(**of_trial, entry_status="not_done").count()
+    not_done += pregnancy.filter(entry_status="not_done").count()
     return {
         "DM": participants.count(),
         "DS": Consent.objects.filter(**of_trial).count()
@@ -81,7 +87,11 @@ def _expected_counts(trial) -> dict[str, int]:
         "EX": Infusion.objects.filter(**of_trial, given=True).count(),
         "AE": AdverseEvent.objects.filter(**of_trial).count(),
         "CM": ConcomitantMedication.objects.filter(**of_trial).count(),
-        "LB": labs + sum(getattr(r, f) is not None for r in renal for f in renal_fields),
+        "MH": 2 * MedicalHistory.objects.filter(**of_trial).count(),
+        "LB": labs
+        + sum(getattr(r, f) is not None for r in renal for f in renal_fields)
+        + pregnancy.exclude(result="").count()
+        + not_done,
         "VS": sum(
             getattr(row, name) is not None
             for row in VitalSigns.objects.filter(**of_trial)
@@ -89,6 +99,7 @@ def _expected_counts(trial) -> dict[str, int]:
         ),
         "RS": 26 * SledaiAssessment.objects.filter(**of_trial).count()
         + renal.exclude(response_category="").count(),
+        "RP": pregnancy.count(),
         "IE": failed.filter(kind="inclusion", answer=False).count()
         + failed.filter(kind="exclusion", answer=True).count(),
         "DV": ProtocolDeviation.objects.filter(**of_trial, state="confirmed").count(),
@@ -118,7 +129,7 @@ def _expected_counts(trial) -> dict[str, int]:
         "SUPPRS": renal.exclude(response_category="").filter(response_provisional=True).count(),
         "RELREC": 2,  # LB and RS, related by the --LNKID of a renal assessment
         # From the protocol: two arms (an element each), the visits and the criteria.
-        "TS": 12,
+        "TS": 23,
         "TA": 4,
         "TE": 3,
         "TV": 11,
@@ -206,7 +217,7 @@ def _values_match_the_database(built, tables: dict[str, list[dict]]) -> None:
         key = (ids[form.participant_id], float(form.visit.visit_number))
         assert lab[(*key, "EGFR", "SERUM")]["LBSTRESN"] == float(form.egfr)
         assert lab[(*key, "PROTCRT", "URINE")]["LBSTRESN"] == float(form.upcr_g_g)
-    from exports.datasets.findings import TIMEPOINTS, VITALS
+    from exports.datasets.vitals import TIMEPOINTS, VITALS
 
     vitals = {
         (r["USUBJID"], r["VISITNUM"], r["VSTPT"], r["VSTESTCD"]): r["VSSTRESN"]

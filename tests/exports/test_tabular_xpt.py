@@ -16,7 +16,7 @@ import pytest
 
 from exports import cells, tabular
 from exports.base import Dataset, ExportContext, Variable
-from exports.cells import cell, csv_converter, number_text
+from exports.cells import cell, csv_converter, csv_rows, number_text
 from exports.datasets import DATASETS, ExportedDataset
 from exports.datasets.common import Layout
 from exports.tabular import (
@@ -175,6 +175,30 @@ def test_csv_cells_are_the_stored_values_as_text() -> None:
     assert csv_converter(text)("tab\there \x00") == "tab here \x00"  # only blanks replaced
 
 
+def test_compiled_csv_rows_give_the_cells_of_the_converters() -> None:
+    rows = [
+        *ROWS,
+        *ROWS,
+        ("S-005", 2**60, "Fiebre", Decimal("12.50"), "a"),
+        ("S-006", 10**15, "x", 1e20, "b"),
+    ]
+    converters = [csv_converter(variable) for variable in VARIABLES]
+    expected = [
+        [convert(value) for convert, value in zip(converters, row, strict=True)] for row in rows
+    ]
+    assert list(csv_rows(VARIABLES, tuple(range(5)))(rows)) == expected
+    # Only some columns, reordered, one masked: as the blinded export picks and masks them.
+    picked = list(csv_rows(VARIABLES, (4, 0, 2), ((2, "MASKED"),))(rows))
+    masked = ["" if row[2] in (None, "") else "MASKED" for row in rows]
+    assert picked == [[got[4], got[0], mask] for got, mask in zip(expected, masked, strict=True)]
+    with pytest.raises(ValueError, match="A row has 4 values for 5 variables"):
+        list(csv_rows(VARIABLES, (0,))([("S", 1, "x", 2)]))
+    with pytest.raises(TypeError, match="XXVAL"):
+        list(csv_rows(VARIABLES, tuple(range(5)))([("S", 1, "x", True, "a")]))
+    with pytest.raises(TypeError, match="XXTERM"):
+        list(csv_rows(VARIABLES, tuple(range(5)))([("S", 1, 5, 1, "a")]))
+
+
 def test_remembered_texts_give_the_same_cells(monkeypatch) -> None:
     monkeypatch.setattr(cells, "TEXT_MEMO", 3)
     short = VARIABLES[4]
@@ -230,8 +254,8 @@ def test_every_dataset_fits_sas_transport_v5() -> None:
                 assert variable.name == f"{dataset.name}SEQ"
         names.append(dataset.name)
     assert names == [
-        "DM", "SE", "DS", "SV", "EC", "EX", "SUPPEX", "AE", "SUPPAE", "CM", "SUPPCM",
-        "LB", "VS", "RS", "SUPPRS", "IE", "DV", "RELREC", "TS", "TA", "TE", "TV", "TI",
+        "DM", "SE", "DS", "SV", "EC", "EX", "SUPPEX", "AE", "SUPPAE", "CM", "SUPPCM", "MH",
+        "LB", "VS", "RS", "SUPPRS", "RP", "IE", "DV", "RELREC", "TS", "TA", "TE", "TV", "TI",
     ]  # fmt: skip
 
 

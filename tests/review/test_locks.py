@@ -120,6 +120,10 @@ def test_a_form_lock_holds_that_form_only(msvle, participant, data_manager) -> N
     lock(msvle, data_manager, "form", form_code="sledai2k", record=w4)
     with pytest.raises(LockedError, match="form lock"):
         change_w4(msvle, participant)
+    # The record as the form service saved it, saved again behind its back: the guard holds.
+    w4.dna, w4._history_user = False, msvle.trial_admin
+    with pytest.raises(LockedError, match="form lock"):
+        w4.save()
     w4.refresh_from_db()
     assert (w4.row_version, w4.dna) == (1, True)
     # Other forms of the same participant still change.

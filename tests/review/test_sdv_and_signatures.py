@@ -107,10 +107,10 @@ def test_the_default_plan_verifies_every_form(participant) -> None:
 
 @pytest.fixture
 def planned(msvle):
-    """A participant under protocol version 1.6, whose SDV plan lists renal and infusion."""
+    """A participant under protocol version 1.7, whose SDV plan lists renal and infusion."""
     text = (PROTOCOLS / "nct03673748.yaml").read_text()
-    assert 'version: "1.5"\n' in text and "\nparameters:\n" in text
-    text = text.replace('version: "1.5"\n', 'version: "1.6"\n', 1)
+    assert 'version: "1.6"\n' in text and "\nparameters:\n" in text
+    text = text.replace('version: "1.6"\n', 'version: "1.7"\n', 1)
     # The older way of naming the verified forms, which an sdv_plan section replaces.
     text = re.sub(
         r"\n# Source data verification.*?\nparameters:\n", "\nparameters:\n", text, flags=re.S
@@ -123,7 +123,7 @@ def planned(msvle):
         actor=msvle.trial_admin, definition=definition, source_name="sdv.yaml", now=SETUP_NOW
     ).created
     participant = on_study(msvle)
-    assert participant.protocol_version.label == "1.6"
+    assert participant.protocol_version.label == "1.7"
     return participant
 
 

@@ -55,7 +55,7 @@ def test_trial_list_shows_only_my_trials(api, msvle, mscrole) -> None:
 
 def test_trial_detail_summarises_the_protocol(api, msvle) -> None:
     body = as_user(api, msvle.coordinator).get("/api/v1/trials/MSVLE/").json()
-    assert body["version"]["label"] == "1.5"
+    assert body["version"]["label"] == "1.6"
     assert body["arms"] == ["Mesenchymal stem cells (MSC)", "Placebo"]
     assert [s["code"] for s in body["sites"]] == ["VA01", "ZZ01"]
     assert [v["code"] for v in body["visits"]][:3] == ["SEL", "RAND", "D0"]

@@ -54,7 +54,7 @@ def counts() -> tuple[int, int, int, int]:
     )
 
 
-NEW_LABEL = ('version: "1.5"', 'version: "1.6"')
+NEW_LABEL = ('version: "1.6"', 'version: "1.7"')
 W24_WIDER = ("day: 168\n    window_before: 7", "day: 168\n    window_before: 10")
 SPONSOR_RENAMED = ("sponsor: Red de Terapia Celular", "sponsor: Red de Terapia Celular (RTC)")
 
@@ -72,15 +72,15 @@ def register_at(trial: Trial, actor) -> Participant:
 def test_both_shipped_files_load_and_report_what_was_loaded(db, time_machine) -> None:
     time_machine.move_to(NOW, tick=False)
     output = load(MSVLE_FILE, MSCROLE_FILE)
-    assert "MSVLE: loaded version 1.5 as #1 (11 visits, 1 sites; new sites VA01)." in output
-    assert "MSCROLE: loaded version 1.5 as #1 (7 visits, 1 sites; new sites SA01)." in output
+    assert "MSVLE: loaded version 1.6 as #1 (11 visits, 1 sites; new sites VA01)." in output
+    assert "MSCROLE: loaded version 1.6 as #1 (7 visits, 1 sites; new sites SA01)." in output
     msvle = Trial.objects.get(code="MSVLE")
     mscrole = Trial.objects.get(code="MSCROLE")
     assert (msvle.nct, mscrole.nct) == ("NCT03673748", "NCT03917797")
     assert list(msvle.sites.values_list("code", "time_zone")) == [("VA01", "Europe/Madrid")]
     assert list(mscrole.sites.values_list("code", "time_zone")) == [("SA01", "America/Santiago")]
     version = ProtocolVersion.objects.get(trial=msvle)
-    assert (version.number, version.label, version.source_name) == (1, "1.5", MSVLE_FILE.name)
+    assert (version.number, version.label, version.source_name) == (1, "1.6", MSVLE_FILE.name)
     assert version.loaded_at == NOW
     assert version.loaded_by == system_actor()
     assert version.checksum == parse_protocol_file(MSVLE_FILE).checksum
@@ -104,7 +104,7 @@ def test_loading_the_same_file_twice_changes_nothing(db) -> None:
     trial = Trial.objects.get(code="MSCROLE")
     trial_history = trial.history.count()
     output = load(MSCROLE_FILE)
-    assert output.strip() == "MSCROLE: version 1.5 (#1) is already loaded; nothing changed."
+    assert output.strip() == "MSCROLE: version 1.6 (#1) is already loaded; nothing changed."
     assert counts() == before
     assert trial.history.count() == trial_history
     assert Cohort.objects.get(code="C1").status == CohortStatus.OPEN
@@ -113,10 +113,10 @@ def test_loading_the_same_file_twice_changes_nothing(db) -> None:
 def test_reloading_does_not_reopen_or_replan_cohorts(db, tmp_path) -> None:
     load(MSCROLE_FILE)
     Cohort.objects.filter(code="C1").update(status=CohortStatus.FULL)
-    text = MSCROLE_FILE.read_text(encoding="utf-8").replace('version: "1.5"', 'version: "1.6"', 1)
+    text = MSCROLE_FILE.read_text(encoding="utf-8").replace('version: "1.6"', 'version: "1.7"', 1)
     amended = tmp_path / "mscrole.yaml"
     amended.write_text(text, encoding="utf-8")
-    assert "loaded version 1.6 as #2" in load(amended)
+    assert "loaded version 1.7 as #2" in load(amended)
     statuses = dict(Cohort.objects.values_list("code", "status"))
     planned = CohortStatus.PLANNED
     assert statuses == {"C1": CohortStatus.FULL, "C2": planned, "C3": planned}
@@ -129,7 +129,7 @@ def test_changed_file_with_the_same_label_is_refused_and_nothing_written(db, tmp
     with pytest.raises(CommandError) as caught:
         load(changed)
     message = str(caught.value)
-    assert "version '1.5' of MSVLE is already loaded with different content" in message
+    assert "version '1.6' of MSVLE is already loaded with different content" in message
     assert "new version label" in message
     assert counts() == before
     stored = ProtocolVersion.objects.get(trial__code="MSVLE").definition
@@ -155,9 +155,9 @@ def test_new_label_is_version_two_and_participants_keep_their_version(db, tmp_pa
     earlier = register_at(team.trial, team.coordinator)
     amended = edited(tmp_path, NEW_LABEL, W24_WIDER)
     output = load(amended)
-    assert "MSVLE: loaded version 1.6 as #2" in output
+    assert "MSVLE: loaded version 1.7 as #2" in output
     first, second = ProtocolVersion.objects.filter(trial=team.trial).order_by("number")
-    assert (first.label, second.label, second.number) == ("1.5", "1.6", 2)
+    assert (first.label, second.label, second.number) == ("1.6", "1.7", 2)
     later = register_at(team.trial, team.coordinator)
     earlier.refresh_from_db()
     assert earlier.protocol_version == first
@@ -165,7 +165,7 @@ def test_new_label_is_version_two_and_participants_keep_their_version(db, tmp_pa
     assert Visit.objects.get(participant=earlier).protocol_version == first
     assert Visit.objects.get(participant=later).protocol_version == second
     # Reloading the first file again is recognised, not a third version.
-    assert "1.5 (#1) is already loaded; nothing changed" in load(MSVLE_FILE)
+    assert "1.6 (#1) is already loaded; nothing changed" in load(MSVLE_FILE)
     assert ProtocolVersion.objects.filter(trial=team.trial).count() == 2
 
 
@@ -179,7 +179,7 @@ def test_new_version_cannot_move_a_site_with_participants_to_another_zone(db, tm
         load(moved)
     assert counts() == before
     assert Site.objects.get(code="VA01").time_zone == "Europe/Madrid"
-    assert not ProtocolVersion.objects.filter(label="1.6").exists()
+    assert not ProtocolVersion.objects.filter(label="1.7").exists()
 
 
 BAD_FILES = [
@@ -267,7 +267,7 @@ def test_bad_amendment_leaves_the_loaded_version_alone(
     with pytest.raises(CommandError, match=re.escape(f"at '{path}': {fragment}")):
         load(bad)
     assert counts() == before
-    assert ProtocolVersion.objects.get().label == "1.5"
+    assert ProtocolVersion.objects.get().label == "1.6"
 
 
 def test_several_files_load_all_or_nothing(db, tmp_path) -> None:

@@ -392,7 +392,7 @@ def test_randomization_takes_the_next_free_slot_in_sequence(msvle) -> None:
 def two_site_amendment(team) -> None:
     """Version 1.2 of MSVLE adds the team's other site as a site and a stratum."""
     text = (PROTOCOLS / "nct03673748.yaml").read_text(encoding="utf-8")
-    text = text.replace('version: "1.5"', 'version: "1.6"').replace(
+    text = text.replace('version: "1.6"', 'version: "1.7"').replace(
         "levels: [VA01]", "levels: [VA01, ZZ01]"
     )
     text = text.replace(

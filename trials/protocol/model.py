@@ -185,6 +185,19 @@ DEFAULT_DONOR_CODE_PATTERN = r"(?=.*[0-9])[A-Z0-9][A-Z0-9-]{3,29}"
 VISIT_KINDS: tuple[str, ...] = ("screening", "randomization", "dosing", "follow_up", "end_of_study")
 # Visits of these kinds happen before Day 0 exists, so they are bounded backwards from it.
 PRE_TREATMENT_KINDS: frozenset[str] = frozenset({"screening", "randomization"})
+# The registry's primary purpose; TS TINDTP where SDTM has a term for it.
+PRIMARY_PURPOSES: tuple[str, ...] = (
+    "treatment",
+    "prevention",
+    "diagnostic",
+    "supportive_care",
+    "screening",
+    "health_services_research",
+    "basic_science",
+    "other",
+)
+# What the trial sets out to show (TS TTYPE).
+TRIAL_TYPES: tuple[str, ...] = ("efficacy", "safety", "dose_response", "dose_finding")
 PHASES: tuple[str, ...] = (
     "early_phase1",
     "phase1",
@@ -230,6 +243,16 @@ def freeze(value: Any) -> Any:
     if isinstance(value, list):
         return tuple(freeze(item) for item in value)
     return value
+
+
+@dataclass(frozen=True)
+class Indication:
+    """The condition the trial treats, as the registry names it; a code when one is given,
+    with the terminology it belongs to."""
+
+    text: str
+    code: str | None = None
+    code_system: str | None = None
 
 
 @dataclass(frozen=True)
@@ -549,6 +572,9 @@ class ProtocolDefinition:
     parameters: FrozenMap[Parameter]
     masking_note: str | None
     source: str = field(compare=False)
+    indication: Indication | None = None
+    primary_purpose: str | None = None
+    trial_types: tuple[str, ...] = ()
     # Texts in other languages: language -> kind (visits, criteria, ...) -> code -> text.
     translations: FrozenMap[Any] = field(default_factory=FrozenMap)
     # Source data verification per form code; None: every form verified in full.

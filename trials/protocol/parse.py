@@ -25,6 +25,7 @@ from .model import (
     Eligibility,
     FrozenMap,
     Identifiers,
+    Indication,
     MedicationLookback,
     Parameter,
     ProtocolDefinition,
@@ -272,6 +273,9 @@ def build_definition(data: dict[str, Any], *, source: str) -> ProtocolDefinition
             {name: _parameter(name, p) for name, p in data.get("parameters", {}).items()}
         ),
         masking_note=_opt(data, "masking_note"),
+        indication=_indication(data.get("indication")),
+        primary_purpose=_opt(data, "primary_purpose"),
+        trial_types=tuple(data.get("trial_types", ())),
         translations=freeze(data.get("translations", {})),
         sdv_plan=_sdv_plan(data.get("sdv_plan")),
         source=source,
@@ -293,6 +297,16 @@ def _sdv_plan(plan: dict[str, Any] | None) -> FrozenMap[SdvFormPlan] | None:
             )
             for code, entry in plan.items()
         }
+    )
+
+
+def _indication(indication: dict[str, Any] | None) -> Indication | None:
+    if indication is None:
+        return None
+    return Indication(
+        text=indication["text"],
+        code=_opt(indication, "code"),
+        code_system=_opt(indication, "code_system"),
     )
 
 

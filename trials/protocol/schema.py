@@ -12,9 +12,11 @@ from .model import (
     MASKED_PARTIES,
     MASKING_LEVELS,
     PHASES,
+    PRIMARY_PURPOSES,
     RESCUE_FROM,
     STAGE_KINDS,
     TREATMENT_FAILURE_EVENTS,
+    TRIAL_TYPES,
     VISIT_KINDS,
 )
 
@@ -432,6 +434,28 @@ PROTOCOL_SCHEMA: Schema = {
             "masking_note": _str("Discrepancies between registry sources about masking."),
             "planned_enrollment": _int("Planned number of participants.", minimum=1),
             "sponsor": _str("Lead sponsor."),
+            "indication": {
+                **_obj(
+                    "The condition the trial treats, as the registry names it (TS INDIC).",
+                    {
+                        "text": _str("The indication in words."),
+                        "code": _str("Its code in `code_system`, when known."),
+                        "code_system": _str("The terminology of the code, e.g. SNOMED."),
+                    },
+                    ["text"],
+                ),
+                "dependentRequired": {"code": ["code_system"], "code_system": ["code"]},
+            },
+            "primary_purpose": {
+                "enum": list(PRIMARY_PURPOSES),
+                "description": "Registry primary purpose (TS TINDTP).",
+            },
+            "trial_types": _list(
+                "What the trial sets out to show (TS TTYPE).",
+                {"enum": list(TRIAL_TYPES), "description": "Trial type."},
+                uniqueItems=True,
+                minItems=1,
+            ),
             "arms": _list("Treatment arms.", _ARM, minItems=1),
             "stages": _list("Stages in chronological order.", _STAGE, minItems=1),
             "randomization": _obj(

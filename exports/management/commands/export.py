@@ -12,9 +12,8 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.services import system_actor
 from ecrf.errors import DomainError
-from exports.base import FORMATS, ExportContext
+from exports.base import FORMATS, RAW_LAYOUTS
 from exports.models import ExportStatus
-from exports.raw import RAW_FOLDER, RAW_LAYOUTS, write_raw
 from exports.services import export_handover, export_request, export_run, parse_as_of
 from exports.services.runs import MANIFEST_NAME
 
@@ -68,7 +67,8 @@ class Command(BaseCommand):
             "--raw-tables",
             action="store_true",
             help="Also write the raw tables (one CSV per form, labels, review state and SAS, R "
-            "and Stata load programs) into DIR/raw, blinded as the export is.",
+            "and Stata load programs) into DIR/raw, blinded as the export is and listed in "
+            "its manifest.",
         )
         parser.add_argument(
             "--raw-layout",
@@ -101,6 +101,7 @@ class Command(BaseCommand):
                 fmt=options["fmt"],
                 as_of=as_of,
                 unblinded=options["unblinded"],
+                raw_layout=options["raw_layout"] if options["raw_tables"] else "",
                 now=timezone.now(),
                 enqueue=False,
             )
@@ -130,12 +131,4 @@ class Command(BaseCommand):
             target = out / name
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)
-        if options["raw_tables"]:
-            context = ExportContext(
-                trial=result.trial,
-                protocol_version=result.protocol_version,
-                as_of=result.as_of,
-                blinded=result.blinded,
-            )
-            write_raw(context, out / RAW_FOLDER, layout=options["raw_layout"])
         self.stdout.write(str((out / MANIFEST_NAME).resolve()))

@@ -82,7 +82,7 @@ def test_shipped_rescue_lists() -> None:
     # Trial B's standard of care is cyclophosphamide and methylprednisolone: not rescue.
     assert "cyclophosphamide" not in trial_b.response.rescue.drugs
     assert trial_b.response.rescue.assumption
-    assert (trial_a.version, trial_b.version) == ("1.5", "1.5")
+    assert (trial_a.version, trial_b.version) == ("1.6", "1.6")
 
 
 def test_a_stored_version_without_rescue_list_or_viability_still_parses() -> None:
@@ -114,7 +114,7 @@ def test_a_database_holding_version_1_0_loads_the_amended_files(db: None) -> Non
             source_name=path.name,
             now=NOW,
         )
-        assert (second.created, second.version.number, second.version.label) == (True, 2, "1.5")
+        assert (second.created, second.version.number, second.version.label) == (True, 2, "1.6")
         assert definition_of(first.version).response.rescue is None
         assert definition_of(second.version).response.rescue is not None
 

@@ -36,7 +36,7 @@ def _seed_containing(nct: str) -> str:
 
 
 def test_trial_a_identity(trial_a: ProtocolDefinition) -> None:
-    assert (trial_a.code, trial_a.version, trial_a.format) == ("MSVLE", "1.5", "ecrf-protocol/1")
+    assert (trial_a.code, trial_a.version, trial_a.format) == ("MSVLE", "1.6", "ecrf-protocol/1")
     assert trial_a.identifiers.nct == "NCT03673748"
     assert trial_a.identifiers.eudract == "2022-000243-80"
     assert trial_a.identifiers.sponsor_code == "TerCel_006"
