@@ -662,8 +662,10 @@ def export_once(trial: Any, actor: Any, as_of: datetime) -> dict[str, Any]:
 
 # The trial design datasets: a few rows made from the protocol, not read from the tables.
 TRIAL_DESIGN = frozenset({"TS", "TA", "TE", "TV", "TI"})
-# Files without a COPY baseline: the trial design datasets and define.xml (no data rows).
-NO_BASELINE = TRIAL_DESIGN | {"DEFINE"}
+# Files without a COPY baseline: the trial design datasets and define.xml (no data rows), and
+# the SUPP-- datasets and RELREC, made from rows of their domains the baselines of AE, CM, EX,
+# LB and RS already read (their SQL still selects the columns SUPPAE, SUPPCM and SUPPEX write).
+NO_BASELINE = TRIAL_DESIGN | {"DEFINE", "RELREC", "SUPPAE", "SUPPCM", "SUPPEX", "SUPPRS"}
 
 
 def _check_rows(export_rows: dict[str, int], copied: dict[str, Any], what: str) -> None:

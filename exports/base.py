@@ -32,6 +32,15 @@ class ExportContext:
 
 
 @dataclass(frozen=True)
+class Supplemental:
+    """How a variable SDTMIG does not define in its domain is written to SUPP--: the QORIG of
+    its records (a Define-XML origin type) and, for an assessment, who made it (QEVAL)."""
+
+    origin: Literal["Collected", "Derived", "Assigned", "Protocol"]
+    evaluator: str = ""
+
+
+@dataclass(frozen=True)
 class Variable:
     """One column of a dataset, with what its codebook says of it."""
 
@@ -49,6 +58,12 @@ class Variable:
     # The form fields it is taken from, as "form_code.field": a variable taken from a field the
     # form type or the protocol's `blinding.allocation_revealing` names is revealing too.
     source: tuple[str, ...] = ()
+    # Written to the domain's SUPP-- dataset (QNAM = name, QLABEL = label), not to the domain.
+    supplemental: Supplemental | None = None
+    # def:Origin Type when the dataset alone says it; otherwise Define-XML infers it.
+    origin: str = ""
+    # How a derived variable is computed, as Define-XML's method states it.
+    method: str = ""
 
 
 @dataclass(frozen=True)
@@ -63,6 +78,11 @@ class Dataset:
     # Only in unblinded exports (EX); EC is its blinded counterpart.
     unblinded_only: bool = False
     keys: tuple[str, ...] = field(default=("USUBJID",))
+    # The domain a SUPP-- (or RELREC) dataset qualifies; None for a domain.
+    parent: Dataset | None = None
+    # Of a domain with supplemental variables: how many SUPP-- records the QNAMs named give,
+    # counted without building the rows (without it, the SUPP-- rows are counted).
+    supplemental_count: Callable[[ExportContext, frozenset[str]], int] | None = None
 
 
 @dataclass(frozen=True)

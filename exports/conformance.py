@@ -59,6 +59,9 @@ RULES: dict[str, str] = {
     "DOMAIN-VALUE": "DOMAIN equals the dataset's name; one STUDYID across all datasets.",
     "STAT-ORRES": "In a findings dataset with --STAT, a record has a result or --STAT "
     "'NOT DONE', never both.",
+    "RELATED-RECORD": "A SUPP-- or RELREC record names a dataset of the export (RDOMAIN) and "
+    "one of its variables (IDVAR); with IDVARVAL, a record of that dataset (of the same "
+    "subject, when USUBJID is given) holds that value.",
     "XPT-ASCII": "SAS transport files hold ASCII characters only, in values and labels.",
     "NAMES": "Dataset and variable names have at most 8 characters (letters, digits, "
     "underscore, a letter first), labels at most 40; --TESTCD and --PARMCD values are "
@@ -201,6 +204,7 @@ def check_export(folder: Path) -> Report:
     _check_study(datasets, report)
     _check_subjects(by_name, report)
     _check_design(by_name, report)
+    _check_related(by_name, report)
     return report
 
 
@@ -481,7 +485,9 @@ def _required(dataset: Dataset) -> list[str]:
     prefix = dataset.prefix()
     names = {variable.name for variable in dataset.variables}
     wanted = [variable.name for variable in dataset.variables if variable.mandatory]
-    wanted += ["STUDYID", "DOMAIN", "USUBJID", f"{prefix}SEQ"]
+    wanted += ["STUDYID", "DOMAIN", f"{prefix}SEQ"]
+    # A RELREC record relating whole datasets has no subject.
+    wanted += [] if dataset.name == "RELREC" else ["USUBJID"]
     wanted += [f"{prefix}{suffix}" for suffix in REQUIRED_SUFFIXES]
     wanted += REQUIRED_BY_DATASET.get(dataset.name, ())
     if dataset.name.startswith("SUPP"):
@@ -670,3 +676,34 @@ def _check_design(by_name: dict[str, Dataset], report: Report) -> None:
             element = row.get("ETCD", "")
             if designed is not None and element and element not in elements:
                 report.add("ARM-TA", designed.name, "ETCD", number, f"{element!r} is not in TE.")
+
+
+def _check_related(by_name: dict[str, Dataset], report: Report) -> None:
+    """The parent records SUPP-- and RELREC point at (SDTMIG 3.4 sections 8.3 and 8.4)."""
+    held: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    for dataset in by_name.values():
+        if not (dataset.name.startswith("SUPP") or dataset.name == "RELREC"):
+            continue
+        for number, row in enumerate(dataset.rows, start=1):
+            domain, idvar = row.get("RDOMAIN", ""), row.get("IDVAR", "")
+            parent = by_name.get(domain)
+            if parent is None:
+                message = f"{domain!r} is not a dataset of the export."
+                report.add("RELATED-RECORD", dataset.name, "RDOMAIN", number, message)
+                continue
+            if not idvar:
+                continue
+            if idvar not in parent.file_names:
+                message = f"{domain} has no variable {idvar!r}."
+                report.add("RELATED-RECORD", dataset.name, "IDVAR", number, message)
+                continue
+            value, usubjid = row.get("IDVARVAL", ""), row.get("USUBJID", "")
+            if not value:
+                continue
+            if (domain, idvar) not in held:
+                held[(domain, idvar)] = {
+                    (record.get("USUBJID", ""), record.get(idvar, "")) for record in parent.rows
+                } | {("", record.get(idvar, "")) for record in parent.rows}
+            if (usubjid, value) not in held[(domain, idvar)]:
+                message = f"No {domain} record of {usubjid or 'any subject'} has {idvar} {value}."
+                report.add("RELATED-RECORD", dataset.name, "IDVARVAL", number, message)

@@ -19,6 +19,7 @@ from exports.annotated import form_anchor
 from exports.base import ExportContext, Format, Variable, WrittenFile
 from exports.cells import number_text
 from exports.datasets import ExportedDataset, exported_datasets
+from exports.datasets.supplemental import kept_qualifiers
 from exports.odm.writer import XmlWriter
 from exports.valuelevel import ValueDef, ValueList, ValueScanner, findings_prefix
 
@@ -71,6 +72,7 @@ CLASSES = {
     "TE": "TRIAL DESIGN",
     "TV": "TRIAL DESIGN",
     "TI": "TRIAL DESIGN",
+    "RELREC": "RELATIONSHIP",
 }
 STRUCTURES = {
     "DM": "One record per subject",
@@ -95,7 +97,21 @@ STRUCTURES = {
     "TE": "One record per planned Element",
     "TV": "One record per planned Visit per Arm",
     "TI": "One record per I/E criterion",
+    "RELREC": "One record per related record, group of records or dataset",
 }
+# SUPP-- datasets, one per domain with supplemental variables (SDTMIG 3.4 section 8.4).
+SUPPQUAL_CLASS = "RELATIONSHIP"
+SUPPQUAL_STRUCTURE = "One record per IDVAR, IDVARVAL, and QNAM value per subject"
+
+
+def dataset_class(name: str) -> str:
+    return SUPPQUAL_CLASS if name.startswith("SUPP") else CLASSES[name]
+
+
+def structure(name: str) -> str:
+    return SUPPQUAL_STRUCTURE if name.startswith("SUPP") else STRUCTURES[name]
+
+
 # The datasets taken from the protocol, not from what was collected.
 PROTOCOL_DATASETS = frozenset({"TS", "TA", "TE", "TV", "TI"})
 # Decodes of the codes the datasets use that have an obvious one; a code list with a code
@@ -126,8 +142,11 @@ METHODS = {
 
 
 def _method(dataset: str, variable: Variable) -> str:
-    """The METHODS key of a derived variable, empty for the others."""
+    """The METHODS key of a derived variable (its own name when it states its method), empty
+    for the others."""
     name = variable.name
+    if variable.method:
+        return name
     if name == "EPOCH":
         return "EPOCH"
     if name == f"{dataset}SEQ" or name == f"{dataset[:2]}SEQ":
@@ -153,6 +172,8 @@ def pages(sources: tuple[str, ...]) -> tuple[str, ...]:
 
 def origin(dataset: str, variable: Variable) -> str:
     """def:Origin Type of a variable: from what the dataset knows, else by SDTM convention."""
+    if variable.origin:
+        return variable.origin
     if variable.name in ("STUDYID", "DOMAIN"):
         return "Assigned"
     if _method(dataset, variable):
@@ -216,6 +237,8 @@ class _Declared:
     exported: ExportedDataset
     file_name: str
     lengths: dict[str, int]
+    # Of a SUPP-- dataset: the qualifiers this export writes, each a QVAL value list entry.
+    qualifiers: tuple[Variable, ...] = ()
     values: tuple[ValueList, ...] = ()
 
     @property
@@ -250,7 +273,9 @@ def write_define(
         scanner = ValueScanner(prefix, names) if prefix else None
         lengths = xpt_lengths(path, scanner) if fmt == "xpt" else csv_lengths(path, scanner)
         values = tuple(scanner.value_lists()) if scanner else ()
-        declared.append(_Declared(exported, path.name, lengths, values))
+        parent = exported.dataset.parent
+        qualifiers = kept_qualifiers(parent, ctx) if parent is not None else ()
+        declared.append(_Declared(exported, path.name, lengths, qualifiers, values))
     target = out_dir / DEFINE_NAME
     with target.open("wb") as stream:
         _write(XmlWriter(stream), ctx, declared, annotated)
@@ -339,16 +364,22 @@ def _write(xml: XmlWriter, ctx: ExportContext, declared: list[_Declared], annota
         xml.start("def:AnnotatedCRF")
         xml.empty("def:DocumentRef", {"leafID": ACRF_LEAF})
         xml.end("def:AnnotatedCRF")
+    # Every value list, then every where clause they name, as the schema orders them.
     methods: dict[str, tuple[str, str]] = {}
     for item in declared:
         for values in item.values:
             _value_list(xml, item.name, values, methods)
+        _qualifier_list(xml, item)
     _where_clauses(xml, declared)
+    for item in declared:
+        _qualifier_clauses(xml, item)
     for item in declared:
         _item_group(xml, item, methods)
     codelists = _shared_codelists(_coded(declared, ctx.blinded))
     for item in declared:
         lists = {values.variable for values in item.values}
+        if item.qualifiers:
+            lists.add("QVAL")
         for variable in item.exported.variables:
             found = codelists.get((variable.type, _codes(variable, ctx.blinded)))
             _item_def(
@@ -359,6 +390,9 @@ def _write(xml: XmlWriter, ctx: ExportContext, declared: list[_Declared], annota
                 annotated,
                 f"VL.{item.name}.{variable.name}" if variable.name in lists else "",
             )
+        for variable in item.qualifiers:
+            found = codelists.get(("Char", variable.codelist))
+            _qualifier_def(xml, item, variable, found.oid if found else None, annotated)
     for item in declared:
         parents = {variable.name: variable for variable in item.exported.variables}
         for values in item.values:
@@ -391,9 +425,12 @@ def _item_group(xml: XmlWriter, item: _Declared, methods: dict[str, tuple[str, s
             "Repeating": "No" if name == "DM" or name in PROTOCOL_DATASETS else "Yes",
             "IsReferenceData": "Yes" if name in PROTOCOL_DATASETS else "No",
             "SASDatasetName": name,
-            "Domain": name,
+            # A SUPP-- dataset's domain is the one it qualifies.
+            "Domain": item.exported.dataset.parent.name
+            if item.exported.dataset.parent is not None
+            else name,
             "Purpose": "Tabulation",
-            "def:Structure": STRUCTURES[name],
+            "def:Structure": structure(name),
             "def:StandardOID": "STD.SDTMIG",
             "def:ArchiveLocationID": f"LF.{name}",
         },
@@ -403,8 +440,12 @@ def _item_group(xml: XmlWriter, item: _Declared, methods: dict[str, tuple[str, s
     for order, variable in enumerate(item.exported.variables, start=1):
         method = _method(name, variable)
         if method:
-            methods[f"MT.{method}"] = METHODS[method]
-        required = variable.name in ("STUDYID", "DOMAIN", "USUBJID") or variable.name in keys
+            # A variable stating its method is described by its label and that method.
+            stated = (variable.label, variable.method) if variable.method else None
+            methods[f"MT.{method}"] = stated or METHODS[method]
+        # RELREC relates whole datasets here: it has no subject.
+        subject = variable.name == "USUBJID" and name != "RELREC"
+        required = variable.name in ("STUDYID", "DOMAIN") or subject or variable.name in keys
         xml.empty(
             "ItemRef",
             {
@@ -417,7 +458,7 @@ def _item_group(xml: XmlWriter, item: _Declared, methods: dict[str, tuple[str, s
                 "MethodOID": f"MT.{method}" if method else None,
             },
         )
-    xml.empty("def:Class", {"Name": CLASSES[name]})
+    xml.empty("def:Class", {"Name": dataset_class(name)})
     xml.start("def:leaf", {"ID": f"LF.{name}", "xlink:href": item.file_name})
     xml.leaf("def:title", item.file_name)
     xml.end("def:leaf")
@@ -506,6 +547,60 @@ def _value_list(
     xml.end("def:ValueListDef")
 
 
+def _qualifier_list(xml: XmlWriter, item: _Declared) -> None:
+    """QVAL of a SUPP-- dataset, value by value: one entry per QNAM, where QNAM equals it."""
+    if not item.qualifiers:
+        return
+    xml.start("def:ValueListDef", {"OID": f"VL.{item.name}.QVAL"})
+    for order, variable in enumerate(item.qualifiers, start=1):
+        xml.start(
+            "ItemRef",
+            {
+                "ItemOID": f"IT.{item.name}.QVAL.{variable.name}",
+                "OrderNumber": str(order),
+                "Mandatory": "No",
+            },
+        )
+        xml.empty("def:WhereClauseRef", {"WhereClauseOID": f"WC.{item.name}.{variable.name}"})
+        xml.end("ItemRef")
+    xml.end("def:ValueListDef")
+
+
+def _qualifier_clauses(xml: XmlWriter, item: _Declared) -> None:
+    for variable in item.qualifiers:
+        xml.start("def:WhereClauseDef", {"OID": f"WC.{item.name}.{variable.name}"})
+        xml.start(
+            "RangeCheck",
+            {"Comparator": "EQ", "SoftHard": "Soft", "def:ItemOID": f"IT.{item.name}.QNAM"},
+        )
+        xml.leaf("CheckValue", variable.name)
+        xml.end("RangeCheck")
+        xml.end("def:WhereClauseDef")
+
+
+def _qualifier_def(
+    xml: XmlWriter, item: _Declared, variable: Variable, codelist: str | None, annotated: str
+) -> None:
+    """The QVAL of one QNAM: its label, type, code list and origin (QORIG)."""
+    assert variable.supplemental is not None
+    xml.start(
+        "ItemDef",
+        {
+            "OID": f"IT.{item.name}.QVAL.{variable.name}",
+            "Name": "QVAL",
+            "DataType": "text" if variable.type == "Char" else "float",
+            # At most the width of QVAL in the file.
+            "Length": str(item.lengths["QVAL"]),
+            "SASFieldName": "QVAL",
+        },
+    )
+    _text(xml, "Description", variable.label)
+    if codelist:
+        xml.empty("CodeListRef", {"CodeListOID": codelist})
+    _origin(xml, variable.supplemental.origin, pages(variable.source), annotated)
+    xml.end("ItemDef")
+
+
 def _where_clauses(xml: XmlWriter, declared: list[_Declared]) -> None:
     """One def:WhereClauseDef per test (and category) a value list names, shared by its
     results."""
@@ -573,6 +668,10 @@ def _coded(
             codes = _codes(variable, blinded)
             if codes:
                 yield item.name, variable.name, variable.label, variable.type, codes
+        # The values of a qualifier are text in QVAL.
+        for variable in item.qualifiers:
+            if variable.codelist:
+                yield item.name, variable.name, variable.label, "Char", variable.codelist
     for item in declared:
         for values in item.values:
             for value in values.values:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from exports.base import Dataset, ExportContext, Variable
-from exports.datasets.common import revealing_sources
+from exports.datasets.common import is_revealing, revealing_sources
 from exports.datasets.demography import DM
 from exports.datasets.design import SE, TA, TE, TI, TS, TV
 from exports.datasets.disposition import DS, IE
@@ -14,20 +14,19 @@ from exports.datasets.events import AE, CM, DV
 from exports.datasets.exposure import EC, EX
 from exports.datasets.findings import LB
 from exports.datasets.history import MH
+from exports.datasets.relrec import RELREC
 from exports.datasets.reproductive import RP
 from exports.datasets.responses import RS
+from exports.datasets.supplemental import qualifiers_as_exported, supplemental
 from exports.datasets.visits import SV
 from exports.datasets.vitals import VS
 
+SUPPEX, SUPPAE, SUPPCM, SUPPRS = (supplemental(parent) for parent in (EX, AE, CM, RS))
+
 DATASETS: tuple[Dataset, ...] = (
-    DM, SE, DS, SV, EC, EX, AE, CM, MH, LB, VS, RS, RP, IE, DV, TS, TA, TE, TV, TI,
+    DM, SE, DS, SV, EC, EX, SUPPEX, AE, SUPPAE, CM, SUPPCM, MH, LB, VS, RS, SUPPRS, RP, IE,
+    DV, RELREC, TS, TA, TE, TV, TI,
 )  # fmt: skip
-
-
-def is_revealing(variable: Variable, sources: frozenset[str]) -> bool:
-    if variable.masked:
-        return False
-    return variable.revealing or any(source in sources for source in variable.source)
 
 
 @dataclass(frozen=True)
@@ -73,17 +72,24 @@ def exported_datasets(ctx: ExportContext) -> list[ExportedDataset]:
 
     Blinded (the default): EX is left out, and so is every variable marked revealing or
     taken from an allocation-revealing field; they are absent from the files, not blanked.
-    A masked variable stays, with its one mask in place of every value it has.
+    A masked variable stays, with its one mask in place of every value it has. A domain's
+    supplemental variables are written to its SUPP-- dataset instead, under the same rules.
     """
     sources = revealing_sources(ctx) if ctx.blinded else frozenset()
     exported = []
     for dataset in DATASETS:
         if ctx.blinded and dataset.unblinded_only:
             continue
+        if dataset.parent is not None:
+            variables = qualifiers_as_exported(dataset, ctx)
+            exported.append(ExportedDataset(dataset, variables, tuple(range(len(variables)))))
+            continue
+        # A supplemental variable is written to the SUPP-- dataset, never to its domain.
         kept = [
             (position, variable)
             for position, variable in enumerate(dataset.variables)
-            if not (ctx.blinded and is_revealing(variable, sources))
+            if variable.supplemental is None
+            and not (ctx.blinded and is_revealing(variable, sources))
         ]
         variables = tuple(variable for _, variable in kept)
         masks = tuple(
@@ -114,9 +120,14 @@ __all__ = [
     "IE",
     "LB",
     "MH",
+    "RELREC",
     "RP",
     "RS",
     "SE",
+    "SUPPAE",
+    "SUPPCM",
+    "SUPPEX",
+    "SUPPRS",
     "SV",
     "TA",
     "TE",

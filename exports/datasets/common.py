@@ -17,7 +17,7 @@ from django.db.models import QuerySet
 
 from assessments.models import Infusion
 from casebook.catalogue import form_types
-from exports.base import ExportContext, Variable
+from exports.base import ExportContext, Supplemental, Variable
 from exports.snapshot import as_of, batched, stream
 from trials.definitions import definition_of
 from trials.models import Participant, ProtocolVersion, Site
@@ -42,6 +42,9 @@ def char(
     revealing: bool = False,
     source: tuple[str, ...] = (),
     masked: str = "",
+    supplemental: Supplemental | None = None,
+    origin: str = "",
+    method: str = "",
 ) -> Variable:
     return Variable(
         name,
@@ -53,6 +56,9 @@ def char(
         revealing=revealing,
         source=source,
         masked=masked,
+        supplemental=supplemental,
+        origin=origin,
+        method=method,
     )
 
 
@@ -64,8 +70,19 @@ def num(
     codelist: tuple[str, ...] = (),
     revealing: bool = False,
     source: tuple[str, ...] = (),
+    supplemental: Supplemental | None = None,
 ) -> Variable:
-    return Variable(name, label, "Num", 8, unit, codelist, revealing=revealing, source=source)
+    return Variable(
+        name,
+        label,
+        "Num",
+        8,
+        unit,
+        codelist,
+        revealing=revealing,
+        source=source,
+        supplemental=supplemental,
+    )
 
 
 def keys(domain: str) -> tuple[Variable, ...]:
@@ -485,3 +502,10 @@ def revealing_sources(ctx: ExportContext) -> frozenset[str]:
         for code, names in definition_of(version).blinding.allocation_revealing.items():
             found.update(f"{code}.{name}" for name in names)
     return frozenset(found)
+
+
+def is_revealing(variable: Variable, sources: frozenset[str]) -> bool:
+    """Whether a blinded export leaves `variable` out, given the `revealing_sources`."""
+    if variable.masked:
+        return False
+    return variable.revealing or any(source in sources for source in variable.source)

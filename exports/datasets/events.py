@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from django.db.models import Q
+
 from assessments.models import ConcomitantMedication, ProtocolDeviation
 from assessments.models.conmed import Frequency, MedicationCategory, Route
 from assessments.models.deviation import DeviationCategory, DeviationState, Severity
-from exports.base import Dataset, ExportContext
+from coding.models import CodedKind, Coding
+from exports.base import Dataset, ExportContext, Supplemental
 from exports.datasets.common import (
     EPOCH,
     YES_NO,
@@ -27,7 +30,10 @@ from exports.datasets.common import (
     visits_of,
     yes_no,
 )
+from exports.datasets.supplemental import filled_count
+from exports.snapshot import as_of, stream
 from safety.models import ActionTaken, AdverseEvent, AesiCategory, Causality, Outcome
+from trials.definitions import definition_of
 
 ONGOING = "ONGOING"
 CAUSALITY = {code: label.upper() for code, label in Causality.choices}
@@ -45,6 +51,11 @@ OUTCOMES = {
     Outcome.FATAL: "FATAL",
     Outcome.UNKNOWN: "UNKNOWN",
 }
+# How the sponsor variables SDTMIG does not define in AE and CM reach SUPPAE and SUPPCM.
+COLLECTED = Supplemental("Collected")
+BY_SPONSOR = Supplemental("Collected", evaluator="SPONSOR")
+DERIVED = Supplemental("Derived")
+ASSIGNED = Supplemental("Assigned")
 SERIOUSNESS = (
     ("AESDTH", "Results in Death", "death"),
     ("AESLIFE", "Is Life Threatening", "life_threatening"),
@@ -59,29 +70,94 @@ def _ae(name: str) -> tuple[str, ...]:
     return (f"adverse_events.{name}",)
 
 
+# The MedDRA primary path of the coded term: the form keeps the lowest level term, the preferred
+# term and the system organ class; the coding keeps the high level (group) terms between them.
+MEDDRA = (
+    ("AELLT", "Lowest Level Term", "llt_name"),
+    ("AELLTCD", "Lowest Level Term Code", "llt_code"),
+    ("AEDECOD", "Dictionary-Derived Term", "pt_name"),
+    ("AEPTCD", "Preferred Term Code", "pt_code"),
+    ("AEHLT", "High Level Term", ""),
+    ("AEHLTCD", "High Level Term Code", ""),
+    ("AEHLGT", "High Level Group Term", ""),
+    ("AEHLGTCD", "High Level Group Term Code", ""),
+    ("AEBODSYS", "Body System or Organ Class", "soc_name"),
+    ("AEBDSYCD", "Body System or Organ Class Code", "soc_code"),
+    ("AESOC", "Primary System Organ Class", "soc_name"),
+    ("AESOCCD", "Primary System Organ Class Code", "soc_code"),
+)
+# The protocol parameter that maps AESEV from the CTCAE grade, and its one value that does.
+AESEV_PARAMETER = "aesev_mapping"
+AESEV_FROM_GRADE = "ctcae_grade"
+SEVERITIES_BY_GRADE = {"MILD": (1,), "MODERATE": (2,), "SEVERE": (3, 4, 5)}
+SEVERITY = {grade: name for name, grades in SEVERITIES_BY_GRADE.items() for grade in grades}
+AESEV_METHOD = (
+    "From the CTCAE grade (AETOXGR) when the protocol maps severity from it "
+    f"(parameters.{AESEV_PARAMETER}: {AESEV_FROM_GRADE}): grade 1 MILD, grade 2 MODERATE, "
+    "grade 3 or higher SEVERE; empty without a grade or without the mapping."
+)
+
+
+def severity(grade: int | None) -> str:
+    """AESEV of a CTCAE grade."""
+    return SEVERITY.get(grade, "") if grade is not None else ""
+
+
+def maps_severity(ctx: ExportContext) -> bool:
+    """Whether the protocol version of the export maps AESEV from the CTCAE grade."""
+    parameter = definition_of(ctx.protocol_version).parameters.get(AESEV_PARAMETER)
+    return parameter is not None and parameter.value == AESEV_FROM_GRADE
+
+
 AE_VARIABLES = (
     *keys("AE"),
     char("AETERM", "Reported Term for the Adverse Event", source=_ae("verbatim_term")),
-    char("AELLT", "Lowest Level Term", source=_ae("llt_name")),
-    char("AELLTCD", "Lowest Level Term Code", source=_ae("llt_code")),
-    char("AEDECOD", "Dictionary-Derived Term", source=_ae("pt_name")),
-    char("AEPTCD", "Preferred Term Code", source=_ae("pt_code")),
-    char("AEBODSYS", "Body System or Organ Class", source=_ae("soc_name")),
-    char("AEBDSYCD", "Body System or Organ Class Code", source=_ae("soc_code")),
-    char("AEDICT", "Dictionary Version", source=_ae("dictionary_version")),
+    *(
+        char(name, label, source=_ae(field) if field else (), origin="Assigned")
+        for name, label, field in MEDDRA
+    ),
+    char("AEDICT", "Dictionary Version", source=_ae("dictionary_version"), supplemental=ASSIGNED),
     char("AETOXGR", "Standard Toxicity Grade", codelist=("1", "2", "3", "4", "5")),
+    char(
+        "AESEV",
+        "Severity/Intensity",
+        codelist=tuple(SEVERITIES_BY_GRADE),
+        source=_ae("ctcae_grade"),
+        origin="Derived",
+        method=AESEV_METHOD,
+    ),
     char("AESER", "Serious Event", codelist=YES_NO),
     *(char(name, label, codelist=YES_NO, source=_ae(field)) for name, label, field in SERIOUSNESS),
     char("AEREL", "Causality", codelist=tuple(CAUSALITY.values())),
-    char("AESPREL", "Causality (Sponsor)", codelist=tuple(CAUSALITY.values())),
-    char("AEEXPECT", "Expectedness", codelist=("EXPECTED", "UNEXPECTED")),
+    char(
+        "AESPREL",
+        "Causality (Sponsor)",
+        codelist=tuple(CAUSALITY.values()),
+        source=_ae("sponsor_causality"),
+        supplemental=BY_SPONSOR,
+    ),
+    char(
+        "AEEXPECT",
+        "Expectedness",
+        codelist=("EXPECTED", "UNEXPECTED"),
+        source=_ae("expectedness"),
+        supplemental=BY_SPONSOR,
+    ),
     char("AEACN", "Action Taken with Study Treatment", codelist=tuple(ACTIONS.values())),
     char("AEOUT", "Outcome of Adverse Event", codelist=tuple(OUTCOMES.values())),
-    char("AESI", "Adverse Event of Special Interest", codelist=YES_NO),
+    char(
+        "AESI",
+        "Adverse Event of Special Interest",
+        codelist=YES_NO,
+        source=_ae("special_interest"),
+        supplemental=COLLECTED,
+    ),
     char(
         "AESICAT",
         "Category of Special Interest",
         codelist=tuple(value.upper() for value in AesiCategory.values),
+        source=_ae("aesi_category"),
+        supplemental=COLLECTED,
     ),
     EPOCH,
     char("AESTDTC", "Start Date/Time of Adverse Event", source=_ae("onset_date")),
@@ -96,12 +172,7 @@ AE_LAYOUT = Layout(AE_VARIABLES)
 def _ae_values(row: Any) -> dict[str, object]:
     return {
         "AETERM": row.verbatim_term,
-        "AELLT": row.llt_name,
-        "AELLTCD": row.llt_code,
-        "AEDECOD": row.pt_name,
-        "AEPTCD": row.pt_code,
-        "AEBODSYS": row.soc_name,
-        "AEBDSYCD": row.soc_code,
+        **{name: getattr(row, field) for name, _, field in MEDDRA if field},
         "AEDICT": row.dictionary_version,
         "AETOXGR": str(row.ctcae_grade) if row.ctcae_grade is not None else "",
         "AESER": yes_no(row.serious),
@@ -119,10 +190,36 @@ def _ae_values(row: Any) -> dict[str, object]:
     }
 
 
+NO_PATH = dict.fromkeys(("AEHLT", "AEHLTCD", "AEHLGT", "AEHLGTCD"), "")
+
+
+def _high_level_terms(
+    ctx: ExportContext, events: dict[int, list[Any]]
+) -> dict[int, dict[str, str]]:
+    """AEHLT to AEHLGTCD of the events coded as of the export instant, by event id: from the
+    coding, when it gave the lowest level term the event carries."""
+    carried = {row.id: row.llt_code for rows in events.values() for row in rows if row.llt_code}
+    if not carried:
+        return {}
+    codings = (
+        as_of(Coding, ctx.as_of)
+        .filter(trial_id=ctx.trial.pk, kind=CodedKind.ADVERSE_EVENT, record_id__in=list(carried))
+        .order_by()
+        .values_list("record_id", "code", "hlt_name", "hlt_code", "hlgt_name", "hlgt_code")
+    )
+    return {
+        record_id: {"AEHLT": hlt, "AEHLTCD": hlt_code, "AEHLGT": hlgt, "AEHLGTCD": hlgt_code}
+        for record_id, code, hlt, hlt_code, hlgt, hlgt_code in stream(codings)
+        if carried.get(record_id) == code
+    }
+
+
 def _ae_rows(ctx: ExportContext) -> Iterator[tuple[object, ...]]:
     events_of = records(AdverseEvent, ctx)
+    mapped = maps_severity(ctx)
     for batch in subject_batches(ctx):
         events = grouped(events_of, batch)
+        paths = _high_level_terms(ctx, events)
         for subject in batch:
             rows = sorted(events.get(subject.pk, []), key=lambda row: (row.onset_date, row.id))
             for seq, row in enumerate(rows, start=1):
@@ -133,6 +230,8 @@ def _ae_rows(ctx: ExportContext) -> Iterator[tuple[object, ...]]:
                         "USUBJID": subject.usubjid,
                         "AESEQ": seq,
                         **_ae_values(row),
+                        **paths.get(row.id, NO_PATH),
+                        "AESEV": severity(row.ctcae_grade) if mapped else "",
                         "EPOCH": subject.epoch(row.onset_date),
                         # Partial dates stay partial and have no study day.
                         "AESTDY": subject.dy(dtc_day(row.onset_date)),
@@ -145,6 +244,20 @@ def _ae_count(ctx: ExportContext) -> int:
     return int(records(AdverseEvent, ctx).count())
 
 
+# The records that have a value of each supplemental variable, as `_ae_values` writes them.
+AE_FILLED = {
+    "AEDICT": ~Q(dictionary_version=""),
+    "AESPREL": Q(sponsor_causality__in=list(CAUSALITY)),
+    "AEEXPECT": ~Q(expectedness=""),
+    "AESI": Q(special_interest__isnull=False),
+    "AESICAT": ~Q(aesi_category=""),
+}
+
+
+def _suppae_count(ctx: ExportContext, qnams: frozenset[str]) -> int:
+    return filled_count(records(AdverseEvent, ctx), AE_FILLED, qnams)
+
+
 AE = Dataset(
     name="AE",
     label="Adverse Events",
@@ -152,6 +265,7 @@ AE = Dataset(
     rows=_ae_rows,
     count=_ae_count,
     keys=("USUBJID", "AESEQ"),
+    supplemental_count=_suppae_count,
 )
 
 FREQUENCIES = {
@@ -183,9 +297,9 @@ CM_VARIABLES = (
     char("CMDOSFRQ", "Dosing Frequency per Interval", codelist=tuple(FREQUENCIES.values())),
     char("CMROUTE", "Route of Administration", codelist=tuple(ROUTES.values())),
     char("CMINDC", "Indication", source=_cm("indication")),
-    char("CMDICT", "Dictionary Version", source=_cm("dictionary_version")),
-    num("CMPREDEQ", "Prednisone-Equivalent Dose", unit="mg/day"),
-    char("CMRESCUE", "Rescue Therapy", codelist=YES_NO),
+    char("CMDICT", "Dictionary Version", source=_cm("dictionary_version"), supplemental=ASSIGNED),
+    num("CMPREDEQ", "Prednisone-Equivalent Dose", unit="mg/day", supplemental=DERIVED),
+    char("CMRESCUE", "Rescue Therapy", codelist=YES_NO, supplemental=DERIVED),
     EPOCH,
     char("CMSTDTC", "Start Date/Time of Medication", source=_cm("start_date")),
     char("CMENDTC", "End Date/Time of Medication", source=_cm("end_date")),
@@ -237,6 +351,17 @@ def _cm_count(ctx: ExportContext) -> int:
     return int(records(ConcomitantMedication, ctx).count())
 
 
+CM_FILLED = {
+    "CMDICT": ~Q(dictionary_version=""),
+    "CMPREDEQ": Q(prednisone_equivalent_mg_day__isnull=False),
+    "CMRESCUE": Q(is_rescue__isnull=False),
+}
+
+
+def _suppcm_count(ctx: ExportContext, qnams: frozenset[str]) -> int:
+    return filled_count(records(ConcomitantMedication, ctx), CM_FILLED, qnams)
+
+
 CM = Dataset(
     name="CM",
     label="Concomitant Medications",
@@ -244,6 +369,7 @@ CM = Dataset(
     rows=_cm_rows,
     count=_cm_count,
     keys=("USUBJID", "CMSEQ"),
+    supplemental_count=_suppcm_count,
 )
 
 DEVIATIONS = {code: label.upper() for code, label in DeviationCategory.choices}

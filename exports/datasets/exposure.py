@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 from assessments.models import Infusion
-from exports.base import Dataset, ExportContext
+from exports.base import Dataset, ExportContext, Supplemental
 from exports.datasets.allocation import allocations
 from exports.datasets.common import (
     EPOCH,
@@ -118,6 +118,7 @@ EX_VARIABLES = (
         unit="cells/kg",
         revealing=True,
         source=_field("cell_count_1e6"),
+        supplemental=Supplemental("Derived"),
     ),
     num(
         "EXPDOSKG",
@@ -125,10 +126,24 @@ EX_VARIABLES = (
         unit="cells/kg",
         revealing=True,
         source=_field("dose_cells_per_kg"),
+        supplemental=Supplemental("Protocol"),
     ),
-    num("EXVIAB", "Viability", unit="%", revealing=True, source=_field("viability_pct")),
+    num(
+        "EXVIAB",
+        "Viability",
+        unit="%",
+        revealing=True,
+        source=_field("viability_pct"),
+        supplemental=Supplemental("Collected"),
+    ),
     char("EXLOT", "Lot Number", revealing=True, source=_field("product_lot")),
-    char("EXKITNO", "Kit Number", revealing=True, source=_field("kit_number")),
+    char(
+        "EXKITNO",
+        "Kit Number",
+        revealing=True,
+        source=_field("kit_number"),
+        supplemental=Supplemental("Collected"),
+    ),
     num("EXVAMT", "Treatment Vehicle Amount", unit="mL", source=_field("volume_ml")),
     char("EXVAMTU", "Treatment Vehicle Amount Units", codelist=("mL",)),
     char("EXROUTE", "Route of Administration", codelist=(INTRAVENOUS,)),

@@ -29,6 +29,7 @@ from assessments.models.labs import (
 from assessments.models.renal import SpecimenType
 from exports.base import Dataset, ExportContext, Variable
 from exports.datasets.common import (
+    ENTERED,
     EPOCH,
     NOT_DONE,
     NOT_DONE_STATUS,
@@ -164,8 +165,28 @@ def _lab_sources() -> tuple[str, ...]:
     )
 
 
+# --LNKID of the LB values and the RS responses of one renal assessment (see RELREC).
+RENAL_LINK = "RENAL"
+
+
+def link_id(label: str) -> Variable:
+    return char(label, "Link ID", origin="Assigned")
+
+
+def renal_links(renal: list[Any], visits: dict[int, VisitInfo]) -> dict[int, str]:
+    """The --LNKID of each renal assessment of one subject, by record id: RENAL-1, RENAL-2,
+    ... in visit and date order. Only an entered assessment has one: one recorded as not done
+    has no responses in RS to relate its LB rows to."""
+    ordered = sorted(
+        (row for row in renal if row.entry_status == ENTERED),
+        key=lambda row: (visit_order(visits, row.visit_id), iso_date(row.assessment_date), row.id),
+    )
+    return {row.id: f"{RENAL_LINK}-{number}" for number, row in enumerate(ordered, start=1)}
+
+
 LB_VARIABLES: tuple[Variable, ...] = (
     *keys("LB"),
+    link_id("LBLNKID"),
     char(
         "LBTESTCD",
         "Lab Test or Examination Short Name",
@@ -365,6 +386,8 @@ def _subject_lab_rows(
 ) -> list[dict[str, Any]]:
     """The LB rows of a subject from the rows of each of LAB_SOURCES, in the same order."""
     found: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+    renal = LAB_MODELS.index(RenalAssessment)
+    links = renal_links(sources[renal], visits)
     for source, (rows, (results, when, not_done)) in enumerate(
         zip(sources, LAB_SOURCES, strict=True)
     ):
@@ -374,6 +397,7 @@ def _subject_lab_rows(
             dtc = "" if skipped else iso_date(getattr(row, when))
             day = dtc or visit_day(visits, row.visit_id)
             tests = _not_done(row, not_done) if skipped and not_done else results(row)
+            link = {"LBLNKID": links[row.id]} if source == renal and row.id in links else {}
             for test, values in tests:
                 key = (
                     visit_order(visits, row.visit_id),
@@ -392,6 +416,7 @@ def _subject_lab_rows(
                             "LBSPEC": test.specimen,
                             **({"LBMETHOD": test.method} if test.method else {}),
                             **values,
+                            **link,
                             **visit_values(visits, row.visit_id),
                             "EPOCH": subject.epoch(day),
                             "LBDTC": dtc,

@@ -10,7 +10,7 @@ from assessments.models import RenalAssessment, SledaiAssessment
 from assessments.models.sledai import item_field
 from assessments.scoring import ScoringInputError, get_rule_set
 from assessments.scoring.sledai_descriptors import DESCRIPTORS
-from exports.base import Dataset, ExportContext, Variable
+from exports.base import Dataset, ExportContext, Supplemental, Variable
 from exports.datasets.common import (
     EPOCH,
     NOT_DONE,
@@ -32,7 +32,7 @@ from exports.datasets.common import (
     visit_values,
     visits_of,
 )
-from exports.datasets.findings import count_filled
+from exports.datasets.findings import count_filled, link_id, renal_links
 from exports.snapshot import stream
 
 SLEDAI = "SLEDAI-2K"
@@ -70,6 +70,7 @@ def response_test(code: str, version: object) -> tuple[str, str, str]:
 
 VARIABLES: tuple[Variable, ...] = (
     *keys("RS"),
+    link_id("RSLNKID"),
     char("RSCAT", "Category for Assessment"),
     char(
         "RSTESTCD",
@@ -96,7 +97,12 @@ VARIABLES: tuple[Variable, ...] = (
     char("RSEVAL", "Evaluator", codelist=(INVESTIGATOR,)),
     char("RSDRVFL", "Derived Flag", codelist=("Y",)),
     char("RSMETHOD", "Method: Calculator or Rule Set, Version"),
-    char("RSPROVFL", "Provisional Result Flag", codelist=("Y",)),
+    char(
+        "RSPROVFL",
+        "Provisional Result Flag",
+        codelist=("Y",),
+        supplemental=Supplemental("Derived"),
+    ),
     num("VISITNUM", "Visit Number"),
     char("VISIT", "Visit Name"),
     EPOCH,
@@ -184,12 +190,14 @@ def _subject_rows(
     subject: Subject, sledai: list[Any], renal: list[Any], visits: dict[int, VisitInfo]
 ) -> list[dict[str, object]]:
     found: list[tuple[tuple[Any, ...], dict[str, object]]] = []
+    links = renal_links(renal, visits)
     for source, rows in ((0, sledai), (1, renal)):
         for row in rows:
             skipped = is_not_done(row)
             # Not assessed: no date; its epoch is that of its visit.
             dtc = "" if skipped else iso_date(row.assessment_date)
             day = dtc or visit_day(visits, row.visit_id)
+            link = {"RSLNKID": links[row.id]} if source == 1 else {}
             if skipped:
                 results = [_sledai_not_done(row)]
             elif source == 0:
@@ -209,6 +217,7 @@ def _subject_rows(
                         key,
                         {
                             **values,
+                            **link,
                             **visit_values(visits, row.visit_id),
                             "EPOCH": subject.epoch(day),
                             "RSDTC": dtc,
@@ -244,11 +253,8 @@ def _rows(ctx: ExportContext) -> Iterator[tuple[object, ...]]:
                 )
 
 
-def _count(ctx: ExportContext) -> int:
-    sledai = records(SledaiAssessment, ctx)
-    total = len(DESCRIPTORS) * sledai.count() + count_filled(sledai, ("total", "clinical_total"))
-    skipped = records(SledaiAssessment, ctx, entered=False).filter(entry_status=NOT_DONE_STATUS)
-    total += int(skipped.count())
+def _responses(ctx: ExportContext) -> Iterator[list[dict[str, object]]]:
+    """The renal responses of each renal assessment, without their visits and dates."""
     renal = records(RenalAssessment, ctx).values_list(
         "response_category",
         "response_rule_set",
@@ -257,8 +263,21 @@ def _count(ctx: ExportContext) -> int:
         "secondary_responses",
     )
     for values in stream(renal.order_by("id")):
-        total += len(renal_responses(*values))
-    return total
+        yield renal_responses(*values)
+
+
+def _count(ctx: ExportContext) -> int:
+    sledai = records(SledaiAssessment, ctx)
+    total = len(DESCRIPTORS) * sledai.count() + count_filled(sledai, ("total", "clinical_total"))
+    skipped = records(SledaiAssessment, ctx, entered=False).filter(entry_status=NOT_DONE_STATUS)
+    total += int(skipped.count())
+    return total + sum(len(found) for found in _responses(ctx))
+
+
+def _supprs_count(ctx: ExportContext, qnams: frozenset[str]) -> int:
+    if "RSPROVFL" not in qnams:
+        return 0
+    return sum(1 for found in _responses(ctx) for values in found if values.get("RSPROVFL"))
 
 
 RS = Dataset(
@@ -268,4 +287,5 @@ RS = Dataset(
     rows=_rows,
     count=_count,
     keys=("USUBJID", "RSSEQ"),
+    supplemental_count=_supprs_count,
 )

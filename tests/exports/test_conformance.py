@@ -160,14 +160,16 @@ def test_the_checker_finds_what_was_broken(trials: dict[str, int], tmp_path: Pat
     _rewrite(folder / "LB.csv", break_lb)
     _rewrite(folder / "DM.csv", break_dm)
     _rewrite(folder / "VS.csv", break_vs)
+    _rewrite(folder / "RELREC.csv", lambda rows: rows[0].update(IDVAR="LBNOLINK"))
     report = check_export(folder)
     assert {
         "DY-NONZERO", "DY-RFSTDTC", "SEQ-UNIQUE", "ISO8601", "VALUE-LEVEL", "CODELIST",
-        "REQUIRED", "USUBJID-DM", "VISITNUM-SV", "EPOCH-TA",
+        "REQUIRED", "USUBJID-DM", "VISITNUM-SV", "EPOCH-TA", "RELATED-RECORD",
     } <= report.rules_broken() <= set(RULES)  # fmt: skip
     found = {(f.rule, f.dataset, f.variable) for f in report.findings}
     assert ("CODELIST", "DM", "SEX") in found and ("REQUIRED", "DM", "SITEID") in found
     assert ("VALUE-LEVEL", "LB", "LBORRES") in found
+    assert ("RELATED-RECORD", "RELREC", "IDVAR") in found
     out = io.StringIO()
     with pytest.raises(CommandError, match=r"errors \(.*VISITNUM-SV 2"):
         call_command("check_conformance", str(folder), stdout=out)

@@ -59,8 +59,9 @@ def test_before_the_trial_had_participants_every_dataset_is_empty(sdtm_trial, tm
     written, reports = write(ctx, "csv", tmp_path)
     assert sum(reports) == 0
     data = [item for item in written if not item.path.name.endswith("_codebook.csv")]
-    # Every dataset but EX, each with its header only: nor was the protocol loaded yet.
-    assert len(data) == 17
+    # Every dataset but EX and SUPPEX, each with its header only: nor was the protocol loaded
+    # yet, and RELREC relates nothing.
+    assert len(data) == 23
     assert all(item.rows == 0 for item in data)
     assert all(len(item.path.read_text().splitlines()) == 1 for item in data)
 

@@ -49,7 +49,7 @@ def _revealing_numbers() -> list[float]:
 
 def _assert_blinded_files(files: list[Path]) -> None:
     names = {path.name for path in files}
-    assert not {"ex.xpt", "EX.csv", "EX_codebook.csv"} & names
+    assert not {"ex.xpt", "EX.csv", "EX_codebook.csv", "suppex.xpt", "SUPPEX.csv"} & names
     patterns = _forbidden_text()
     for path in files:
         data = path.read_bytes()
@@ -154,14 +154,27 @@ def test_the_unblinded_export_has_ex_with_the_dose(sdtm_trial, tmp_path) -> None
         float(CELLS_MSC),
         "10^6 CELLS",
     )
-    assert msc["EXDOSKG"] == pytest.approx(float(CELLS_MSC) * 1e6 / 65.0)
-    assert (msc["EXPDOSKG"], msc["EXVIAB"], msc["EXKITNO"], msc["EXLOT"]) == (
-        2e6,
-        float(VIABILITY_MSC),
-        KITS[0],
-        LOTS[0],
-    )
-    assert (placebo["EXTRT"], placebo["EXDOSE"], placebo["EXPDOSKG"]) == ("PLACEBO", 0.0, 0.0)
+    assert msc["EXLOT"] == LOTS[0]
+    assert (placebo["EXTRT"], placebo["EXDOSE"]) == ("PLACEBO", 0.0)
+    # The sponsor's dose variables are qualifiers of EX in SUPPEX, unblinded like EX.
+    assert not {"EXDOSKG", "EXPDOSKG", "EXVIAB", "EXKITNO"} & set(frame.columns)
+    supp, meta = read_xpt(tmp_path / "suppex.xpt")
+    assert meta.table_name == "SUPPEX"
+    seq = {row["USUBJID"]: str(int(row["EXSEQ"])) for row in frame.to_dict("records")}
+    values = {
+        (row["USUBJID"], row["QNAM"]): row["QVAL"]
+        for row in supp.to_dict("records")
+        if row["IDVARVAL"] == seq[row["USUBJID"]]
+    }
+    msc_id, placebo_id = sdtm_trial.usubjid(sdtm_trial.p1), sdtm_trial.usubjid(sdtm_trial.p2)
+    assert float(values[(msc_id, "EXDOSKG")]) == pytest.approx(float(CELLS_MSC) * 1e6 / 65.0)
+    assert (
+        values[(msc_id, "EXPDOSKG")],
+        float(values[(msc_id, "EXVIAB")]),
+        values[(msc_id, "EXKITNO")],
+    ) == ("2000000", float(VIABILITY_MSC), KITS[0])
+    assert values[(placebo_id, "EXPDOSKG")] == "0"
+    assert set(supp["IDVAR"]) == {"EXSEQ"} and set(supp["RDOMAIN"]) == {"EX"}
     dm, _ = read_xpt(tmp_path / "dm.xpt")
     arms = dict(zip(dm["USUBJID"], dm["ARMCD"], strict=True))
     assert arms[sdtm_trial.usubjid(sdtm_trial.p1)] == "MSC"

@@ -18,8 +18,8 @@ def _where(rows: list[dict], **match: object) -> list[dict]:
 
 def test_datasets_are_in_the_agreed_order() -> None:
     assert [dataset.name for dataset in DATASETS] == [
-        "DM", "SE", "DS", "SV", "EC", "EX", "AE", "CM", "MH", "LB", "VS", "RS", "RP", "IE", "DV",
-        "TS", "TA", "TE", "TV", "TI",
+        "DM", "SE", "DS", "SV", "EC", "EX", "SUPPEX", "AE", "SUPPAE", "CM", "SUPPCM", "MH",
+        "LB", "VS", "RS", "SUPPRS", "RP", "IE", "DV", "RELREC", "TS", "TA", "TE", "TV", "TI",
     ]  # fmt: skip
 
 

@@ -235,10 +235,13 @@ def test_every_dataset_fits_sas_transport_v5() -> None:
         check_xpt_limits(dataset.name, dataset.label, dataset.variables)
         assert len(dataset.name) <= 8 and len(dataset.label) <= 40
         variables = [variable.name for variable in dataset.variables]
-        # Subject-level datasets start with their keys; the trial design ones have no subject.
+        # Subject-level datasets start with their keys; the trial design ones have no subject;
+        # SUPP-- and RELREC name the domain they relate to (RDOMAIN).
+        relating = dataset.name.startswith("SUPP") or dataset.name == "RELREC"
+        domain = "RDOMAIN" if relating else "DOMAIN"
         if dataset.name not in TRIAL_DESIGN:
-            assert variables[:3] == ["STUDYID", "DOMAIN", "USUBJID"], dataset.name
-        assert variables[:2] == ["STUDYID", "DOMAIN"], dataset.name
+            assert variables[:3] == ["STUDYID", domain, "USUBJID"], dataset.name
+        assert variables[:2] == ["STUDYID", domain], dataset.name
         assert len(set(variables)) == len(variables), dataset.name
         assert set(dataset.keys) <= set(variables), dataset.name
         for variable in dataset.variables:
@@ -251,8 +254,8 @@ def test_every_dataset_fits_sas_transport_v5() -> None:
                 assert variable.name == f"{dataset.name}SEQ"
         names.append(dataset.name)
     assert names == [
-        "DM", "SE", "DS", "SV", "EC", "EX", "AE", "CM", "MH", "LB", "VS", "RS", "RP", "IE", "DV",
-        "TS", "TA", "TE", "TV", "TI",
+        "DM", "SE", "DS", "SV", "EC", "EX", "SUPPEX", "AE", "SUPPAE", "CM", "SUPPCM", "MH",
+        "LB", "VS", "RS", "SUPPRS", "RP", "IE", "DV", "RELREC", "TS", "TA", "TE", "TV", "TI",
     ]  # fmt: skip
 
 

@@ -64,6 +64,7 @@ CODE_PARAMETERS: Mapping[str, tuple[str, Any]] = {
     ),
     "pregnancy_outcome_grace_days": ("the days allowed to report a pregnancy outcome", WHOLE),
     "sdv_forms": ("the forms source data verification covers", FORM_LIST),
+    "aesev_mapping": ("how the SDTM export gives AE severity", ("ctcae_grade", "none")),
 }
 # The concomitant medication categories and routes a look-back may name (the conmed form's).
 CONMED_CATEGORIES: tuple[str, ...] = (
