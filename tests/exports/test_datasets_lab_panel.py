@@ -5,15 +5,28 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
+from assessments.models import LabResults
 from tests.exports.dataset_fixtures import rows_of, save
 
 SAVED = datetime(2026, 3, 3, 11, 0, tzinfo=UTC)
 
 
+def _results_received(trial: Any, data: dict[str, Any]) -> None:
+    """The selection visit's panel of P2, recorded as not done in the shared trial, entered
+    once its results came in."""
+    p2 = trial.p2
+    record = LabResults.objects.get(participant=p2, visit__code="SEL")
+    save(
+        trial.team, "labs", p2, data, visit="SEL", record_id=record.pk,
+        expected_version=record.row_version, reason="Results received", now=SAVED,
+    )  # fmt: skip
+
+
 def test_screening_panel_rows_with_codes_units_and_results(sdtm_trial) -> None:
     p2 = sdtm_trial.p2
-    save(sdtm_trial.team, "labs", p2, {
+    _results_received(sdtm_trial, {
         "sample_date": date(2026, 3, 2),
         "ana_result": "positive", "ana_titre": 320,
         "ch50_value": Decimal(35), "ch50_unit": "U/mL", "ch50_lln": Decimal(42),
@@ -24,7 +37,7 @@ def test_screening_panel_rows_with_codes_units_and_results(sdtm_trial) -> None:
         "anti_hbc_result": "indeterminate", "hcv_result": "negative",
         "tb_method": "igra", "tb_result": "negative",
         "anti_hla_result": "positive", "anti_hla_mfi": 2500, "anti_hla_dsa": False,
-    }, visit="SEL", now=SAVED)  # fmt: skip
+    })  # fmt: skip
     for blinded in (True, False):
         lb = [
             row
@@ -84,10 +97,10 @@ def test_screening_panel_rows_with_codes_units_and_results(sdtm_trial) -> None:
 
 def test_a_negative_ana_and_a_skin_test(sdtm_trial) -> None:
     p2 = sdtm_trial.p2
-    save(sdtm_trial.team, "labs", p2, {
+    _results_received(sdtm_trial, {
         "sample_date": date(2026, 3, 2), "ana_result": "negative",
         "tb_method": "ppd", "tb_result": "positive",
-    }, visit="SEL", now=SAVED)  # fmt: skip
+    })  # fmt: skip
     lb = rows_of(sdtm_trial.ctx(), "LB")
     mine = {
         row["LBTESTCD"]: row
