@@ -289,7 +289,12 @@ class UnverifiedForms:
         parts = [
             records.values(*_FORM_COLUMNS).annotate(form=Value(code, output_field=CharField()))
             for code, records in self._types
+            if not records.query.is_empty()
         ]
+        # No participant in scope, or an empty slice (the first page of an empty list): a
+        # union of empty parts would be one of them, sliced.
+        if not parts or (key.stop is not None and key.stop <= (key.start or 0)):
+            return self._types[0][1].none()
         if len(parts) == 1:
             return parts[0].order_by("updated_at", "pk")[key]
         if key.stop is not None and connection.features.supports_slicing_ordering_in_compound:
