@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from assessments.models.base import LogForm, PartialDateField
+from assessments.models.base import LogForm, PartialDateField, to_verify_index
 
 
 class MedicationCategory(models.TextChoices):
@@ -95,4 +95,7 @@ class ConcomitantMedication(LogForm):
     class Meta(LogForm.Meta):
         verbose_name = _("concomitant medication")
         # The inherited name would pass the 30 characters an index name may have.
-        indexes = [models.Index(fields=["participant"], name="assessments_conmed_ptcp")]
+        indexes = [
+            models.Index(fields=["participant"], name="assessments_conmed_ptcp"),
+            to_verify_index(),
+        ]

@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from assessments.models.base import LogForm
+from assessments.models.base import LogForm, to_verify_index
 
 
 class DeviationCategory(models.TextChoices):
@@ -58,7 +58,10 @@ class ProtocolDeviation(LogForm):
     class Meta(LogForm.Meta):
         verbose_name = _("protocol deviation")
         # The inherited name would pass the 30 characters an index name may have.
-        indexes = [models.Index(fields=["participant"], name="assessments_deviation_ptcp")]
+        indexes = [
+            models.Index(fields=["participant"], name="assessments_deviation_ptcp"),
+            to_verify_index(),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["participant", "source_key"],

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
+from django.db import connection
 from django.db.models import CharField, Count, Exists, F, OuterRef, Q, QuerySet, Value
 from django.utils import timezone
 
@@ -112,7 +113,7 @@ class ReviewQueue:
         *,
         trial: Trial,
         now: datetime,
-        to_verify: QuerySet[Any] | None,
+        to_verify: UnverifiedForms | None,
         queries: QuerySet[DataQuery],
         visits: QuerySet[Visit],
     ) -> None:
@@ -122,8 +123,9 @@ class ReviewQueue:
         self._queries = queries
         self._visits = visits
 
-    def section(self, name: str) -> QuerySet[Any]:
-        """The rows of one list, in order, unread: forms as values, queries, visits."""
+    def section(self, name: str) -> Any:
+        """The rows of one list, in order, unread: forms as values (UnverifiedForms), queries,
+        visits."""
         if name == "to_verify":
             if self._to_verify is None:
                 return Visit.objects.none()
@@ -251,28 +253,60 @@ def unverified_by_type(where: Q, plans: SdvPlans) -> Iterator[tuple[str, QuerySe
         )
 
 
-def _unverified_forms(where: Q, plans: SdvPlans) -> QuerySet[Any] | None:
-    """Entered forms with no current verification, of every form type, as one UNION query,
-    oldest change first (None when the plans verify no form)."""
-    parts = []
-    for code, records in unverified_by_type(where, plans):
-        parts.append(
-            records.values(
-                "pk",
-                "participant_id",
-                "participant__subject_id",
-                "participant__screening_number",
-                "participant__site__code",
-                "participant__site__time_zone",
-                "visit__code",
-                "row_version",
-                "updated_at",
-            ).annotate(form=Value(code, output_field=CharField()))
-        )
-    if not parts:
-        return None
-    rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
-    return rows.order_by("updated_at", "form", "pk")
+_FORM_COLUMNS = (
+    "pk",
+    "participant_id",
+    "participant__subject_id",
+    "participant__screening_number",
+    "participant__site__code",
+    "participant__site__time_zone",
+    "visit__code",
+    "row_version",
+    "updated_at",
+)
+
+
+class UnverifiedForms:
+    """Entered forms with no current verification, of every form type, oldest change first,
+    read a slice at a time like a query (`count()`, `[start:stop]`).
+
+    A slice reads from each form type only its first `stop` rows by change, in the order of
+    the type's index of entered records (assessments.models.base.to_verify_index), and sorts
+    their union: the rows before `stop` of the whole list are among them, since the form code
+    that breaks ties is the same within a type. Sorting the union of every form of the trial
+    and counting through the joins that only the rows shown need is what made the queue slow
+    at thousands of participants. (SQLite, which cannot limit the parts of a union, sorts
+    them whole.)"""
+
+    def __init__(self, types: list[tuple[str, QuerySet[Any]]]) -> None:
+        self._types = types
+
+    def count(self) -> int:
+        keys = [records.values("pk") for _, records in self._types]
+        return (keys[0].union(*keys[1:], all=True) if len(keys) > 1 else keys[0]).count()
+
+    def __getitem__(self, key: slice) -> QuerySet[Any]:
+        parts = [
+            records.values(*_FORM_COLUMNS).annotate(form=Value(code, output_field=CharField()))
+            for code, records in self._types
+            if not records.query.is_empty()
+        ]
+        # No participant in scope, or an empty slice (the first page of an empty list): a
+        # union of empty parts would be one of them, sliced.
+        if not parts or (key.stop is not None and key.stop <= (key.start or 0)):
+            return self._types[0][1].none()
+        if len(parts) == 1:
+            return parts[0].order_by("updated_at", "pk")[key]
+        if key.stop is not None and connection.features.supports_slicing_ordering_in_compound:
+            parts = [rows.order_by("updated_at", "pk")[: key.stop] for rows in parts]
+        return parts[0].union(*parts[1:], all=True).order_by("updated_at", "form", "pk")[key]
+
+
+def _unverified_forms(where: Q, plans: SdvPlans) -> UnverifiedForms | None:
+    """Entered forms with no current verification, of every form type (None when the plans
+    verify no form)."""
+    types = list(unverified_by_type(where, plans))
+    return UnverifiedForms(types) if types else None
 
 
 def _queued_queries(
