@@ -146,7 +146,7 @@ def annotated_crf_html(crf: AnnotatedCrf, *, language: str = "en", css: str = ""
     for a file read away from the site. The style element is added here, not in the template,
     which the site also serves under a policy that refuses style elements."""
     with translation.override(language), timezone.override(ZoneInfo("UTC")):
-        html = render_to_string(TEMPLATE, {"crf": crf, "created": created_at(crf)})
+        html: str = render_to_string(TEMPLATE, {"crf": crf, "created": created_at(crf)})
     if css:
         html = html.replace("</head>", f"<style>{css}</style>\n</head>", 1)
     return html
