@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -30,7 +31,7 @@ class DomainError(Exception):
         if hasattr(error, "error_dict"):
             fields = {name: list(messages) for name, messages in error.message_dict.items()}
             non_field = fields.pop("__all__", [])
-            message = " ".join(non_field) or "Please correct the fields shown."
+            message = " ".join(non_field) or gettext("Please correct the fields shown.")
             return cls(message, fields=fields)
         return cls(" ".join(str(m) for m in error.messages))
 
@@ -109,7 +110,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     detail = response.data
     if isinstance(exc, drf_exceptions.ValidationError):
         fields = _drf_fields(detail)
-        message = " ".join(fields.pop("non_field_errors", [])) or "Please correct the fields shown."
+        message = " ".join(fields.pop("non_field_errors", [])) or gettext(
+            "Please correct the fields shown."
+        )
         if isinstance(detail, list):
             message = " ".join(str(item) for item in detail)
         code = "invalid"

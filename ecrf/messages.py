@@ -30,8 +30,12 @@ def number_text(value: float | int, *, localize: bool = True) -> str:
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         value = int(value)
     shown = repr(value) if isinstance(value, float) else str(value)
-    if not localize:
-        return shown
+    return decimal_text(shown) if localize else shown
+
+
+def decimal_text(shown: str) -> str:
+    """A number already written with a point ("3.2", "1e-05"), with the language's separator:
+    for a message worded now, in the language of whoever reads it."""
     return shown.replace(".", str(formats.get_format("DECIMAL_SEPARATOR")))
 
 

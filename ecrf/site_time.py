@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.utils.translation import gettext
+
 
 def local_midnight(day: date, time_zone: str) -> datetime:
     """The instant a local calendar day starts at the site, in UTC."""
@@ -57,17 +59,31 @@ def local_instant(wall: datetime, time_zone: str) -> datetime:
     if first.utcoffset() == second.utcoffset():
         return first
     earlier, later = offset_text(first.utcoffset()), offset_text(second.utcoffset())
-    shown = f"{wall:%H:%M} on {wall:%Y-%m-%d}"
+    # Worded now, in the language of whoever typed the time.
+    words = {
+        "time": f"{wall:%H:%M}",
+        "day": f"{wall:%Y-%m-%d}",
+        "zone": time_zone,
+        "earlier": earlier,
+        "later": later,
+    }
     if first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != wall.replace(tzinfo=None):
         raise NonexistentLocalTime(
-            f"{shown} does not exist in {time_zone}: the clocks went forward that night "
-            f"(UTC{earlier} to UTC{later}) and skipped it. Check the time written down.",
+            gettext(
+                "%(time)s on %(day)s does not exist in %(zone)s: the clocks went forward that "
+                "night (UTC%(earlier)s to UTC%(later)s) and skipped it. Check the time written "
+                "down."
+            )
+            % words,
             earlier=earlier,
             later=later,
         )
     raise AmbiguousLocalTime(
-        f"{shown} happens twice in {time_zone}: the clocks went back that night "
-        f"(UTC{earlier} to UTC{later}).",
+        gettext(
+            "%(time)s on %(day)s happens twice in %(zone)s: the clocks went back that night "
+            "(UTC%(earlier)s to UTC%(later)s)."
+        )
+        % words,
         earlier=earlier,
         later=later,
     )

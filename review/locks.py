@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext
 
 from ecrf.errors import DomainError
 from review.models import Lock, LockLevel
@@ -56,8 +57,11 @@ def require_unlocked(participant: Any, record: Any = None) -> None:
 
 def _locked(lock: Lock) -> LockedError:
     return LockedError(
-        f"The data are locked ({lock.get_level_display().lower()} lock: {lock.reason}); "
-        "a data manager must unlock them first."
+        gettext(
+            "The data are locked (%(level)s lock: %(reason)s); a data manager must unlock them "
+            "first."
+        )
+        % {"level": lock.get_level_display().lower(), "reason": lock.reason}
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
 from assessments.forms_kit import FormScope, FormType
 from assessments.models import Infusion
@@ -70,7 +70,7 @@ def _check_dates(report: PregnancyReport, ctx: FormContext, checks: Checks) -> N
     for name in ("last_menstrual_period", "estimated_conception_date", "outcome_date"):
         value = getattr(report, name)
         if value is not None and value > ctx.today:
-            checks.error(name, "The date is in the future.")
+            checks.error(name, gettext("The date is in the future."))
     if lmp is None and conception is None:
         checks.warn(
             "last_menstrual_period",
@@ -79,7 +79,8 @@ def _check_dates(report: PregnancyReport, ctx: FormContext, checks: Checks) -> N
     if lmp is not None and conception is not None and conception < lmp:
         checks.error(
             "estimated_conception_date",
-            f"Conception cannot precede the last menstrual period ({lmp:%Y-%m-%d}).",
+            gettext("Conception cannot precede the last menstrual period (%(lmp)s).")
+            % {"lmp": f"{lmp:%Y-%m-%d}"},
         )
     if due is not None:
         expected = (
@@ -92,21 +93,35 @@ def _check_dates(report: PregnancyReport, ctx: FormContext, checks: Checks) -> N
         if expected is not None and abs(due - expected) > DUE_DATE_TOLERANCE:
             checks.error(
                 "estimated_due_date",
-                f"A due date of {due:%Y-%m-%d} is more than 4 weeks from the one the "
-                f"{'last menstrual period' if lmp else 'conception date'} gives "
-                f"({expected:%Y-%m-%d}); check both dates.",
+                (
+                    gettext(
+                        "A due date of %(due)s is more than 4 weeks from the one the last "
+                        "menstrual period gives (%(expected)s); check both dates."
+                    )
+                    if lmp
+                    else gettext(
+                        "A due date of %(due)s is more than 4 weeks from the one the conception "
+                        "date gives (%(expected)s); check both dates."
+                    )
+                )
+                % {"due": f"{due:%Y-%m-%d}", "expected": f"{expected:%Y-%m-%d}"},
             )
         elif aware_day is not None and not (
             aware_day - LONGEST_PREGNANCY <= due <= aware_day + LONGEST_PREGNANCY
         ):
             checks.error(
                 "estimated_due_date",
-                f"A due date of {due:%Y-%m-%d} is more than 44 weeks from the day the site "
-                f"became aware ({aware_day:%Y-%m-%d}); check the date.",
+                gettext(
+                    "A due date of %(due)s is more than 44 weeks from the day the site became "
+                    "aware (%(aware)s); check the date."
+                )
+                % {"due": f"{due:%Y-%m-%d}", "aware": f"{aware_day:%Y-%m-%d}"},
             )
     reported = report.sponsor_reported_at
     if reported is not None and aware is not None and reported < aware:
-        checks.error("sponsor_reported_at", "The report cannot reach the sponsor before awareness.")
+        checks.error(
+            "sponsor_reported_at", gettext("The report cannot reach the sponsor before awareness.")
+        )
 
 
 def _check_outcome(report: PregnancyReport, ctx: FormContext, checks: Checks) -> None:
@@ -114,20 +129,24 @@ def _check_outcome(report: PregnancyReport, ctx: FormContext, checks: Checks) ->
     aware = report.site_awareness_at
     if outcome in _PENDING or outcome in _NO_DATE:
         if day is not None:
-            checks.error("outcome_date", "Give an outcome date only for an outcome that ended it.")
+            checks.error(
+                "outcome_date", gettext("Give an outcome date only for an outcome that ended it.")
+            )
     elif day is None:
-        checks.error("outcome_date", "Give the date of the outcome.")
+        checks.error("outcome_date", gettext("Give the date of the outcome."))
     if day is not None and aware is not None:
         aware_day = local_date(aware, ctx.participant.site.time_zone)
         if day < aware_day:
             checks.error(
                 "outcome_date",
-                f"The outcome date is before the site became aware of the pregnancy "
-                f"({aware_day:%Y-%m-%d}).",
+                gettext(
+                    "The outcome date is before the site became aware of the pregnancy (%(aware)s)."
+                )
+                % {"aware": f"{aware_day:%Y-%m-%d}"},
             )
     lmp = report.last_menstrual_period or report.estimated_conception_date
     if day is not None and lmp is not None and day < lmp:
-        checks.error("outcome_date", "The outcome cannot precede the pregnancy.")
+        checks.error("outcome_date", gettext("The outcome cannot precede the pregnancy."))
     if outcome == PregnancyOutcome.CONGENITAL_ANOMALY:
         reported = AdverseEvent.objects.filter(
             participant_id=ctx.participant.pk, congenital_anomaly=True

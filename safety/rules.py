@@ -20,6 +20,7 @@ from assessments.rules.base import (
     OUTSIDE_CALENDAR,
     Checks,
     FormContext,
+    before_consent,
     local_time_problem,
     within_calendar,
 )
@@ -197,7 +198,7 @@ def _partial_date(ae: AdverseEvent, name: str, checks: Checks) -> tuple[date, da
     try:
         return partial_bounds(str(value))
     except ValueError:
-        checks.error(name, "Give a real date as YYYY, YYYY-MM or YYYY-MM-DD.")
+        checks.error(name, gettext("Give a real date as YYYY, YYYY-MM or YYYY-MM-DD."))
         return None
 
 
@@ -210,7 +211,7 @@ def _moment(ae: AdverseEvent, name: str, ctx: FormContext, checks: Checks) -> da
         return None
     parsed = parse_datetime(value) if isinstance(value, str) else value
     if not isinstance(parsed, datetime):
-        checks.error(name, "Give a date and a time.")
+        checks.error(name, gettext("Give a date and a time."))
         return None
     if is_naive(parsed):
         try:
@@ -220,15 +221,15 @@ def _moment(ae: AdverseEvent, name: str, ctx: FormContext, checks: Checks) -> da
             setattr(ae, name, None)
             return None
     if not within_calendar(parsed, ctx.participant.site.time_zone):
-        checks.error(name, OUTSIDE_CALENDAR)
+        checks.error(name, gettext(OUTSIDE_CALENDAR))
         setattr(ae, name, None)
         return None
     setattr(ae, name, parsed)
     if parsed > ctx.now:
-        checks.error(name, "The time is in the future.")
+        checks.error(name, gettext("The time is in the future."))
     day = local_date(parsed, ctx.participant.site.time_zone)
     if ctx.consent_date is not None and day < ctx.consent_date:
-        checks.error(name, f"The date is before informed consent ({ctx.consent_date:%Y-%m-%d}).")
+        checks.error(name, before_consent(ctx.consent_date))
     return parsed
 
 
@@ -236,7 +237,10 @@ def _check_choices(ae: AdverseEvent, checks: Checks) -> None:
     for name, choices in _CHOICES.items():
         value = getattr(ae, name)
         if value not in (None, "") and value not in choices.values:
-            checks.error(name, f"Choose one of: {', '.join(choices.values)}.")
+            checks.error(
+                name,
+                gettext("Choose one of: %(choices)s.") % {"choices": ", ".join(choices.values)},
+            )
     grade = ae.ctcae_grade
     if grade is not None:
         try:
@@ -244,7 +248,7 @@ def _check_choices(ae: AdverseEvent, checks: Checks) -> None:
         except (TypeError, ValueError):
             ae.ctcae_grade = None
         if ae.ctcae_grade is None or not 1 <= ae.ctcae_grade <= 5:
-            checks.error("ctcae_grade", "CTCAE grades run from 1 to 5.")
+            checks.error("ctcae_grade", gettext("CTCAE grades run from 1 to 5."))
 
 
 def _check_dates(ae: AdverseEvent, ctx: FormContext, checks: Checks) -> tuple[date, date] | None:
@@ -252,7 +256,7 @@ def _check_dates(ae: AdverseEvent, ctx: FormContext, checks: Checks) -> tuple[da
     end = _partial_date(ae, "end_date", checks)
     if onset is not None:
         if onset[0] > ctx.today:
-            checks.error("onset_date", "The date is in the future.")
+            checks.error("onset_date", gettext("The date is in the future."))
         if ctx.consent_date is not None and onset[1] < ctx.consent_date:
             checks.warn(
                 "onset_date",
@@ -264,16 +268,22 @@ def _check_dates(ae: AdverseEvent, ctx: FormContext, checks: Checks) -> tuple[da
                 ),
             )
     if end is not None and end[0] > ctx.today:
-        checks.error("end_date", "The date is in the future.")
+        checks.error("end_date", gettext("The date is in the future."))
     if onset is not None and end is not None:
         # Compare at the precision both dates share: "2026-04" is not before "2026-04-17".
         shared = min(len(ae.onset_date), len(ae.end_date))
         if ae.end_date[:shared] < ae.onset_date[:shared]:
-            checks.error("end_date", f"The end is before the onset ({ae.onset_date}).")
+            checks.error(
+                "end_date",
+                gettext("The end is before the onset (%(onset)s).") % {"onset": ae.onset_date},
+            )
     if ae.ongoing and ae.end_date:
-        checks.error("end_date", "An ongoing event has no end date.")
+        checks.error("end_date", gettext("An ongoing event has no end date."))
     if ae.ongoing and ae.outcome in _ENDED_OUTCOMES:
-        checks.error("ongoing", f"An event with outcome {ae.outcome} is not ongoing.")
+        checks.error(
+            "ongoing",
+            gettext("An event with outcome %(outcome)s is not ongoing.") % {"outcome": ae.outcome},
+        )
     return onset
 
 
@@ -283,13 +293,15 @@ def _check_seriousness(
     serious = any(getattr(ae, name) for name in SERIOUSNESS_FIELDS)
     if ae.ctcae_grade == 5:
         if ae.outcome != Outcome.FATAL:
-            checks.error("outcome", "Grade 5 is death: the outcome must be fatal.")
+            checks.error("outcome", gettext("Grade 5 is death: the outcome must be fatal."))
         if not ae.death:
-            checks.error("death", "Grade 5 is death: tick the death seriousness criterion.")
+            checks.error(
+                "death", gettext("Grade 5 is death: tick the death seriousness criterion.")
+            )
     if ae.outcome == Outcome.FATAL and not ae.death:
-        checks.error("death", "A fatal event is serious: tick the death criterion.")
+        checks.error("death", gettext("A fatal event is serious: tick the death criterion."))
     if ae.death and ae.outcome not in ("", Outcome.FATAL):
-        checks.error("outcome", "An event that resulted in death has outcome fatal.")
+        checks.error("outcome", gettext("An event that resulted in death has outcome fatal."))
     if ae.outcome == Outcome.FATAL and ae.ctcae_grade not in (None, 5):
         checks.warn(
             "ctcae_grade",
@@ -300,16 +312,21 @@ def _check_seriousness(
     reported = _moment(ae, "sae_reported_at", ctx, checks)
     if serious and awareness is None and not checks.errors.get("site_awareness_at"):
         checks.error(
-            "site_awareness_at", "Required for a serious event: when the site learned of it."
+            "site_awareness_at",
+            gettext("Required for a serious event: when the site learned of it."),
         )
     if (
         awareness is not None
         and onset is not None
         and local_date(awareness, ctx.participant.site.time_zone) < onset[0]
     ):
-        checks.error("site_awareness_at", "The site cannot learn of the event before onset.")
+        checks.error(
+            "site_awareness_at", gettext("The site cannot learn of the event before onset.")
+        )
     if reported is not None and awareness is not None and reported < awareness:
-        checks.error("sae_reported_at", "The report cannot reach the sponsor before awareness.")
+        checks.error(
+            "sae_reported_at", gettext("The report cannot reach the sponsor before awareness.")
+        )
     if not serious and (reported is not None or awareness is not None):
         checks.warn(
             "serious",
@@ -335,13 +352,16 @@ def _check_sponsor(ae: AdverseEvent, ctx: FormContext, checks: Checks) -> None:
     if fatal_aware is not None:
         if sponsor_aware is None:
             checks.error(
-                "sponsor_fatal_awareness_at", "Record the sponsor's first knowledge of the event."
+                "sponsor_fatal_awareness_at",
+                gettext("Record the sponsor's first knowledge of the event."),
             )
         elif fatal_aware < sponsor_aware:
             checks.error(
                 "sponsor_fatal_awareness_at",
-                "The sponsor cannot learn the event was fatal or life-threatening before it "
-                "first knew of the event.",
+                gettext(
+                    "The sponsor cannot learn the event was fatal or life-threatening before it "
+                    "first knew of the event."
+                ),
             )
         if not fatal_or_life_threatening(ae):
             checks.warn(
@@ -354,11 +374,13 @@ def _check_sponsor(ae: AdverseEvent, ctx: FormContext, checks: Checks) -> None:
             )
     if followup_reported is not None:
         if susar_reported is None:
-            checks.error("susar_followup_reported_at", "Record the initial expedited report first.")
+            checks.error(
+                "susar_followup_reported_at", gettext("Record the initial expedited report first.")
+            )
         elif followup_reported < susar_reported:
             checks.error(
                 "susar_followup_reported_at",
-                "The follow-up report cannot precede the initial expedited report.",
+                gettext("The follow-up report cannot precede the initial expedited report."),
             )
     if (
         is_related(ae.investigator_causality)
@@ -405,7 +427,8 @@ def _check_sponsor(ae: AdverseEvent, ctx: FormContext, checks: Checks) -> None:
     if susar_reported is not None:
         if sponsor_aware is not None and susar_reported < sponsor_aware:
             checks.error(
-                "susar_reported_at", "The expedited report cannot precede the sponsor's knowledge."
+                "susar_reported_at",
+                gettext("The expedited report cannot precede the sponsor's knowledge."),
             )
         if not susar:
             checks.warn("susar_reported_at", Text(gettext_noop("The event is not a SUSAR now.")))
@@ -415,18 +438,20 @@ def validate(ae: AdverseEvent, ctx: FormContext, checks: Checks) -> None:
     term = (ae.verbatim_term or "").strip()
     ae.verbatim_term = term
     if not term:
-        checks.error("verbatim_term", "Required.")
+        checks.error("verbatim_term", gettext("Required."))
     _check_choices(ae, checks)
     onset = _check_dates(ae, ctx, checks)
     _check_seriousness(ae, onset, ctx, checks)
     _check_sponsor(ae, ctx, checks)
     if ae.special_interest and not ae.aesi_category:
-        checks.error("aesi_category", "Give the category of special interest.")
+        checks.error("aesi_category", gettext("Give the category of special interest."))
     if ae.aesi_category and not ae.special_interest:
-        checks.error("aesi_category", "Only for an adverse event of special interest.")
+        checks.error("aesi_category", gettext("Only for an adverse event of special interest."))
     coded = [name for name in CODED_FIELDS if name != "dictionary_version" and getattr(ae, name)]
     if coded and not ae.dictionary_version:
-        checks.error("dictionary_version", "Give the dictionary version the term was coded with.")
+        checks.error(
+            "dictionary_version", gettext("Give the dictionary version the term was coded with.")
+        )
 
 
 def meets_dlt(

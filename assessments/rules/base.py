@@ -8,15 +8,15 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
-from ecrf.messages import Text
+from ecrf.messages import Text, decimal_text
 from ecrf.site_time import AmbiguousLocalTime, LocalTimeError, local_date
 from trials.models import Participant
 from trials.protocol import ProtocolDefinition
 from visits.models import Visit
 
-OUTSIDE_CALENDAR = "The date and time lie outside the calendar."
+OUTSIDE_CALENDAR = gettext_noop("The date and time lie outside the calendar.")
 
 
 def within_calendar(instant: datetime, time_zone: str) -> bool:
@@ -30,11 +30,25 @@ def within_calendar(instant: datetime, time_zone: str) -> bool:
     return True
 
 
+def before_consent(consent_date: date, *, time: bool = False) -> str:
+    """The error for a date (or time) before informed consent, in the language of the reader."""
+    template = (
+        gettext("The time is before informed consent (%(consent)s).")
+        if time
+        else gettext("The date is before informed consent (%(consent)s).")
+    )
+    return template % {"consent": f"{consent_date:%Y-%m-%d}"}
+
+
 def local_time_problem(error: LocalTimeError) -> str:
     """What to tell whoever gave a time without an offset that the site's clock skipped or
     showed twice."""
     if isinstance(error, AmbiguousLocalTime):
-        return f"{error.message} Give the time with its offset ({error.earlier} or {error.later})."
+        return gettext("%(problem)s Give the time with its offset (%(earlier)s or %(later)s).") % {
+            "problem": error.message,
+            "earlier": error.earlier,
+            "later": error.later,
+        }
     return error.message
 
 
@@ -100,11 +114,9 @@ def check_dates(instance: Any, fields: tuple[str, ...], ctx: FormContext, checks
             else local_date(value, ctx.participant.site.time_zone)
         )
         if day > ctx.today:
-            checks.error(name, "The date is in the future.")
+            checks.error(name, gettext("The date is in the future."))
         if ctx.consent_date is not None and day < ctx.consent_date:
-            checks.error(
-                name, f"The date is before informed consent ({ctx.consent_date:%Y-%m-%d})."
-            )
+            checks.error(name, before_consent(ctx.consent_date))
         if (
             visit is not None
             and visit.window_opens_at is not None
@@ -137,9 +149,22 @@ def check_range(
     if value is None:
         return
     number = float(value)
-    shown = f"{number:g} {unit}".strip()
     if hard is not None and not hard[0] <= number <= hard[1]:
-        checks.error(name, f"{shown} is impossible here (allowed {hard[0]:g} to {hard[1]:g}).")
+        impossible = (
+            gettext("%(value)s %(unit)s is impossible here (allowed %(low)s to %(high)s).")
+            if unit
+            else gettext("%(value)s is impossible here (allowed %(low)s to %(high)s).")
+        )
+        checks.error(
+            name,
+            impossible
+            % {
+                "value": decimal_text(f"{number:g}"),
+                "unit": gettext(unit),
+                "low": decimal_text(f"{hard[0]:g}"),
+                "high": decimal_text(f"{hard[1]:g}"),
+            },
+        )
     elif soft is not None and not soft[0] <= number <= soft[1]:
         unusual = (
             gettext_noop(

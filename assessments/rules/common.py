@@ -11,6 +11,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.timezone import is_naive
+from django.utils.translation import gettext
 
 from assessments.models.base import PARTIAL_DATE
 from assessments.rules.base import (
@@ -55,14 +56,16 @@ def coerce(instance: Any, names: Iterable[str], ctx: FormContext, checks: Checks
                     ok = False
                     continue
             if not within_calendar(value, ctx.participant.site.time_zone):
-                checks.error(name, OUTSIDE_CALENDAR)
+                checks.error(name, gettext(OUTSIDE_CALENDAR))
                 ok = False
                 continue
         if field.choices and value not in (None, ""):
             accepted = [str(key) for key, _label in field.flatchoices]
             if str(value) not in accepted:
                 checks.error(
-                    name, f"{value!s} is not accepted here; use one of: {', '.join(accepted)}."
+                    name,
+                    gettext("%(value)s is not accepted here; use one of: %(choices)s.")
+                    % {"value": value, "choices": ", ".join(accepted)},
                 )
                 ok = False
                 continue
@@ -107,12 +110,12 @@ def check_partial_date(
     try:
         bounds = partial_bounds(str(value))
     except ValueError:
-        checks.error(name, "Give a real date as YYYY, YYYY-MM or YYYY-MM-DD.")
+        checks.error(name, gettext("Give a real date as YYYY, YYYY-MM or YYYY-MM-DD."))
         return None
     if bounds[0] > ctx.today:
-        checks.error(name, "The date is in the future.")
+        checks.error(name, gettext("The date is in the future."))
     if bounds[1] < ctx.participant.date_of_birth:
-        checks.error(name, "The date is before the participant's birth.")
+        checks.error(name, gettext("The date is before the participant's birth."))
     return bounds
 
 
@@ -122,9 +125,9 @@ def check_past_date(instance: Any, name: str, ctx: FormContext, checks: Checks) 
     if value is None:
         return
     if value > ctx.today:
-        checks.error(name, "The date is in the future.")
+        checks.error(name, gettext("The date is in the future."))
     elif value < ctx.participant.date_of_birth:
-        checks.error(name, "The date is before the participant's birth.")
+        checks.error(name, gettext("The date is before the participant's birth."))
 
 
 def add_months(day: date, months: int) -> date:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
 from assessments.forms_kit import FormScope, FormType
 from assessments.models import ConcomitantMedication, EntryStatus
@@ -119,20 +119,26 @@ def validate(cm: ConcomitantMedication, ctx: FormContext, checks: Checks) -> Non
     start = check_partial_date(cm, "start_date", ctx, checks)
     end = check_partial_date(cm, "end_date", ctx, checks)
     if start is not None and end is not None and end[1] < start[0]:
-        checks.error("end_date", f"The end ({cm.end_date}) is before the start ({cm.start_date}).")
+        checks.error(
+            "end_date",
+            gettext("The end (%(end)s) is before the start (%(start)s).")
+            % {"end": cm.end_date, "start": cm.start_date},
+        )
     if cm.ongoing and cm.end_date:
-        checks.error("end_date", "An ongoing medication has no end date.")
+        checks.error("end_date", gettext("An ongoing medication has no end date."))
     if not cm.ongoing and not cm.end_date:
         checks.warn("end_date", Text(gettext_noop("Give the end date, or tick ongoing.")))
     if cm.dose is not None:
         if cm.dose <= 0:
-            checks.error("dose", "The dose must be greater than 0.")
+            checks.error("dose", gettext("The dose must be greater than 0."))
         if not cm.dose_unit:
-            checks.error("dose_unit", "Give the unit of the dose.")
+            checks.error("dose_unit", gettext("Give the unit of the dose."))
     if any(getattr(cm, name) for name in ("coded_term", "coded_code")) and not (
         cm.dictionary_version
     ):
-        checks.error("dictionary_version", "Give the dictionary version the drug was coded with.")
+        checks.error(
+            "dictionary_version", gettext("Give the dictionary version the drug was coded with.")
+        )
     if checks.errors:
         return
     _check_glucocorticoid(cm, checks)
@@ -219,7 +225,7 @@ def _check_rescue(cm: ConcomitantMedication, ctx: FormContext, checks: Checks) -
     if cm.category == MedicationCategory.RESCUE and cm.given_as_rescue is False:
         checks.error(
             "given_as_rescue",
-            "The category is rescue therapy: answer yes, or choose another category.",
+            gettext("The category is rescue therapy: answer yes, or choose another category."),
         )
     agent = _listed_after_day0(cm, ctx.definition.response.rescue, ctx.participant.day0)
     if agent is not None and cm.category != MedicationCategory.RESCUE:

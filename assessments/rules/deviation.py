@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
 from assessments.forms_kit import FormScope, FormType
 from assessments.models import ProtocolDeviation
@@ -37,13 +37,20 @@ def validate(instance: ProtocolDeviation, ctx: FormContext, checks: Checks) -> N
         before in (DeviationState.CONFIRMED, DeviationState.DISMISSED)
         and instance.state == DeviationState.DRAFT
     ):
-        checks.error("state", f"A {before} deviation does not go back to draft.")
+        checks.error(
+            "state",
+            gettext("A confirmed deviation does not go back to draft.")
+            if before == DeviationState.CONFIRMED
+            else gettext("A dismissed deviation does not go back to draft."),
+        )
     if instance.state == DeviationState.CONFIRMED and not instance.severity:
-        checks.error("severity", "Give the severity to confirm the deviation.")
+        checks.error("severity", gettext("Give the severity to confirm the deviation."))
     if instance.state == DeviationState.DISMISSED and not instance.resolution_note.strip():
-        checks.error("resolution_note", "Say why the deviation is dismissed.")
+        checks.error("resolution_note", gettext("Say why the deviation is dismissed."))
     if instance.origin == Origin.AUTOMATIC and not instance.source_key:
-        checks.error("source_key", "An automatic deviation names the finding that raised it.")
+        checks.error(
+            "source_key", gettext("An automatic deviation names the finding that raised it.")
+        )
     if instance.category in VISIT_CATEGORIES and instance.visit_id is None:
         checks.warn("category", Text(gettext_noop("Name the visit this deviation concerns.")))
     if (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
 from assessments.forms_kit import FormScope, FormType
 from assessments.models import EndOfStudy
@@ -36,7 +36,9 @@ def validate(instance: EndOfStudy, ctx: FormContext, checks: Checks) -> None:
         return
     check_dates(instance, ("last_contact_date",), ctx, checks)
     if instance.status and instance.status != EndStatus.COMPLETED and not instance.reason.strip():
-        checks.error("reason", "Give the reason the participant did not complete the study.")
+        checks.error(
+            "reason", gettext("Give the reason the participant did not complete the study.")
+        )
     status = ctx.participant.status
     shown = Text(ParticipantStatus(status).label)
     if status not in ENDED:

@@ -15,6 +15,7 @@ from assessments.models.pregnancy import PregnancyResult
 from assessments.rules.base import (
     Checks,
     FormContext,
+    before_consent,
     check_dates,
     check_range,
     within_calendar,
@@ -26,8 +27,9 @@ from assessments.scoring import (
     check_administered,
     target_dose,
 )
+from assessments.scoring.dosing import HARD_WEIGHT_LIMITS_KG
 from ecrf.access import SITE_STAFF_ROLES, Role
-from ecrf.messages import Text
+from ecrf.messages import Text, decimal_text
 from ecrf.site_time import local_date
 from trials.definitions import definition_of
 from trials.models import AllocationSlot, Participant, Sex
@@ -101,11 +103,21 @@ CUSTODY_ORDER: tuple[tuple[str, str], ...] = (
     ("thawed_at", "start_time"),
     ("dispensed_at", "start_time"),
 )
-TIME_LABELS = {
-    "received_at": "the receipt at the site",
-    "thawed_at": "the thaw or preparation",
-    "dispensed_at": "the dispensing",
-    "start_time": "the start of the infusion",
+# What each pair out of order is called: kept in English among the dose findings, worded in
+# the reader's language as an edit-check error.
+CUSTODY_PROBLEMS = {
+    ("received_at", "thawed_at"): gettext_noop(
+        "The thaw or preparation is before the receipt at the site."
+    ),
+    ("received_at", "dispensed_at"): gettext_noop(
+        "The dispensing is before the receipt at the site."
+    ),
+    ("thawed_at", "start_time"): gettext_noop(
+        "The start of the infusion is before the thaw or preparation."
+    ),
+    ("dispensed_at", "start_time"): gettext_noop(
+        "The start of the infusion is before the dispensing."
+    ),
 }
 
 
@@ -173,7 +185,7 @@ def validate(instance: Infusion, ctx: FormContext, checks: Checks) -> None:
         try:
             target_dose(instance.weight_kg, cells_per_kg=per_kg)
         except ScoringInputError as error:
-            checks.error("weight_kg", error.message[:1].upper() + error.message[1:] + ".")
+            checks.error("weight_kg", _weight_problem(instance.weight_kg, error))
     before = previous_values(instance, ("given", "weight_kg"))
     if before.get("given") and before.get("weight_kg") not in (None, instance.weight_kg):
         checks.warn(
@@ -194,31 +206,30 @@ def _check_administration(instance: Infusion, ctx: FormContext, checks: Checks) 
     if instance.given is True:
         for name in times:
             if getattr(instance, name) is None:
-                checks.error(name, "Required when the infusion was given.")
+                checks.error(name, gettext("Required when the infusion was given."))
         if instance.not_given_reason.strip():
-            checks.error("not_given_reason", "Only when the infusion was not given.")
+            checks.error("not_given_reason", gettext("Only when the infusion was not given."))
     elif instance.given is False:
         if not instance.not_given_reason.strip():
-            checks.error("not_given_reason", "Say why the infusion was not given.")
+            checks.error("not_given_reason", gettext("Say why the infusion was not given."))
         for name in times:
             if getattr(instance, name) is not None:
-                checks.error(name, "Leave empty: the infusion was not given.")
+                checks.error(name, gettext("Leave empty: the infusion was not given."))
     check_dates(instance, ("start_time", "stop_time"), ctx, checks)
     if instance.weight_date is not None:
         if instance.weight_date > ctx.today:
-            checks.error("weight_date", "The date is in the future.")
+            checks.error("weight_date", gettext("The date is in the future."))
         elif ctx.consent_date is not None and instance.weight_date < ctx.consent_date:
-            checks.error(
-                "weight_date",
-                f"The date is before informed consent ({ctx.consent_date:%Y-%m-%d}).",
-            )
+            checks.error("weight_date", before_consent(ctx.consent_date))
     start, stop = instance.start_time, instance.stop_time
     if start is not None and stop is not None and stop <= start:
-        checks.error("stop_time", "The infusion must stop after it starts.")
+        checks.error("stop_time", gettext("The infusion must stop after it starts."))
     if start is not None and instance.weight_date is not None:
         infusion_day = local_date(start, ctx.participant.site.time_zone)
         if instance.weight_date > infusion_day:
-            checks.error("weight_date", "The dosing weight is measured before the infusion.")
+            checks.error(
+                "weight_date", gettext("The dosing weight is measured before the infusion.")
+            )
         elif instance.weight_date < infusion_day - timedelta(days=WEIGHT_MAX_DAYS_BEFORE):
             checks.warn(
                 "weight_date",
@@ -234,7 +245,11 @@ def _check_administration(instance: Infusion, ctx: FormContext, checks: Checks) 
         planned = Decimal(repr(ctx.definition.dosing.volume_ml))
         tolerance_pct = ctx.definition.dosing.volume_tolerance_pct
         if not 0 < instance.volume_ml <= 1000:
-            checks.error("volume_ml", f"{show(instance.volume_ml)} mL is impossible here.")
+            checks.error(
+                "volume_ml",
+                gettext("%(volume)s mL is impossible here.")
+                % {"volume": decimal_text(show(instance.volume_ml))},
+            )
         elif (
             tolerance_pct is not None
             and abs(instance.volume_ml - planned) > planned * Decimal(repr(tolerance_pct)) / 100
@@ -253,9 +268,9 @@ def _check_administration(instance: Infusion, ctx: FormContext, checks: Checks) 
             )
     _check_monitoring(instance, checks)
     if instance.interrupted and not instance.interruption_details.strip():
-        checks.error("interruption_details", "Describe the interruption.")
+        checks.error("interruption_details", gettext("Describe the interruption."))
     if not instance.interrupted and instance.interruption_details.strip():
-        checks.error("interruption_details", "Only for an interrupted infusion.")
+        checks.error("interruption_details", gettext("Only for an interrupted infusion."))
 
 
 def _check_pregnancy_test(instance: Infusion, ctx: FormContext, checks: Checks) -> None:
@@ -269,9 +284,12 @@ def _check_pregnancy_test(instance: Infusion, ctx: FormContext, checks: Checks) 
         if ctx.participant.sex == Sex.FEMALE and not tests.filter(applicable=False).exists():
             checks.error(
                 "given",
-                "No pregnancy form is recorded for this participant: record whether she is of "
-                f"childbearing potential and, if so, a negative test in the {hours} hours before "
-                "the infusion.",
+                gettext(
+                    "No pregnancy form is recorded for this participant: record whether she is "
+                    "of childbearing potential and, if so, a negative test in the %(hours)s hours "
+                    "before the infusion."
+                )
+                % {"hours": hours},
             )
         return
     time_zone = ctx.participant.site.time_zone
@@ -291,13 +309,15 @@ def _check_pregnancy_test(instance: Infusion, ctx: FormContext, checks: Checks) 
         return
     last = positive or dated.exclude(result="").order_by("-test_date").first()
     shown = (
-        "no test before the infusion"
+        gettext("no test before the infusion")
         if last is None
-        else f"last test: {last.result} on {last.test_date:%Y-%m-%d}"
+        else gettext("last test: %(result)s on %(day)s")
+        % {"result": last.result, "day": f"{last.test_date:%Y-%m-%d}"}
     )
     checks.error(
         "given",
-        f"No negative pregnancy test in the {hours} hours before the infusion ({shown}).",
+        gettext("No negative pregnancy test in the %(hours)s hours before the infusion (%(test)s).")
+        % {"hours": hours, "test": shown},
     )
 
 
@@ -305,24 +325,26 @@ def _check_monitoring(instance: Infusion, checks: Checks) -> None:
     for name in SPO2_FIELDS:
         check_range(instance, name, checks, hard=(50, 100), soft=(90, 100), unit="%")
     if instance.premedication_given and not instance.premedication_details.strip():
-        checks.error("premedication_details", "Name the premedication, its dose and time.")
+        checks.error("premedication_details", gettext("Name the premedication, its dose and time."))
     if not instance.premedication_given and instance.premedication_details.strip():
-        checks.error("premedication_details", "Only when a premedication was given.")
+        checks.error("premedication_details", gettext("Only when a premedication was given."))
 
 
 def _check_product(instance: Infusion, ctx: FormContext, checks: Checks) -> None:
     # Only the pharmacist sends these fields, so only the pharmacist reads these messages.
     check_range(instance, "viability_pct", checks, hard=(0, 100), unit="%")
     if instance.cell_count_1e6 is not None and instance.cell_count_1e6 < 0:
-        checks.error("cell_count_1e6", "A cell count cannot be negative.")
+        checks.error("cell_count_1e6", gettext("A cell count cannot be negative."))
     if instance.endotoxin_eu_per_ml is not None and instance.endotoxin_eu_per_ml < 0:
-        checks.error("endotoxin_eu_per_ml", "An endotoxin level cannot be negative.")
+        checks.error("endotoxin_eu_per_ml", gettext("An endotoxin level cannot be negative."))
     donor = instance.donor_code.strip()
     if donor and not re.fullmatch(ctx.definition.dosing.donor_code_pattern, donor):
         checks.error(
             "donor_code",
-            "Enter the donor code from the cell-processing facility (capital letters, digits "
-            "and dashes, with at least one digit), never the donor's name.",
+            gettext(
+                "Enter the donor code from the cell-processing facility (capital letters, digits "
+                "and dashes, with at least one digit), never the donor's name."
+            ),
         )
     if Role.PHARMACIST in ctx.actor_roles:
         _check_custody(instance, ctx, checks)
@@ -336,15 +358,13 @@ def _check_custody(instance: Infusion, ctx: FormContext, checks: Checks) -> None
         if value is None or not within_calendar(value, time_zone):
             continue
         if value > ctx.now:
-            checks.error(name, "The time is in the future.")
+            checks.error(name, gettext("The time is in the future."))
         elif ctx.consent_date is not None and local_date(value, time_zone) < ctx.consent_date:
-            checks.error(
-                name, f"The time is before informed consent ({ctx.consent_date:%Y-%m-%d})."
-            )
+            checks.error(name, before_consent(ctx.consent_date, time=True))
     for name, message in custody_order_problems(instance):
-        checks.error(name, message)
+        checks.error(name, gettext(message))
     if instance.received_at is not None and not instance.received_by.strip():
-        checks.error("received_by", "Say who received the product at the site.")
+        checks.error("received_by", gettext("Say who received the product at the site."))
 
 
 def _check_bag_once(instance: Infusion, ctx: FormContext, checks: Checks) -> None:
@@ -363,13 +383,29 @@ def _check_bag_once(instance: Infusion, ctx: FormContext, checks: Checks) -> Non
         who = other.participant.subject_id or other.participant.screening_number
         checks.error(
             "bag_id",
-            f"Bag {bag} is already recorded for participant {who} (visit {other.visit.code}); "
-            "a bag is given once only.",
+            gettext(
+                "Bag %(bag)s is already recorded for participant %(participant)s (visit "
+                "%(visit)s); a bag is given once only."
+            )
+            % {"bag": bag, "participant": who, "visit": other.visit.code},
         )
 
 
+def _weight_problem(weight: Decimal | None, error: ScoringInputError) -> str:
+    """The calculator's refusal of a dosing weight, in the language of whoever saves."""
+    low, high = HARD_WEIGHT_LIMITS_KG
+    if weight is not None and weight > 0 and not low <= weight <= high:
+        return gettext("%(weight)s kg is outside the accepted range %(low)s-%(high)s kg.") % {
+            "weight": decimal_text(str(weight)),
+            "low": low,
+            "high": high,
+        }
+    return error.message[:1].upper() + error.message[1:] + "."
+
+
 def custody_order_problems(instance: Infusion) -> list[tuple[str, str]]:
-    """Pairs of chain-of-custody times out of order: receipt <= thaw, dispensing <= start."""
+    """Pairs of chain-of-custody times out of order: receipt <= thaw, dispensing <= start; each
+    with its message in English (a `gettext_noop` msgid)."""
     problems = []
     for earlier, later in CUSTODY_ORDER:
         first, second = getattr(instance, earlier), getattr(instance, later)
@@ -377,8 +413,7 @@ def custody_order_problems(instance: Infusion) -> list[tuple[str, str]]:
             problems.append(
                 (
                     later if later != "start_time" else earlier,
-                    f"{TIME_LABELS[later][0].upper()}{TIME_LABELS[later][1:]} is before "
-                    f"{TIME_LABELS[earlier]}.",
+                    CUSTODY_PROBLEMS[earlier, later],
                 )
             )
     return problems

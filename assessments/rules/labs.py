@@ -32,7 +32,7 @@ from assessments.models.labs import (
 from assessments.rules.base import Checks, FormContext, check_dates
 from assessments.rules.common import coerce, show
 from ecrf.access import SITE_STAFF_ROLES
-from ecrf.messages import Text
+from ecrf.messages import Text, decimal_text
 
 
 def range_flag(value: Decimal | None, lln: Decimal | None, uln: Decimal | None) -> str:
@@ -51,18 +51,24 @@ def _check_analyte(instance: LabResults, analyte: Analyte, checks: Checks) -> No
     unit = getattr(instance, unit_field(analyte.code))
     lln = getattr(instance, lln_field(analyte.code))
     uln = getattr(instance, uln_field(analyte.code))
+    label = gettext(analyte.label)
+    negative = gettext("%(analyte)s cannot be negative.") % {"analyte": label}
     for name, number in ((value_field(analyte.code), value), (lln_field(analyte.code), lln)):
         if number is not None and number < 0:
-            checks.error(name, f"{analyte.label} cannot be negative.")
+            checks.error(name, negative)
     if uln is not None and uln < 0:
-        checks.error(uln_field(analyte.code), f"{analyte.label} cannot be negative.")
+        checks.error(uln_field(analyte.code), negative)
     if lln is not None and uln is not None and lln > uln:
         checks.error(
             lln_field(analyte.code),
-            f"The lower limit of normal ({show(lln)}) is above the upper limit ({show(uln)}).",
+            gettext("The lower limit of normal (%(lln)s) is above the upper limit (%(uln)s).")
+            % {"lln": decimal_text(show(lln)), "uln": decimal_text(show(uln))},
         )
     if value is not None and not unit:
-        checks.error(unit_field(analyte.code), f"Give the unit of {analyte.label}.")
+        checks.error(
+            unit_field(analyte.code),
+            gettext("Give the unit of %(analyte)s.") % {"analyte": label},
+        )
     if (lln is not None or uln is not None) and value is None:
         checks.warn(
             value_field(analyte.code),
@@ -76,9 +82,18 @@ def _check_analyte(instance: LabResults, analyte: Analyte, checks: Checks) -> No
         if not least <= canonical <= most:
             checks.error(
                 value_field(analyte.code),
-                f"{analyte.label} {show(value)} {unit} is impossible (a result lies between "
-                f"{show(least)} and {show(most)} {analyte.canonical}); check the value and its "
-                "unit.",
+                gettext(
+                    "%(analyte)s %(value)s %(unit)s is impossible (a result lies between %(low)s "
+                    "and %(high)s %(canonical)s); check the value and its unit."
+                )
+                % {
+                    "analyte": label,
+                    "value": decimal_text(show(value)),
+                    "unit": unit,
+                    "low": decimal_text(show(least)),
+                    "high": decimal_text(show(most)),
+                    "canonical": analyte.canonical,
+                },
             )
             return
     low, high = analyte.plausible
@@ -111,16 +126,19 @@ def _check_ana(instance: LabResults, checks: Checks) -> None:
         shown = ", ".join(titre_text(step) for step in ANA_DILUTIONS[:6])
         checks.error(
             "ana_titre",
-            f"{titre_text(titre)} is not a dilution of the two-fold series ({shown} ...); give "
-            "the titre as the lab reported it.",
+            gettext(
+                "%(titre)s is not a dilution of the two-fold series (%(series)s ...); give the "
+                "titre as the lab reported it."
+            )
+            % {"titre": titre_text(titre), "series": shown},
         )
         return
     if result == BinaryResult.NEGATIVE and titre is not None:
-        checks.error("ana_titre", "A negative ANA has no titre; leave the titre empty.")
+        checks.error("ana_titre", gettext("A negative ANA has no titre; leave the titre empty."))
     elif result == BinaryResult.POSITIVE and titre is None:
-        checks.error("ana_titre", "Give the titre of the positive ANA (1:N).")
+        checks.error("ana_titre", gettext("Give the titre of the positive ANA (1:N)."))
     elif not result and titre is not None:
-        checks.error("ana_result", "Say whether the ANA was positive.")
+        checks.error("ana_result", gettext("Say whether the ANA was positive."))
     elif titre is not None and titre > ANA_PLAUSIBLE_MAX:
         checks.warn(
             "ana_titre",
@@ -137,24 +155,27 @@ def _check_ana(instance: LabResults, checks: Checks) -> None:
 
 def _check_tb(instance: LabResults, checks: Checks) -> None:
     if instance.tb_result and not instance.tb_method:
-        checks.error("tb_method", "Say which tuberculosis test (IGRA or PPD) gave the result.")
+        checks.error(
+            "tb_method", gettext("Say which tuberculosis test (IGRA or PPD) gave the result.")
+        )
     elif instance.tb_method and not instance.tb_result:
-        checks.error("tb_result", "Give the result of the tuberculosis test.")
+        checks.error("tb_result", gettext("Give the result of the tuberculosis test."))
 
 
 def _check_anti_hla(instance: LabResults, checks: Checks) -> None:
     result, mfi, dsa = instance.anti_hla_result, instance.anti_hla_mfi, instance.anti_hla_dsa
     if not result and (mfi is not None or dsa is not None):
-        checks.error("anti_hla_result", "Say whether anti-HLA antibodies were found.")
+        checks.error("anti_hla_result", gettext("Say whether anti-HLA antibodies were found."))
     if result == BinaryResult.NEGATIVE and dsa:
         checks.error(
             "anti_hla_dsa",
-            "Anti-HLA antibodies are negative, so none can be donor-specific.",
+            gettext("Anti-HLA antibodies are negative, so none can be donor-specific."),
         )
     if mfi is not None and mfi > HLA_MFI_POSSIBLE_MAX:
         checks.error(
             "anti_hla_mfi",
-            f"An MFI of {mfi} is impossible (at most {HLA_MFI_POSSIBLE_MAX}); check the value.",
+            gettext("An MFI of %(mfi)s is impossible (at most %(limit)s); check the value.")
+            % {"mfi": decimal_text(str(mfi)), "limit": HLA_MFI_POSSIBLE_MAX},
         )
     elif mfi is not None and mfi > HLA_MFI_PLAUSIBLE_MAX:
         checks.warn(
@@ -176,7 +197,7 @@ def validate(instance: LabResults, ctx: FormContext, checks: Checks) -> None:
     if all(getattr(instance, value_field(analyte.code)) is None for analyte in ANALYTES) and all(
         getattr(instance, name) in (None, "") for name in QUALITATIVE_FIELDS
     ):
-        checks.error(value_field(ANALYTES[0].code), "Enter at least one result.")
+        checks.error(value_field(ANALYTES[0].code), gettext("Enter at least one result."))
     for analyte in ANALYTES:
         _check_analyte(instance, analyte, checks)
     _check_ana(instance, checks)

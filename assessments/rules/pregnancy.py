@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
 from assessments.forms_kit import FormScope, FormType
 from assessments.models import PregnancyTest
@@ -23,11 +23,14 @@ def validate(instance: PregnancyTest, ctx: FormContext, checks: Checks) -> None:
     if instance.applicable:
         for name in TEST_FIELDS:
             if getattr(instance, name) in (None, ""):
-                checks.error(name, "Required for a participant of childbearing potential.")
+                checks.error(name, gettext("Required for a participant of childbearing potential."))
     elif any(getattr(instance, name) not in (None, "") for name in TEST_FIELDS):
         checks.error(
             "applicable",
-            "A test result is given: answer yes, or leave the test empty when it does not apply.",
+            gettext(
+                "A test result is given: answer yes, or leave the test empty when it does not "
+                "apply."
+            ),
         )
     check_dates(instance, ("test_date",), ctx, checks)
     if instance.applicable and ctx.participant.sex == Sex.MALE:

@@ -154,14 +154,15 @@ def validate(instance: RenalAssessment, ctx: FormContext, checks: Checks) -> Non
     for name in ("upcr_value", "serum_creatinine_value"):
         value = getattr(instance, name)
         if value is not None and value <= 0:
-            checks.error(name, "The value must be greater than 0.")
+            checks.error(name, gettext("The value must be greater than 0."))
     for name in ("urine_rbc_hpf", "urine_wbc_hpf"):
         value = getattr(instance, name)
         if value is not None and value < 0:
-            checks.error(name, "A cell count cannot be negative.")
+            checks.error(name, gettext("A cell count cannot be negative."))
     if instance.rbc_casts is True and instance.cellular_casts is False:
         checks.error(
-            "cellular_casts", "RBC casts are cellular casts: answer yes, or correct the RBC casts."
+            "cellular_casts",
+            gettext("RBC casts are cellular casts: answer yes, or correct the RBC casts."),
         )
     _check_failure(instance, ctx, checks)
     if checks.errors:
@@ -173,7 +174,9 @@ def validate(instance: RenalAssessment, ctx: FormContext, checks: Checks) -> Non
     except ScoringInputError as error:
         message = error.message
         if error.field == "age_years":
-            message = f"eGFR by CKD-EPI needs an adult participant ({message})."
+            message = gettext("eGFR by CKD-EPI needs an adult participant (%(detail)s).") % {
+                "detail": message
+            }
         checks.error(
             _INPUT_OF.get(error.field, "assessment_date"), message[:1].upper() + message[1:]
         )
@@ -218,16 +221,20 @@ def _check_failure(instance: RenalAssessment, ctx: FormContext, checks: Checks) 
     event, day = instance.failure_event, instance.failure_event_date
     end = instance.dialysis_end_date
     if event and day is None:
-        checks.error("failure_event_date", "Give the date of the treatment failure event.")
+        checks.error("failure_event_date", gettext("Give the date of the treatment failure event."))
     if not event and day is not None:
-        checks.error("failure_event", "Say which treatment failure event happened on this date.")
+        checks.error(
+            "failure_event", gettext("Say which treatment failure event happened on this date.")
+        )
     if end is not None and event != FailureEventKind.DIALYSIS:
-        checks.error("dialysis_end_date", "A dialysis end date needs dialysis as the event.")
+        checks.error(
+            "dialysis_end_date", gettext("A dialysis end date needs dialysis as the event.")
+        )
     for name, value in (("failure_event_date", day), ("dialysis_end_date", end)):
         if value is not None and value > ctx.today:
-            checks.error(name, "The date is in the future.")
+            checks.error(name, gettext("The date is in the future."))
     if day is not None and end is not None and end < day:
-        checks.error("dialysis_end_date", "Dialysis cannot end before it started.")
+        checks.error("dialysis_end_date", gettext("Dialysis cannot end before it started."))
     day0 = ctx.participant.day0
     if event and day is not None and day0 is not None and day < day0:
         checks.warn(

@@ -52,8 +52,11 @@ def validate(instance: SledaiAssessment, ctx: FormContext, checks: Checks) -> No
     if instance.window_days != window:
         checks.error(
             "window_days",
-            f"The protocol scores SLEDAI-2K over a {window}-day look-back window, not "
-            f"{instance.window_days} days.",
+            gettext(
+                "The protocol scores SLEDAI-2K over a %(window)s-day look-back window, not "
+                "%(days)s days."
+            )
+            % {"window": window, "days": instance.window_days},
         )
         return
     for descriptor in DESCRIPTORS:
@@ -73,13 +76,16 @@ def validate(instance: SledaiAssessment, ctx: FormContext, checks: Checks) -> No
                 ),
             )
         if days is not None and not present:
-            checks.error(days_before_field(descriptor.code), "Only give days for a present item.")
+            checks.error(
+                days_before_field(descriptor.code), gettext("Only give days for a present item.")
+            )
         if descriptor.has_exclusion and present:
             attributable = getattr(instance, attributable_field(descriptor.code))
             if attributable is None:
                 checks.error(
                     attributable_field(descriptor.code),
-                    f"Say whether {descriptor.label.lower()} is attributable to SLE.",
+                    gettext("Say whether %(item)s is attributable to SLE.")
+                    % {"item": gettext(descriptor.label).lower()},
                 )
             elif attributable is False:
                 checks.warn(

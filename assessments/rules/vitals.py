@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
 from assessments.forms_kit import FormScope, FormType
 from assessments.models import VitalSigns
@@ -24,9 +24,9 @@ FIELDS: tuple[str, ...] = ("timepoint", "measured_at", *MEASUREMENTS)
 RANGES: dict[str, tuple[tuple[float, float], tuple[float, float], str]] = {
     "systolic": ((50, 300), (80, 180), "mmHg"),
     "diastolic": ((20, 200), (40, 110), "mmHg"),
-    "heart_rate": ((20, 250), (40, 130), "beats/min"),
+    "heart_rate": ((20, 250), (40, 130), gettext_noop("beats/min")),
     "temperature_c": ((30, 45), (35.5, 38.0), "°C"),
-    "respiratory_rate": ((4, 80), (8, 30), "breaths/min"),
+    "respiratory_rate": ((4, 80), (8, 30), gettext_noop("breaths/min")),
 }
 
 
@@ -39,7 +39,10 @@ def validate(instance: VitalSigns, ctx: FormContext, checks: Checks) -> None:
     if instance.timepoint in INFUSION_TIMEPOINTS and not visit.dosing:
         checks.error(
             "timepoint",
-            f"{label} is an infusion timepoint: it is recorded at a dosing visit only.",
+            gettext(
+                "%(timepoint)s is an infusion timepoint: it is recorded at a dosing visit only."
+            )
+            % {"timepoint": label},
         )
     duplicate = (
         VitalSigns.objects.filter(visit=visit, timepoint=instance.timepoint)
@@ -49,15 +52,18 @@ def validate(instance: VitalSigns, ctx: FormContext, checks: Checks) -> None:
     if duplicate:
         checks.error(
             "timepoint",
-            f"Vital signs at timepoint '{label}' are already entered for visit {visit.code}; "
-            "change that record instead.",
+            gettext(
+                "Vital signs at timepoint '%(timepoint)s' are already entered for visit "
+                "%(visit)s; change that record instead."
+            )
+            % {"timepoint": label, "visit": visit.code},
         )
     check_dates(instance, ("measured_at",), ctx, checks)
     if all(getattr(instance, name) is None for name in MEASUREMENTS):
-        checks.error("systolic", "Enter at least one measurement.")
+        checks.error("systolic", gettext("Enter at least one measurement."))
     if (instance.systolic is None) != (instance.diastolic is None):
         missing = "systolic" if instance.systolic is None else "diastolic"
-        checks.error(missing, "Give both systolic and diastolic pressure.")
+        checks.error(missing, gettext("Give both systolic and diastolic pressure."))
     for name, (hard, soft, unit) in RANGES.items():
         check_range(instance, name, checks, hard=hard, soft=soft, unit=unit)
     if (
@@ -65,7 +71,7 @@ def validate(instance: VitalSigns, ctx: FormContext, checks: Checks) -> None:
         and instance.diastolic is not None
         and instance.diastolic >= instance.systolic
     ):
-        checks.error("diastolic", "The diastolic pressure must be below the systolic.")
+        checks.error("diastolic", gettext("The diastolic pressure must be below the systolic."))
     dosing = ctx.definition.dosing
     check_range(
         instance,

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import prefetch_related_objects
 from django.utils.functional import SimpleLazyObject
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext
 
 from accounts.services import system_actor
 from assessments.forms_kit import AT_A_VISIT, FormScope, FormType
@@ -70,12 +71,16 @@ def _actor_roles(
     roles = frozenset(user_roles(actor, participant.trial, participant.site))
     allowed_somewhere = set(ftype.editors).union(*ftype.field_editors.values())
     if not roles & allowed_somewhere:
-        raise PermissionDeniedError(f"Your role does not allow you to enter {ftype.label}.")
+        raise PermissionDeniedError(
+            gettext("Your role does not allow you to enter %(form)s.")
+            % {"form": gettext(ftype.label)}
+        )
     refused = [name for name in names if not roles & ftype.field_editors.get(name, ftype.editors)]
     if refused:
         raise PermissionDeniedError(
-            f"Your role does not allow you to enter {', '.join(refused)} on {ftype.label}.",
-            fields={name: ["Not for your role."] for name in refused},
+            gettext("Your role does not allow you to enter %(fields)s on %(form)s.")
+            % {"fields": ", ".join(refused), "form": gettext(ftype.label)},
+            fields={name: [gettext("Not for your role.")] for name in refused},
         )
     return roles
 
@@ -83,13 +88,18 @@ def _actor_roles(
 def _check_visit(ftype: FormType, participant: Participant, visit: Visit | None) -> None:
     if ftype.scope in AT_A_VISIT:
         if visit is None:
-            raise DomainError(f"{ftype.label} is entered at a visit.")
+            raise DomainError(
+                gettext("%(form)s is entered at a visit.") % {"form": gettext(ftype.label)}
+            )
         if visit.participant_id != participant.pk:
-            raise DomainError("The visit belongs to another participant.")
+            raise DomainError(gettext("The visit belongs to another participant."))
         if ftype.code not in visit.forms:
-            raise DomainError(f"Visit {visit.code} does not collect {ftype.label}.")
+            raise DomainError(
+                gettext("Visit %(visit)s does not collect %(form)s.")
+                % {"visit": visit.code, "form": gettext(ftype.label)}
+            )
     elif visit is not None and visit.participant_id != participant.pk:
-        raise DomainError("The visit belongs to another participant.")
+        raise DomainError(gettext("The visit belongs to another participant."))
 
 
 def _lock_participant(participant: Participant) -> Participant:
@@ -128,7 +138,10 @@ def _locked_existing(
         return None
     found = manager.filter(pk=record_id, participant=participant).first()
     if found is None:
-        raise DomainError(f"There is no such {ftype.label} record for this participant.")
+        raise DomainError(
+            gettext("There is no such %(form)s record for this participant.")
+            % {"form": gettext(ftype.label)}
+        )
     return found
 
 
@@ -142,7 +155,7 @@ def _locked_record(ftype: FormType, participant: Participant, record_id: int) ->
         records = records.select_for_update()
     found = records.first()
     if found is None:
-        raise NotFoundError(f"No such {ftype.label} record.")
+        raise NotFoundError(gettext("No such %(form)s record.") % {"form": gettext(ftype.label)})
     return found
 
 
@@ -179,15 +192,20 @@ def _check_not_entered(ftype: FormType, existing: Any, expected_version: int | N
     """A first entry (no version read) of a once-per-visit form the visit already has is
     refused: the caller changes that one instead."""
     if ftype.scope == FormScope.VISIT and existing is not None and expected_version is None:
-        raise ConflictError(f"{ftype.label} is already entered at this visit; change it instead.")
+        raise ConflictError(
+            gettext("%(form)s is already entered at this visit; change it instead.")
+            % {"form": gettext(ftype.label)}
+        )
 
 
 def _check_version(existing: Any, expected_version: int | None) -> None:
     if existing is not None and expected_version != existing.row_version:
         raise ConflictError(
-            "Someone saved this form after you opened it (you had version "
-            f"{expected_version}, it is now {existing.row_version}). Reload it and apply your "
-            "change again."
+            gettext(
+                "Someone saved this form after you opened it (you had version %(yours)s, it is "
+                "now %(now)s). Reload it and apply your change again."
+            )
+            % {"yours": expected_version, "now": existing.row_version}
         )
 
 
@@ -211,8 +229,9 @@ def form_save(
     unknown = sorted(set(data) - set(ftype.fields))
     if unknown:
         raise DomainError(
-            f"{ftype.label} has no field(s) {', '.join(unknown)}.",
-            fields={name: ["Unknown field."] for name in unknown},
+            gettext("%(form)s has no field(s) %(fields)s.")
+            % {"form": gettext(ftype.label), "fields": ", ".join(unknown)},
+            fields={name: [gettext("Unknown field.")] for name in unknown},
         )
     if not at_its_visit:
         _check_visit(ftype, participant, visit)
@@ -248,7 +267,7 @@ def form_save(
         ctx = _context(locked, visit, now, roles)
         checks = form_checks(ftype, instance, ctx)
         if checks.errors:
-            raise DomainError("Please correct the fields shown.", fields=checks.errors)
+            raise DomainError(gettext("Please correct the fields shown."), fields=checks.errors)
         ftype.derive(instance, ctx)
         instance.warnings = checks.warnings
         instance.entry_status = EntryStatus.ENTERED
@@ -280,7 +299,7 @@ def form_checks(ftype: FormType, instance: Any, ctx: FormContext) -> Checks:
     checks = Checks()
     for name in ftype.required:
         if getattr(instance, name, None) in (None, ""):
-            checks.error(name, "Required.")
+            checks.error(name, gettext("Required."))
     if not checks.errors:
         ftype.validate(instance, ctx, checks)
     return checks
@@ -345,10 +364,13 @@ def form_not_done(
     )
     if ftype.scope != FormScope.VISIT:
         raise InvalidTransitionError(
-            f"{ftype.label} is not a once-per-visit form; nothing to mark not done."
+            gettext("%(form)s is not a once-per-visit form; nothing to mark not done.")
+            % {"form": gettext(ftype.label)}
         )
     if not reason.strip():
-        raise DomainError("Say why the form was not done.", fields={"reason": ["Required."]})
+        raise DomainError(
+            gettext("Say why the form was not done."), fields={"reason": [gettext("Required.")]}
+        )
     _check_visit(ftype, participant, visit)
     with transaction.atomic():
         existing = _locked_existing(ftype, participant, visit, None)
@@ -356,7 +378,8 @@ def form_not_done(
         _check_version(existing, expected_version)
         if existing is not None and existing.entry_status == EntryStatus.ENTERED:
             raise InvalidTransitionError(
-                f"{ftype.label} has data; correct the data instead of marking it not done."
+                gettext("%(form)s has data; correct the data instead of marking it not done.")
+                % {"form": gettext(ftype.label)}
             )
         instance = existing or ftype.model(
             participant=participant,

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.db import transaction
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
 from alerts.services import alerts_resolve
 from assessments.deviations import DeviationSpec, deviations_draft
@@ -55,7 +55,8 @@ def visit_record(
     tz = participant.site.time_zone
     if actual_date > local_date(now, tz):
         raise DomainError(
-            "The visit date is in the future.", fields={"actual_date": ["In the future."]}
+            gettext("The visit date is in the future."),
+            fields={"actual_date": [gettext("In the future.")]},
         )
     with transaction.atomic():
         locked = (
@@ -68,9 +69,12 @@ def visit_record(
             S.ENROLLED,
             S.ON_STUDY,
         ):
-            raise InvalidTransitionError(f"{locked.participant.identifier} has left the study.")
+            raise InvalidTransitionError(
+                gettext("%(participant)s has left the study.")
+                % {"participant": locked.participant.identifier}
+            )
         if locked.status == VisitStatus.NOT_DONE:
-            raise InvalidTransitionError("This visit was recorded as not done.")
+            raise InvalidTransitionError(gettext("This visit was recorded as not done."))
         if locked.status == VisitStatus.COMPLETED and locked.actual_date == actual_date:
             return locked
         changing = locked.status == VisitStatus.COMPLETED
@@ -125,11 +129,13 @@ def visit_not_done(*, actor: Any, visit: Visit, reason: str, now: datetime) -> V
         action="record visits",
     )
     if not reason.strip():
-        raise DomainError("Say why the visit was not done.", fields={"reason": ["Required."]})
+        raise DomainError(
+            gettext("Say why the visit was not done."), fields={"reason": [gettext("Required.")]}
+        )
     with transaction.atomic():
         locked = Visit.objects.select_for_update().get(pk=visit.pk)
         if locked.status == VisitStatus.COMPLETED:
-            raise InvalidTransitionError("This visit was recorded as done.")
+            raise InvalidTransitionError(gettext("This visit was recorded as done."))
         locked.status = VisitStatus.NOT_DONE
         locked.reason = reason.strip()
         return audited_save(locked, actor=actor, reason=reason)

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext
 
 from ecrf.access import SITE_STAFF_ROLES, Role
 from ecrf.audit import audited_save
@@ -108,7 +109,9 @@ def consent_record(
 def require_consent(participant: Participant) -> None:
     if not participant.consents.exists():
         raise DomainError(
-            "Informed consent has not been recorded; no study data may be entered before it."
+            gettext(
+                "Informed consent has not been recorded; no study data may be entered before it."
+            )
         )
 
 
