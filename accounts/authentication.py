@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils import timezone
+from django.utils import timezone, translation
 from rest_framework import authentication, exceptions
 
 from accounts.models import ApiToken, hash_token
@@ -29,4 +29,7 @@ class ApiTokenAuthentication(authentication.TokenAuthentication):
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed("User inactive.")
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        # Answers, errors included, in the user's language, as a signed-in page is; the
+        # language middleware restores the previous one after the request.
+        translation.activate(token.user.language)
         return token.user, token

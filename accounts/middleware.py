@@ -23,7 +23,10 @@ class UserLanguageMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated:
-            return self.get_response(request)
+            # An API token names its user only once the view authenticates it, which then
+            # speaks the user's language (ApiTokenAuthentication): restored here afterwards.
+            with translation.override(translation.get_language()):
+                return self.get_response(request)
         request.LANGUAGE_CODE = user.language  # type: ignore[attr-defined]
         # Restore the previous language afterwards, so it never leaks into whatever this
         # thread does next.
