@@ -23,7 +23,7 @@ from ecrf.access import SITE_STAFF_ROLES, Role
 from ecrf.audit import audited_save
 from ecrf.bulk import Among, Stamp, insert_from
 from ecrf.errors import InvalidTransitionError
-from ecrf.messages import ProtocolLookup, Text, shown
+from ecrf.messages import ProtocolLookup, Text, shown, stored_fields
 from trials.access import require_role
 from trials.models import Membership, Participant, Site
 
@@ -96,13 +96,7 @@ def alerts_raise(specs: list[AlertSpec], *, actor: Any, now: datetime) -> list[A
 
 
 def _worded(message: str | Text) -> dict[str, Any]:
-    if isinstance(message, Text):
-        return {
-            "message": message.english,
-            "message_template": message.template,
-            "message_params": message.params,
-        }
-    return {"message": message}
+    return stored_fields("message", message)
 
 
 def alerts_raise_from(

@@ -13,6 +13,7 @@ from simple_history.utils import bulk_create_with_history
 from assessments.models import ProtocolDeviation
 from assessments.models.deviation import DeviationState, Origin
 from ecrf.bulk import Stamp, insert_from
+from ecrf.messages import Text, stored_fields
 from visits.models import Visit
 
 DRAFTED = "Drafted automatically"
@@ -24,7 +25,8 @@ class DeviationSpec:
     category: str
     source_key: str
     occurred_on: date
-    description: str
+    # A Text is kept in English with its template, to be worded in the reader's language.
+    description: str | Text
 
 
 def deviations_draft(
@@ -51,7 +53,7 @@ def deviations_draft(
             updated_at=now,
             occurred_on=spec.occurred_on,
             category=spec.category,
-            description=spec.description,
+            **stored_fields("description", spec.description),
             origin=Origin.AUTOMATIC,
             state=DeviationState.DRAFT,
             source_key=spec.source_key,
@@ -68,7 +70,8 @@ def deviations_draft_from(
     visits: QuerySet[Visit], values: Mapping[str, Any], *, actor: Any, now: datetime
 ) -> list[int]:
     """`deviations_draft` for many visits at once: one draft per visit, its category,
-    source_key, occurred_on and description set to `values` (expressions over the visit),
+    source_key, occurred_on and description (with its description_template and
+    description_params) set to `values` (expressions over the visit),
     written with their history by one statement whatever their number. A finding drafted
     before, or by another worker at the same time, is skipped; the new drafts' ids are
     returned."""

@@ -246,9 +246,16 @@ class DeviationData(FormData):
 
 
 class DeviationRecord(FormRecord):
+    description_shown = serializers.CharField(
+        source="shown_description",
+        read_only=True,
+        help_text="The description in the reader's language: the user's, or Accept-Language. "
+        "`description` keeps it as stored, in English for a drafted one.",
+    )
+
     class Meta:
         model = ProtocolDeviation
-        fields = record_fields(DEVIATION)
+        fields = (*record_fields(DEVIATION), "description_shown")
 
 
 class EndOfStudyData(FormData):

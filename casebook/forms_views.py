@@ -95,11 +95,21 @@ def entry(
     form_class = entry_form_class(ftype, editable)
     status_code = 200
     if request.method == "POST":
+        # Read before the form, which writes what was sent onto the instance.
+        kept = _kept(instance, editable)
         form = form_class(request.POST, instance=instance)
         status_code = 400
         if form.is_valid():
             try:
-                saved = _entry_save(request, form, ftype, participant, visit, instance, editable)
+                saved = _entry_save(
+                    request,
+                    form,
+                    ftype,
+                    participant,
+                    visit,
+                    instance,
+                    _entered(form, editable, kept),
+                )
             except DomainError as error:
                 _apply_errors(form, error)
                 status_code = error.status_code
@@ -109,7 +119,11 @@ def entry(
         initial = {} if instance else ftype.initial(definition_of(participant.protocol_version))
         form = form_class(
             instance=instance,
-            initial={**initial, "row_version": instance.row_version if instance else None},
+            initial={
+                **initial,
+                **{name: words for name, (_english, words) in _kept(instance, editable).items()},
+                "row_version": instance.row_version if instance else None,
+            },
         )
     if instance is not None:
         form_shown(request, ftype, participant)
@@ -145,25 +159,52 @@ def _entry_save(
     participant: Participant,
     visit: Visit | None,
     instance: Any,
-    editable: list[str],
+    data: dict[str, Any],
 ) -> Any:
-    """Save what the user entered through the form service, as a change of `instance` when
-    there is one."""
+    """Save what the user entered (`data`) through the form service, as a change of
+    `instance` when there is one."""
     return form_save(
         actor=request.user,
         ftype=ftype,
         participant=participant,
         visit=visit,
         record_id=instance.pk if instance is not None and ftype.scope in MANY_RECORDS else None,
-        data=_entered(form, editable),
+        data=data,
         expected_version=form.cleaned_data.get("row_version") if instance is not None else None,
         reason=form.cleaned_data.get("reason") or "",
         now=timezone.now(),
     )
 
 
-def _entered(form: Any, editable: list[str]) -> dict[str, Any]:
-    return {name: form.cleaned_data[name] for name in editable if name in form.cleaned_data}
+def _entered(
+    form: Any, editable: list[str], kept: dict[str, tuple[str, str]] | None = None
+) -> dict[str, Any]:
+    data = {name: form.cleaned_data[name] for name in editable if name in form.cleaned_data}
+    # A drafted text offered in the reader's language and sent back unchanged is not a change:
+    # the record keeps its English text, worded for each reader.
+    for name, (english, words) in (kept or {}).items():
+        if data.get(name) == words:
+            data[name] = english
+    return data
+
+
+def _kept(instance: Any, names: list[str]) -> dict[str, tuple[str, str]]:
+    """The fields of `names` that the record words in the reader's language (a `shown_<name>`
+    property, as a drafted deviation's description): their stored text and as the reader
+    reads it."""
+    if instance is None:
+        return {}
+    return {
+        name: (getattr(instance, name), getattr(instance, f"shown_{name}"))
+        for name in names
+        if hasattr(type(instance), f"shown_{name}")
+    }
+
+
+def _value(instance: Any, name: str) -> Any:
+    """A field's value as the reader reads it: worded in their language when the record
+    keeps it so."""
+    return getattr(instance, f"shown_{name}", None) or getattr(instance, name)
 
 
 @login_required
@@ -247,7 +288,7 @@ def _entry_page(
     readonly = [
         (
             _(str(ftype.model._meta.get_field(name).verbose_name)),
-            display_value(getattr(instance, name)),
+            display_value(_value(instance, name)),
         )
         for name in visible_fields(request.user, ftype, participant)
         if instance is not None and name not in editable
@@ -345,7 +386,7 @@ def log(request: HttpRequest, participant_id: int, form_code: str) -> HttpRespon
     participant, ftype = _participant_and_type(request, participant_id, form_code)
     # The blinding is read once for the participant: `shown` leaves out what would unblind.
     shown = visible_fields(request.user, ftype, participant)[:LOG_COLUMNS]
-    records = [(r, [getattr(r, name) for name in shown]) for r in form_records(ftype, participant)]
+    records = [(r, [_value(r, name) for name in shown]) for r in form_records(ftype, participant)]
     headers = [ftype.model._meta.get_field(name).verbose_name for name in shown]
     if records and set(shown) & revealing_fields(ftype, participant):
         form_shown(request, ftype, participant)

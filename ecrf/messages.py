@@ -126,6 +126,18 @@ class Text:
         return param
 
 
+def stored_fields(name: str, text: str | Text) -> dict[str, Any]:
+    """A message as a model keeps it: `name` in English and, for a Text, `<name>_template` and
+    `<name>_params` to word it in the reader's language."""
+    if isinstance(text, Text):
+        return {
+            name: text.english,
+            f"{name}_template": text.template,
+            f"{name}_params": text.params,
+        }
+    return {name: text}
+
+
 def _stored(value: Any) -> Any:
     """A parameter as JSON keeps it: a nested Text becomes its template and parameters."""
     if isinstance(value, Promise):

@@ -260,6 +260,9 @@ def _apply(kind: str, ids: list[int], *, actor: Any, now: datetime) -> list[int]
                 "description": _visit_text(
                     Value("was not done within its window ("), _window_text(), Value(").")
                 ),
+                # Worded as the missed visit's alert is.
+                "description_template": Value(template),
+                "description_params": _window_params(),
             },
             actor=actor,
             now=now,

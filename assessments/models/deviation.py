@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from assessments.models.base import LogForm, to_verify_index
+from ecrf.messages import shown
 
 
 class DeviationCategory(models.TextChoices):
@@ -43,6 +45,11 @@ class ProtocolDeviation(LogForm):
         _("category"), max_length=16, choices=DeviationCategory.choices, blank=True
     )
     description = models.TextField(_("description"), blank=True)
+    # A drafted description as a template and parameters (ecrf.messages), worded in the
+    # reader's language when shown; `description` keeps it in English. Empty for a description
+    # staff wrote, or one drafted before descriptions were kept this way.
+    description_template = models.TextField(blank=True)
+    description_params = models.JSONField(default=dict, blank=True)
     severity = models.CharField(_("severity"), max_length=6, choices=Severity.choices, blank=True)
     origin = models.CharField(
         _("origin"), max_length=10, choices=Origin.choices, default=Origin.MANUAL
@@ -54,6 +61,22 @@ class ProtocolDeviation(LogForm):
     # deviation however often the job runs.
     source_key = models.CharField(_("source of an automatic deviation"), max_length=100, blank=True)
     resolution_note = models.TextField(_("why it was dismissed"), blank=True)
+
+    @property
+    def shown_description(self) -> str:
+        """The description in the reader's language; a visit's name from the protocol's
+        texts."""
+        from trials.texts import protocol_text
+
+        def protocol(kind: str, code: str, english: str) -> str:
+            # English needs no look-up, nor the participant's row read for it.
+            if (translation.get_language() or "en").startswith("en"):
+                return english
+            return protocol_text(self.participant, kind, code, english)
+
+        return shown(
+            self.description, self.description_template, self.description_params, protocol=protocol
+        )
 
     class Meta(LogForm.Meta):
         verbose_name = _("protocol deviation")

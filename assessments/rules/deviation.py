@@ -71,6 +71,16 @@ def validate(instance: ProtocolDeviation, ctx: FormContext, checks: Checks) -> N
         )
 
 
+def derive(instance: ProtocolDeviation, ctx: FormContext) -> None:
+    """A drafted description staff rewrite is theirs: it is no longer worded from its
+    template."""
+    if instance.description_template and instance.description != (
+        previous_values(instance, ("description",)).get("description")
+    ):
+        instance.description_template = ""
+        instance.description_params = {}
+
+
 DEVIATION = FormType(
     code="deviation",
     label=gettext_noop("Protocol deviation"),
@@ -82,6 +92,7 @@ DEVIATION = FormType(
     editors=EDITORS,
     field_editors={name: SYSTEM for name in SYSTEM_FIELDS},
     validate=validate,
+    derive=derive,
     fieldsets=(
         ("Deviation", ("occurred_on", "category", "description", "severity")),
         ("Review", ("state", "resolution_note")),

@@ -23,7 +23,7 @@ from assessments.rules.vitals import VITALS
 from ecrf.access import SITE_STAFF_ROLES
 from ecrf.audit import audited_save
 from ecrf.errors import DomainError, InvalidTransitionError
-from ecrf.messages import Text
+from ecrf.messages import Text, protocol_param
 from ecrf.site_time import local_date
 from trials.access import require_role
 from trials.services.participants import S
@@ -110,8 +110,14 @@ def _answer_flags(visit: Visit, *, actor: Any, now: datetime) -> None:
                     category=DeviationCategory.VISIT_WINDOW,
                     source_key=f"visit_window:{visit.pk}",
                     occurred_on=visit.actual_date,
-                    description=f"Visit {visit.code} ({visit.name}) took place on "
-                    f"{visit.actual_date:%Y-%m-%d}, outside its window.",
+                    description=Text(
+                        gettext_noop(
+                            "Visit %(code)s (%(name)s) took place on %(day)s, outside its window."
+                        ),
+                        code=visit.code,
+                        name=protocol_param("visits", visit.code, visit.name),
+                        day=f"{visit.actual_date:%Y-%m-%d}",
+                    ),
                 )
             ],
             actor=actor,

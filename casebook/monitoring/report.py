@@ -175,7 +175,7 @@ def visit_report_csv_lines(report: VisitReport) -> Iterator[str]:
             deviation.visit_code or "",  # type: ignore[attr-defined]
             deviation.get_category_display(),
             deviation.pk,
-            deviation.description,
+            deviation.shown_description,
             deviation.get_origin_display(),
             deviation.occurred_on.isoformat() if deviation.occurred_on else "",
             deviation.get_state_display(),

@@ -118,3 +118,76 @@ def test_numbers_take_the_languages_decimal_separator() -> None:
     assert text.english == "39.7 °C is unusual (expected 35 to 39.5); please confirm."
     with translation.override("es"):
         assert str(text) == "39,7 °C es inusual (se espera de 35 a 39,5); confírmelo."
+
+
+MISSED_EN = "Visit W1 (Week 1) was not done within its window (2026-03-09 to 2026-03-13)."
+MISSED_ES = (
+    "La visita W1 (Semana 1) no se hizo dentro de su ventana (del 2026-03-09 al 2026-03-13)."
+)
+
+
+def test_a_drafted_deviation_reads_in_the_readers_language_until_staff_rewrite_it(
+    client, msvle, participant
+) -> None:
+    from assessments.models import ProtocolDeviation
+    from assessments.services import form_save
+    from casebook.catalogue import form_type
+    from tests.alerts.test_alerts_api import MISSED_AT
+
+    visits_flag_all(now=MISSED_AT)
+    draft = ProtocolDeviation.objects.get(visit__code="W1")
+    # Kept in English for exports and the audit trail, as before.
+    assert draft.description == MISSED_EN
+    log = f"/casebook/{participant.pk}/deviation/"
+    entry = f"{log}{draft.pk}/"
+    spanish(msvle.coordinator)
+    client.force_login(msvle.coordinator)
+    for url in (log, entry):
+        shown = page(client, url)
+        assert MISSED_ES in shown and MISSED_EN not in shown, url
+    record = client.get(f"/api/v1/participants/{participant.pk}/forms/deviation/{draft.pk}/")
+    assert (record.json()["description"], record.json()["description_shown"]) == (
+        MISSED_EN,
+        MISSED_ES,
+    )
+    client.force_login(msvle.investigator)
+    assert MISSED_EN in page(client, log) and MISSED_ES not in page(client, log)
+
+    def confirm(description: str, version: int) -> ProtocolDeviation:
+        data = {"severity": "minor", "state": "confirmed", "description": description}
+        return form_save(
+            actor=msvle.coordinator,
+            ftype=form_type("deviation"),
+            participant=participant,
+            record_id=draft.pk,
+            data=data,
+            expected_version=version,
+            reason="Confirmed at the monitoring visit",
+            now=LATER,
+        )
+
+    # Confirmed as drafted, it still reads in each reader's language.
+    confirmed = confirm(MISSED_EN, draft.row_version)
+    with translation.override("es"):
+        assert confirmed.shown_description == MISSED_ES
+    # Rewritten by staff, it is their text, shown as written.
+    rewritten = confirm("Missed: the participant was in hospital.", confirmed.row_version)
+    rewritten.refresh_from_db()
+    assert (rewritten.description_template, rewritten.description_params) == ("", {})
+    with translation.override("es"):
+        assert rewritten.shown_description == "Missed: the participant was in hospital."
+
+
+def test_a_visit_out_of_window_drafts_a_deviation_worded_for_each_reader(
+    msvle, participant
+) -> None:
+    from assessments.models import ProtocolDeviation
+
+    w1 = participant.visits.get(code="W1")
+    visit_record(actor=msvle.coordinator, visit=w1, actual_date=date(2026, 3, 16), now=LATER)
+    draft = ProtocolDeviation.objects.get(visit=w1, category="visit_window")
+    assert draft.description == "Visit W1 (Week 1) took place on 2026-03-16, outside its window."
+    with translation.override("es"):
+        assert draft.shown_description == (
+            "La visita W1 (Semana 1) tuvo lugar el 2026-03-16, fuera de su ventana."
+        )
