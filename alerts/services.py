@@ -15,7 +15,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 from simple_history.utils import bulk_create_with_history
 
 from alerts.models import Alert, AlertKind, AlertStatus
@@ -146,7 +146,11 @@ def alert_acknowledge(*, actor: Any, alert: Alert, now: datetime) -> Alert:
         SITE_STAFF_ROLES if alert.kind not in SPONSOR_KINDS else frozenset({Role.MEDICAL_MONITOR})
     )
     require_role(
-        actor, trial=alert.trial, site=alert.site, roles=roles, action="acknowledge alerts"
+        actor,
+        trial=alert.trial,
+        site=alert.site,
+        roles=roles,
+        action=gettext_noop("acknowledge alerts"),
     )
     with transaction.atomic():
         locked = Alert.objects.select_for_update().get(pk=alert.pk)

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from assessments.forms_kit import FormScope, FormType
 from ecrf.access import Role
@@ -95,7 +96,7 @@ def form_record_get(ftype: FormType, participant: Participant, record_id: int) -
         records = records.select_related("visit__protocol_version")
     found = records.first()
     if found is None:
-        raise NotFoundError(f"No such {ftype.label} record.")
+        raise NotFoundError(gettext("No such %(form)s record.") % {"form": gettext(ftype.label)})
     found.participant = participant  # the row it was found by: not read again
     return found
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext_noop
 
 from assessments.models import ConcomitantMedication
 from coding.distribution import match_key, read_meddra, read_whodrug
@@ -148,7 +149,7 @@ def coding_assign(
         trial=participant.trial,
         site=participant.site,
         roles=CODING_ROLES,
-        action="code reported terms",
+        action=gettext_noop("code reported terms"),
     )
     version = current_version(DICTIONARY_OF[kind])
     if version is None or term.version_id != version.pk:
@@ -184,7 +185,7 @@ def coding_autocode(*, actor: Any, trial: Trial, now: datetime) -> int:
     """Code every uncoded record of `trial` whose reported term matches one dictionary entry
     exactly (case and surrounding spaces aside); return how many were coded. Running it
     again codes nothing new."""
-    require_role(actor, trial=trial, roles=CODING_ROLES, action="code reported terms")
+    require_role(actor, trial=trial, roles=CODING_ROLES, action=gettext_noop("code reported terms"))
     done = 0
     for kind in CodedKind.values:
         version = current_version(DICTIONARY_OF[kind])

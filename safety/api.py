@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -153,7 +154,8 @@ def site_instant(text: str, time_zone: str, field: str) -> datetime:
     except ValueError:
         parsed = None
     if parsed is None:
-        raise DomainError("Give a date and a time.", fields={field: ["Give a date and a time."]})
+        message = gettext("Give a date and a time.")
+        raise DomainError(message, fields={field: [message]})
     if timezone.is_aware(parsed):
         return parsed
     try:

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db.models import Case, DateTimeField, F, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce, Least
+from django.utils.translation import gettext
 
 from assessments.models.base import EntryStatus
 from ecrf.access import SAE_CLOCK_ROLES
@@ -51,7 +52,7 @@ def cohort_dlts(user: Any, cohort: Any) -> CohortDlts:
 def adverse_event_get(user: Any, pk: int) -> AdverseEvent:
     found = adverse_events(user).filter(pk=pk).first()
     if found is None:
-        raise NotFoundError("There is no such adverse event, or it is not at your sites.")
+        raise NotFoundError(gettext("There is no such adverse event, or it is not at your sites."))
     return found
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.utils.translation import gettext, gettext_noop
+
 from assessments.models import EntryStatus
 from assessments.services import form_save
 from ecrf.audit import audited_save
@@ -31,7 +33,11 @@ def _mark(
     if recorded is not None:
         shown = site_clock_text(recorded, ae.participant.site.time_zone)
         raise InvalidTransitionError(
-            f"The {report} was recorded as made at {shown}; correct it on the form, with a reason."
+            gettext(
+                "The %(report)s was recorded as made at %(time)s; correct it on the form, with "
+                "a reason."
+            )
+            % {"report": gettext(report), "time": shown}
         )
     # The version the caller read guards against recording over someone else's follow-up.
     saved: AdverseEvent = form_save(
@@ -52,12 +58,12 @@ def sae_mark_reported(
 ) -> AdverseEvent:
     """Site staff record when their SAE report reached the sponsor."""
     if not ae.serious:
-        raise InvalidTransitionError("Only a serious adverse event is reported as an SAE.")
+        raise InvalidTransitionError(gettext("Only a serious adverse event is reported as an SAE."))
     return _mark(
         actor=actor,
         ae=ae,
         field="sae_reported_at",
-        report="SAE report",
+        report=gettext_noop("SAE report"),
         at=reported_at,
         reason="SAE report sent to the sponsor",
         now=now,
@@ -69,12 +75,14 @@ def susar_mark_reported(
 ) -> AdverseEvent:
     """The medical monitor records when the expedited SUSAR report was submitted."""
     if not ae.susar:
-        raise InvalidTransitionError("The event is not a SUSAR; there is no expedited report.")
+        raise InvalidTransitionError(
+            gettext("The event is not a SUSAR; there is no expedited report.")
+        )
     return _mark(
         actor=actor,
         ae=ae,
         field="susar_reported_at",
-        report="SUSAR report",
+        report=gettext_noop("SUSAR report"),
         at=reported_at,
         reason="SUSAR expedited report submitted",
         now=now,
@@ -88,14 +96,16 @@ def susar_followup_mark_reported(
     SUSAR was submitted (due 8 days after its initial report)."""
     if ae.susar_followup_due_at is None:
         raise InvalidTransitionError(
-            "There is no follow-up report due: it follows the initial expedited report of a "
-            "fatal or life-threatening SUSAR."
+            gettext(
+                "There is no follow-up report due: it follows the initial expedited report of a "
+                "fatal or life-threatening SUSAR."
+            )
         )
     return _mark(
         actor=actor,
         ae=ae,
         field="susar_followup_reported_at",
-        report="SUSAR follow-up report",
+        report=gettext_noop("SUSAR follow-up report"),
         at=reported_at,
         reason="SUSAR follow-up report submitted",
         now=now,

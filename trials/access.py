@@ -8,6 +8,7 @@ from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext
 
 from ecrf.errors import PermissionDeniedError
 from trials.models import Membership
@@ -137,5 +138,7 @@ def require_role(
         return "system"
     held = user_roles(actor, trial, site) & set(roles)
     if not held:
-        raise PermissionDeniedError(f"Your role does not allow you to {action}.")
+        raise PermissionDeniedError(
+            gettext("Your role does not allow you to %(action)s.") % {"action": gettext(action)}
+        )
     return sorted(held)[0]

@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from ecrf.errors import NotFoundError
 from ecrf.site_time import local_date
@@ -69,10 +70,10 @@ def visit_get(user: Any, pk: Any) -> Visit:
     try:
         key = int(pk)
     except (TypeError, ValueError):
-        raise NotFoundError("No such visit.") from None
+        raise NotFoundError(gettext("No such visit.")) from None
     visit = _visits(user).filter(pk=key).first()
     if visit is None:
-        raise NotFoundError("No such visit.")
+        raise NotFoundError(gettext("No such visit."))
     return visit
 
 

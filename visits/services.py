@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext, gettext_noop
 
 from ecrf.access import SITE_STAFF_ROLES
 from ecrf.audit import audited_save
@@ -92,7 +93,11 @@ def participant_register(
 ) -> Participant:
     """Register a person at screening with the next screening number of the site."""
     require_role(
-        actor, trial=site.trial, site=site, roles=SITE_STAFF_ROLES, action="register participants"
+        actor,
+        trial=site.trial,
+        site=site,
+        roles=SITE_STAFF_ROLES,
+        action=gettext_noop("register participants"),
     )
     version = current_version(site.trial_id)
     eligibility = definition_of(version).eligibility
@@ -100,18 +105,21 @@ def participant_register(
     today = local_date(now, site.time_zone)
     if date_of_birth > today:
         raise DomainError(
-            "Date of birth is in the future.", fields={"date_of_birth": ["In the future."]}
+            gettext("Date of birth is in the future."),
+            fields={"date_of_birth": [gettext("In the future.")]},
         )
     age = age_on(date_of_birth, today)
     if eligibility.min_age_years is not None and age < eligibility.min_age_years:
         raise DomainError(
-            f"Age {age} is below the protocol minimum of {eligibility.min_age_years}.",
-            fields={"date_of_birth": [f"Age {age} < {eligibility.min_age_years}."]},
+            gettext("Age %(age)s is below the protocol minimum of %(limit)s.")
+            % {"age": age, "limit": eligibility.min_age_years},
+            fields={"date_of_birth": [f"{gettext('Age')} {age} < {eligibility.min_age_years}."]},
         )
     if eligibility.max_age_years is not None and age > eligibility.max_age_years:
         raise DomainError(
-            f"Age {age} is above the protocol maximum of {eligibility.max_age_years}.",
-            fields={"date_of_birth": [f"Age {age} > {eligibility.max_age_years}."]},
+            gettext("Age %(age)s is above the protocol maximum of %(limit)s.")
+            % {"age": age, "limit": eligibility.max_age_years},
+            fields={"date_of_birth": [f"{gettext('Age')} {age} > {eligibility.max_age_years}."]},
         )
     with transaction.atomic():
         number = next_site_number(site, "screening")
@@ -142,8 +150,8 @@ def _within_calendar() -> Iterator[None]:
         yield
     except OverflowError:
         raise DomainError(
-            "Day 0 is too late: its visit schedule would run past the calendar.",
-            fields={"day0": ["Too late."]},
+            gettext("Day 0 is too late: its visit schedule would run past the calendar."),
+            fields={"day0": [gettext("Too late.")]},
         ) from None
 
 
@@ -157,20 +165,21 @@ def participant_set_day0(
         trial=participant.trial,
         site=participant.site,
         roles=SITE_STAFF_ROLES,
-        action="set Day 0",
+        action=gettext_noop("set Day 0"),
     )
     with transaction.atomic():
         locked = lock_participant(participant)
         tz = locked.site.time_zone
         if locked.randomized_at is not None and day0 < local_date(locked.randomized_at, tz):
             raise DomainError(
-                "Day 0 cannot be before randomization or enrolment.",
-                fields={"day0": ["Too early."]},
+                gettext("Day 0 cannot be before randomization or enrolment."),
+                fields={"day0": [gettext("Too early.")]},
             )
         if locked.day0 is None:
             if locked.status not in (S.RANDOMIZED, S.ENROLLED):
                 raise InvalidTransitionError(
-                    f"{locked.identifier} must be randomized or enrolled before Day 0 is set."
+                    gettext("%(participant)s must be randomized or enrolled before Day 0 is set.")
+                    % {"participant": locked.identifier}
                 )
             transition(locked, S.ON_STUDY)
             locked.day0 = day0
@@ -181,10 +190,13 @@ def participant_set_day0(
         if locked.day0 == day0:
             return locked
         if _dosing_recorded(locked):
-            raise InvalidTransitionError("A dose has already been given; Day 0 can no longer move.")
+            raise InvalidTransitionError(
+                gettext("A dose has already been given; Day 0 can no longer move.")
+            )
         if not reason.strip():
             raise DomainError(
-                "Give the reason for rescheduling Day 0.", fields={"reason": ["Required."]}
+                gettext("Give the reason for rescheduling Day 0."),
+                fields={"reason": [gettext("Required.")]},
             )
         locked.day0 = day0
         audited_save(locked, actor=actor, reason=reason)
@@ -264,33 +276,37 @@ def visit_add_unscheduled(
         trial=participant.trial,
         site=participant.site,
         roles=SITE_STAFF_ROLES,
-        action="add visits",
+        action=gettext_noop("add visits"),
     )
     if parent.parent_id is not None:
         # Its number (3.01) plus 0.01 would collide with its sibling 3.02.
         raise DomainError(
-            f"{parent.code} is itself unscheduled; add the visit to a scheduled visit.",
-            fields={"parent": ["Choose a scheduled visit."]},
+            gettext("%(visit)s is itself unscheduled; add the visit to a scheduled visit.")
+            % {"visit": parent.code},
+            fields={"parent": [gettext("Choose a scheduled visit.")]},
         )
     if not reason.strip():
         raise DomainError(
-            "Say why the unscheduled visit took place.", fields={"reason": ["Required."]}
+            gettext("Say why the unscheduled visit took place."),
+            fields={"reason": [gettext("Required.")]},
         )
     known = set(definition_of(participant.protocol_version).forms)
     unknown = [form for form in forms if form not in known]
     if unknown:
         raise DomainError(
-            f"Unknown form(s): {', '.join(unknown)}.", fields={"forms": ["Unknown form."]}
+            gettext("Unknown form(s): %(forms)s.") % {"forms": ", ".join(unknown)},
+            fields={"forms": [gettext("Unknown form.")]},
         )
     if actual_date > local_date(now, participant.site.time_zone):
         raise DomainError(
-            "The visit date is in the future.", fields={"actual_date": ["In the future."]}
+            gettext("The visit date is in the future."),
+            fields={"actual_date": [gettext("In the future.")]},
         )
     with transaction.atomic():
         lock_participant(participant)
         count = Visit.objects.filter(parent=parent).count()
         if count >= 99:
-            raise DomainError("A visit can have at most 99 unscheduled visits.")
+            raise DomainError(gettext("A visit can have at most 99 unscheduled visits."))
         return audited_save(
             Visit(
                 participant=participant,

@@ -360,7 +360,7 @@ def form_not_done(
         trial=participant.trial,
         site=participant.site,
         roles=ftype.editors,
-        action=f"enter {ftype.label}",
+        action=gettext("enter %(form)s") % {"form": gettext(ftype.label)},
     )
     if ftype.scope != FormScope.VISIT:
         raise InvalidTransitionError(

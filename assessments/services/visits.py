@@ -50,7 +50,7 @@ def visit_record(
         trial=participant.trial,
         site=participant.site,
         roles=SITE_STAFF_ROLES,
-        action="record visits",
+        action=gettext_noop("record visits"),
     )
     tz = participant.site.time_zone
     if actual_date > local_date(now, tz):
@@ -132,7 +132,7 @@ def visit_not_done(*, actor: Any, visit: Visit, reason: str, now: datetime) -> V
         trial=participant.trial,
         site=participant.site,
         roles=SITE_STAFF_ROLES,
-        action="record visits",
+        action=gettext_noop("record visits"),
     )
     if not reason.strip():
         raise DomainError(

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext_noop
 
 from ecrf.access import Role
 from ecrf.audit import audited_save
@@ -66,7 +67,7 @@ def lock_apply(
     form_code: str = "",
     record: Any = None,
 ) -> Lock:
-    require_role(actor, trial=trial, roles=LOCK_ROLES, action="lock data")
+    require_role(actor, trial=trial, roles=LOCK_ROLES, action=gettext_noop("lock data"))
     if not reason.strip():
         raise DomainError("Give the reason for the lock.", fields={"reason": ["Required."]})
     target = _lock_target(
@@ -113,7 +114,7 @@ def lock_apply(
 
 
 def lock_release(*, actor: Any, lock: Lock, reason: str, now: datetime) -> Lock:
-    require_role(actor, trial=lock.trial, roles=LOCK_ROLES, action="unlock data")
+    require_role(actor, trial=lock.trial, roles=LOCK_ROLES, action=gettext_noop("unlock data"))
     if not reason.strip():
         raise DomainError("Give the reason for unlocking.", fields={"reason": ["Required."]})
     with transaction.atomic():

@@ -109,7 +109,7 @@ def query_open(
         site=participant.site,
         # A coder asks the site about a reported term that no dictionary entry fits.
         roles=QUERY_OPENER_ROLES | {Role.CODER},
-        action="open queries",
+        action=gettext_noop("open queries"),
     )
     if not isinstance(record, ftype.model):
         raise DomainError("The record is not a form of that kind.")
@@ -286,7 +286,11 @@ def query_answer(
 ) -> DataQuery:
     """Site staff answer; "data corrected" links the history record of the correction."""
     role = require_role(
-        actor, trial=query.trial, site=query.site, roles=SITE_STAFF_ROLES, action="answer queries"
+        actor,
+        trial=query.trial,
+        site=query.site,
+        roles=SITE_STAFF_ROLES,
+        action=gettext_noop("answer queries"),
     )
     if response_code not in ResponseCode.values:
         raise DomainError("Choose a response code.", fields={"response_code": ["Unknown code."]})
@@ -355,7 +359,11 @@ def query_requery(*, actor: Any, query: DataQuery, text: str, now: datetime) -> 
 
 def query_reopen(*, actor: Any, query: DataQuery, text: str, now: datetime) -> DataQuery:
     role = require_role(
-        actor, trial=query.trial, site=query.site, roles=REOPENER_ROLES, action="re-open queries"
+        actor,
+        trial=query.trial,
+        site=query.site,
+        roles=REOPENER_ROLES,
+        action=gettext_noop("re-open queries"),
     )
     body = _text(text, "reason for re-opening")
     _refuse_if_trial_locked(query.trial_id)

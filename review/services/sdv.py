@@ -10,7 +10,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_noop, ngettext
 
 from ecrf.access import Role
 from ecrf.audit import audited_save
@@ -113,7 +113,7 @@ def sdv_verify(
         trial=participant.trial,
         site=participant.site,
         roles=SDV_ROLES,
-        action="verify source data",
+        action=gettext_noop("verify source data"),
     )
     requirement = sdv_requirement(participant, form_code)
     if not requirement.needed:

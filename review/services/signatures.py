@@ -11,6 +11,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from ecrf.access import Role
 from ecrf.audit import audited_save
@@ -102,7 +103,7 @@ def signature_sign(
         trial=participant.trial,
         site=participant.site,
         roles={Role.INVESTIGATOR},
-        action="sign",
+        action=gettext_noop("sign"),
     )
     if scope not in SignatureScope.values:
         raise DomainError(
@@ -156,7 +157,7 @@ def signature_sign_visits(
             trial=visit.participant.trial,
             site=visit.participant.site,
             roles={Role.INVESTIGATOR},
-            action="sign",
+            action=gettext_noop("sign"),
         )
     _require_password(actor, request, password)
     outstanding = []

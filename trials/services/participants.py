@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from ecrf.access import SITE_STAFF_ROLES, Role
 from ecrf.audit import audited_save
@@ -81,7 +81,7 @@ def consent_record(
         trial=participant.trial,
         site=participant.site,
         roles=SITE_STAFF_ROLES,
-        action="record consent",
+        action=gettext_noop("record consent"),
     )
     if not form_version.strip():
         raise DomainError("Name the consent form version.", fields={"form_version": ["Required."]})
@@ -178,7 +178,7 @@ def eligibility_answer(
         trial=participant.trial,
         site=participant.site,
         roles=SITE_STAFF_ROLES,
-        action="answer the eligibility checklist",
+        action=gettext_noop("answer the eligibility checklist"),
     )
     kinds = _checklist_kinds(participant, [criterion_code])
     with transaction.atomic():
@@ -214,7 +214,7 @@ def eligibility_answers(
         trial=participant.trial,
         site=participant.site,
         roles=SITE_STAFF_ROLES,
-        action="answer the eligibility checklist",
+        action=gettext_noop("answer the eligibility checklist"),
     )
     kinds = _checklist_kinds(participant, answers)
     with transaction.atomic():
@@ -323,7 +323,7 @@ def eligibility_confirm(*, actor: Any, participant: Participant, now: datetime) 
         trial=participant.trial,
         site=participant.site,
         roles={Role.INVESTIGATOR},
-        action="confirm eligibility",
+        action=gettext_noop("confirm eligibility"),
     )
     with transaction.atomic():
         locked = lock_participant(participant)
@@ -394,7 +394,7 @@ def eligibility_reconfirm(
         trial=participant.trial,
         site=participant.site,
         roles=SITE_STAFF_ROLES,
-        action="confirm eligibility criteria again",
+        action=gettext_noop("confirm eligibility criteria again"),
     )
     kinds = {
         c.code: kind for kind, c in reconfirmed_criteria(participant, RECONFIRM_AT_RANDOMIZATION)
@@ -457,7 +457,7 @@ def participant_screen_fail(
         trial=participant.trial,
         site=participant.site,
         roles=SITE_STAFF_ROLES,
-        action="record a screen failure",
+        action=gettext_noop("record a screen failure"),
     )
     return _end(participant, S.SCREEN_FAILED, actor=actor, reason=reason, now=now)
 
@@ -471,7 +471,7 @@ def participant_withdraw(
         trial=participant.trial,
         site=participant.site,
         roles=SITE_STAFF_ROLES,
-        action="withdraw participants",
+        action=gettext_noop("withdraw participants"),
     )
     return _end(participant, S.WITHDRAWN, actor=actor, reason=reason, now=now)
 
@@ -484,7 +484,7 @@ def participant_lost_to_follow_up(
         trial=participant.trial,
         site=participant.site,
         roles=SITE_STAFF_ROLES,
-        action="record loss to follow-up",
+        action=gettext_noop("record loss to follow-up"),
     )
     return _end(participant, S.LOST_TO_FOLLOW_UP, actor=actor, reason=reason, now=now)
 
@@ -495,7 +495,7 @@ def participant_complete(*, actor: Any, participant: Participant, now: datetime)
         trial=participant.trial,
         site=participant.site,
         roles=SITE_STAFF_ROLES,
-        action="complete participants",
+        action=gettext_noop("complete participants"),
     )
     return _end(participant, S.COMPLETED, actor=actor, reason="Study completed", now=now)
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext_noop
 
 from ecrf.access import SITE_STAFF_ROLES, Role
 from ecrf.audit import audited_save
@@ -102,7 +103,10 @@ def allocation_generate(
 ) -> AllocationList:
     """Generate the concealed list of the randomized stage from a secret seed."""
     require_role(
-        actor, trial=trial, roles={Role.UNBLINDED_STATISTICIAN}, action="create allocation lists"
+        actor,
+        trial=trial,
+        roles={Role.UNBLINDED_STATISTICIAN},
+        action=gettext_noop("create allocation lists"),
     )
     definition = definition_of(current_version(trial.pk))
     stage = randomized_stage(definition)
@@ -135,7 +139,10 @@ def allocation_generate(
 def allocation_import(*, actor: Any, trial: Trial, csv_text: str, now: datetime) -> AllocationList:
     """Import a list prepared elsewhere; every line is checked before anything is stored."""
     require_role(
-        actor, trial=trial, roles={Role.UNBLINDED_STATISTICIAN}, action="import allocation lists"
+        actor,
+        trial=trial,
+        roles={Role.UNBLINDED_STATISTICIAN},
+        action=gettext_noop("import allocation lists"),
     )
     definition = definition_of(current_version(trial.pk))
     stage = randomized_stage(definition)
@@ -243,7 +250,7 @@ def participant_randomize(
         trial=participant.trial,
         site=participant.site,
         roles=SITE_STAFF_ROLES,
-        action="randomize",
+        action=gettext_noop("randomize"),
     )
     definition = definition_of(current_version(participant.trial_id))
     stage = randomized_stage(definition)
@@ -311,7 +318,7 @@ def participant_enrol(*, actor: Any, participant: Participant, now: datetime) ->
         trial=participant.trial,
         site=participant.site,
         roles=SITE_STAFF_ROLES,
-        action="enrol",
+        action=gettext_noop("enrol"),
     )
     with transaction.atomic():
         cohort = (
@@ -347,7 +354,7 @@ def safety_review_record(
         actor,
         trial=cohort.trial,
         roles={Role.MEDICAL_MONITOR},
-        action="record safety review decisions",
+        action=gettext_noop("record safety review decisions"),
     )
     if decision not in SafetyDecision.values:
         raise DomainError(

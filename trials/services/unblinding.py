@@ -12,6 +12,7 @@ from django.contrib.auth import authenticate
 from django.core.mail import send_mail
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils.translation import gettext_noop
 
 from ecrf.access import Role
 from ecrf.audit import audited_save
@@ -62,7 +63,7 @@ def participant_unblind(
         trial=participant.trial,
         site=participant.site,
         roles={Role.INVESTIGATOR},
-        action="request emergency unblinding",
+        action=gettext_noop("request emergency unblinding"),
     )
     if not reason.strip():
         raise DomainError(
