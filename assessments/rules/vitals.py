@@ -41,8 +41,12 @@ def validate(instance: VitalSigns, ctx: FormContext, checks: Checks) -> None:
             "timepoint",
             f"{label} is an infusion timepoint: it is recorded at a dosing visit only.",
         )
+    # A record kept at its visit and timepoint holds them already: the database would have
+    # refused a second one.
+    unchanged = instance.pk is not None and ctx.stored.get("timepoint") == instance.timepoint
     duplicate = (
-        VitalSigns.objects.filter(visit=visit, timepoint=instance.timepoint)
+        not unchanged
+        and VitalSigns.objects.filter(visit=visit, timepoint=instance.timepoint)
         .exclude(pk=instance.pk)
         .exists()
     )
