@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -41,7 +42,7 @@ from casebook.site_clock import site_clock_start
 from ecrf.errors import NotFoundError
 from trials.access import memberships_read_once
 from trials.models import Participant
-from trials.selectors import participant_get
+from trials.selectors import participant_get, participant_get_for_update
 from visits.selectors import visit_get
 
 
@@ -121,13 +122,15 @@ class FormView(APIView):
             return super().dispatch(request, *args, **kwargs)
 
     def _readable(
-        self, user: Any, form_code: str, participant_id: int
+        self, user: Any, form_code: str, participant_id: int, *, for_update: bool = False
     ) -> tuple[FormType, Participant]:
         """The form named in the path and the participant, when the user may read that form;
         the zone of the participant's site is the current one from here on
-        (casebook.site_clock)."""
+        (casebook.site_clock). `for_update` reads the participant locked, in the caller's
+        transaction, for the save to join (`form_save(participant_locked=True)`)."""
         ftype = form_type(form_code)
-        participant = participant_get(user, participant_id)
+        read = participant_get_for_update if for_update else participant_get
+        participant = read(user, participant_id)
         site_clock_start(self.request, participant.site.time_zone)
         if not can_read(user, ftype, participant):
             raise NotFoundError(f"{ftype.label} is not available to your role.")
@@ -152,18 +155,23 @@ class FormRecordsView(FormView):
 
     @form_operation("enter", request=FormCreateInput, responses={201: FormRecord})
     def post(self, request: Request, participant_id: int, form_code: str) -> Response:
-        ftype, participant = self._readable(request.user, form_code, participant_id)
-        params = FormCreateInput(data=request.data, ftype=ftype)
-        params.is_valid(raise_exception=True)
-        visit_id = params.validated_data.get("visit")
-        instance = form_save(
-            actor=request.user,
-            ftype=ftype,
-            participant=participant,
-            visit=visit_get(request.user, visit_id) if visit_id else None,
-            data=params.validated_data["data"],
-            now=timezone.now(),
-        )
+        # As a change: one transaction from the participant's read, locked (see `put`).
+        with transaction.atomic():
+            ftype, participant = self._readable(
+                request.user, form_code, participant_id, for_update=True
+            )
+            params = FormCreateInput(data=request.data, ftype=ftype)
+            params.is_valid(raise_exception=True)
+            visit_id = params.validated_data.get("visit")
+            instance = form_save(
+                actor=request.user,
+                ftype=ftype,
+                participant=participant,
+                visit=visit_get(request.user, visit_id) if visit_id else None,
+                participant_locked=True,
+                data=params.validated_data["data"],
+                now=timezone.now(),
+            )
         form_shown(request, ftype, participant)
         return Response(_output(request.user, ftype, instance), status=status.HTTP_201_CREATED)
 
@@ -182,22 +190,28 @@ class FormRecordView(FormView):
     def put(
         self, request: Request, participant_id: int, form_code: str, record_id: int
     ) -> Response:
-        ftype, participant = self._readable(request.user, form_code, participant_id)
-        params = FormChangeInput(data=request.data, ftype=ftype)
-        params.is_valid(raise_exception=True)
-        # The record is read once, locked by the save with its visit: not found there, it is
-        # not found.
-        saved = form_save(
-            actor=request.user,
-            ftype=ftype,
-            participant=participant,
-            record_id=record_id,
-            at_its_visit=True,
-            data=params.validated_data["data"],
-            expected_version=params.validated_data["version"],
-            reason=params.validated_data["reason"],
-            now=timezone.now(),
-        )
+        # One transaction from the participant's read: read locked, it is the row the save
+        # locks (its first consent read with it), and the save joins the transaction.
+        with transaction.atomic():
+            ftype, participant = self._readable(
+                request.user, form_code, participant_id, for_update=True
+            )
+            params = FormChangeInput(data=request.data, ftype=ftype)
+            params.is_valid(raise_exception=True)
+            # The record is read once, locked by the save with its visit: not found there, it
+            # is not found.
+            saved = form_save(
+                actor=request.user,
+                ftype=ftype,
+                participant=participant,
+                record_id=record_id,
+                at_its_visit=True,
+                participant_locked=True,
+                data=params.validated_data["data"],
+                expected_version=params.validated_data["version"],
+                reason=params.validated_data["reason"],
+                now=timezone.now(),
+            )
         form_shown(request, ftype, participant)
         return Response(_output(request.user, ftype, saved))
 

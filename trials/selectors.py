@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Max, Prefetch, QuerySet
+from django.db import transaction
+from django.db.models import Count, Max, OuterRef, Prefetch, QuerySet, Subquery
 
 from ecrf.access import SITE_STAFF_ROLES, Role
 from ecrf.errors import NotFoundError
@@ -76,6 +77,35 @@ def participant_get(user: Any, pk: Any) -> Participant:
         .prefetch_related(
             Prefetch("consents", queryset=Consent.objects.select_related("obtained_by"))
         )
+        .filter(pk=key)
+        .first()
+    )
+    if participant is None:
+        raise NotFoundError("No such participant.")
+    return participant
+
+
+def participant_get_for_update(user: Any, pk: Any) -> Participant:
+    """One participant the user may see, as `participant_get`, its row locked in the caller's
+    transaction (only its own row, not its site's or protocol version's) and read with the
+    date of its first consent (`first_consent_date`, None before consent) in place of its
+    consents: for a write that needs no more of them."""
+    if not transaction.get_connection().in_atomic_block:
+        raise ValueError("A participant is locked inside the caller's transaction.")
+    try:
+        key = int(pk)
+    except (TypeError, ValueError):
+        raise NotFoundError("No such participant.") from None
+    first_consent = (
+        Consent.objects.filter(participant=OuterRef("pk"))
+        .order_by("consent_date")
+        .values("consent_date")[:1]
+    )
+    participant = (
+        visible_participants(user)
+        .select_related("protocol_version")
+        .select_for_update(of=("self",))
+        .annotate(first_consent_date=Subquery(first_consent))
         .filter(pk=key)
         .first()
     )

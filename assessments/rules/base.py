@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -63,6 +63,8 @@ class FormContext:
     # The entered record of another form at a visit, `(form_code, visit) -> record or None`,
     # for callers that hold the rows in memory; otherwise the rules read the database.
     records: Callable[[str, Any], Any] | None = None
+    # The record's fields as stored before this change; empty for a first entry.
+    stored: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def today(self) -> date:

@@ -44,8 +44,12 @@ def validate(instance: VitalSigns, ctx: FormContext, checks: Checks) -> None:
             )
             % {"timepoint": label},
         )
+    # A record kept at its visit and timepoint holds them already: the database would have
+    # refused a second one.
+    unchanged = instance.pk is not None and ctx.stored.get("timepoint") == instance.timepoint
     duplicate = (
-        VitalSigns.objects.filter(visit=visit, timepoint=instance.timepoint)
+        not unchanged
+        and VitalSigns.objects.filter(visit=visit, timepoint=instance.timepoint)
         .exclude(pk=instance.pk)
         .exists()
     )

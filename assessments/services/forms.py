@@ -3,6 +3,7 @@ and what the save changes beside the form."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from django.db.models import prefetch_related_objects
+from django.db.models import QuerySet, prefetch_related_objects
 from django.utils.functional import SimpleLazyObject
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext
@@ -37,28 +38,32 @@ from ecrf.errors import (
     PermissionDeniedError,
 )
 from ecrf.site_time import local_date
-from review.locks import require_unlocked, saved_as_checked
-from review.services.queries import queries_from_warnings
-from review.services.records import review_record_changed
+from review.locks import active_lock_of_records, require_unlocked, saved_as_checked
+from review.services.queries import automatic_queries_of_records, queries_from_warnings
+from review.services.records import review_marks_of_records, review_record_changed
 from trials.access import require_role, user_roles
 from trials.definitions import definition_of
 from trials.models import Participant
-from trials.services.participants import require_consent
+from trials.services.participants import first_consent_date, require_consent
 from visits.models import Visit
 
 
 def _context(
-    participant: Participant, visit: Visit | None, now: datetime, roles: frozenset[str]
+    participant: Participant,
+    visit: Visit | None,
+    now: datetime,
+    roles: frozenset[str],
+    stored: Mapping[str, Any],
 ) -> FormContext:
     # The consents were read with the locked participant (see `_lock_participant`).
-    first_consent = min(participant.consents.all(), key=lambda c: c.consent_date, default=None)
     return FormContext(
         participant=participant,
         visit=visit,
         definition=definition_of(visit.protocol_version if visit else participant.protocol_version),
         now=now,
-        consent_date=first_consent.consent_date if first_consent else None,
+        consent_date=first_consent_date(participant),
         actor_roles=roles,
+        stored=stored,
     )
 
 
@@ -129,7 +134,11 @@ def _locked_existing(
     *,
     lock: bool = True,
 ) -> Any:
-    manager = ftype.model.objects.select_for_update() if lock else ftype.model.objects.all()
+    manager = (
+        _with_review_state(ftype.model.objects.select_for_update(), participant)
+        if lock
+        else ftype.model.objects.all()
+    )
     if ftype.scope == FormScope.VISIT:
         return manager.filter(visit=visit).first()
     if ftype.scope == FormScope.PARTICIPANT:
@@ -145,17 +154,37 @@ def _locked_existing(
     return found
 
 
+def _with_review_state(records: QuerySet[Any], participant: Participant) -> QuerySet[Any]:
+    """Records of `participant` read with what a save of them must know of their review, in
+    the statement that locks them: the lock holding them (`active_lock_id`), whether a
+    verification or signature covers them (`review_marked`), whether they have automatic
+    queries (`any_automatic`). Read under the participant's row lock, in the save's
+    transaction, as the save would look for them later."""
+    return records.annotate(
+        active_lock_id=active_lock_of_records(participant, records.model),
+        review_marked=review_marks_of_records(participant.pk, records.model),
+        any_automatic=automatic_queries_of_records(records.model),
+    )
+
+
 def _locked_record(ftype: FormType, participant: Participant, record_id: int) -> Any:
-    """The participant's record `record_id`, locked, read once with its visit and the visit's
-    protocol version (which its checks read). Only the record's row is locked (`of`)."""
-    records = ftype.model.objects.filter(pk=record_id, participant=participant)
+    """The participant's record `record_id`, locked, read once with its visit. The visit's
+    protocol version, which its checks read, is the participant's in hand when they are the
+    same (as they are but for a visit held under an earlier version). Only the record's row is
+    locked (`of`)."""
+    records = _with_review_state(
+        ftype.model.objects.filter(pk=record_id, participant=participant), participant
+    )
     if _has_visit(ftype):
-        records = records.select_related("visit__protocol_version").select_for_update(of=("self",))
+        records = records.select_related("visit").select_for_update(of=("self",))
     else:
         records = records.select_for_update()
     found = records.first()
     if found is None:
         raise NotFoundError(gettext("No such %(form)s record.") % {"form": gettext(ftype.label)})
+    visit = found.visit if _has_visit(ftype) else None
+    if visit is not None and visit.protocol_version_id == participant.protocol_version_id:
+        visit.protocol_version = participant.protocol_version
     return found
 
 
@@ -218,13 +247,17 @@ def form_save(
     visit: Visit | None = None,
     record_id: int | None = None,
     at_its_visit: bool = False,
+    participant_locked: bool = False,
     expected_version: int | None = None,
     reason: str = "",
     now: datetime,
 ) -> Any:
     """Enter or change a form. A change after first entry needs the version read and a reason.
     `at_its_visit` changes the record `record_id` at the visit it was entered at, read with it
-    under lock (no `visit` is passed): a record not found is not found."""
+    under lock (no `visit` is passed): a record not found is not found. `participant_locked`:
+    the caller read the participant locked in the transaction it has open
+    (`participant_get_for_update`), which the save joins instead of a savepoint of its own: an
+    error refuses the caller's whole transaction."""
     roles = _actor_roles(actor, ftype, participant, list(data))
     unknown = sorted(set(data) - set(ftype.fields))
     if unknown:
@@ -235,8 +268,10 @@ def form_save(
         )
     if not at_its_visit:
         _check_visit(ftype, participant, visit)
-    with transaction.atomic():
-        locked = _lock_participant(participant)
+    if participant_locked and not transaction.get_connection().in_atomic_block:
+        raise ValueError("A participant locked by the caller is locked in its transaction.")
+    with transaction.atomic(savepoint=not participant_locked):
+        locked = participant if participant_locked else _lock_participant(participant)
         require_consent(locked)
         if at_its_visit:
             if record_id is None or visit is not None:
@@ -259,12 +294,13 @@ def form_save(
                     existing.protocol_version = source.protocol_version
                     break
         # Locked is what the user is told first: reloading would not help.
-        require_unlocked(locked, existing)
+        require_unlocked(locked, existing, lock_id=existing.active_lock_id if existing else ...)
         _check_not_entered(ftype, existing, expected_version)
         _check_version(existing, expected_version)
         before = {name: getattr(existing, name) for name in ftype.derived} if existing else {}
+        stored = {name: getattr(existing, name) for name in ftype.fields} if existing else {}
         instance = _as_entered(ftype, locked, visit, existing, data, now)
-        ctx = _context(locked, visit, now, roles)
+        ctx = _context(locked, visit, now, roles, stored)
         checks = form_checks(ftype, instance, ctx)
         if checks.errors:
             raise DomainError(gettext("Please correct the fields shown."), fields=checks.errors)
@@ -287,7 +323,7 @@ def form_save(
         except DjangoValidationError as error:
             raise DomainError.from_validation_error(error) from None
         _update_dependents(saved, ftype, ctx, actor=actor, now=now)
-        _review_after_change(saved, ftype, actor=actor, now=now)
+        _review_after_change(saved, ftype, existing, actor=actor, now=now)
         ftype.after_save(saved, before=before, actor=actor, now=now)
         _strike_pending(ftype, locked, visit)
         return saved
@@ -334,8 +370,9 @@ def form_preview(
     with transaction.atomic():
         try:
             existing = _locked_existing(ftype, participant, visit, record_id, lock=False)
+            stored = {name: getattr(existing, name) for name in ftype.fields} if existing else {}
             instance = _as_entered(ftype, participant, visit, existing, data, now)
-            ctx = _context(participant, visit, now, roles)
+            ctx = _context(participant, visit, now, roles, stored)
             checks = form_checks(ftype, instance, ctx)
             if not checks.errors:
                 ftype.derive(instance, ctx)
@@ -374,7 +411,9 @@ def form_not_done(
     _check_visit(ftype, participant, visit)
     with transaction.atomic():
         existing = _locked_existing(ftype, participant, visit, None)
-        require_unlocked(participant, existing)
+        require_unlocked(
+            participant, existing, lock_id=existing.active_lock_id if existing else ...
+        )
         _check_version(existing, expected_version)
         if existing is not None and existing.entry_status == EntryStatus.ENTERED:
             raise InvalidTransitionError(
@@ -393,7 +432,7 @@ def form_not_done(
         instance.not_done_reason = reason.strip()
         instance.updated_at = now
         saved = audited_save(instance, actor=actor, reason=reason, require_reason=False)
-        _review_after_change(saved, ftype, actor=actor, now=now)
+        _review_after_change(saved, ftype, existing, actor=actor, now=now)
         _strike_pending(ftype, participant, visit)
         return saved
 
@@ -485,11 +524,26 @@ def _infusion_visit_record(
     )
 
 
-def _review_after_change(record: Any, ftype: FormType, *, actor: Any, now: datetime) -> None:
+def _review_after_change(
+    record: Any, ftype: FormType, existing: Any, *, actor: Any, now: datetime
+) -> None:
     """A change voids the verification and signatures covering the record, and each kept
-    warning becomes an automatic query for the site."""
-    review_record_changed(actor=actor, record=record, now=now)
-    queries_from_warnings(actor=_system(), form_code=ftype.code, record=record, now=now)
+    warning becomes an automatic query for the site. Of a record `existing` before the save,
+    what the save found when it read and locked it (`_with_review_state`) is not looked for
+    again."""
+    review_record_changed(
+        actor=actor,
+        record=record,
+        now=now,
+        marked=existing.review_marked if existing is not None else None,
+    )
+    queries_from_warnings(
+        actor=_system(),
+        form_code=ftype.code,
+        record=record,
+        now=now,
+        any_automatic=existing.any_automatic if existing is not None else True,
+    )
 
 
 def _system() -> Any:

@@ -6,7 +6,9 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import BooleanField
+from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext_noop
 
 from ecrf.access import QUERY_OPENER_ROLES, SITE_STAFF_ROLES, Role
@@ -179,17 +181,34 @@ REOPENED_BY_CHECK = gettext_noop("Re-opened automatically: the check fires again
 AUTOMATIC_ROLE = "system"
 
 
+def automatic_queries_of_records(model: type[Any]) -> RawSQL:
+    """For a query of records of `model`: whether the record has automatic queries, looked for
+    in the query that reads the record."""
+    # Table names from the models' metadata; the value is a parameter.
+    record = connection.ops.quote_name(model._meta.db_table)
+    return RawSQL(  # noqa: S611
+        f"EXISTS (SELECT 1 FROM {DataQuery._meta.db_table} q"  # noqa: S608
+        f" WHERE q.content_type_id = %s AND q.object_id = {record}.id AND q.automatic)",
+        (ContentType.objects.get_for_model(model).pk,),
+        output_field=BooleanField(),
+    )
+
+
 def queries_from_warnings(
-    *, actor: Any, form_code: str, record: Any, now: datetime
+    *, actor: Any, form_code: str, record: Any, now: datetime, any_automatic: bool = True
 ) -> list[DataQuery]:
     """Every soft edit-check warning kept on a form becomes an automatic query, once. The save
     also settles the record's earlier automatic queries: one whose check no longer fires is
     closed, and one closed that way is re-opened when its check fires again. Queries people
-    opened are left alone."""
+    opened are left alone. A caller that found, when it read and locked the record in this
+    transaction, that it has no automatic query (`automatic_queries_of_records`) passes
+    `any_automatic=False`: a record with no warning then has nothing to settle or open."""
     warnings = {
         automatic_query_key(form_code, record, warning): warning
         for warning in record.warnings or []
     }
+    if not warnings and not any_automatic:
+        return []
     content_type = ContentType.objects.get_for_model(type(record))
     # The record's automatic queries, read and locked at once: those to settle, and the
     # warnings that have their query already.

@@ -298,6 +298,33 @@ def test_records_list_query_count_does_not_grow(
     assert len(response.json()) == count
 
 
+def test_changes_through_the_api_open_close_and_reopen_the_automatic_query(
+    api, msvle, participant, time_machine
+) -> None:
+    # The save reads whether the record has automatic queries with the record: one with none
+    # and no warning looks for none, and each later change still settles the one it opened.
+    from tests.assessments.test_vitals_form import at
+    from tests.assessments.test_vitals_form import save as save_vitals
+
+    time_machine.move_to("2026-09-01 10:00:00+00:00", tick=False)
+    record = save_vitals(msvle, participant, "D0", at("visit"))
+    assert record.warnings == []
+    api.force_login(msvle.coordinator)
+    path = f"/api/v1/participants/{participant.pk}/forms/vitals/{record.pk}/"
+
+    def change(version: int, heart_rate: int) -> list[str]:
+        body = {"version": version, "reason": "Measured again", "data": {"heart_rate": heart_rate}}
+        response = api.put(path, body, format="json")
+        assert response.status_code == 200, response.json()
+        queries = DataQuery.objects.filter(form_code="vitals", object_id=record.pk)
+        return list(queries.values_list("status", flat=True))
+
+    assert change(1, 72) == []
+    assert change(2, 150) == ["open"]
+    assert change(3, 80) == ["closed"]
+    assert change(4, 150) == ["open"]
+
+
 def test_change_through_the_api_in_fixed_queries(
     api, msvle, participant, time_machine, django_assert_num_queries
 ) -> None:
@@ -311,16 +338,16 @@ def test_change_through_the_api_in_fixed_queries(
     path = f"/api/v1/participants/{participant.pk}/forms/vitals/{record.pk}/"
     body = {"version": 1, "reason": "Transcription error", "data": {"heart_rate": 81}}
     # 1 session, 2 user, 3 my memberships with their roles (where they reach, may I read, and
-    # then may I enter these fields: read once in the request), 4 the participant with its
-    # site (whose zone the view starts: the middleware does not look for it) and protocol
-    # version, 5 its consents; in the save's savepoint (6, 15): 7 the participant locked, with
-    # site and protocol version, 8 the record locked, read once with its visit and the visit's
-    # protocol version, 9 the locks (the guard of every write does not look again), 10 the
-    # timepoint entered once (the edit check; its constraint is not validated again), 11 the
-    # update and 12 its history, 13 verifications or signatures to void, 14 the automatic
-    # queries locked; 16-18 the session saved. The rows in hand are not read again, and the
-    # answer asks no blinding gate: vital signs reveal no allocation.
-    with django_assert_num_queries(18):
+    # then may I enter these fields: read once in the request); in one transaction (4, 11): 5
+    # the participant read locked, with its site (whose zone the view starts: the middleware
+    # does not look for it), protocol version and first consent; 6 the record locked, read
+    # once with its visit, the visit's protocol version, the lock holding it, whether a
+    # verification or signature covers it and whether it has automatic queries (none of
+    # these is looked for again); its timepoint unchanged, no other record can hold it (the
+    # database's constraint); 7 the update and 8 its history, 9 the automatic queries locked
+    # (the record keeps a warning); 12-13 the session saved. The rows in hand are not read
+    # again, and the answer asks no blinding gate: vital signs reveal no allocation.
+    with django_assert_num_queries(13):
         response = api.put(path, body, format="json")
     assert response.status_code == 200, response.json()
     # A record of no such id, or of another participant, is not found.

@@ -508,3 +508,51 @@ def test_the_withdrawn_status_is_reached_once_unlocked(msvle, participant, data_
     )
     assert withdrawn.status == ParticipantStatus.WITHDRAWN
     assert Consent.objects.filter(participant=participant).count() == 1
+
+
+def test_the_lock_read_with_a_record_is_the_one_active_lock_finds(
+    msvle, participant, data_manager
+) -> None:
+    # A save reads the lock holding a record in the statement that locks the record
+    # (`active_lock_of_records`): at every level, and after an unlock, it is the lock
+    # `active_lock` finds, and a lock of another form, participant or site is none.
+    from review.locks import active_lock, active_lock_of_records
+
+    w4 = enter_sledai(msvle, participant)
+    w8 = enter_sledai(msvle, participant, "W8", W8_DATA)
+    other = screening(msvle)
+
+    def read_with(record):
+        return (
+            SledaiAssessment.objects.filter(pk=record.pk)
+            .annotate(lock_id=active_lock_of_records(participant, SledaiAssessment))
+            .values_list("lock_id", flat=True)
+            .get()
+        )
+
+    def found(record):
+        held = active_lock(
+            trial_id=participant.trial_id,
+            site_id=participant.site_id,
+            participant_id=participant.pk,
+            record=record,
+        )
+        return held.pk if held else None
+
+    def both():
+        pairs = [(read_with(record), found(record)) for record in (w4, w8)]
+        assert all(read == expected for read, expected in pairs), pairs
+        return [read for read, _ in pairs]
+
+    assert both() == [None, None]
+    w8_lock = lock(msvle, data_manager, "form", form_code="sledai2k", record=w8)
+    lock(msvle, data_manager, "participant", participant=other)
+    lock(msvle, data_manager, "site", site=msvle.other_site)
+    assert both() == [None, w8_lock.pk]
+    held = lock(msvle, data_manager, "participant", participant=participant)
+    assert both() == [held.pk, w8_lock.pk]
+    unlock(held, data_manager)
+    unlock(w8_lock, data_manager)
+    assert both() == [None, None]
+    site = lock(msvle, data_manager, "site", site=msvle.site)
+    assert both() == [site.pk, site.pk]

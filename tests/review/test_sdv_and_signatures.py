@@ -461,3 +461,66 @@ def test_field_marks_keep_the_override_rule_and_the_form_button_verifies_the_res
         1,
         "Source seen; the query is about a later visit",
     )
+
+
+def test_a_change_through_the_api_voids_what_covered_the_form_and_nothing_else(
+    msvle, participant, form
+) -> None:
+    # The API's save reads the record's review marks with the record, locked: what it finds
+    # is voided, and another visit's signature stands.
+    from rest_framework.test import APIClient
+
+    w8 = enter_sledai(msvle, participant, "W8", {"assessment_date": date(2026, 4, 29)})
+    other = sign(msvle, participant, "visit", visit=w8.visit)
+    verification = verify(msvle.monitor, form)
+    covering = [
+        sign(msvle, participant, "form", form_code="sledai2k", record=form),
+        sign(msvle, participant, "visit", visit=participant.visits.get(code="W4")),
+        sign(msvle, participant, "casebook"),
+    ]
+    api = APIClient()
+    api.force_login(msvle.investigator)
+    path = f"/api/v1/participants/{participant.pk}/forms/sledai2k/{form.pk}/"
+    body = {"version": 1, "reason": "Anti-dsDNA was normal", "data": {"dna": False}}
+    assert api.put(path, body, format="json").status_code == 200
+    for mark in (verification, *covering, other):
+        mark.refresh_from_db()
+    assert all(mark.voided_at is not None for mark in (verification, *covering))
+    assert all("version 2" in mark.void_reason for mark in (verification, *covering))
+    assert other.voided_at is None
+
+
+def test_the_marks_read_with_a_record_are_those_a_change_voids(msvle, participant, form) -> None:
+    # A save reads whether a verification or signature covers a record in the statement that
+    # locks the record (`review_marks_of_records`): the same marks `review_marks_covering`
+    # finds, at each scope, and none once voided.
+    from assessments.models import SledaiAssessment
+    from review.services.records import review_marks_covering, review_marks_of_records
+
+    w8 = enter_sledai(msvle, participant, "W8", {"assessment_date": date(2026, 4, 29)})
+
+    def both():
+        read = dict(
+            SledaiAssessment.objects.filter(pk__in=[form.pk, w8.pk])
+            .annotate(marked=review_marks_of_records(participant.pk, SledaiAssessment))
+            .values_list("pk", "marked")
+        )
+        for record in (form, w8):
+            verifications, signatures = review_marks_covering(record)
+            assert read[record.pk] == (verifications.exists() or signatures.exists()), record
+        return [read[form.pk], read[w8.pk]]
+
+    assert both() == [False, False]
+    verify(msvle.monitor, w8)
+    assert both() == [False, True]
+    sign(msvle, participant, "visit", visit=participant.visits.get(code="W4"))
+    assert both() == [True, True]
+    change_w4(msvle, participant, at=2)
+    form.refresh_from_db()
+    assert both() == [False, True]
+    sign(msvle, participant, "form", form_code="sledai2k", record=form, at=3)
+    assert both() == [True, True]
+    change_w4(msvle, participant, version=2, at=4)
+    form.refresh_from_db()
+    sign(msvle, participant, "casebook", at=5)
+    assert both() == [True, True]

@@ -106,8 +106,22 @@ def consent_record(
         )
 
 
+def first_consent_date(participant: Participant) -> date | None:
+    """The date of the participant's first consent, None before consent: as read with the
+    participant (`participant_get_for_update`), or from its consents."""
+    if hasattr(participant, "first_consent_date"):
+        found: date | None = participant.first_consent_date
+        return found
+    first = min(participant.consents.all(), key=lambda c: c.consent_date, default=None)
+    return first.consent_date if first else None
+
+
 def require_consent(participant: Participant) -> None:
-    if not participant.consents.exists():
+    if hasattr(participant, "first_consent_date"):
+        consented = participant.first_consent_date is not None
+    else:
+        consented = participant.consents.exists()
+    if not consented:
         raise DomainError(
             gettext(
                 "Informed consent has not been recorded; no study data may be entered before it."
