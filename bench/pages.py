@@ -342,6 +342,7 @@ PROFILED: tuple[tuple[str, str, str], ...] = (
     ("  roles may enter", "assessments/services/forms.py", "_actor_roles"),
     ("  participant locked", "assessments/services/forms.py", "_lock_participant"),
     ("  record locked", "assessments/services/forms.py", "_locked_existing"),
+    ("  record locked, with its review state", "assessments/services/forms.py", "_locked_record"),
     ("  locks", "review/locks.py", "require_unlocked"),
     ("  edit checks", "assessments/services/forms.py", "form_checks"),
     ("  audited_save", "ecrf/audit.py", "audited_save"),
