@@ -261,17 +261,38 @@ def dataset_sql(table: Table) -> dict[str, str]:
         ConcomitantMedication,
         Infusion,
         LabResults,
+        MedicalHistory,
+        PregnancyTest,
         ProtocolDeviation,
         RenalAssessment,
         SledaiAssessment,
         VitalSigns,
     )
-    from assessments.models.labs import ANALYTES, flag_field, lln_field, uln_field, unit_field
+    from assessments.models.labs import (
+        ANALYTES,
+        SEROLOGY_FIELDS,
+        flag_field,
+        lln_field,
+        uln_field,
+        unit_field,
+    )
     from assessments.models.sledai import item_field
     from assessments.scoring.sledai_descriptors import DESCRIPTORS
     from exports.datasets.disposition import ENDINGS
-    from exports.datasets.findings import LAB_TESTS
-    from exports.datasets.vitals import VITALS
+    from exports.datasets.events import CAUSALITY
+    from exports.datasets.findings import (
+        ANA,
+        HLA_AB,
+        HLA_MFI,
+        LAB_TESTS,
+        LABS_ALL,
+        RENAL_LINK,
+        SEROLOGY_TESTS,
+        TB_TESTS,
+    )
+    from exports.datasets.history import TERMS
+    from exports.datasets.reproductive import CHILDPOT, HCG, HCG_SPECIMENS
+    from exports.datasets.vitals import VITALS, VITALS_ALL
     from safety.models import AdverseEvent
     from trials.models import Consent, EligibilityAnswer, Participant, Site
     from visits.models import Visit
@@ -291,24 +312,51 @@ def dataset_sql(table: Table) -> dict[str, str]:
         return sql + (f"LEFT JOIN {v} AS v ON v.id = x.visit_id " if visit else "")
 
     entered = "p.trial_id = %(trial)s AND x.entry_status = 'entered'"
+    # A form recorded as not done gives the rows marked `nd` (the tests it stands for, with
+    # the reason), an entered one the rows with a value.
+    filled_or_not_done = (
+        "p.trial_id = %(trial)s AND CASE WHEN x.entry_status = 'entered' "
+        "THEN r.orres IS NOT NULL ELSE r.nd END"
+    )
     subjects = f"FROM {p} AS p JOIN {s} AS s ON s.id = p.site_id"
     endings = ", ".join(f"('{status}', '{decod}')" for status, decod in ENDINGS.items())
-    labs = ", ".join(
-        f"('{LAB_TESTS[a.code].code}', x.{a.code}_value, x.{unit_field(a.code)}, "
-        f"x.{lln_field(a.code)}, x.{uln_field(a.code)}, x.{flag_field(a.code)}, {n})"
-        for n, a in enumerate(ANALYTES)
-    )
+    labs = [
+        f"('{LAB_TESTS[a.code].code}', x.{a.code}_value::text, x.{unit_field(a.code)}, "
+        f"x.{lln_field(a.code)}, x.{uln_field(a.code)}, x.{flag_field(a.code)}"
+        for a in ANALYTES
+    ]
+    # The qualitative results; HLADSA is left out, as the blinded export leaves it out
+    # (labs.anti_hla_dsa reveals the allocation in MSVLE).
+    tb = " ".join(f"WHEN '{method}' THEN '{test.code}'" for method, test in TB_TESTS.items())
+    labs += [
+        f"('{ANA.code}', CASE WHEN x.ana_result = 'negative' THEN 'NEGATIVE' "
+        "WHEN x.ana_result <> '' THEN '1:' || x.ana_titre END, NULL, NULL, NULL, NULL",
+        *(
+            f"('{SEROLOGY_TESTS[name].code}', upper(NULLIF(x.{name}, '')), NULL, NULL, NULL, NULL"
+            for name, _ in SEROLOGY_FIELDS
+        ),
+        f"(CASE x.tb_method {tb} END, CASE WHEN x.tb_method <> '' "
+        "THEN upper(NULLIF(x.tb_result, '')) END, NULL, NULL, NULL, NULL",
+        f"('{HLA_AB.code}', upper(NULLIF(x.anti_hla_result, '')), NULL, NULL, NULL, NULL",
+        f"('{HLA_MFI.code}', x.anti_hla_mfi::text, 'MFI', NULL, NULL, NULL",
+    ]
+    labs_values = ", ".join(f"{row}, false, {n})" for n, row in enumerate(labs))
+    labs_values += f", ('{LABS_ALL.code}', NULL, NULL, NULL, NULL, NULL, true, {len(labs)})"
+    hcg = ", ".join(f"'{specimen}'" for specimen in HCG_SPECIMENS)
     vitals = ", ".join(
-        f"('{test.code}', x.{field}::text, '{unit}', {n})"
+        f"('{test.code}', x.{field}::text, '{unit}', false, {n})"
         for n, (field, test, unit) in enumerate(VITALS)
     )
+    vitals += f", ('{VITALS_ALL.code}', NULL, NULL, true, -1)"
     sledai = ", ".join(
-        f"('{d.code}', CASE WHEN x.{item_field(d.code)} THEN 'Y' ELSE 'N' END, true, {n})"
+        f"('{d.code}', CASE WHEN x.{item_field(d.code)} THEN 'Y' ELSE 'N' END, true, false, {n})"
         for n, d in enumerate(DESCRIPTORS)
     )
     n = len(DESCRIPTORS)
-    sledai += f", ('SLDAITOT', x.total::text, false, {n}), "
-    sledai += f"('SLDAICLN', x.clinical_total::text, false, {n + 1})"
+    sledai += f", ('SLDAITOT', x.total::text, false, true, {n}), "
+    sledai += f"('SLDAICLN', x.clinical_total::text, false, false, {n + 1})"
+    history = ", ".join(f"('{term}', {n})" for n, (term, _) in enumerate(TERMS))
+    causality = ", ".join(f"'{code}'" for code in CAUSALITY)
     return {
         "DM": f"""
             SELECT {head("DM")}, COALESCE(NULLIF(p.subject_id, ''), p.screening_number) AS subjid,
@@ -386,6 +434,21 @@ def dataset_sql(table: Table) -> dict[str, str]:
                 x.onset_date, x.end_date, x.ongoing, p.day0
             {of(AdverseEvent)} WHERE {entered}
             ORDER BY usubjid, x.onset_date, x.id""",
+        # One record per adverse event and supplemental qualifier with a value.
+        "SUPPAE": f"""
+            SELECT %(code)s AS studyid, 'AE' AS rdomain, {usubjid} AS usubjid,
+                'AESEQ' AS idvar, q.qnam, q.qval, x.onset_date, x.id AS record
+            {of(AdverseEvent)}
+            CROSS JOIN LATERAL (VALUES
+                ('AEDICT', NULLIF(x.dictionary_version, '')),
+                ('AESPREL', CASE WHEN x.sponsor_causality IN ({causality})
+                    THEN x.sponsor_causality END),
+                ('AEEXPECT', upper(NULLIF(x.expectedness, ''))),
+                ('AESI', CASE x.special_interest WHEN true THEN 'Y' WHEN false THEN 'N' END),
+                ('AESICAT', upper(NULLIF(x.aesi_category, '')))
+            ) AS q(qnam, qval)
+            WHERE {entered} AND q.qval IS NOT NULL
+            ORDER BY usubjid, x.onset_date, x.id, q.qnam""",
         "CM": f"""
             SELECT {head("CM")}, x.medication, x.coded_term, x.category, x.dose, x.dose_unit,
                 x.frequency, x.route, x.indication, x.dictionary_version,
@@ -393,37 +456,65 @@ def dataset_sql(table: Table) -> dict[str, str]:
                 p.day0
             {of(ConcomitantMedication)} WHERE {entered}
             ORDER BY usubjid, x.start_date, x.medication, x.id""",
+        "SUPPCM": f"""
+            SELECT %(code)s AS studyid, 'CM' AS rdomain, {usubjid} AS usubjid,
+                'CMSEQ' AS idvar, q.qnam, q.qval, x.start_date, x.medication, x.id AS record
+            {of(ConcomitantMedication)}
+            CROSS JOIN LATERAL (VALUES
+                ('CMDICT', NULLIF(x.dictionary_version, '')),
+                ('CMPREDEQ', x.prednisone_equivalent_mg_day::text),
+                ('CMRESCUE', CASE x.is_rescue WHEN true THEN 'Y' WHEN false THEN 'N' END)
+            ) AS q(qnam, qval)
+            WHERE {entered} AND q.qval IS NOT NULL
+            ORDER BY usubjid, x.start_date, x.medication, x.id, q.qnam""",
+        # Two rows per form, one per pre-specified term; not-done forms included.
+        "MH": f"""
+            SELECT {head("MH")}, t.term, x.entry_status, x.not_done_reason, v.visit_number,
+                v.name AS visit, v.actual_date, x.sle_diagnosis_date, p.day0
+            {of(MedicalHistory, visit=True)}
+            CROSS JOIN (VALUES {history}) AS t(term, n)
+            WHERE p.trial_id = %(trial)s
+            ORDER BY usubjid, v.visit_number, x.id, t.n""",
         "LB": f"""
             SELECT * FROM (
-                SELECT {head("LB")}, r.testcd, r.orres::text AS orres, r.unit,
-                    r.lln::text AS lln, r.uln::text AS uln, r.flag, '' AS method,
+                SELECT {head("LB")}, r.testcd, r.orres, r.unit, r.lln::text AS lln,
+                    r.uln::text AS uln, r.flag, '' AS method, x.not_done_reason AS reasnd,
                     v.visit_number, v.name AS visit, x.sample_date AS lbdtc, p.day0,
                     0 AS source, r.n, x.id AS record
                 {of(LabResults, visit=True)}
-                CROSS JOIN LATERAL (VALUES {labs}) AS r(testcd, orres, unit, lln, uln, flag, n)
-                WHERE {entered} AND r.orres IS NOT NULL
+                CROSS JOIN LATERAL (VALUES {labs_values})
+                    AS r(testcd, orres, unit, lln, uln, flag, nd, n)
+                WHERE {filled_or_not_done}
                 UNION ALL
                 SELECT {head("LB")}, r.testcd, r.orres, r.unit, NULL, NULL, NULL, r.method,
-                    v.visit_number, v.name, x.assessment_date, p.day0, 1, r.n, x.id
+                    x.not_done_reason, v.visit_number, v.name, x.assessment_date, p.day0, 1,
+                    r.n, x.id
                 {of(RenalAssessment, visit=True)}
                 CROSS JOIN LATERAL (VALUES
-                    ('PROTCRT', x.upcr_value::text, x.upcr_unit, x.specimen_type, 0),
-                    ('CREAT', x.serum_creatinine_value::text, x.creatinine_unit, '', 1),
-                    ('RBC', x.urine_rbc_hpf::text, '/HPF', '', 2),
-                    ('WBC', x.urine_wbc_hpf::text, '/HPF', '', 3),
-                    ('RBCCAST', x.rbc_casts::text, '', '', 4),
-                    ('CELLCAST', x.cellular_casts::text, '', '', 5),
+                    ('PROTCRT', x.upcr_value::text, x.upcr_unit, x.specimen_type, true, 0),
+                    ('CREAT', x.serum_creatinine_value::text, x.creatinine_unit, '', true, 1),
+                    ('RBC', x.urine_rbc_hpf::text, '/HPF', '', true, 2),
+                    ('WBC', x.urine_wbc_hpf::text, '/HPF', '', true, 3),
+                    ('RBCCAST', x.rbc_casts::text, '', '', true, 4),
+                    ('CELLCAST', x.cellular_casts::text, '', '', true, 5),
                     ('EGFR', x.egfr::text, 'mL/min/1.73m2',
-                        x.egfr_equation || ' ' || x.egfr_version, 6)
-                ) AS r(testcd, orres, unit, method, n)
-                WHERE {entered} AND r.orres IS NOT NULL
+                        x.egfr_equation || ' ' || x.egfr_version, false, 6)
+                ) AS r(testcd, orres, unit, method, nd, n)
+                WHERE {filled_or_not_done}
+                UNION ALL
+                SELECT {head("LB")}, '{HCG[0]}', upper(x.result), NULL, NULL, NULL, NULL,
+                    x.test_type, x.not_done_reason, v.visit_number, v.name, x.test_date, p.day0,
+                    2, 0, x.id
+                {of(PregnancyTest, visit=True)}
+                WHERE p.trial_id = %(trial)s AND (x.entry_status <> 'entered'
+                    OR (x.result <> '' AND x.test_type IN ({hcg})))
             ) AS lb ORDER BY usubjid, visit_number, lbdtc, source, n, record""",
         "VS": f"""
-            SELECT {head("VS")}, r.testcd, r.orres, r.unit, v.visit_number, v.name AS visit,
-                x.timepoint, x.measured_at, s.time_zone, p.day0
+            SELECT {head("VS")}, r.testcd, r.orres, r.unit, x.not_done_reason AS reasnd,
+                v.visit_number, v.name AS visit, x.timepoint, x.measured_at, s.time_zone, p.day0
             {of(VitalSigns, visit=True)}
-            CROSS JOIN LATERAL (VALUES {vitals}) AS r(testcd, orres, unit, n)
-            WHERE {entered} AND r.orres IS NOT NULL
+            CROSS JOIN LATERAL (VALUES {vitals}) AS r(testcd, orres, unit, nd, n)
+            WHERE {filled_or_not_done}
             ORDER BY usubjid, v.visit_number, x.measured_at, r.n, x.id""",
         "RS": f"""
             SELECT * FROM (
@@ -431,31 +522,57 @@ def dataset_sql(table: Table) -> dict[str, str]:
                     CASE WHEN r.always THEN COALESCE((k.points ->> r.testcd)::int, 0)
                         ELSE r.orres::int END AS points,
                     x.window_days, x.calculator || ' ' || x.calculator_version AS method,
-                    NULL::text AS provisional, v.visit_number, v.name AS visit,
-                    x.assessment_date AS rsdtc, p.day0, 0 AS source, x.id AS record, r.n
+                    NULL::text AS provisional, x.not_done_reason AS reasnd, v.visit_number,
+                    v.name AS visit, x.assessment_date AS rsdtc, p.day0, 0 AS source,
+                    x.id AS record, r.n
                 {of(SledaiAssessment, visit=True)}
                 CROSS JOIN LATERAL (SELECT jsonb_object_agg(c ->> 'code', c -> 'weight') AS points
                     FROM jsonb_array_elements(CASE WHEN jsonb_typeof(x.contributions) = 'array'
                         THEN x.contributions ELSE '[]' END) AS c) AS k
-                CROSS JOIN LATERAL (VALUES {sledai}) AS r(testcd, orres, always, n)
-                WHERE {entered} AND (r.always OR r.orres IS NOT NULL)
+                CROSS JOIN LATERAL (VALUES {sledai}) AS r(testcd, orres, always, nd, n)
+                WHERE p.trial_id = %(trial)s AND CASE WHEN x.entry_status = 'entered'
+                    THEN r.always OR r.orres IS NOT NULL ELSE r.nd END
                 UNION ALL
                 SELECT {head("RS")}, x.response_rule_set, 'RENRESP', x.response_category, NULL,
                     NULL, x.response_rule_set || ' ' || x.response_version,
-                    x.response_provisional::text, v.visit_number, v.name, x.assessment_date,
-                    p.day0, 1, x.id, 0
+                    x.response_provisional::text, NULL, v.visit_number, v.name,
+                    x.assessment_date, p.day0, 1, x.id, 0
                 {of(RenalAssessment, visit=True)}
                 WHERE {entered} AND x.response_category <> ''
                 UNION ALL
                 SELECT {head("RS")}, e.key, 'RENRESP', e.value ->> 'category', NULL, NULL,
                     e.key || ' ' || COALESCE(e.value ->> 'version', ''),
-                    e.value ->> 'provisional', v.visit_number, v.name, x.assessment_date,
+                    e.value ->> 'provisional', NULL, v.visit_number, v.name, x.assessment_date,
                     p.day0, 1, x.id, 1
                 {of(RenalAssessment, visit=True)}
                 CROSS JOIN LATERAL jsonb_each(CASE WHEN jsonb_typeof(x.secondary_responses)
                     = 'object' THEN x.secondary_responses ELSE '{{}}' END) AS e
                 WHERE {entered} AND COALESCE(e.value ->> 'category', '') <> ''
             ) AS rs ORDER BY usubjid, visit_number, rsdtc, source, record, n, rscat""",
+        # The renal responses marked provisional, as RS selects them.
+        "SUPPRS": f"""
+            SELECT * FROM (
+                SELECT %(code)s AS studyid, 'RS' AS rdomain, {usubjid} AS usubjid,
+                    'RSSEQ' AS idvar, 'RSPROVFL' AS qnam, 'Y' AS qval, v.visit_number,
+                    x.assessment_date, x.id AS record, '' AS rule_set
+                {of(RenalAssessment, visit=True)}
+                WHERE {entered} AND x.response_category <> '' AND x.response_provisional
+                UNION ALL
+                SELECT %(code)s, 'RS', {usubjid}, 'RSSEQ', 'RSPROVFL', 'Y', v.visit_number,
+                    x.assessment_date, x.id, e.key
+                {of(RenalAssessment, visit=True)}
+                CROSS JOIN LATERAL jsonb_each(CASE WHEN jsonb_typeof(x.secondary_responses)
+                    = 'object' THEN x.secondary_responses ELSE '{{}}' END) AS e
+                WHERE {entered} AND COALESCE(e.value ->> 'category', '') <> ''
+                    AND e.value ->> 'provisional' = 'true'
+            ) AS supprs ORDER BY usubjid, visit_number, assessment_date, record, rule_set""",
+        # Not-done forms included (`records(..., entered=False)`), as RP reads them.
+        "RP": f"""
+            SELECT {head("RP")}, '{CHILDPOT[0]}' AS rptestcd, x.applicable, x.entry_status,
+                x.not_done_reason, v.visit_number, v.name AS visit, x.test_date, v.actual_date,
+                p.day0
+            {of(PregnancyTest, visit=True)} WHERE p.trial_id = %(trial)s
+            ORDER BY usubjid, v.visit_number, x.id""",
         "IE": f"""
             SELECT {head("IE")}, x.criterion_code, x.kind, x.answer, x.answered_at, s.time_zone,
                 p.day0
@@ -468,6 +585,13 @@ def dataset_sql(table: Table) -> dict[str, str]:
                 v.name AS visit, x.occurred_on, p.day0
             {of(ProtocolDeviation, visit=True)} WHERE {entered} AND x.state = 'confirmed'
             ORDER BY usubjid, x.occurred_on, v.visit_number, x.id""",
+        # The LB and RS sides of the renal relationship, once some renal assessment is entered.
+        "RELREC": f"""
+            SELECT %(code)s AS studyid, r.rdomain, '' AS usubjid, r.idvar, '' AS idvarval,
+                'MANY' AS reltype, '{RENAL_LINK}' AS relid
+            FROM (VALUES ('LB', 'LBLNKID'), ('RS', 'RSLNKID')) AS r(rdomain, idvar)
+            WHERE EXISTS (SELECT 1 {of(RenalAssessment)} WHERE {entered})
+            ORDER BY r.rdomain, r.idvar""",
     }
 
 
@@ -662,10 +786,9 @@ def export_once(trial: Any, actor: Any, as_of: datetime) -> dict[str, Any]:
 
 # The trial design datasets: a few rows made from the protocol, not read from the tables.
 TRIAL_DESIGN = frozenset({"TS", "TA", "TE", "TV", "TI"})
-# Files without a COPY baseline: the trial design datasets and define.xml (no data rows), and
-# the SUPP-- datasets and RELREC, made from rows of their domains the baselines of AE, CM, EX,
-# LB and RS already read (their SQL still selects the columns SUPPAE, SUPPCM and SUPPEX write).
-NO_BASELINE = TRIAL_DESIGN | {"DEFINE", "RELREC", "SUPPAE", "SUPPCM", "SUPPEX", "SUPPRS"}
+# Files without a COPY baseline: the trial design datasets, and the files with no data rows
+# (define.xml, its stylesheet and the annotated CRF).
+NO_BASELINE = TRIAL_DESIGN | {"DEFINE", "STYLESHEET", "ACRF"}
 
 
 def _check_rows(export_rows: dict[str, int], copied: dict[str, Any], what: str) -> None:
