@@ -170,8 +170,9 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
 
 
-def measure_pages(*, runs: int, budget: float) -> dict[str, Any]:
-    """Each page as each role: status, statements of the last run, median and p95 seconds."""
+def measure_pages(*, runs: int, budget: float, only: str = "") -> dict[str, Any]:
+    """Each page as each role: status, statements of the last run, median and p95 seconds.
+    `only`: texts separated by commas; only the pages whose label contains one are measured."""
     _setup()
     from django.test import Client
 
@@ -187,6 +188,9 @@ def measure_pages(*, runs: int, budget: float) -> dict[str, Any]:
         .first()
     )
     pages = _pages(participant, subjects["records"][participant], sledai)
+    wanted = [text.strip() for text in only.split(",") if text.strip()]
+    if wanted:
+        pages = [(label, path) for label, path in pages if any(w in label for w in wanted)]
     rows: list[dict[str, Any]] = []
     for role in ROLES:
         # A page that fails shows its status in the table instead of stopping the run.
@@ -402,9 +406,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--budget", type=float, default=20.0)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--target", default="")
+    parser.add_argument("--only", default="")
     args = parser.parse_args(argv)
     if args.mode == "pages":
-        result = measure_pages(runs=args.runs, budget=args.budget)
+        result = measure_pages(runs=args.runs, budget=args.budget, only=args.only)
     elif args.mode == "prepare-save":
         result = prepare_save(threads=args.threads)
     elif args.mode == "save-profile":
@@ -595,6 +600,8 @@ def run_size(
     rounds: int,
     workers: int,
     skip_pages: bool,
+    skip_save: bool = False,
+    page_filter: str = "",
     profile: int = 0,
     seed: int,
     pg_url: str,
@@ -615,13 +622,21 @@ def run_size(
             # answers of the save's measure name none.
             _manage(env, "collectstatic", "--noinput", "-v0")
             log(f"pages: {len(ROLES)} roles, up to {runs} runs of each page")
-            result |= _run(env, "pages", "--runs", str(runs), "--budget", str(budget))
+            result |= _run(
+                env, "pages", "--runs", str(runs), "--budget", str(budget), "--only", page_filter
+            )
             load.append(os.getloadavg()[0])
-        log(f"save: gunicorn with {workers} workers, {threads} client threads")
-        result["save"] = measure_save(
-            env, threads=threads, seconds=seconds, rounds=rounds, workers=workers, profile=profile
-        )
-        load.append(os.getloadavg()[0])
+        if not skip_save:
+            log(f"save: gunicorn with {workers} workers, {threads} client threads")
+            result["save"] = measure_save(
+                env,
+                threads=threads,
+                seconds=seconds,
+                rounds=rounds,
+                workers=workers,
+                profile=profile,
+            )
+            load.append(os.getloadavg()[0])
         result["load_average"] = load
         return result
 
@@ -653,7 +668,12 @@ def report(results: list[dict[str, Any]]) -> str:
                             f"| {cell['p95'] * 1000:.0f} |"
                         )
                 lines.append(line)
-        lines += _save_report(result["save"], result["load_average"])
+        if "save" in result:
+            lines += _save_report(result["save"], result["load_average"])
+        else:
+            lines.append(
+                "\nLoad average: " + ", ".join(f"{value:.1f}" for value in result["load_average"])
+            )
     return "\n".join(lines)
 
 
