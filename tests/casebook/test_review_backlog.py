@@ -179,3 +179,14 @@ def test_the_refresh_job_is_scheduled(msvle, participant) -> None:
     assert refresh_review_backlog() >= 1
     assert stored(participant) == fresh(participant)
     assert refresh_review_backlog() == 0
+
+
+def test_the_command_stores_every_stale_participant(msvle, participant) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("review_backlog_refresh", stdout=out)
+    assert stored(participant) == fresh(participant)
+    assert "participants counted" in out.getvalue()
