@@ -147,6 +147,16 @@ def main() -> None:
         "--save-only", action="store_true", help="measure the CRF save only, not the pages"
     )
     page.add_argument(
+        "--page-filter",
+        default="",
+        metavar="TEXT[,TEXT...]",
+        help="measure only the pages whose label contains one of these texts, e.g. "
+        "'review queue,API me' (default: every page)",
+    )
+    page.add_argument(
+        "--pages-only", action="store_true", help="measure the pages only, not the CRF save"
+    )
+    page.add_argument(
         "--save-profile",
         type=int,
         default=0,
@@ -191,6 +201,8 @@ def main() -> None:
             rounds=args.rounds,
             workers=args.workers,
             skip_pages=args.save_only,
+            skip_save=args.pages_only,
+            page_filter=args.page_filter,
             profile=args.save_profile,
             seed=args.seed,
             pg_url=args.pg,

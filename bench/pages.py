@@ -170,8 +170,9 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
 
 
-def measure_pages(*, runs: int, budget: float) -> dict[str, Any]:
-    """Each page as each role: status, statements of the last run, median and p95 seconds."""
+def measure_pages(*, runs: int, budget: float, only: str = "") -> dict[str, Any]:
+    """Each page as each role: status, statements of the last run, median and p95 seconds.
+    `only`: texts separated by commas; only the pages whose label contains one are measured."""
     _setup()
     from django.test import Client
 
@@ -187,6 +188,9 @@ def measure_pages(*, runs: int, budget: float) -> dict[str, Any]:
         .first()
     )
     pages = _pages(participant, subjects["records"][participant], sledai)
+    wanted = [text.strip() for text in only.split(",") if text.strip()]
+    if wanted:
+        pages = [(label, path) for label, path in pages if any(w in label for w in wanted)]
     rows: list[dict[str, Any]] = []
     for role in ROLES:
         # A page that fails shows its status in the table instead of stopping the run.
@@ -403,9 +407,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--budget", type=float, default=20.0)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--target", default="")
+    parser.add_argument("--only", default="")
     args = parser.parse_args(argv)
     if args.mode == "pages":
-        result = measure_pages(runs=args.runs, budget=args.budget)
+        result = measure_pages(runs=args.runs, budget=args.budget, only=args.only)
     elif args.mode == "prepare-save":
         result = prepare_save(threads=args.threads)
     elif args.mode == "save-profile":
@@ -596,6 +601,8 @@ def run_size(
     rounds: int,
     workers: int,
     skip_pages: bool,
+    skip_save: bool = False,
+    page_filter: str = "",
     profile: int = 0,
     seed: int,
     pg_url: str,
@@ -610,21 +617,41 @@ def run_size(
         keep=keep,
     ) as (env, _, generated):
         result: dict[str, Any] = {"participants": participants, "generated": generated}
+        # The review queue's stored counts, as its periodic task would have stored them
+        # within a minute of the generation (or of the upgrade of a kept database).
+        _manage(env, "review_backlog_refresh")
+        _analyze(pg_url, env, "casebook_reviewbacklog")
         load = [os.getloadavg()[0]]
         if not skip_pages:
             # DEBUG is off: pages name their static files through the manifest. The API
             # answers of the save's measure name none.
             _manage(env, "collectstatic", "--noinput", "-v0")
             log(f"pages: {len(ROLES)} roles, up to {runs} runs of each page")
-            result |= _run(env, "pages", "--runs", str(runs), "--budget", str(budget))
+            result |= _run(
+                env, "pages", "--runs", str(runs), "--budget", str(budget), "--only", page_filter
+            )
             load.append(os.getloadavg()[0])
-        log(f"save: gunicorn with {workers} workers, {threads} client threads")
-        result["save"] = measure_save(
-            env, threads=threads, seconds=seconds, rounds=rounds, workers=workers, profile=profile
-        )
-        load.append(os.getloadavg()[0])
+        if not skip_save:
+            log(f"save: gunicorn with {workers} workers, {threads} client threads")
+            result["save"] = measure_save(
+                env,
+                threads=threads,
+                seconds=seconds,
+                rounds=rounds,
+                workers=workers,
+                profile=profile,
+            )
+            load.append(os.getloadavg()[0])
         result["load_average"] = load
         return result
+
+
+def _analyze(pg_url: str, env: dict[str, str], table: str) -> None:
+    import psycopg
+
+    database = env["DATABASE_URL"].rsplit("/", 1)[1]
+    with psycopg.connect(f"{pg_url.rstrip('/')}/{database}", autocommit=True) as connection:
+        connection.execute(f"VACUUM (ANALYZE) {table}")
 
 
 def report(results: list[dict[str, Any]]) -> str:
@@ -654,7 +681,12 @@ def report(results: list[dict[str, Any]]) -> str:
                             f"| {cell['p95'] * 1000:.0f} |"
                         )
                 lines.append(line)
-        lines += _save_report(result["save"], result["load_average"])
+        if "save" in result:
+            lines += _save_report(result["save"], result["load_average"])
+        else:
+            lines.append(
+                "\nLoad average: " + ", ".join(f"{value:.1f}" for value in result["load_average"])
+            )
     return "\n".join(lines)
 
 

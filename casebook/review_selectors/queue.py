@@ -8,11 +8,13 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import CharField, Count, Exists, F, OuterRef, Q, QuerySet, Value
 from django.utils import timezone
 
 from casebook.catalogue import form_types
+from casebook.models import ReviewBacklog
 from casebook.review_selectors.scope import (
     REVIEW_ROLES,
     _participant_filter,
@@ -78,6 +80,8 @@ _VISIT_SECTIONS = {
     "overdue_visits": VisitStatus.OVERDUE,
     "missed_visits": VisitStatus.MISSED,
 }
+# The visit lists by the status their visits have (`visits_to_review`).
+VISIT_COUNTS = _VISIT_SECTIONS
 
 
 def _aged(low: int, high: int | None, now: datetime) -> Q:
@@ -116,12 +120,14 @@ class ReviewQueue:
         to_verify: UnverifiedForms | None,
         queries: QuerySet[DataQuery],
         visits: QuerySet[Visit],
+        backlog: Backlog,
     ) -> None:
         self.trial = trial
         self.now = now
         self._to_verify = to_verify
         self._queries = queries
         self._visits = visits
+        self._backlog = backlog
 
     def section(self, name: str) -> Any:
         """The rows of one list, in order, unread: forms as values (UnverifiedForms), queries,
@@ -179,18 +185,21 @@ class ReviewQueue:
 
     @cached_property
     def counts(self) -> dict[str, int]:
-        """The rows of each list: three queries (forms, queries, visits), whatever their number."""
-        visits = self._visits.aggregate(
+        """The rows of each list: three queries (the stored counts with the forms of the
+        participants counted afresh, the queries, the visits counted afresh), whatever their
+        number."""
+        stored = self._backlog.totals()
+        visits = self._visits.filter(self._backlog.afresh).aggregate(
             **{
                 name: Count("pk", filter=Q(status=status))
                 for name, status in _VISIT_SECTIONS.items()
             }
         )
         return {
-            "to_verify": self.section("to_verify").count(),
+            "to_verify": stored["to_verify"] if self._to_verify is not None else 0,
             "open_queries": self._query_counts["open_queries"],
             "answered_queries": self._query_counts["answered_queries"],
-            **visits,
+            **{name: stored[name] + visits[name] for name in _VISIT_SECTIONS},
         }
 
     @property
@@ -266,6 +275,60 @@ _FORM_COLUMNS = (
 )
 
 
+class Backlog:
+    """The queue's counts of the participants in scope, in one statement: their stored counts
+    (casebook.models.ReviewBacklog) where these are fresh, and for the other participants
+    (`afresh`, those whose forms, visits or signatures changed since the refresh job last ran)
+    the forms to verify counted as the list reads them. The visits of `afresh` are counted with
+    the visit lists (ReviewQueue.counts). Counting every form of the trial on each request is
+    what made the queue slow at thousands of participants."""
+
+    def __init__(self, by_participant: Q) -> None:
+        self._stored = ReviewBacklog.objects.filter(by_participant, stale=False)
+        # Every participant has a row: the trigger that enrolls one adds it, and migration
+        # casebook.0003 added those of the participants before; the stale ones are few and
+        # found by a partial index.
+        self.afresh = Q(
+            participant_id__in=ReviewBacklog.objects.filter(stale=True).values("participant_id")
+        )
+        self.forms: list[QuerySet[Any]] = []
+
+    @cached_property
+    def _totals(self) -> dict[str, int]:
+        names = ("to_verify", "unsigned_visits", "overdue_visits", "missed_visits")
+        try:
+            stored, stored_params = _sql(self._stored.order_by().values(*names))
+        except EmptyResultSet:
+            return dict.fromkeys(names, 0)
+        keys = [records.filter(self.afresh).values("pk") for records in self.forms]
+        fresh, fresh_params = "0", ()
+        if keys:
+            try:
+                union, fresh_params = _sql(
+                    keys[0].union(*keys[1:], all=True) if len(keys) > 1 else keys[0]
+                )
+                # The ORM's own SQL, every value a bound parameter.
+                fresh = f"SELECT COUNT(*) FROM ({union}) AS afresh"  # noqa: S608
+            except EmptyResultSet:
+                pass
+        sums = ", ".join(f"COALESCE(SUM(b.{name}), 0)" for name in names[1:])
+        sql = f"SELECT COALESCE(SUM(b.to_verify), 0) + ({fresh}), {sums} FROM ({stored}) AS b"  # noqa: S608
+        with connection.cursor() as cursor:
+            cursor.execute(sql, (*fresh_params, *stored_params))
+            row = cursor.fetchone()
+        return {name: int(value) for name, value in zip(names, row, strict=True)}
+
+    def totals(self) -> dict[str, int]:
+        """Forms to verify, visits to sign, overdue and missed, of every participant in scope;
+        the visits only of those whose counts are stored."""
+        return self._totals
+
+
+def _sql(queryset: QuerySet[Any]) -> tuple[str, tuple[Any, ...]]:
+    sql, params = queryset.query.get_compiler(using=queryset.db).as_sql()
+    return sql, tuple(params)
+
+
 class UnverifiedForms:
     """Entered forms with no current verification, of every form type, oldest change first,
     read a slice at a time like a query (`count()`, `[start:stop]`).
@@ -273,17 +336,16 @@ class UnverifiedForms:
     A slice reads from each form type only its first `stop` rows by change, in the order of
     the type's index of entered records (assessments.models.base.to_verify_index), and sorts
     their union: the rows before `stop` of the whole list are among them, since the form code
-    that breaks ties is the same within a type. Sorting the union of every form of the trial
-    and counting through the joins that only the rows shown need is what made the queue slow
-    at thousands of participants. (SQLite, which cannot limit the parts of a union, sorts
-    them whole.)"""
+    that breaks ties is the same within a type. The count is the stored one (Backlog). (SQLite,
+    which cannot limit the parts of a union, sorts them whole.)"""
 
-    def __init__(self, types: list[tuple[str, QuerySet[Any]]]) -> None:
+    def __init__(self, types: list[tuple[str, QuerySet[Any]]], backlog: Backlog) -> None:
         self._types = types
+        self._backlog = backlog
+        backlog.forms = [records for _, records in types]
 
     def count(self) -> int:
-        keys = [records.values("pk") for _, records in self._types]
-        return (keys[0].union(*keys[1:], all=True) if len(keys) > 1 else keys[0]).count()
+        return self._backlog.totals()["to_verify"]
 
     def __getitem__(self, key: slice) -> QuerySet[Any]:
         parts = [
@@ -302,11 +364,11 @@ class UnverifiedForms:
         return parts[0].union(*parts[1:], all=True).order_by("updated_at", "form", "pk")[key]
 
 
-def _unverified_forms(where: Q, plans: SdvPlans) -> UnverifiedForms | None:
+def _unverified_forms(where: Q, plans: SdvPlans, backlog: Backlog) -> UnverifiedForms | None:
     """Entered forms with no current verification, of every form type (None when the plans
     verify no form)."""
     types = list(unverified_by_type(where, plans))
-    return UnverifiedForms(types) if types else None
+    return UnverifiedForms(types, backlog) if types else None
 
 
 def _queued_queries(
@@ -327,7 +389,7 @@ def _queued_queries(
     )
 
 
-def _visits_to_review(by_participant: Q) -> QuerySet[Visit]:
+def visits_to_review(by_participant: Q) -> QuerySet[Visit]:
     """Visits completed without a valid visit signature, overdue or missed."""
     signed = Signature.objects.filter(
         scope=SignatureScope.VISIT, visit_id=OuterRef("pk"), voided_at__isnull=True
@@ -374,10 +436,12 @@ def review_queue(
         & _site_filter(site, "participant__site")
         & _participant_filter(participant, "participant")
     )
+    backlog = Backlog(by_participant)
     return ReviewQueue(
         trial=trial,
         now=now,
-        to_verify=_unverified_forms(by_participant, sdv_plans(trial)),
+        to_verify=_unverified_forms(by_participant, sdv_plans(trial), backlog),
         queries=_queued_queries(scope, site, participant).filter(_open_aged(age, now)),
-        visits=_visits_to_review(by_participant),
+        visits=visits_to_review(by_participant),
+        backlog=backlog,
     )

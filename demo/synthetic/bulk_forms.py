@@ -37,9 +37,15 @@ from casebook.catalogue import form_type
 from demo.synthetic.bulk_history import BATCH, INITIAL, History
 from demo.synthetic.bulk_people import Person, actor_of
 from demo.synthetic.plan import SyntheticError, TrialContext
+from ecrf.messages import Text
 from ecrf.site_time import local_date
-from review.models import DataQuery, QueryAction, QueryMessage
-from review.services.queries import automatic_query, automatic_query_key
+from review.models import DataQuery, QueryAction, QueryMessage, QueryStatus
+from review.services.queries import (
+    AUTOMATIC_ROLE,
+    CLOSED_BY_CHECK,
+    automatic_query,
+    automatic_query_key,
+)
 from safety.models import AdverseEvent
 from trials.models import Participant
 
@@ -74,6 +80,8 @@ class FormRows:
         self.history = history
         self.people = people
         self.warned: list[tuple[str, Any, dict[str, Any], datetime]] = []
+        # Warnings a later save no longer raises: their automatic queries are closed then.
+        self.settled: list[tuple[str, Any, dict[str, Any], datetime]] = []
         self.dirty: list[Any] = []
 
     def write(self) -> None:
@@ -93,7 +101,7 @@ class FormRows:
         flushed = self.flush_forms(FORM_MODELS)
         for person, event in deferred:
             self.form(person, event)
-        flushed = self.flush_forms((Infusion, RenalAssessment), flushed=flushed)
+        flushed = self.flush_forms((Infusion, RenalAssessment, SledaiAssessment), flushed=flushed)
         for person, event in events_last:
             self.form(person, event)
         self.flush_forms((AdverseEvent,), flushed=flushed)
@@ -129,9 +137,14 @@ class FormRows:
     def post_day0_renal(self, person: Person, event: Any, later: set[str]) -> bool:
         """Responses of assessments from Day 0 on read the baseline and the medication log
         from the database, so they are derived once those rows are in; so are their changes.
-        An infusion reads the pregnancy tests from the database: it is checked after them."""
+        An infusion reads the pregnancy tests from the database: it is checked after them.
+        The SLEDAI-2K of such a visit, entered after its assessment, waits with it: it is
+        checked against the visit's results as they stood when it was saved, and a later
+        correction of the assessment checks it again, in that order."""
         if event.form == "infusion":
             return True
+        if event.form == SLEDAI.code:
+            return f"renal@{event.visit}" in later
         if event.form != "renal":
             return False
         key = f"renal@{event.visit}"
@@ -218,8 +231,12 @@ class FormRows:
         checks = form_checks(SLEDAI, record, ctx)
         if checks.errors or checks.warnings == (record.warnings or []):
             return
-        if any(w not in checks.warnings for w in record.warnings or []):
-            raise SyntheticError("The bulk path does not close SLEDAI-2K queries its labs settle.")
+        # A correction of the results (a urine WBC count, say) changes or silences a warning:
+        # the service closes its query as the check no longer fires, and opens one for the
+        # warning in its new words.
+        for warning in record.warnings or []:
+            if warning not in checks.warnings:
+                self.settled.append((SLEDAI.code, record, warning, at))
         record.warnings = checks.warnings
         if record.pk is not None:
             # Already written (a renal assessment deferred past the first flush).
@@ -324,6 +341,50 @@ class FormRows:
                     at=at,
                 )
             )
+        last_raised = {
+            automatic_query_key(code, record, warning): at
+            for code, record, warning, at in sorted(self.warned, key=lambda row: row[3])
+        }
+        messages += self.close_settled({q.source_key: q for q in queries}, last_raised)
         DataQuery.objects.bulk_create(queries, batch_size=BATCH)
         QueryMessage.objects.bulk_create(messages, batch_size=BATCH)
         self.history.flush(DataQuery)
+
+    def close_settled(
+        self, queries: dict[str, DataQuery], last_raised: dict[str, datetime]
+    ) -> list[QueryMessage]:
+        """What `_automatic_queries_settle` does when a recheck no longer raises a warning:
+        the query is closed by the system, linked to the form's version then. A warning
+        raised again after its query closed would re-open it, which these plans never do."""
+        system = self.ctx.staff.system
+        messages = []
+        for code, record, warning, at in sorted(self.settled, key=lambda row: row[3]):
+            query = queries[automatic_query_key(code, record, warning)]
+            if query.status == QueryStatus.CLOSED:
+                continue
+            if last_raised[query.source_key] > at:
+                raise SyntheticError("The bulk path does not re-open a query a check closed.")
+            query.status = QueryStatus.CLOSED
+            query.closed_at = at
+            query.correction_history_id = (
+                type(record)
+                .history.filter(id=record.pk, history_date__lte=at)  # type: ignore[attr-defined]
+                .order_by("-history_id")
+                .values_list("history_id", flat=True)
+                .first()
+            )
+            text = Text(CLOSED_BY_CHECK)
+            messages.append(
+                QueryMessage(
+                    query=query,
+                    action=QueryAction.CLOSE,
+                    actor=system,
+                    role=AUTOMATIC_ROLE,
+                    text=text.english,
+                    text_template=text.template,
+                    text_params=text.params,
+                    at=at,
+                )
+            )
+            self.history.add(query, "~", at, system, CLOSED_BY_CHECK)
+        return messages

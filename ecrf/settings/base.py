@@ -306,6 +306,8 @@ CELERY_HEARTBEAT_SECONDS = env_int("CELERY_HEARTBEAT_SECONDS", 30, minimum=1)
 # A worker is reported down when no heartbeat ran for this long.
 WORKER_STALE_AFTER_SECONDS = env_int("WORKER_STALE_AFTER_SECONDS", 180, minimum=1)
 FLAG_INTERVAL_SECONDS = env_int("FLAG_INTERVAL_SECONDS", 300, minimum=1)
+# The review queue counts afresh the participants changed since its stored counts were refreshed.
+REVIEW_BACKLOG_INTERVAL_SECONDS = env_int("REVIEW_BACKLOG_INTERVAL_SECONDS", 60, minimum=1)
 # Exports: files shared by the worker that writes them and the web that serves them.
 EXPORTS_DIR = Path(env_str("EXPORTS_DIR", str(VAR_DIR / "exports")))
 # A queue of their own lets long exports have workers of their own; empty: the default queue.
@@ -334,6 +336,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "archive.fail_stale",
         "schedule": timedelta(minutes=15),
         "options": {"expires": 15 * 60},
+    },
+    "refresh-review-backlog": {
+        "task": "casebook.refresh_review_backlog",
+        "schedule": timedelta(seconds=REVIEW_BACKLOG_INTERVAL_SECONDS),
+        "options": {"expires": REVIEW_BACKLOG_INTERVAL_SECONDS},
     },
     "flag-late-reports": {
         "task": "safety.flag_late_reports",

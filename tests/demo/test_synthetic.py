@@ -710,6 +710,39 @@ def test_bulk_writes_the_rows_and_history_the_services_write(runs: dict[str, Run
     assert differences(runs["services"], runs["bulk"]) == []
 
 
+def test_bulk_checks_a_sledai_against_its_visits_results_and_settles_queries_as_services_do(
+    msvle: None, db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every SLEDAI-2K leaves pyuria unticked while its visit's urine shows 9 WBC/hpf: each
+    raises an automatic query, and a correction of the count closes it (and, above 5, opens
+    one in its new words). The bulk path once checked a SLEDAI-2K before the renal assessment
+    entered ahead of it at a visit from Day 0 on (deferred), and refused a correction that
+    settled a query."""
+    from decimal import Decimal
+
+    from demo.synthetic import clinical
+
+    renal_data, sledai_data = clinical.renal_data, clinical.sledai_data
+    monkeypatch.setattr(
+        clinical,
+        "renal_data",
+        lambda *args: {**renal_data(*args), "urine_wbc_hpf": Decimal("9.0")},
+    )
+    monkeypatch.setattr(
+        clinical, "sledai_data", lambda *args: {**sledai_data(*args), "pyur": False}
+    )
+    runs = {
+        mode: capture(
+            "MSVLE",
+            lambda mode=mode: through_api("MSVLE", participants=6, mode=mode, seed=SEED, mix=MIX),
+        )
+        for mode in ("services", "bulk")
+    }
+    assert differences(runs["services"], runs["bulk"]) == []
+    closed = [q for q in runs["bulk"].all(DataQuery) if q["automatic"] and q["status"] == "closed"]
+    assert closed and all(q["form_code"] == "sledai2k" for q in closed)
+
+
 # The plan -----------------------------------------------------------------------------------
 
 ISO_DATE = re.compile(r"\d{4}-\d{2}(-\d{2})?")
