@@ -74,9 +74,7 @@ def validate(instance: ProtocolDeviation, ctx: FormContext, checks: Checks) -> N
 def derive(instance: ProtocolDeviation, ctx: FormContext) -> None:
     """A drafted description staff rewrite is theirs: it is no longer worded from its
     template."""
-    if instance.description_template and instance.description != (
-        previous_values(instance, ("description",)).get("description")
-    ):
+    if instance.description_template and instance.description != ctx.stored.get("description"):
         instance.description_template = ""
         instance.description_params = {}
 

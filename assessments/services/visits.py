@@ -110,19 +110,22 @@ def _answer_flags(visit: Visit, *, actor: Any, now: datetime) -> None:
                     category=DeviationCategory.VISIT_WINDOW,
                     source_key=f"visit_window:{visit.pk}",
                     occurred_on=visit.actual_date,
-                    description=Text(
-                        gettext_noop(
-                            "Visit %(code)s (%(name)s) took place on %(day)s, outside its window."
-                        ),
-                        code=visit.code,
-                        name=protocol_param("visits", visit.code, visit.name),
-                        day=f"{visit.actual_date:%Y-%m-%d}",
-                    ),
+                    description=out_of_window_text(visit),
                 )
             ],
             actor=actor,
             now=now,
         )
+
+
+def out_of_window_text(visit: Visit) -> Text:
+    """The description of the deviation a visit recorded out of its window drafts."""
+    return Text(
+        gettext_noop("Visit %(code)s (%(name)s) took place on %(day)s, outside its window."),
+        code=visit.code,
+        name=protocol_param("visits", visit.code, visit.name),
+        day=f"{visit.actual_date:%Y-%m-%d}",
+    )
 
 
 def visit_not_done(*, actor: Any, visit: Visit, reason: str, now: datetime) -> Visit:

@@ -33,11 +33,12 @@ from assessments.rules.labs import LABS
 from assessments.rules.renal import RENAL, RESPONSE_FIELDS, response_values
 from assessments.rules.sledai import SLEDAI
 from assessments.services import form_checks
+from assessments.services.visits import out_of_window_text
 from casebook.catalogue import form_type
 from demo.synthetic.bulk_history import BATCH, INITIAL, History
 from demo.synthetic.bulk_people import Person, actor_of
 from demo.synthetic.plan import SyntheticError, TrialContext
-from ecrf.messages import Text
+from ecrf.messages import Text, stored_fields
 from ecrf.site_time import local_date
 from review.models import DataQuery, QueryAction, QueryMessage, QueryStatus
 from review.services.queries import (
@@ -125,8 +126,7 @@ class FormRows:
                 updated_at=at,
                 occurred_on=visit.actual_date,
                 category=DeviationCategory.VISIT_WINDOW,
-                description=f"Visit {visit.code} ({visit.name}) took place on "
-                f"{visit.actual_date:%Y-%m-%d}, outside its window.",
+                **stored_fields("description", out_of_window_text(visit)),
                 origin=Origin.AUTOMATIC,
                 state=DeviationState.DRAFT,
                 source_key=f"visit_window:{visit.pk}",
@@ -168,6 +168,7 @@ class FormRows:
         else:
             key = ftype.code
         existing = person.records.get(key)
+        stored = {name: getattr(existing, name) for name in ftype.fields} if existing else {}
         state = self.state(person, event.at)
         at = event.at
         if existing is None:
@@ -194,6 +195,7 @@ class FormRows:
             consent_date=person.consent_date,
             actor_roles=frozenset({role}),
             records=lambda code, at_visit: entered_record(person, code, at_visit),
+            stored=stored,
         )
         checks = form_checks(ftype, instance, ctx)
         if checks.errors:
