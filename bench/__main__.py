@@ -172,6 +172,12 @@ def main() -> None:
         help="synthetic participants of the trial; the site with the most of them is archived "
         "(default: 20,200)",
     )
+    archive.add_argument(
+        "--archive-keep",
+        metavar="DIR",
+        help="keep each size's database and files in DIR/<size>; a later run with the same DIR "
+        "archives the kept database again without generating it",
+    )
     parser.add_argument("--json", action="store_true", help="print the raw results as JSON")
     parser.add_argument(
         "--pg",
@@ -189,7 +195,7 @@ def main() -> None:
     if only is None and _given(flagging, argv) != _given(export, argv):
         only = "flagging" if _given(flagging, argv) else "export"
     if only == "archive":
-        site_archive.run(sizes=args.archive_participants, as_json=args.json)
+        site_archive.run(sizes=args.archive_participants, as_json=args.json, keep=args.archive_keep)
         return
     if only == "pages":
         pages.run(

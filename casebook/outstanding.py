@@ -4,6 +4,7 @@ REVIEW_OUTSTANDING_CHECK setting, and the signing pages show it before the passw
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,21 +44,17 @@ def signature_outstanding(
 ) -> Outstanding:
     """What is outstanding over one form (`record`), one visit, or else the whole casebook."""
     types = form_types()
+    if record is None and visit is not None:
+        return visits_outstanding([visit])[visit.pk]
     if record is not None:
         visits: list[Any] = []
         records = {form_code: [record]}
     else:
         done = Visit.objects.filter(participant=participant, status=VisitStatus.COMPLETED)
-        visits = [visit] if visit is not None else list(done.order_by("visit_number"))
+        visits = list(done.order_by("visit_number"))
         records = {}
         for code, ftype in types.items():
             rows = ftype.model._default_manager.filter(participant=participant)
-            if visit is not None:
-                # A visit covers its own forms, and the once-per-participant forms it collects.
-                if ftype.scope in (FormScope.VISIT, FormScope.REPEATING):
-                    rows = rows.filter(visit=visit)
-                elif not (ftype.scope == FormScope.PARTICIPANT and code in visit.forms):
-                    continue
             if "visit" in {f.name for f in ftype.model._meta.get_fields()}:
                 rows = rows.select_related("visit")
             records[code] = list(rows.order_by("pk"))
@@ -110,6 +107,107 @@ def signature_outstanding(
         if r.entry_status == EntryStatus.ENTERED and (code, r.pk) not in verified
     ]
     return Outstanding(missing, queries, unverified)
+
+
+def visits_outstanding(visits: Sequence[Visit]) -> dict[int, Outstanding]:
+    """What is outstanding over each of `visits`, by visit id: a visit covers its own forms and
+    the once-per-participant forms it collects. Read with one query per form type and two
+    more, whatever the number of visits; each visit's participant should come with its trial
+    and protocol version loaded, which the SDV plan reads."""
+    if not visits:
+        return {}
+    types = form_types()
+    by_id = {visit.pk: visit for visit in visits}
+    records: dict[int, dict[str, list[Any]]] = {visit.pk: {} for visit in visits}
+    for code, ftype in types.items():
+        rows = ftype.model._default_manager.all()
+        if "visit" in {f.name for f in ftype.model._meta.get_fields()}:
+            rows = rows.select_related("visit")
+        if ftype.scope in (FormScope.VISIT, FormScope.REPEATING):
+            for visit in visits:
+                records[visit.pk][code] = []
+            for row in rows.filter(visit_id__in=list(by_id)).order_by("pk"):
+                visit = by_id[row.visit_id]
+                if row.participant_id == visit.participant_id:
+                    records[visit.pk][code].append(row)
+        elif ftype.scope == FormScope.PARTICIPANT:
+            # A visit covers the once-per-participant forms it collects.
+            collecting = [visit for visit in visits if code in visit.forms]
+            if not collecting:
+                continue
+            people: dict[int, list[Any]] = {visit.participant_id: [] for visit in collecting}
+            for row in rows.filter(participant_id__in=list(people)).order_by("pk"):
+                people[row.participant_id].append(row)
+            for visit in collecting:
+                records[visit.pk][code] = people[visit.participant_id]
+
+    ids: dict[str, set[int]] = {}
+    for found in records.values():
+        for code, rows in found.items():
+            ids.setdefault(code, set()).update(r.pk for r in rows)
+    by_ref = Q(pk__in=[])
+    for code, pks in ids.items():
+        if pks:
+            by_ref |= Q(form_code=code, object_id__in=sorted(pks))
+    participants = {visit.participant_id for visit in visits}
+    open_queries = list(
+        DataQuery.objects.filter(
+            by_ref,
+            participant_id__in=participants,
+            status__in=[QueryStatus.OPEN, QueryStatus.ANSWERED],
+        ).order_by("opened_at", "pk")
+    )
+    verified = set(
+        SourceVerification.objects.filter(
+            by_ref, participant_id__in=participants, voided_at__isnull=True, complete=True
+        ).values_list("participant_id", "form_code", "object_id")
+    )
+    needed: dict[tuple[int, str], bool] = {}
+
+    def planned(participant: Any, code: str) -> bool:
+        key = (participant.pk, code)
+        if key not in needed:
+            needed[key] = sdv_requirement(participant, code).needed
+        return needed[key]
+
+    result = {}
+    for visit in visits:
+        found = records[visit.pk]
+        lacking = [
+            str(types[code].label)
+            for code in visit.forms
+            if code in types and types[code].scope != FormScope.LOG and not found.get(code)
+        ]
+        missing = (
+            [
+                _("Forms missing at visit %(visit)s: %(forms)s.")
+                % {"visit": visit.code, "forms": ", ".join(lacking)}
+            ]
+            if lacking
+            else []
+        )
+        rows_by_ref = {(code, r.pk): r for code, rows in found.items() for r in rows}
+        queries = [
+            _("Open query on %(form)s%(visit)s.")
+            % {
+                "form": types[q.form_code].label,
+                "visit": _where(rows_by_ref[(q.form_code, q.object_id)]),
+            }
+            for q in open_queries
+            if q.participant_id == visit.participant_id
+            and (q.form_code, q.object_id) in rows_by_ref
+        ]
+        unverified = [
+            _("%(form)s%(visit)s is not source-verified.")
+            % {"form": types[code].label, "visit": _where(r)}
+            for code, rows in found.items()
+            if rows and planned(visit.participant, code)
+            for r in rows
+            if r.entry_status == EntryStatus.ENTERED
+            and (visit.participant_id, code, r.pk) not in verified
+        ]
+        result[visit.pk] = Outstanding(missing, queries, unverified)
+    return result
 
 
 def outstanding_sentences(**target: Any) -> list[str]:

@@ -11,13 +11,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from casebook.review_api.shared import TAGS
+from casebook.review_api.shared import TAGS, ParticipantRefOutput
 from casebook.review_selectors import form_record_get
-from casebook.review_selectors.signing import visits_to_sign_get
+from casebook.review_selectors.signing import visits_due, visits_to_sign_get, visits_to_sign_shown
 from review.models import SignatureScope
 from review.services.signatures import signature_sign, signature_sign_visits
-from trials.api.base import valid
+from trials.api.base import PAGE_PARAMETERS, PageOutput, page, valid
 from trials.selectors import participant_get
+from trials.site_zone import SiteClockRow
 from visits.selectors import visit_get
 
 
@@ -108,7 +109,79 @@ class VisitSignaturesInput(serializers.Serializer):
     )
 
 
+class VisitsDueInput(serializers.Serializer):
+    trial = serializers.CharField(required=False, help_text="Trial code.")
+    site = serializers.CharField(required=False, help_text="Site code.")
+    participant = serializers.IntegerField(required=False, help_text="Participant id.")
+
+
+class OutstandingOutput(serializers.Serializer):
+    missing = serializers.ListField(
+        child=serializers.CharField(), help_text="Forms the visit collects that are not entered."
+    )
+    queries = serializers.ListField(
+        child=serializers.CharField(), help_text="Open or answered queries on the visit's forms."
+    )
+    unverified = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Entered forms the SDV plan asks to verify that are not verified.",
+    )
+
+
+class VoidedSignatureOutput(serializers.Serializer):
+    signer = serializers.CharField(source="printed_name")
+    signed_at = serializers.DateTimeField()
+    voided_at = serializers.DateTimeField()
+    void_reason = serializers.CharField()
+
+
+class VisitDueOutput(SiteClockRow):
+    zone_source = "visit.participant.site.time_zone"
+    id = serializers.IntegerField(source="visit.pk", help_text="The visit, as `visits` to sign.")
+    participant = ParticipantRefOutput(source="visit.participant")
+    trial = serializers.CharField(source="visit.participant.trial.code")
+    site = serializers.CharField(source="visit.participant.site.code")
+    code = serializers.CharField(source="visit.code")
+    name = serializers.CharField(source="visit.name")
+    actual_date = serializers.DateField(
+        source="visit.actual_date", help_text="The day the visit was done, at the site."
+    )
+    to_sign_again = serializers.BooleanField(
+        help_text="A change to its data voided the visit's signature."
+    )
+    voided_signature = VoidedSignatureOutput(
+        source="voided",
+        allow_null=True,
+        help_text="The last visit signature a change voided; its times on the site's clock.",
+    )
+    outstanding = OutstandingOutput(
+        help_text="What signing now would cover that is outstanding, as the signing page shows."
+    )
+
+
+class VisitDuePageOutput(PageOutput):
+    results = VisitDueOutput(many=True)
+
+
 class VisitSignaturesView(APIView):
+    @extend_schema(
+        parameters=[VisitsDueInput, *PAGE_PARAMETERS],
+        responses=VisitDuePageOutput,
+        summary="Visits awaiting my signature at my sites (investigator): completed visits "
+        "without a visit signature, those a change voided first, with what each has "
+        "outstanding",
+        tags=TAGS,
+    )
+    def get(self, request: Request) -> Response:
+        filters = valid(VisitsDueInput, request.query_params)
+        visits = visits_due(
+            request.user,
+            trial=filters.get("trial"),
+            site=filters.get("site"),
+            participant=filters.get("participant"),
+        )
+        return page(request, self, visits, VisitDueOutput, shown=visits_to_sign_shown)
+
     @extend_schema(
         request=VisitSignaturesInput,
         responses={201: SignatureOutput(many=True)},

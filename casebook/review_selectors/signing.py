@@ -3,13 +3,14 @@ and what a change to a form would void."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils.translation import gettext as _
 
-from casebook.outstanding import Outstanding, signature_outstanding
+from casebook.outstanding import Outstanding, visits_outstanding
 from ecrf.access import Role
 from ecrf.errors import NotFoundError, PermissionDeniedError
 from ecrf.site_time import site_clock_text
@@ -28,6 +29,10 @@ class VisitToSign:
     outstanding: Outstanding
     # The last visit signature a later change voided: the visit is to be signed again.
     voided: Signature | None
+
+    @property
+    def to_sign_again(self) -> bool:
+        return self.voided is not None
 
 
 def visits_awaiting_signature(user: Any) -> QuerySet[Visit]:
@@ -53,30 +58,52 @@ def visits_awaiting_signature(user: Any) -> QuerySet[Visit]:
     )
 
 
+def visits_due(
+    user: Any,
+    *,
+    trial: str | None = None,
+    site: str | None = None,
+    participant: int | None = None,
+) -> QuerySet[Visit]:
+    """The visits awaiting the user's signature, those to sign again first, narrowed to a
+    trial and a site (by code) or one participant (by id); a participant the user does not
+    sign for gives none. Refused to a user who is no site's investigator."""
+    if not holds_role(user, {Role.INVESTIGATOR}):
+        raise PermissionDeniedError(_("Only the investigator signs."))
+    visits = visits_awaiting_signature(user)
+    if trial:
+        visits = visits.filter(participant__trial__code=trial)
+    if site:
+        visits = visits.filter(participant__site__code=site)
+    if participant is not None:
+        visits = visits.filter(participant_id=participant)
+    # The SDV plan of what is outstanding reads the protocol version, once per version.
+    return visits.prefetch_related("participant__protocol_version")
+
+
+def visits_to_sign_shown(visits: Sequence[Visit]) -> list[VisitToSign]:
+    """Each visit with what it has outstanding and the visit signature a change voided, if
+    any: the same number of queries whatever the number of visits."""
+    voided: dict[int, Signature] = {}
+    for signature in Signature.objects.filter(
+        scope=SignatureScope.VISIT, visit__in=visits, voided_at__isnull=False
+    ).order_by("voided_at"):
+        assert signature.visit_id is not None
+        voided[signature.visit_id] = signature
+    outstanding = visits_outstanding(visits)
+    return [VisitToSign(visit, outstanding[visit.pk], voided.get(visit.pk)) for visit in visits]
+
+
 def visits_to_sign(user: Any) -> tuple[list[VisitToSign], bool]:
     """Completed visits without a valid visit signature at the sites where the user is the
     investigator, with what each has outstanding and the signature a change voided, if any;
     and whether there are more than shown."""
     visits = list(
-        visits_awaiting_signature(user).order_by(
-            "actual_date", "participant__screening_number", "pk"
-        )[: SHOWN + 1]
+        visits_awaiting_signature(user)
+        .prefetch_related("participant__protocol_version")
+        .order_by("actual_date", "participant__screening_number", "pk")[: SHOWN + 1]
     )
-    shown = visits[:SHOWN]
-    voided: dict[int, Signature] = {}
-    for signature in Signature.objects.filter(
-        scope=SignatureScope.VISIT, visit__in=shown, voided_at__isnull=False
-    ).order_by("voided_at"):
-        assert signature.visit_id is not None
-        voided[signature.visit_id] = signature
-    return [
-        VisitToSign(
-            visit,
-            signature_outstanding(participant=visit.participant, visit=visit),
-            voided.get(visit.pk),
-        )
-        for visit in shown
-    ], len(visits) > SHOWN
+    return visits_to_sign_shown(visits[:SHOWN]), len(visits) > SHOWN
 
 
 def visits_to_sign_get(user: Any, ids: list[int]) -> list[Visit]:

@@ -476,6 +476,7 @@ RULES: dict[str, Rule] = {
     r"api:(alert-list|alert-detail|alert-acknowledge)": TRIAL,
     r"api:(query-list|query-detail|query-answer|query-close|query-requery|query-reopen)": TRIAL,
     r"api:(lock-list|lock-release)": TRIAL,
+    # GET lists the visits awaiting the investigator's signature; POST signs them.
     r"api:visit-signatures": TRIAL,
     r"api:(export-list|export-detail|export-download)": TRIAL,
     r"api:(dsmb-release-list|dsmb-release-revoke)": TRIAL,
