@@ -65,13 +65,23 @@ def visible_participants(user: Any) -> QuerySet[Participant]:
     ).select_related("trial", "site", "cohort")
 
 
-def participant_get(user: Any, pk: Any) -> Participant:
-    """One participant the user may see; another site's participant is not found, not refused."""
+def _participant_key(pk: Any) -> int:
     try:
-        key = int(pk)
+        return int(pk)
     except (TypeError, ValueError):
         raise NotFoundError("No such participant.") from None
-    participant = (
+
+
+def _found(participant: Participant | None) -> Participant:
+    if participant is None:
+        raise NotFoundError("No such participant.")
+    return participant
+
+
+def participant_get(user: Any, pk: Any) -> Participant:
+    """One participant the user may see; another site's participant is not found, not refused."""
+    key = _participant_key(pk)
+    return _found(
         visible_participants(user)
         .select_related("protocol_version")
         .prefetch_related(
@@ -80,9 +90,6 @@ def participant_get(user: Any, pk: Any) -> Participant:
         .filter(pk=key)
         .first()
     )
-    if participant is None:
-        raise NotFoundError("No such participant.")
-    return participant
 
 
 def participant_get_for_update(user: Any, pk: Any) -> Participant:
@@ -92,16 +99,13 @@ def participant_get_for_update(user: Any, pk: Any) -> Participant:
     consents: for a write that needs no more of them."""
     if not transaction.get_connection().in_atomic_block:
         raise ValueError("A participant is locked inside the caller's transaction.")
-    try:
-        key = int(pk)
-    except (TypeError, ValueError):
-        raise NotFoundError("No such participant.") from None
+    key = _participant_key(pk)
     first_consent = (
         Consent.objects.filter(participant=OuterRef("pk"))
         .order_by("consent_date")
         .values("consent_date")[:1]
     )
-    participant = (
+    return _found(
         visible_participants(user)
         .select_related("protocol_version")
         .select_for_update(of=("self",))
@@ -109,9 +113,6 @@ def participant_get_for_update(user: Any, pk: Any) -> Participant:
         .filter(pk=key)
         .first()
     )
-    if participant is None:
-        raise NotFoundError("No such participant.")
-    return participant
 
 
 @dataclass(frozen=True)

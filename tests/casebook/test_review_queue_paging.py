@@ -1,5 +1,6 @@
-"""On PostgreSQL, where each form type gives only its first rows to the union the queue sorts:
-the next page of forms to verify continues exactly where the last ended, across form tables."""
+"""The next page of forms to verify continues exactly where the last ended, across form tables:
+on PostgreSQL, where each form type gives only its first rows to the union the queue sorts,
+and on SQLite, where the union takes them all."""
 
 from __future__ import annotations
 
@@ -7,16 +8,12 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.test import Client
 from rest_framework.test import APIClient
 
 from tests.casebook.test_review_backlog import form_save_renal
 from tests.world import ENTERED, enter_sledai
 
-pytestmark = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="the union's parts are limited on PostgreSQL only"
-)
 URL = "/api/v1/trials/MSVLE/review-queue/to-verify/"
 
 
